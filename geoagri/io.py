@@ -1,0 +1,374 @@
+"""Reading and writing layers: the only module that touches files.
+
+:func:`read_layer` reads GeoPackage, Shapefile (also zipped), GeoJSON,
+KML/KMZ, GeoParquet, FlatGeobuf, and CSV/XLSX tables with lon/lat or x/y
+columns, or takes a (Geo)DataFrame, and returns the canonical layer made by
+:func:`geoagri.validate.canonicalize`.  Shapefiles whose DBF declares no
+encoding are decoded from TCVN3, VNI-Windows, Windows-1258 or UTF-8, whichever
+the text is (:mod:`geoagri.legacy_encoding`).  :func:`write_layer` writes to a
+temporary file and moves it into place, so a failed write leaves nothing
+half-written.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> zones = gpd.GeoDataFrame(
+...     {"zone_id": ["Z1"], "zone_kind": ["liên kết sản xuất"], "crop": ["rice"]},
+...     geometry=[box(500_000, 1_200_000, 501_000, 1_201_000)], crs="EPSG:9210")
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "zones.gpkg"
+>>> _ = write_layer(zones, path)
+>>> back = read_layer(path, kind="zones")
+>>> back.loc[0, "zone_kind"], float(back.area.sum() / 1e4)
+('linkage', 100.0)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from geoagri.errors import GeoagriError, LayerError, Problem
+from geoagri.legacy_encoding import fix_text_columns, sniff_dbf_encoding
+from geoagri.schema import spec
+from geoagri.validate import canonicalize
+
+__all__ = ["list_layers", "read_layer", "read_table", "write_layer"]
+
+log = logging.getLogger("geoagri")
+
+_LON = ("lon", "lng", "long", "longitude", "kinh_do", "kinhdo", "kinh độ", "x_lon")
+_LAT = ("lat", "latitude", "vi_do", "vido", "vĩ độ", "y_lat")
+_X = ("x", "easting", "toa_do_x", "x_m")
+_Y = ("y", "northing", "toa_do_y", "y_m")
+
+#: KML display fields and the value they hold when nobody set them.
+_KML_DEFAULTS = {"id": None, "description": None, "timestamp": None, "begin": None,
+                 "end": None, "altitudeMode": None, "tessellate": -1, "extrude": 0,
+                 "visibility": -1, "drawOrder": None, "icon": None}
+_TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"}
+_KML_SUFFIXES = {".kml", ".kmz"}
+
+#: GDAL driver for each suffix :func:`write_layer` knows.
+WRITE_DRIVERS = {
+    ".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile",
+    ".fgb": "FlatGeobuf", ".kml": "KML", ".parquet": "parquet", ".csv": "csv",
+}
+
+
+def list_layers(source: str | os.PathLike) -> list[str]:
+    """Names of the layers in a multi-layer file (GeoPackage, KML, zip).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "two.gpkg"
+    >>> g = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(0, 0)], crs="EPSG:4326")
+    >>> _ = write_layer(g, path, layer="first"); _ = write_layer(g, path, layer="second")
+    >>> list_layers(path)
+    ['first', 'second']
+    """
+    return [str(n) for n in pyogrio.list_layers(_gdal_path(Path(source)))[:, 0]]
+
+
+def _gdal_path(path: Path) -> str:
+    return f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+
+
+def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    folded = {unicodedata.normalize("NFC", str(c)).strip().casefold(): c for c in columns}
+    for n in names:
+        if n in folded:
+            return folded[n]
+    return None
+
+
+def points_from_table(
+    table: pd.DataFrame, *, crs: Any = None, layer: str = "table"
+) -> gpd.GeoDataFrame:
+    """Make point geometries from lon/lat or x/y columns of a table.
+
+    Longitude/latitude columns (``lon``/``lat``, ``longitude``/``latitude``,
+    ``kinh_do``/``vi_do``) give points in EPSG:4326 (or ``crs`` when it is
+    given).  ``x``/``y`` (``easting``/``northing``) columns give points in
+    ``crs``, which must then be given; without it the layer has no CRS and
+    :func:`geoagri.crs.require_crs` explains what the coordinates look like.
+    Rows without coordinates get a null geometry (reported by validation).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"pump_id": ["P1"], "Lon": [105.8], "Lat": [10.9]})
+    >>> points_from_table(t).geometry.iloc[0].wkt
+    'POINT (105.8 10.9)'
+    """
+    cols = [str(c) for c in table.columns]
+    lon, lat = _find_column(cols, _LON), _find_column(cols, _LAT)
+    if lon and lat:
+        xcol, ycol, default = lon, lat, "EPSG:4326"
+    else:
+        xcol, ycol, default = _find_column(cols, _X), _find_column(cols, _Y), None
+    if not (xcol and ycol):
+        raise LayerError(layer, [Problem(
+            "no_geometry", f"the table has no coordinate columns; columns found: {cols}",
+            layer=layer, fix="add lon/lat columns (degrees, WGS 84) or x/y columns with the "
+            "layer's crs, or rename yours with rename={...}")])
+    x = pd.to_numeric(table[xcol], errors="coerce")
+    y = pd.to_numeric(table[ycol], errors="coerce")
+    geometry = gpd.points_from_xy(x, y)
+    geometry[(x.isna() | y.isna()).to_numpy()] = None
+    rest = table.drop(columns=[xcol, ycol])
+    return gpd.GeoDataFrame(rest, geometry=geometry, crs=crs if crs is not None else default)
+
+
+def read_table(source: str | os.PathLike, *, layer: str | None = None) -> pd.DataFrame:
+    """Read a CSV (UTF-8, with or without BOM) or Excel sheet as a DataFrame.
+
+    Parameters
+    ----------
+    source : path
+        ``.csv``, ``.tsv``, ``.txt`` or ``.xlsx``.
+    layer : str, optional
+        Sheet name for Excel files (first sheet by default).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("indicator,target\\nlinkage_area,21227\\n", encoding="utf-8")
+    >>> read_table(p).loc[0, "target"]
+    np.int64(21227)
+    """
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm", ".xls"}:
+        return pd.read_excel(path, sheet_name=layer if layer is not None else 0)
+    sep = "\t" if suffix == ".tsv" else None
+    try:
+        return pd.read_csv(path, sep=sep, engine="python", encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise GeoagriError(
+            f"{path.name}: the file is not UTF-8 text ({err.reason} at byte {err.start}); "
+            "save it from Excel as 'CSV UTF-8' and read it again") from None
+
+
+def _drop_kml_housekeeping(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop the KML driver's display fields when they carry nothing."""
+    empty = [c for c, default in _KML_DEFAULTS.items()
+             if c in frame.columns and (frame[c].isna() | (frame[c] == default)).all()]
+    return frame.drop(columns=empty)
+
+
+def _read_vector(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Read a GDAL vector source; returns the frame and the text encoding used."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        with tempfile.TemporaryDirectory() as tmp:
+            with zipfile.ZipFile(path) as zf:
+                shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+                zf.extractall(tmp)
+            if layer is not None:
+                shps = [n for n in shps if Path(n).stem == layer]
+            if len(shps) != 1:
+                raise GeoagriError(
+                    f"layer '{name}': {path.name} holds {len(shps)} shapefiles "
+                    f"{'matching ' + repr(layer) if layer else ''}: {shps}; "
+                    "name the one to read with layer='<name without .shp>'")
+            frame, enc = _read_vector(Path(tmp) / shps[0], None, name)
+            return frame, enc
+    if suffix in (".parquet", ".geoparquet"):
+        return gpd.read_parquet(path), "utf-8"
+    layers = list_layers(path)
+    if suffix in _KML_SUFFIXES:
+        names = [layer] if layer is not None else layers
+        parts = [pyogrio.read_dataframe(path, layer=lname).assign(folder=lname)
+                 for lname in names]
+        frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+        return _drop_kml_housekeeping(gpd.GeoDataFrame(frame, geometry="geometry",
+                                                       crs="EPSG:4326")), "utf-8"
+    if layer is None and len(layers) > 1:
+        raise GeoagriError(
+            f"layer '{name}': {path.name} has {len(layers)} layers {layers}; say which one "
+            "with layer='…' (or layer = \"…\" in the plan)")
+    if layer is not None and layer not in layers:
+        raise GeoagriError(
+            f"layer '{name}': {path.name} has no layer {layer!r}; its layers are {layers}")
+    if suffix == ".shp":
+        declared = sniff_dbf_encoding(path)
+        if declared is None:
+            frame = pyogrio.read_dataframe(path, layer=layer, encoding="latin1")
+            frame, enc = fix_text_columns(frame)
+            log.info("layer %s: %s declares no encoding; text decoded as %s", name, path.name, enc)
+            return frame, enc
+        return pyogrio.read_dataframe(path, layer=layer, encoding=declared), declared
+    return pyogrio.read_dataframe(path, layer=layer), "utf-8"
+
+
+def read_layer(
+    source: str | os.PathLike | pd.DataFrame,
+    kind: str,
+    *,
+    layer: str | None = None,
+    rename: Mapping[str, str] | None = None,
+    crs: Any = None,
+    repair: bool = False,
+    name: str | None = None,
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Read a layer of a given kind and return it canonical and validated.
+
+    Parameters
+    ----------
+    source : path or GeoDataFrame or DataFrame
+        A file (``.gpkg``, ``.shp``, ``.zip`` with a shapefile, ``.geojson``,
+        ``.kml``, ``.kmz``, ``.parquet``, ``.fgb``, ``.csv``, ``.xlsx``) or a
+        frame already in memory (not modified).
+    kind : str
+        Layer kind: ``communes``, ``zones``, ``models``, ``works``, ``power``,
+        ``pumps``, ``cooperatives``, ``parcels`` or ``targets``.
+    layer : str, optional
+        Layer (GeoPackage, KML folder) or sheet (Excel) to read.  A KML file
+        with several folders is read whole, the folder in a ``folder`` column.
+    rename : mapping, optional
+        Your column names → canonical names (see docs/layers.md).
+    crs : CRS-like, optional
+        CRS of a source that has none (a CSV with x/y, a shapefile without
+        .prj).  Giving one that contradicts the file's own is an error.
+    repair : bool, default False
+        Repair invalid geometries and report each repair.
+    name : str, optional
+        Layer name used in messages; defaults to the file name.
+
+    Returns
+    -------
+    GeoDataFrame (DataFrame for ``targets``)
+        Canonical layer in the source's CRS; ``attrs["geoagri"]`` records the
+        kind, source, text encoding and repairs.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem of the layer (columns, ids, values, geometry,
+        CRS).
+    GeoagriError
+        If the file cannot be read or holds several layers and none is named.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"pump_id": ["TB01"], "status": ["đang hoạt động"],
+    ...                       "lon": [105.80], "lat": [10.90]})
+    >>> pumps = read_layer(table, kind="pumps")
+    >>> pumps.crs.to_epsg(), pumps.loc[0, "status"]
+    (4326, 'operating')
+    """
+    layer_spec = spec(kind)
+    encoding = None
+    src_name = None
+    if isinstance(source, pd.DataFrame):
+        frame = source
+        label = name or kind
+    else:
+        if isinstance(source, str) and re.match(r"^postgres(ql)?://", source):
+            raise GeoagriError(
+                f"reading {kind} from PostGIS is not available yet; export the table to a "
+                "GeoPackage (ogr2ogr or QGIS) and read that")
+        path = Path(source)
+        src_name = str(path)
+        label = name or path.stem
+        if not path.exists():
+            raise GeoagriError(f"layer '{label}': file not found: {path}")
+        try:
+            if path.suffix.lower() in _TABLE_SUFFIXES:
+                frame = read_table(path, layer=layer)
+                encoding = "utf-8"
+            else:
+                frame, encoding = _read_vector(path, layer, label)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError,
+                OSError) as err:
+            raise GeoagriError(f"layer '{label}': cannot read {path.name}: {err}") from None
+    if layer_spec.has_geometry and not isinstance(frame, gpd.GeoDataFrame):
+        if rename:
+            frame = frame.rename(columns={k: v for k, v in rename.items()
+                                          if k in frame.columns})
+            rename = None
+        frame = points_from_table(frame, crs=crs, layer=label)
+    return canonicalize(frame, kind, layer=label, rename=rename, crs=crs, repair=repair,
+                        source=src_name, encoding=encoding)
+
+
+def write_layer(
+    frame: pd.DataFrame,
+    target: str | os.PathLike,
+    *,
+    layer: str | None = None,
+    driver: str | None = None,
+) -> Path:
+    """Write a layer atomically (temporary file, then moved into place).
+
+    The format follows the suffix (``.gpkg``, ``.geojson``, ``.shp``,
+    ``.fgb``, ``.kml``, ``.parquet``, ``.csv``) unless ``driver`` is given.
+    A GeoPackage may hold several layers: writing ``layer="b"`` to an
+    existing ``.gpkg`` keeps its other layers (the file is copied, the layer
+    written to the copy, and the copy moved into place).  Shapefiles are
+    written in UTF-8 with a ``.cpg``.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> write_layer(pd.DataFrame({"a": [1]}), p).name
+    't.csv'
+    """
+    path = Path(target)
+    suffix = path.suffix.lower()
+    driver = driver or WRITE_DRIVERS.get(suffix)
+    if driver is None:
+        raise GeoagriError(
+            f"cannot tell the format of {path.name}; use one of {sorted(WRITE_DRIVERS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.stem}-", dir=path.parent))
+    tmp = tmpdir / path.name
+    try:
+        if driver == "csv":
+            pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_csv(
+                tmp, index=False, encoding="utf-8")
+        elif driver == "parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            if driver == "GPKG" and path.exists():
+                tmp.write_bytes(path.read_bytes())
+            options = {"ESRI Shapefile": {"ENCODING": "UTF-8"},
+                       "FlatGeobuf": {"SPATIAL_INDEX": "NO"}}.get(driver)
+            with warnings.catch_warnings():
+                # a Shapefile cuts names to 10 characters; read_layer maps them back
+                warnings.filterwarnings("ignore", "Normalized/laundered field name")
+                pyogrio.write_dataframe(frame, tmp, layer=layer, driver=driver,
+                                        append=False, layer_options=options)
+        for part in sorted(tmpdir.iterdir()):
+            os.replace(part, path.parent / part.name)
+    finally:
+        for part in tmpdir.iterdir():
+            part.unlink()
+        tmpdir.rmdir()
+    return path

@@ -1,0 +1,86 @@
+"""The geoagri command, run as a user runs it (the installed console script)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geoagri import __version__
+from geoagri.datasets import demo_plan_path
+
+SCRIPT = Path(sys.executable).with_name("geoagri")
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    exe = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "geoagri.cli"]
+    return subprocess.run([*exe, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300, check=False)
+
+
+@pytest.fixture
+def broken_demo(tmp_path) -> Path:
+    """A copy of the demo whose plan we can break."""
+    src = demo_plan_path().parent.parent
+    shutil.copytree(src, tmp_path / "d")
+    return tmp_path / "d" / demo_plan_path().parent.name / "plan.toml"
+
+
+def test_version():
+    res = run("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"geoagri {__version__}"
+
+
+def test_demo_writes_outputs(tmp_path):
+    res = run("demo", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    summary = pd.read_csv(tmp_path / "out" / "layers.csv")
+    assert "communes" in set(summary["layer"]) and (summary["features"] > 0).all()
+    assert (tmp_path / "out" / "layers.gpkg").exists()
+
+
+def test_check_valid_plan():
+    res = run("check", str(demo_plan_path()))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "every layer is valid" in res.stdout
+
+
+def test_check_broken_layers_prints_every_problem(broken_demo):
+    folder = broken_demo.parent
+    pumps = pd.read_csv(folder / "pumps.csv")
+    pumps.loc[0, "status"] = "exploded"
+    pumps.loc[1, "pump_id"] = pumps.loc[2, "pump_id"]
+    pumps.to_csv(folder / "pumps.csv", index=False)
+    targets = pd.read_csv(folder / "targets.csv")
+    targets.drop(columns="unit").to_csv(folder / "targets.csv", index=False)
+    res = run("check", str(broken_demo))
+    assert res.returncode == 1
+    out = res.stdout
+    assert "layer 'pumps'" in out and "'exploded'" in out and "duplicate" in out
+    assert str(pumps.loc[2, "pump_id"]) in out
+    assert "layer 'targets'" in out and "['unit'] missing" in out
+    assert "Traceback" not in out + res.stderr
+
+
+def test_check_malformed_plan_and_missing_file(broken_demo):
+    text = broken_demo.read_text(encoding="utf-8")
+    broken_demo.write_text(text.replace("[layers.zones]", "[layers.zones]\nrenam = 1"),
+                           encoding="utf-8")
+    res = run("check", str(broken_demo))
+    assert res.returncode == 1
+    assert "unknown key(s) ['renam']" in res.stderr and "Traceback" not in res.stderr
+    res = run("check", str(broken_demo.with_name("nope.toml")))
+    assert res.returncode == 1 and "plan file not found" in res.stderr
+
+
+def test_check_layer_pointing_to_missing_file(broken_demo):
+    text = broken_demo.read_text(encoding="utf-8")
+    broken_demo.write_text(text.replace('path = "pumps.csv"', 'path = "tram_bom.csv"'),
+                           encoding="utf-8")
+    res = run("check", str(broken_demo))
+    assert res.returncode == 1
+    assert "tram_bom.csv" in res.stdout and "Traceback" not in res.stdout + res.stderr

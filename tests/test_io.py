@@ -1,0 +1,182 @@
+"""Reading every supported format through GDAL, and atomic writing (geoagri.io)."""
+
+from __future__ import annotations
+
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import Point, box
+
+from geoagri.errors import CRSError, GeoagriError, LayerError
+from geoagri.io import list_layers, read_layer, write_layer
+from geoagri.legacy_encoding import encode_legacy
+
+UTM = "EPSG:32648"
+NAMES = ["Xã Tuyên Bình Tây", "Thị trấn Vĩnh Hưng", "Xã Hưng Điền A"]
+
+
+@pytest.fixture
+def communes() -> gpd.GeoDataFrame:
+    # 1 km², 2 km² and 0.5 km² squares: 100, 200 and 50 ha
+    return gpd.GeoDataFrame(
+        {"commune_id": ["27784", "27757", "27760"], "commune_name": NAMES,
+         "population": [12000, 30000, 8000]},
+        geometry=[box(500_000, 1_200_000, 501_000, 1_201_000),
+                  box(501_000, 1_200_000, 503_000, 1_201_000),
+                  box(503_000, 1_200_000, 503_500, 1_201_000)],
+        crs=UTM)
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".parquet", ".fgb"])
+def test_round_trip_formats(tmp_path, communes, suffix):
+    path = write_layer(communes, tmp_path / f"communes{suffix}")
+    back = read_layer(path, kind="communes")
+    assert back["commune_id"].tolist() == communes["commune_id"].tolist()
+    assert back["commune_name"].tolist() == NAMES
+    np.testing.assert_allclose(back.area / 1e4, [100, 200, 50], rtol=1e-12)
+    assert back.crs.equals(communes.crs) or back.crs.to_epsg() == 32648
+    assert str(back["population"].dtype) == "Int64"
+
+
+def test_zipped_shapefile(tmp_path, communes):
+    shp = write_layer(communes, tmp_path / "shp" / "xa.shp")
+    archive = tmp_path / "xa.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in shp.parent.iterdir():
+            zf.write(part, part.name)
+    back = read_layer(archive, kind="communes")
+    assert back["commune_name"].tolist() == NAMES
+
+
+@pytest.mark.parametrize("encoding", ["tcvn3", "vni"])
+def test_legacy_encoded_shapefile_is_decoded(tmp_path, communes, encoding):
+    """A DBF written in TCVN3 or VNI with no .cpg reads back as Unicode NFC."""
+    legacy = communes.assign(
+        commune_name=[encode_legacy(n, encoding).decode("latin-1") for n in NAMES])
+    path = tmp_path / "xa_legacy.shp"
+    pyogrio.write_dataframe(legacy, path, encoding="latin1")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    back = read_layer(path, kind="communes")
+    assert back["commune_name"].tolist() == NAMES
+    assert back.attrs["geoagri"]["encoding"] == encoding
+
+
+def test_kml_with_folders_reads_every_folder(tmp_path):
+    lonlat = gpd.GeoDataFrame(
+        {"Name": ["Z1", "Z2"], "zone_kind": ["linkage", "production"]},
+        geometry=[box(105.80, 10.90, 105.81, 10.91), box(105.82, 10.90, 105.83, 10.91)],
+        crs="EPSG:4326")
+    path = tmp_path / "zones.kml"
+    pyogrio.write_dataframe(lonlat.iloc[:1], path, layer="Lúa", driver="LIBKML")
+    pyogrio.write_dataframe(lonlat.iloc[1:], path, layer="Sen", driver="LIBKML", append=True)
+    assert len(list_layers(path)) == 2
+    back = read_layer(path, kind="zones", rename={"Name": "zone_id"})
+    assert sorted(back["zone_id"]) == ["Z1", "Z2"]
+    assert set(back["folder"]) == {"Lúa", "Sen"}
+    assert back.crs.to_epsg() == 4326
+
+
+GOOGLE_EARTH_KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>Vùng liên kết</name>
+<Folder><name>Lúa</name><Placemark><name>Z1</name><ExtendedData>
+<Data name="loai"><value>liên kết sản xuất</value></Data>
+<Data name="crop"><value>rice</value></Data></ExtendedData>
+<Polygon><outerBoundaryIs><LinearRing><coordinates>105.80,10.90,0 105.81,10.90,0
+105.81,10.91,0 105.80,10.91,0 105.80,10.90,0</coordinates></LinearRing></outerBoundaryIs>
+</Polygon></Placemark></Folder></Document></kml>"""
+
+
+def test_kmz_drawn_in_google_earth(tmp_path):
+    kmz = tmp_path / "vung.kmz"
+    with zipfile.ZipFile(kmz, "w") as zf:
+        zf.writestr("doc.kml", GOOGLE_EARTH_KML)
+    back = read_layer(kmz, kind="zones", rename={"Name": "zone_id", "loai": "zone_kind"})
+    assert back["zone_id"].tolist() == ["Z1"] and back["zone_kind"].tolist() == ["linkage"]
+    assert back["folder"].tolist() == ["Lúa"]
+    assert not {"tessellate", "extrude", "visibility"} & set(back.columns)
+    assert not back.has_z.any()
+    # 0.01° × 0.01° at 10.9° N: 1,105.9 m (latitude) × 1,092.9 m (longitude) = 120.9 ha
+    from geoagri.crs import area_ha
+    assert area_ha(back.geometry).iloc[0] == pytest.approx(120.9, rel=0.005)
+
+
+def test_csv_with_lonlat(tmp_path):
+    path = tmp_path / "pumps.csv"
+    path.write_text("pump_id,status,Kinh_do,Vi_do\nTB01,đang hoạt động,105.8,10.9\n"
+                    "TB02,kế hoạch,105.9,10.95\n", encoding="utf-8-sig")
+    pumps = read_layer(path, kind="pumps")
+    assert pumps.crs.to_epsg() == 4326
+    assert pumps["status"].tolist() == ["operating", "planned"]
+    assert pumps.geometry.iloc[1].equals(Point(105.9, 10.95))
+
+
+def test_xlsx_with_xy_needs_crs(tmp_path):
+    table = pd.DataFrame({"coop_id": ["H1"], "name": ["HTX Tuyên Bình Tây"],
+                          "coop_type": ["HTX"], "x": [575_000.0], "y": [1_205_000.0]})
+    path = tmp_path / "htx.xlsx"
+    table.to_excel(path, index=False)
+    with pytest.raises(CRSError, match="htx"):
+        read_layer(path, kind="cooperatives")
+    coops = read_layer(path, kind="cooperatives", crs="EPSG:9210")
+    assert coops.crs.to_epsg() == 9210 and coops.loc[0, "coop_type"] == "htx"
+
+
+def test_table_without_coordinates(tmp_path):
+    path = tmp_path / "pumps.csv"
+    path.write_text("pump_id,status\nTB01,operating\n", encoding="utf-8")
+    with pytest.raises(LayerError, match="no coordinate columns; columns found"):
+        read_layer(path, kind="pumps")
+
+
+def test_rows_without_coordinates_are_reported(tmp_path):
+    path = tmp_path / "pumps.csv"
+    path.write_text("pump_id,status,lon,lat\nTB01,operating,105.8,10.9\nTB02,operating,,\n",
+                    encoding="utf-8")
+    with pytest.raises(LayerError, match=r"no geometry \[TB02\]"):
+        read_layer(path, kind="pumps")
+
+
+def test_multilayer_gpkg_needs_a_layer_name(tmp_path, communes):
+    path = tmp_path / "all.gpkg"
+    write_layer(communes, path, layer="communes_2019")
+    write_layer(communes, path, layer="communes_2024")
+    assert list_layers(path) == ["communes_2019", "communes_2024"]
+    with pytest.raises(GeoagriError, match=r"has 2 layers.*layer='"):
+        read_layer(path, kind="communes")
+    with pytest.raises(GeoagriError, match="no layer 'x'"):
+        read_layer(path, kind="communes", layer="x")
+    assert len(read_layer(path, kind="communes", layer="communes_2024")) == 3
+
+
+def test_missing_file_and_unknown_kind(tmp_path):
+    with pytest.raises(GeoagriError, match="file not found"):
+        read_layer(tmp_path / "nope.gpkg", kind="zones")
+    with pytest.raises(GeoagriError, match="unknown layer kind 'zone'; known kinds"):
+        read_layer(tmp_path / "nope.gpkg", kind="zone")
+
+
+def test_failed_write_leaves_nothing(tmp_path, communes):
+    target = tmp_path / "out.gpkg"
+    bad = communes.assign(bad=np.array([1 + 2j, 3j, 4j]))
+    with pytest.raises(Exception):  # noqa: B017 - whatever GDAL raises
+        write_layer(bad, target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_keeps_other_gpkg_layers(tmp_path, communes):
+    path = tmp_path / "layers.gpkg"
+    write_layer(communes, path, layer="a")
+    write_layer(communes.iloc[:1], path, layer="b")
+    write_layer(communes.iloc[:2], path, layer="a")  # replaces a
+    assert sorted(list_layers(path)) == ["a", "b"]
+    assert len(read_layer(path, kind="communes", layer="a")) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["layers.gpkg"]
+
+
+def test_geodataframe_source_is_validated(communes):
+    out = read_layer(communes, kind="communes", name="xa")
+    assert out.attrs["geoagri"]["layer"] == "xa"
