@@ -196,14 +196,20 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def _allocate(geoms: np.ndarray, pieces: CommunePieces, n_communes: int,
+def _allocate(geoms: np.ndarray, communes: np.ndarray, pieces: CommunePieces,
               threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Area (m²) of each geometry in each commune; commune ``n_communes`` = outside.
+    """Area (m²) of each geometry in each commune; commune ``len(communes)`` = outside.
+
+    Three passes, cheapest first: a geometry whose bounding box lies in a
+    full quadtree cell is inside that commune (no GEOS call); one properly
+    contained in a (prepared) commune is inside it; only the rest, the
+    geometries that cross a border, are intersected with the small pieces.
 
     Returns ``(geom_index, commune_index, area_m2)`` with one row per
     geometry × commune it touches, plus a row for the part outside every
     commune where there is one.
     """
+    n_communes = len(communes)
     area = shapely.area(geoms)
     gi, pj = pieces.tree.query(geoms)
     gb = shapely.bounds(geoms)
@@ -211,14 +217,28 @@ def _allocate(geoms: np.ndarray, pieces: CommunePieces, n_communes: int,
     b = gb[gi]
     inside = (pieces.full[pj] & (b[:, 0] >= cell[:, 0]) & (b[:, 1] >= cell[:, 1])
               & (b[:, 2] <= cell[:, 2]) & (b[:, 3] <= cell[:, 3]))
-    done = np.zeros(len(geoms), dtype=bool)
-    first = np.flatnonzero(inside)
-    first = first[np.unique(gi[first], return_index=True)[1]]
-    done[gi[first]] = True
-    rows_g = [gi[first]]
-    rows_c = [pieces.commune[pj[first]]]
-    rows_a = [area[gi[first]]]
-    rest = ~done[gi]
+    home = np.full(len(geoms), -1)
+    home[gi[inside]] = pieces.commune[pj[inside]]
+    # pass 2: proper containment in a prepared commune
+    rest = home[gi] < 0
+    pg, pc = gi[rest], pieces.commune[pj[rest]]
+    if len(pg):
+        # pairs sorted by commune: each thread gets whole communes, because GEOS
+        # builds a prepared geometry's indexes lazily and not thread-safely
+        pair = np.unique(pc.astype(np.int64) * len(geoms) + pg)
+        pc2, pg2 = np.divmod(pair, len(geoms))
+        shapely.prepare(communes)
+        cuts = np.searchsorted(pc2, np.unique(pc2[np.linspace(0, len(pc2) - 1, threads + 1)
+                                                 .astype(int)[1:-1]]))
+        chunks = np.split(np.arange(len(pc2)), cuts)
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(
+                lambda k: shapely.contains_properly(communes[pc2[k]], geoms[pg2[k]]), chunks))
+        contained = np.concatenate(parts)
+        home[pg2[contained]] = pc2[contained]
+    whole = np.flatnonzero(home >= 0)
+    # pass 3: geometries crossing a border, intersected piece by piece
+    rest = home[gi] < 0
     gi_r, pj_r = gi[rest], pj[rest]
     full_r = pieces.full[pj_r]
     a = np.empty(len(gi_r))
@@ -230,12 +250,9 @@ def _allocate(geoms: np.ndarray, pieces: CommunePieces, n_communes: int,
         a[~full_r] = shapely.area(_parallel(
             shapely.intersection, geoms[gi_r[~full_r]], pieces.geoms[pj_r[~full_r]],
             threads=threads))
-    rows_g.append(gi_r)
-    rows_c.append(pieces.commune[pj_r])
-    rows_a.append(a)
-    g = np.concatenate(rows_g)
-    c = np.concatenate(rows_c)
-    a = np.concatenate(rows_a)
+    g = np.concatenate([whole, gi_r])
+    c = np.concatenate([home[whole], pieces.commune[pj_r]])
+    a = np.concatenate([area[whole], a])
     allocated = np.bincount(g, weights=a, minlength=len(geoms))
     outside = area - allocated
     outside[np.abs(outside) <= _REL_TOL * area] = 0.0
@@ -391,7 +408,7 @@ def area_by_zone(
                if level != "commune" else ""))
     target = metric_crs(communes, crs=crs, province=province, era=era)
     nthreads = _threads(threads)
-    cgeoms = np.asarray(communes.geometry.to_crs(target).array, dtype=object)
+    cgeoms = np.array(communes.geometry.to_crs(target).array, dtype=object)
     zgeoms = np.asarray(zones.geometry.to_crs(target).array, dtype=object)
     polygonal = np.isin(shapely.get_type_id(zgeoms), (3, 6))
     if not polygonal.all():
@@ -418,7 +435,7 @@ def area_by_zone(
     # raw: every zone; dissolved: zones in no cluster, plus one union per cluster
     geoms_all = np.concatenate([zg, unions])
     codes_all = np.concatenate([zcodes, zcodes[reps]])
-    g, c, a = _allocate(geoms_all, pieces, nc, nthreads)
+    g, c, a = _allocate(geoms_all, cgeoms, pieces, nthreads)
     n_raw = len(zg)
     is_raw = g < n_raw
     in_dissolved = np.where(is_raw, labels[np.minimum(g, n_raw - 1)] < 0, True)
