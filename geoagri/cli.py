@@ -63,6 +63,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_area(args: argparse.Namespace) -> int:
+    from geoagri.area import area_by_zone
+    from geoagri.io import write_layer
+    from geoagri.plan import read_plan
+
+    plan = read_plan(args.plan)
+    by = None if args.by is None else [c for c in args.by.split(",") if c]
+    table = area_by_zone(plan[args.layer], plan.only("communes"), by=by,
+                         dissolve=not args.raw, level=args.level,
+                         crs=plan.metric_crs, province=plan.province, era=plan.era)
+    if args.out:
+        write_layer(table, args.out)
+        print(f"{len(table)} rows written to {args.out}")
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="geoagri", description="Geospatial planning toolkit for agricultural planners.")
@@ -72,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate every layer of a plan, print all problems")
     check.add_argument("plan", help="plan file (plan.toml)")
     check.set_defaults(func=_cmd_check)
+    area = sub.add_parser("area", help="hectares of a layer per commune and group")
+    area.add_argument("plan", help="plan file (plan.toml)")
+    area.add_argument("--layer", default="zones", help="polygon layer of the plan (zones)")
+    area.add_argument("--by", help="comma-separated columns to group by (default by kind)")
+    area.add_argument("--level", default="commune", choices=["commune", "district", "province"])
+    area.add_argument("--raw", action="store_true",
+                      help="sum overlapping zones instead of counting their overlap once")
+    area.add_argument("--out", help="write the table (.csv, .xlsx via pandas) instead of printing")
+    area.set_defaults(func=_cmd_area)
     dm = sub.add_parser("demo", help="run on the bundled synthetic demo district")
     dm.add_argument("--out", required=True, help="output folder")
     dm.set_defaults(func=_cmd_demo)
