@@ -1,8 +1,10 @@
 """The ``geoagri`` command.
 
 ``geoagri check PLAN.toml`` validates every layer of a plan and prints all
-problems (exit 1 if any); ``geoagri demo --out DIR`` loads the bundled demo
-and writes what the analyses available so far produce; ``geoagri --version``.
+problems (exit 1 if any); ``geoagri run PLAN.toml --out DIR`` writes the
+report (``report.xlsx``, ``tables/*.csv``) and the validated layers
+(``layers.gpkg``); ``geoagri demo --out DIR`` does the same on the bundled
+demo; ``geoagri area PLAN.toml`` prints one area table; ``geoagri --version``.
 A :class:`~geoagri.errors.GeoagriError` is printed as one paragraph on
 standard error with exit status 1, never as a traceback.
 
@@ -21,8 +23,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from geoagri import __version__
-from geoagri.errors import GeoagriError
+from geoagri.errors import GeoagriError, PlanError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geoagri.plan import Plan
 
 __all__ = ["main"]
 
@@ -43,23 +50,52 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from geoagri.datasets import demo
+def _write_outputs(plan: Plan, out: Path, *, year: int | None, language: str) -> list[str]:
+    """Everything the analyses available so far produce for a plan, into ``out``."""
     from geoagri.io import write_layer
+    from geoagri.report import build_report_data, write_report
 
-    plan = demo()
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    summary = plan.summary()
-    write_layer(summary.reset_index(), out / "layers.csv")
+    written = []
+    write_layer(plan.summary().reset_index(), out / "layers.csv")
     for name, frame in plan.layers.items():
         if hasattr(frame, "geometry"):
             write_layer(frame, out / "layers.gpkg", layer=name)
-        else:
-            write_layer(frame, out / f"{name}.csv")
+    written += ["layers.csv", "layers.gpkg"]
+    year = year if year is not None else plan.year
+    if year is None:
+        raise PlanError(
+            f"plan '{plan.name}' says no reporting year: pass --year 2024 or write "
+            "year = 2024 in the plan's [plan] table")
+    data = build_report_data(plan, year=year)
+    files = write_report(data, out / "report.xlsx", language=language,
+                         tables_dir=out / "tables")
+    written += sorted(str(Path(p).relative_to(out)) for p in files.values())
+    for line in data.summary_lines(language=language):
+        print(line)
+    return written
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from geoagri.plan import read_plan
+
+    plan = read_plan(args.plan)
+    written = _write_outputs(plan, Path(args.out), year=args.year, language=args.language)
+    print(f"plan '{plan.name}': {len(plan.layers)} layers valid; wrote {len(written)} files "
+          f"to {args.out}/")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from geoagri.datasets import demo
+
+    plan = demo()
+    summary = plan.summary()
     print(f"demo plan '{plan.name}': {len(plan.layers)} layers valid")
     print(summary[["kind", "features", "crs"]].to_string())
-    print(f"written to {out}/")
+    written = _write_outputs(plan, Path(args.out), year=args.year, language=args.language)
+    print(f"wrote {len(written)} files to {args.out}/: {', '.join(written[:6])}"
+          + (" …" if len(written) > 6 else ""))
     return 0
 
 
@@ -99,8 +135,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="sum overlapping zones instead of counting their overlap once")
     area.add_argument("--out", help="write the table (.csv, .xlsx via pandas) instead of printing")
     area.set_defaults(func=_cmd_area)
+    run = sub.add_parser("run", help="validate a plan and write its report and tables")
+    run.add_argument("plan", help="plan file (plan.toml)")
     dm = sub.add_parser("demo", help="run on the bundled synthetic demo district")
-    dm.add_argument("--out", required=True, help="output folder")
+    for p in (run, dm):
+        p.add_argument("--out", required=True, help="output folder")
+        p.add_argument("--year", type=int, help="reporting year (default: the plan's year)")
+        p.add_argument("--language", default="vi", choices=["vi", "en"],
+                       help="language of the report (default vi)")
+    run.set_defaults(func=_cmd_run)
     dm.set_defaults(func=_cmd_demo)
     return parser
 

@@ -43,7 +43,7 @@ __all__ = ["LayerSource", "Plan", "check_plan", "read_plan"]
 
 log = logging.getLogger("geoagri")
 
-_PLAN_KEYS = {"name", "province", "district", "era", "metric_crs", "description"}
+_PLAN_KEYS = {"name", "province", "district", "era", "metric_crs", "year", "description"}
 _LAYER_KEYS = {"kind", "path", "layer", "rename", "crs", "repair", "description"}
 _ERAS = ("old", "new")
 
@@ -102,6 +102,8 @@ class Plan:
         Whether commune codes are pre-2025 (``old``) or post-2025 (``new``).
     metric_crs : str or None
         Explicit metric CRS for lengths and areas, if set.
+    year : int or None
+        Reporting year (progress is measured up to it), if set.
     layers : dict of str to GeoDataFrame or DataFrame
         The canonical layers, in the order of the file.
     sources : dict of str to LayerSource
@@ -118,6 +120,7 @@ class Plan:
     district: str | None = None
     era: str = "old"
     metric_crs: str | None = None
+    year: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
@@ -200,6 +203,9 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[LayerSource]]:
     if set(head) - _PLAN_KEYS:
         problems.append(f"[plan] has unknown key(s) {sorted(set(head) - _PLAN_KEYS)}; "
                         f"allowed: {sorted(_PLAN_KEYS)}")
+    if "year" in head and not isinstance(head["year"], int):
+        problems.append(f"[plan] year = {head['year']!r}; write the reporting year as a "
+                        "number, e.g. year = 2024")
     if head.get("era", "old") not in _ERAS:
         problems.append(f"[plan] era = {head.get('era')!r}; use 'old' (codes before "
                         "1 July 2025) or 'new'")
@@ -303,6 +309,7 @@ def read_plan(path: str | Path) -> Plan:
         sources={s.name: s for s in sources}, root=path.parent.resolve(),
         province=head.get("province"), district=head.get("district"),
         era=head.get("era", "old"), metric_crs=head.get("metric_crs"),
+        year=int(head["year"]) if "year" in head else None,
         settings=dict(doc.get("settings", {})))
     log.info("plan %s: %d layers read", plan.name, len(layers))
     return plan

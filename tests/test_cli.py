@@ -38,9 +38,13 @@ def test_version():
 def test_demo_writes_outputs(tmp_path):
     res = run("demo", "--out", str(tmp_path / "out"))
     assert res.returncode == 0, res.stderr
-    summary = pd.read_csv(tmp_path / "out" / "layers.csv")
+    out = tmp_path / "out"
+    summary = pd.read_csv(out / "layers.csv")
     assert "communes" in set(summary["layer"]) and (summary["features"] > 0).all()
-    assert (tmp_path / "out" / "layers.gpkg").exists()
+    assert (out / "layers.gpkg").exists() and (out / "report.xlsx").exists()
+    assert (out / "tables" / "summary.csv").exists()
+    # the seed's headline, computed from the layers
+    assert "23.865 ha, đạt 112,4% so với Nghị quyết" in res.stdout
 
 
 def test_check_valid_plan():
@@ -84,3 +88,25 @@ def test_check_layer_pointing_to_missing_file(broken_demo):
     res = run("check", str(broken_demo))
     assert res.returncode == 1
     assert "tram_bom.csv" in res.stdout and "Traceback" not in res.stdout + res.stderr
+
+
+def test_run_plan_in_english_and_year_required(broken_demo, tmp_path):
+    res = run("run", str(broken_demo), "--out", str(tmp_path / "r"), "--language", "en")
+    assert res.returncode == 0, res.stderr
+    assert "23,865 ha" in res.stdout and (tmp_path / "r" / "report.xlsx").exists()
+    text = broken_demo.read_text(encoding="utf-8")
+    broken_demo.write_text(text.replace("year = 2024", ""), encoding="utf-8")
+    res = run("run", str(broken_demo), "--out", str(tmp_path / "r2"))
+    assert res.returncode == 1 and "no reporting year: pass --year" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_area_command(tmp_path):
+    res = run("area", str(demo_plan_path()), "--level", "district", "--out",
+              str(tmp_path / "area.csv"))
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(tmp_path / "area.csv")
+    linkage = table[table["zone_kind"] == "linkage"]["area_ha"].sum()
+    assert abs(linkage - 23_865) < 1
+    res = run("area", str(demo_plan_path()), "--by", "partnr")
+    assert res.returncode == 1 and "no column(s) ['partnr']" in res.stderr

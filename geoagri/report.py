@@ -1,0 +1,722 @@
+"""The report's appendices as an Excel workbook and CSV tables.
+
+:func:`build_report_data` computes, from a plan, the tables a district report
+attaches (seed 000); :func:`write_report` writes them:
+
+================== ============== ===================================================
+sheet (vi)         sheet (en)     content
+================== ============== ===================================================
+``Tổng hợp``       Summary        every target against its actual
+                                  (:func:`geoagri.progress.progress`) and the
+                                  headline sentence ("23.865 ha, đạt 112,4% so với
+                                  Nghị quyết năm 2024 (21.227 ha)")
+``Phụ lục I``      Appendix I     linkage area by commune (overlaps counted once),
+                                  against commune targets where there are some
+``Phụ lục II``     Appendix II    high-tech rice models by season, commune and
+                                  support (supported / self-replicated): number,
+                                  area, yield, profit
+``Phụ lục III``    Appendix III   irrigation works by investor and status: cost,
+                                  state and people's shares (``state_share_pct``)
+``Phụ lục IV``     Appendix IV    power works for pump stations with hectares
+                                  served (empty with a note when there are none)
+================== ============== ===================================================
+
+Every table is also written as CSV (UTF-8 with a byte-order mark, so that
+Excel reads Vietnamese text) into ``tables/`` beside the workbook, with the
+same headers as the sheet and numbers written plainly (``23864.99``).
+
+Number style
+------------
+Cells hold numbers (Excel can compute with them), with standard number
+formats: ``#,##0`` for hectares in the summary, counts and money,
+``#,##0.0`` for hectares in the appendices, ``0.0`` for percentages, yields
+and shares.  Excel draws the separators of these formats from the *viewer's*
+regional settings, so a Vietnamese Excel shows ``23.865`` and ``112,4`` and an
+English one ``23,865`` and ``112.4``.  No Excel format code can force a
+decimal comma while the cell stays a number (literal separators only work for
+whole numbers), so the style is not forced in the cells; instead the summary's
+``headline`` column spells each figure as text in the chosen language's style
+(``language="vi"``: ``23.865 ha``, ``112,4%``; ``"en"``: ``23,865 ha``,
+``112.4%``), ready to paste into the report.  Headers and sheet names follow
+``language``.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from geoagri.datasets import demo
+>>> data = build_report_data(demo(), year=2024)
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "report.xlsx"
+>>> files = write_report(data, out)
+>>> sorted(p.name for p in files.values())[:3]
+['appendix_1_linkage.csv', 'appendix_2_models.csv', 'appendix_3_works.csv']
+>>> print(data.summary_lines()[0])
+Diện tích liên kết sản xuất năm 2024: 23.865 ha, đạt 112,4% so với Nghị quyết năm 2024
+(21.227 ha)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geoagri.indicators import (
+    actuals,
+    commune_of,
+    linkage_zones,
+    model_area_ha,
+    season_end_year,
+)
+from geoagri.names import unit_key
+from geoagri.progress import Rounding, progress
+from geoagri.schema import WORK_STATUSES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geoagri.plan import Plan
+
+__all__ = ["LANGUAGES", "ReportData", "build_report_data", "format_number", "headline",
+           "write_report"]
+
+#: Languages of the workbook.
+LANGUAGES = ("vi", "en")
+
+_INDICATOR_LABELS = {
+    "linkage_area": ("Diện tích liên kết sản xuất", "Production-linkage area"),
+    "hightech_rice_area": ("Diện tích lúa ứng dụng công nghệ cao", "High-tech rice area"),
+    "hightech_rice_area_supported": ("Diện tích lúa CNC có hỗ trợ ngân sách",
+                                     "High-tech rice area, state-supported"),
+    "hightech_rice_area_self": ("Diện tích lúa CNC tự nhân rộng",
+                                "High-tech rice area, self-replicated"),
+    "models": ("Số mô hình lúa CNC có hỗ trợ", "State-supported high-tech rice models"),
+    "models_self": ("Số diện tích tự nhân rộng", "Self-replicated areas"),
+    "works_completed": ("Công trình thủy lợi hoàn thành", "Irrigation works completed"),
+    "works_completed_province": ("Công trình thủy lợi do tỉnh làm chủ đầu tư hoàn thành",
+                                 "Province-invested irrigation works completed"),
+    "works_completed_district": ("Công trình thủy lợi do huyện làm chủ đầu tư hoàn thành",
+                                 "District-invested irrigation works completed"),
+    "power_works_completed": ("Công trình điện phục vụ trạm bơm hoàn thành",
+                              "Power works for pump stations completed"),
+    "cooperatives_founded": ("Hợp tác xã thành lập mới", "Cooperatives founded"),
+    "cooperative_groups_founded": ("Tổ hợp tác thành lập mới", "Cooperative groups founded"),
+}
+_SOURCE_LABELS = {
+    "resolution": ("Nghị quyết", "the resolution"),
+    "plan": ("Kế hoạch", "the plan"),
+    "roadmap": ("lộ trình", "the roadmap"),
+    "province_assigned": ("chỉ tiêu tỉnh giao", "the province-assigned target"),
+}
+_VALUE_LABELS = {
+    "supported": ("Có hỗ trợ ngân sách", "State-supported"),
+    "self": ("Tự nhân rộng", "Self-replicated"),
+    "province": ("Tỉnh", "Province"), "district": ("Huyện", "District"),
+    "commune": ("Xã", "Commune"), "central": ("Trung ương", "Central"),
+    "people": ("Nhân dân", "People"), "enterprise": ("Doanh nghiệp", "Enterprise"),
+    "planned": ("Chưa triển khai", "Planned"), "surveyed": ("Đã khảo sát", "Surveyed"),
+    "designed": ("Đã thiết kế, lập báo cáo KTKT", "Designed"),
+    "under_construction": ("Đang thi công", "Under construction"),
+    "completed": ("Hoàn thành", "Completed"),
+    "canal": ("Kênh", "Canal"), "dyke": ("Đê, bờ bao", "Dyke"), "culvert": ("Cống", "Culvert"),
+    "sluice": ("Cống điều tiết, đập", "Sluice"), "pump_station": ("Trạm bơm", "Pump station"),
+    "bridge": ("Cầu", "Bridge"), "road": ("Đường", "Road"), "power": ("Điện", "Power"),
+    "other": ("Khác", "Other"), "ha": ("ha", "ha"), "count": ("số lượng", "count"),
+}
+
+# format kinds → Excel number format codes
+_FORMATS = {"int": "#,##0", "ha": "#,##0.0", "pct": "0.0", "year": "0", "t_ha": "0.0",
+            "money": "#,##0", "text": "@"}
+
+# table key → (sheet vi, sheet en, csv name, columns: (key, header vi, header en, format))
+_Col = tuple[str, str, str, str]
+_SUMMARY_COLS: list[_Col] = [
+    ("indicator_label", "Nội dung", "Indicator", "text"),
+    ("scope_id", "Địa bàn", "Area", "text"),
+    ("source_label", "Nguồn chỉ tiêu", "Target source", "text"),
+    ("source_ref", "Văn bản", "Document", "text"),
+    ("start_year", "Lũy kế từ năm", "Cumulative from", "year"),
+    ("year", "Năm", "Year", "year"),
+    ("season", "Vụ", "Season", "text"),
+    ("unit_label", "Đơn vị", "Unit", "text"),
+    ("target", "Chỉ tiêu", "Target", "int"),
+    ("actual", "Thực hiện", "Actual", "int"),
+    ("achieved_pct", "Tỷ lệ đạt (%)", "Achieved (%)", "pct"),
+    ("shortfall", "Còn thiếu", "Shortfall", "int"),
+    ("headline", "Diễn giải", "Headline", "text"),
+    ("note", "Ghi chú", "Note", "text"),
+]
+_LINKAGE_COLS: list[_Col] = [
+    ("commune_id", "Mã xã", "Commune code", "text"),
+    ("commune_name", "Xã, thị trấn", "Commune", "text"),
+    ("area_ha", "Diện tích liên kết (ha)", "Linkage area (ha)", "ha"),
+    ("overlap_ha", "Diện tích chồng lấn đã loại (ha)", "Overlap removed (ha)", "ha"),
+    ("commune_share_pct", "Tỷ lệ diện tích xã (%)", "Share of commune (%)", "pct"),
+    ("target_ha", "Chỉ tiêu (ha)", "Target (ha)", "ha"),
+    ("achieved_pct", "Tỷ lệ đạt (%)", "Achieved (%)", "pct"),
+]
+_MODEL_COLS: list[_Col] = [
+    ("season", "Vụ", "Season", "text"),
+    ("commune_id", "Mã xã", "Commune code", "text"),
+    ("commune_name", "Xã, thị trấn", "Commune", "text"),
+    ("support_label", "Hình thức", "Support", "text"),
+    ("models", "Số mô hình", "Models", "int"),
+    ("area_ha", "Diện tích (ha)", "Area (ha)", "ha"),
+    ("yield_t_ha", "Năng suất bình quân (tấn/ha)", "Mean yield (t/ha)", "t_ha"),
+    ("profit_million_vnd_ha", "Lợi nhuận bình quân (triệu đồng/ha)",
+     "Mean profit (million VND/ha)", "t_ha"),
+    ("cooperatives", "Hợp tác xã", "Cooperatives", "text"),
+]
+_WORK_COLS: list[_Col] = [
+    ("investor_label", "Chủ đầu tư", "Investor", "text"),
+    ("status_label", "Tình trạng", "Status", "text"),
+    ("work_id", "Mã công trình", "Work id", "text"),
+    ("name", "Tên công trình", "Name", "text"),
+    ("work_type_label", "Loại công trình", "Type", "text"),
+    ("commune_name", "Xã, thị trấn", "Commune", "text"),
+    ("year", "Năm", "Year", "year"),
+    ("cost_million_vnd", "Tổng mức đầu tư (triệu đồng)", "Cost (million VND)", "money"),
+    ("state_share_pct", "Tỷ lệ vốn Nhà nước (%)", "State share (%)", "pct"),
+    ("state_million_vnd", "Vốn Nhà nước (triệu đồng)", "State funds (million VND)", "money"),
+    ("people_million_vnd", "Vốn Nhân dân (triệu đồng)", "People's funds (million VND)",
+     "money"),
+    ("served_area_ha", "Diện tích phục vụ (ha)", "Area served (ha)", "ha"),
+]
+_POWER_COLS: list[_Col] = [
+    ("work_id", "Mã công trình", "Work id", "text"),
+    ("name", "Tên công trình", "Name", "text"),
+    ("commune_name", "Xã, thị trấn", "Commune", "text"),
+    ("status_label", "Tình trạng", "Status", "text"),
+    ("investor_label", "Chủ đầu tư", "Investor", "text"),
+    ("cost_million_vnd", "Kinh phí (triệu đồng)", "Cost (million VND)", "money"),
+    ("served_area_ha", "Diện tích phục vụ (ha)", "Area served (ha)", "ha"),
+]
+_SHEETS = [  # attribute, sheet vi, sheet en, csv, columns
+    ("summary", "Tổng hợp", "Summary", "summary", _SUMMARY_COLS),
+    ("linkage_by_commune", "Phụ lục I", "Appendix I", "appendix_1_linkage", _LINKAGE_COLS),
+    ("models", "Phụ lục II", "Appendix II", "appendix_2_models", _MODEL_COLS),
+    ("works", "Phụ lục III", "Appendix III", "appendix_3_works", _WORK_COLS),
+    ("power_works", "Phụ lục IV", "Appendix IV", "appendix_4_power_works", _POWER_COLS),
+]
+_EMPTY_POWER_NOTE = (
+    "Chưa có công trình điện phục vụ trạm bơm; bảng sẽ được bổ sung từ kết quả đề xuất "
+    "vị trí trạm bơm và đường dây 3 pha.",
+    "No power works for pump stations yet; the siting analysis fills this table.")
+
+
+def _check_language(language: str) -> int:
+    if language not in LANGUAGES:
+        raise ValueError(f"language={language!r}; use 'vi' or 'en'")
+    return LANGUAGES.index(language)
+
+
+def format_number(value: float, *, decimals: int = 0, language: str = "vi") -> str:
+    """A number as text in a language's style: ``23.865`` / ``112,4`` (vi), ``23,865`` (en).
+
+    Parameters
+    ----------
+    value : float
+        The number (NaN gives ``"–"``).
+    decimals : int, default 0
+        Decimals shown (rounded half to even by Python's formatting; pass an
+        already rounded ``achieved_pct``).
+    language : {"vi", "en"}, default "vi"
+        ``"vi"`` groups thousands with ``.`` and marks decimals with ``,``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_number(23864.99), format_number(112.4, decimals=1)
+    ('23.865', '112,4')
+    >>> format_number(1234567.5, decimals=1, language="en")
+    '1,234,567.5'
+    """
+    _check_language(language)
+    if value is None or pd.isna(value):
+        return "–"
+    text = f"{float(value):,.{decimals}f}"
+    if language == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def headline(row: pd.Series | dict, *, language: str = "vi") -> str:
+    """One progress row as the report's sentence.
+
+    Parameters
+    ----------
+    row : Series or dict
+        A row of :func:`geoagri.progress.progress`.
+    language : {"vi", "en"}, default "vi"
+
+    Returns
+    -------
+    str
+        E.g. ``"Diện tích liên kết sản xuất năm 2024: 23.865 ha, đạt 112,4% so
+        với Nghị quyết năm 2024 (21.227 ha)"``.
+
+    Examples
+    --------
+    >>> row = {"indicator": "linkage_area", "unit": "ha", "start_year": None, "year": 2025,
+    ...        "season": None, "source": "roadmap", "target": 22640.0, "actual": 23865.0,
+    ...        "actual_year": 2024, "achieved_pct": 105.4}
+    >>> print(headline(row))
+    Diện tích liên kết sản xuất năm 2024: 23.865 ha, đạt 105,4% so với lộ trình đến năm 2025
+    (22.640 ha)
+    >>> print(headline(row, language="en"))
+    Production-linkage area in 2024: 23,865 ha, 105.4% of the roadmap for 2025 (22,640 ha)
+    """
+    li = _check_language(language)
+    vi = li == 0
+    ind = str(row["indicator"])
+    label = _INDICATOR_LABELS.get(ind, (ind, ind))[li]
+    unit = "" if row["unit"] == "count" else f" {row['unit']}"
+    start = row.get("start_year")
+    start = None if start is None or pd.isna(start) else int(start)
+    season = row.get("season")
+    season = None if season is None or (not isinstance(season, str) and pd.isna(season)) \
+        else season
+    year = int(row["year"])
+    ay = row.get("actual_year")
+    ay = year if ay is None or pd.isna(ay) else int(ay)
+    if season:
+        period = f" vụ {season}" if vi else f" in {season}"
+        tperiod = period
+    elif start is not None:
+        period = (f" lũy kế từ năm {start} đến năm {ay}" if vi
+                  else f" cumulated {start}–{ay}")
+        tperiod = (f" giai đoạn {start}–{year}" if vi else f" for {start}–{year}")
+    else:
+        period = f" năm {ay}" if vi else f" in {ay}"
+        tperiod = ((f" năm {year}" if ay == year else f" đến năm {year}") if vi
+                   else (f" for {year}"))
+    source = _SOURCE_LABELS.get(str(row["source"]), (str(row["source"]),) * 2)[li]
+    target = format_number(row["target"], language=language)
+    if row["actual"] is None or pd.isna(row["actual"]):
+        return (f"{label}{period}: chưa có số liệu thực hiện (chỉ tiêu {target}{unit} "
+                f"theo {source}{tperiod})" if vi else
+                f"{label}{period}: no actual figure (target {target}{unit}, {source}"
+                f"{tperiod})")
+    actual = format_number(row["actual"], language=language)
+    pct = format_number(row["achieved_pct"], decimals=1, language=language)
+    if vi:
+        return f"{label}{period}: {actual}{unit}, đạt {pct}% so với {source}{tperiod} " \
+               f"({target}{unit})"
+    return f"{label}{period}: {actual}{unit}, {pct}% of {source}{tperiod} ({target}{unit})"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The tables of a report, as :func:`write_report` writes them.
+
+    Attributes
+    ----------
+    progress : DataFrame
+        :func:`geoagri.progress.progress` rows (the summary sheet).
+    linkage_by_commune : DataFrame
+        ``commune_id``, ``commune_name``, ``area_ha``, ``overlap_ha``,
+        ``commune_share_pct``, ``target_ha``, ``achieved_pct``; one row per
+        commune, plus one with no ``commune_id`` for area outside every commune.
+    models : DataFrame
+        ``season``, ``commune_id``, ``commune_name``, ``support``, ``models``
+        (count), ``area_ha``, ``yield_t_ha`` and ``profit_million_vnd_ha``
+        (area-weighted means), ``cooperatives``.
+    works : DataFrame
+        Irrigation works (not power): ``work_id``, ``name``, ``work_type``,
+        ``investor``, ``status``, ``commune_name``, ``year``,
+        ``cost_million_vnd``, ``state_share_pct``, ``state_million_vnd``,
+        ``people_million_vnd``, ``served_area_ha``.
+    power_works : DataFrame or None
+        ``work_id``, ``name``, ``commune_name``, ``status``, ``investor``,
+        ``cost_million_vnd``, ``served_area_ha``; ``None`` or empty → the
+        sheet says it is to be filled by the siting analysis.
+    year : int, optional
+        Year of the report.
+    notes : tuple of str
+        Notes written under the summary table.
+    """
+
+    progress: pd.DataFrame
+    linkage_by_commune: pd.DataFrame
+    models: pd.DataFrame
+    works: pd.DataFrame
+    power_works: pd.DataFrame | None = None
+    year: int | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary_lines(self, *, language: str = "vi") -> list[str]:
+        """The headline sentences of the district- and province-scope targets.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> p = pd.DataFrame([{"indicator": "works_completed", "unit": "count",
+        ...     "scope": "district", "start_year": None, "year": 2024, "season": None,
+        ...     "source": "plan", "target": 31.0, "actual": 0.0, "actual_year": 2024,
+        ...     "achieved_pct": 0.0}])
+        >>> empty = pd.DataFrame()
+        >>> ReportData(p, empty, empty, empty).summary_lines(language="en")
+        ['Irrigation works completed in 2024: 0, 0.0% of the plan for 2024 (31)']
+        """
+        rows = self.progress[self.progress["scope"] != "commune"]
+        return [headline(r, language=language) for _, r in rows.iterrows()]
+
+
+def _label(value: object, li: int) -> object:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return _VALUE_LABELS.get(str(value), (value, value))[li]
+
+
+def _season_order(season: str) -> tuple[int, int]:
+    return (season_end_year(season), {"DX": 0, "HT": 1, "TD": 2}.get(season[:2], 3))
+
+
+def _weighted(values: pd.Series, weights: pd.Series) -> float:
+    ok = values.notna() & weights.notna()
+    if not ok.any() or float(weights[ok].sum()) == 0:
+        return math.nan
+    return float((values[ok] * weights[ok]).sum() / weights[ok].sum())
+
+
+def _models_table(models: gpd.GeoDataFrame | None, communes: gpd.GeoDataFrame, names: dict,
+                  crs: str | None) -> pd.DataFrame:
+    cols = [c[0] for c in _MODEL_COLS if c[0] != "support_label"] + ["support"]
+    if models is None or models.empty:
+        return pd.DataFrame(columns=cols)
+    m = pd.DataFrame({
+        "season": models["season"].astype(str),
+        "commune_id": commune_of(models, communes, kind="models"),
+        "support": models["support"].astype(str),
+        "area_ha": model_area_ha(models, crs=crs),
+        "yield_t_ha": (pd.to_numeric(models["yield_t_ha"], errors="coerce")
+                       if "yield_t_ha" in models else math.nan),
+        "profit_vnd_ha": (pd.to_numeric(models["profit_vnd_ha"], errors="coerce")
+                          if "profit_vnd_ha" in models else math.nan),
+        "cooperative": models["cooperative"] if "cooperative" in models else None,
+    })
+    rows = []
+    for (season, cid, support), g in m.groupby(["season", "commune_id", "support"],
+                                               dropna=False):
+        coops = sorted({str(c) for c in g["cooperative"] if isinstance(c, str)})
+        rows.append({
+            "season": season, "commune_id": cid,
+            "commune_name": names.get(cid) if isinstance(cid, str) else None,
+            "support": support, "models": len(g), "area_ha": float(g["area_ha"].sum()),
+            "yield_t_ha": _weighted(g["yield_t_ha"], g["area_ha"]),
+            "profit_million_vnd_ha": _weighted(g["profit_vnd_ha"], g["area_ha"]) / 1e6,
+            "cooperatives": "; ".join(coops) or None,
+        })
+    out = pd.DataFrame(rows)
+    order = out["season"].map(_season_order)
+    out = out.assign(_o=order, _s=out["support"].map({"supported": 0, "self": 1}))
+    out = out.sort_values(["_o", "_s", "commune_name"], kind="stable")
+    return out.drop(columns=["_o", "_s"]).reset_index(drop=True)
+
+
+def _works_tables(works: gpd.GeoDataFrame | None, communes: gpd.GeoDataFrame, names: dict
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    wcols = [c[0] for c in _WORK_COLS if not c[0].endswith("_label")] + [
+        "investor", "status", "work_type"]
+    pcols = [c[0] for c in _POWER_COLS if not c[0].endswith("_label")] + ["investor", "status"]
+    if works is None or works.empty:
+        return pd.DataFrame(columns=wcols), pd.DataFrame(columns=pcols)
+    w = pd.DataFrame(works.drop(columns=works.geometry.name))
+    w["commune_id"] = commune_of(works, communes, kind="works").to_numpy()
+    w["commune_name"] = [names.get(c) if isinstance(c, str) else None for c in w["commune_id"]]
+    for col in ("investor", "state_share_pct", "cost_vnd", "served_area_ha", "name", "year"):
+        if col not in w:
+            w[col] = None
+    cost = pd.to_numeric(w["cost_vnd"], errors="coerce") / 1e6
+    share = pd.to_numeric(w["state_share_pct"], errors="coerce")
+    w["cost_million_vnd"] = cost
+    w["state_million_vnd"] = cost * share / 100
+    w["people_million_vnd"] = cost * (100 - share) / 100
+    inv_order = {v: i for i, v in enumerate(("central", "province", "district", "commune",
+                                             "people", "enterprise"))}
+    st_order = {v: i for i, v in enumerate(WORK_STATUSES)}
+    w = w.assign(_i=w["investor"].map(inv_order).fillna(99),
+                 _s=w["status"].map(st_order).fillna(99))
+    w = w.sort_values(["_i", "_s", "work_id"], kind="stable")
+    power = w["work_type"] == "power"
+    return (w.loc[~power, wcols].reset_index(drop=True),
+            w.loc[power, pcols].reset_index(drop=True))
+
+
+def build_report_data(
+    plan: Plan,
+    *,
+    year: int,
+    as_of: int | None = None,
+    decimals: int = 1,
+    rounding: Rounding = "truncate",
+) -> ReportData:
+    """Compute a report's tables from a plan.
+
+    Parameters
+    ----------
+    plan : Plan
+        With ``communes`` and any of ``zones``, ``models``, ``works``,
+        ``cooperatives`` and ``targets``.
+    year : int
+        Year of the report: actuals are computed up to it
+        (:func:`geoagri.indicators.actuals`, from the earliest cumulative
+        ``start_year`` of the targets).
+    as_of : int, optional
+        Passed to :func:`geoagri.progress.progress`; default ``year`` (a
+        target for a later year is compared with the figures up to ``year``).
+    decimals, rounding
+        Rounding of ``achieved_pct`` (default: truncated to one decimal, as
+        the reports do).
+
+    Returns
+    -------
+    ReportData
+        Areas in ha (overlaps counted once), money in million VND.
+
+    Raises
+    ------
+    PlanError
+        If the plan has no ``communes`` layer or several layers of a kind.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> data = build_report_data(demo(), year=2024)
+    >>> row = data.progress.iloc[0]
+    >>> row["indicator"], row["source"], float(row["achieved_pct"])
+    ('linkage_area', 'resolution', 112.4)
+    >>> round(float(data.linkage_by_commune["area_ha"].sum()))
+    23865
+    """
+    from geoagri.area import area_by_zone
+
+    as_of = year if as_of is None else as_of
+    targets_layers = plan.of_kind("targets")
+    targets = (next(iter(targets_layers.values())) if len(targets_layers) == 1
+               else pd.concat(list(targets_layers.values()), ignore_index=True)
+               if targets_layers else pd.DataFrame(
+                   columns=["indicator", "unit", "scope", "scope_id", "year", "source",
+                            "target"]))
+    starts = (pd.to_numeric(targets["start_year"], errors="coerce").dropna()
+              if "start_year" in targets else pd.Series(dtype=float))
+    since = int(min([year, *starts.astype(int).tolist()]))
+    facts = actuals(plan, year=year, since=since)
+    prog = progress(facts, targets, as_of=as_of, decimals=decimals, rounding=rounding)
+
+    communes = plan.only("communes")
+    ids = communes["commune_id"].astype(str)
+    names = dict(zip(ids, communes["commune_name"], strict=True))
+
+    zones = plan.of_kind("zones")
+    linkage = pd.DataFrame({"commune_id": ids.to_numpy(),
+                            "commune_name": communes["commune_name"].to_numpy()})
+    if len(zones) == 1:
+        z = linkage_zones(next(iter(zones.values())), year=year)
+        if len(z):
+            t = area_by_zone(z, communes, by=("zone_kind",), dissolve=True, level="commune",
+                             crs=plan.metric_crs)
+            t = t.assign(commune_id=t["commune_id"].astype("string"))
+            inside = t[t["commune_id"].notna()].groupby("commune_id")[
+                ["area_ha", "overlap_ha", "commune_share_pct"]].sum()
+            linkage = linkage.join(inside, on="commune_id")
+            outside = t[t["commune_id"].isna()]
+            if len(outside) and float(outside["area_ha"].sum()) > 0:
+                linkage = pd.concat([linkage, pd.DataFrame([{
+                    "commune_id": None, "commune_name": None,
+                    "area_ha": float(outside["area_ha"].sum()),
+                    "overlap_ha": float(outside["overlap_ha"].sum())}])], ignore_index=True)
+    for col in ("area_ha", "overlap_ha", "commune_share_pct"):
+        if col not in linkage:
+            linkage[col] = 0.0
+    linkage[["area_ha", "overlap_ha", "commune_share_pct"]] = linkage[
+        ["area_ha", "overlap_ha", "commune_share_pct"]].fillna(0.0)
+    ct = prog[(prog["indicator"] == "linkage_area") & (prog["scope"] == "commune")
+              & prog["start_year"].isna() & prog["season"].isna()]
+    ct = ct.sort_values("year", key=lambda s: (s - year).abs(), kind="stable")
+    target_by = {}
+    keys = {unit_key(str(c)): c for c in ids} | {
+        unit_key(str(n)): c for c, n in zip(ids, communes["commune_name"], strict=True)}
+    for _, r in ct.iterrows():
+        cid = keys.get(unit_key(str(r["scope_id"])))
+        if cid is not None and cid not in target_by:
+            target_by[cid] = (r["target"], r["achieved_pct"])
+    linkage["target_ha"] = [target_by.get(c, (math.nan,))[0] for c in linkage["commune_id"]]
+    linkage["achieved_pct"] = [target_by.get(c, (0, math.nan))[1]
+                               for c in linkage["commune_id"]]
+
+    models = plan.of_kind("models")
+    models_t = _models_table(next(iter(models.values())) if len(models) == 1 else None,
+                             communes, names, plan.metric_crs)
+    works = plan.of_kind("works")
+    works_t, power_t = _works_tables(next(iter(works.values())) if len(works) == 1 else None,
+                                     communes, names)
+    notes = tuple(f"{r['indicator']} ({r['source']} {r['year']}): {r['note']}"
+                  for _, r in prog.iterrows() if r["note"])
+    return ReportData(progress=prog, linkage_by_commune=linkage, models=models_t,
+                      works=works_t, power_works=power_t, year=year, notes=notes)
+
+
+def _sheet_table(attr: str, data: ReportData, li: int, language: str) -> pd.DataFrame:
+    """The table of one sheet with the derived label columns added."""
+    table = data.progress if attr == "summary" else getattr(data, attr)
+    if table is None:
+        table = pd.DataFrame()
+    table = table.copy()
+    if attr == "summary":
+        p = data.progress.copy()
+        p["indicator_label"] = [_INDICATOR_LABELS.get(i, (i, i))[li] for i in p["indicator"]]
+        p["source_label"] = [_SOURCE_LABELS.get(s, (s, s))[li] for s in p["source"]]
+        p["unit_label"] = [_label(u, li) for u in p["unit"]]
+        p["headline"] = [headline(r, language=language) for _, r in p.iterrows()]
+        return p
+    if attr == "linkage_by_commune" and "commune_id" in table:
+        outside = ("Ngoài ranh giới các xã", "Outside every commune")[li]
+        table.loc[table["commune_id"].isna(), "commune_name"] = outside
+    for src, dst in (("support", "support_label"), ("investor", "investor_label"),
+                     ("status", "status_label"), ("work_type", "work_type_label")):
+        if src in table:
+            table[dst] = [_label(v, li) for v in table[src]]
+    return table
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):  # numpy scalars → Python
+        return value.item()
+    return value
+
+
+def _write_sheet(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
+                 notes: Sequence[str]) -> None:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    headers = [c[1 + li] for c in cols]
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    widths = [min(max(len(h) * 0.9, 8), 40) for h in headers]
+    for _, row in table.iterrows():
+        values = [_cell(row.get(c[0])) for c in cols]
+        ws.append(values)
+        r = ws.max_row
+        for j, (col, v) in enumerate(zip(cols, values, strict=True)):
+            cell = ws.cell(row=r, column=j + 1)
+            if col[3] != "text" and isinstance(v, int | float):
+                cell.number_format = _FORMATS[col[3]]
+            widths[j] = max(widths[j], min(len(str(v)) + 2 if v is not None else 0, 60))
+    for j, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(j + 1)].width = w
+    ws.freeze_panes = "A2"
+    if notes:
+        ws.append([])
+        for n in notes:
+            ws.append([n])
+            ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
+
+
+def _replace(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_report(
+    results: ReportData,
+    path: str | os.PathLike[str],
+    *,
+    language: str = "vi",
+    tables_dir: str | os.PathLike[str] | None = None,
+) -> dict[str, Path]:
+    """Write the report's workbook and every table as CSV.
+
+    Parameters
+    ----------
+    results : ReportData
+        From :func:`build_report_data` (or assembled by hand).
+    path : path
+        The ``.xlsx`` to write; its folder is created.  Written to a
+        temporary file and moved into place, so a reader never sees half a
+        workbook.
+    language : {"vi", "en"}, default "vi"
+        Sheet names, headers, labels and headline sentences (see the module
+        docstring for the number style).
+    tables_dir : path, optional
+        Folder of the CSV tables; default ``tables/`` beside ``path``.
+
+    Returns
+    -------
+    dict of str to Path
+        ``"workbook"`` and one entry per table (``"summary"``,
+        ``"appendix_1_linkage"``, ``"appendix_2_models"``, ``"appendix_3_works"``,
+        ``"appendix_4_power_works"``).
+
+    Raises
+    ------
+    ValueError
+        If ``language`` is unknown.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from openpyxl import load_workbook
+    >>> p = pd.DataFrame([{"indicator": "linkage_area", "unit": "ha", "scope": "district",
+    ...     "scope_id": "Huyện Vĩnh Hưng", "start_year": None, "year": 2024, "season": None,
+    ...     "source": "resolution", "source_ref": None, "target": 21227.0,
+    ...     "actual": 23865.0, "actual_year": 2024, "achieved_pct": 112.4,
+    ...     "shortfall": 0.0, "note": ""}])
+    >>> empty = pd.DataFrame()
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.xlsx"
+    >>> files = write_report(ReportData(p, empty, empty, empty), out, language="en")
+    >>> ws = load_workbook(files["workbook"])["Summary"]
+    >>> ws["J2"].value, ws["J2"].number_format, ws["K2"].value
+    (23865, '#,##0', 112.4)
+    """
+    li = _check_language(language)
+    path = Path(path)
+    tables_dir = Path(tables_dir) if tables_dir is not None else path.parent / "tables"
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    written: dict[str, Path] = {}
+    csvs: list[tuple[Path, pd.DataFrame]] = []
+    for attr, sheet_vi, sheet_en, csv, cols in _SHEETS:
+        table = _sheet_table(attr, results, li, language)
+        notes: list[str] = []
+        if attr == "summary":
+            notes = list(results.notes)
+        if attr == "power_works" and table.empty:
+            notes = [_EMPTY_POWER_NOTE[li]]
+        ws = wb.create_sheet((sheet_vi, sheet_en)[li])
+        _write_sheet(ws, table, cols, li, notes)
+        frame = pd.DataFrame({c[1 + li]: (table[c[0]] if c[0] in table else pd.Series(
+            [None] * len(table), dtype=object)) for c in cols})
+        csvs.append((tables_dir / f"{csv}.csv", frame))
+        written[csv] = tables_dir / f"{csv}.csv"
+    _replace(path, wb.save)
+    for target, frame in csvs:
+        _replace(target, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    return {"workbook": path, **written}

@@ -1,0 +1,210 @@
+"""Tests of geoagri.report: the workbook and CSV tables, in Vietnamese and English."""
+
+from __future__ import annotations
+
+import csv
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from geoagri.report import (
+    ReportData,
+    build_report_data,
+    format_number,
+    headline,
+    write_report,
+)
+
+SHEETS_VI = ["Tổng hợp", "Phụ lục I", "Phụ lục II", "Phụ lục III", "Phụ lục IV"]
+SHEETS_EN = ["Summary", "Appendix I", "Appendix II", "Appendix III", "Appendix IV"]
+TABLES = ["summary", "appendix_1_linkage", "appendix_2_models", "appendix_3_works",
+          "appendix_4_power_works"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    from geoagri.datasets import demo
+
+    return build_report_data(demo(), year=2024)
+
+
+@pytest.fixture(scope="module")
+def written(data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    vi = write_report(data, root / "vi" / "report.xlsx")
+    en = write_report(data, root / "en" / "report.xlsx", language="en",
+                      tables_dir=root / "en_tables")
+    return vi, en
+
+
+def header(ws):
+    return [c.value for c in ws[1]]
+
+
+def column(ws, name):
+    j = header(ws).index(name)
+    return [row[j] for row in ws.iter_rows(min_row=2, values_only=True)]
+
+
+def test_format_number():
+    assert format_number(23865) == "23.865"
+    assert format_number(112.4, decimals=1) == "112,4"
+    assert format_number(23865, language="en") == "23,865"
+    assert format_number(1234567.25, decimals=2) == "1.234.567,25"
+    assert format_number(float("nan")) == "–"
+    with pytest.raises(ValueError, match="language"):
+        format_number(1, language="fr")
+
+
+def test_build_report_data_demo(data):
+    p = data.progress
+    assert p["achieved_pct"].tolist()[:3] == [112.4, 105.4, 96.2]
+    assert data.linkage_by_commune["area_ha"].sum() == pytest.approx(23865, abs=0.5)
+    assert data.linkage_by_commune["commune_id"].notna().sum() == 10
+    m = data.models
+    assert m["area_ha"].sum() == 1300.0 and m["models"].sum() == 19
+    ht = m[m["season"] == "HT 2024"].groupby("support")["area_ha"].sum().to_dict()
+    assert ht == {"self": 250.0, "supported": 600.0}
+    dx = m[(m["season"] == "DX 2023-2024") & (m["area_ha"] == 400.0)].iloc[0]
+    assert dx["yield_t_ha"] == 8.2 and dx["profit_million_vnd_ha"] == 38.0
+    w = data.works
+    assert len(w) == 31 and "power" not in set(w["work_type"])
+    by_inv = w.groupby("investor")["cost_million_vnd"].sum().round().to_dict()
+    assert by_inv == {"district": 14610.0, "province": 26000.0}
+    d = w[w["investor"] == "district"]
+    assert (d["state_million_vnd"] + d["people_million_vnd"]).sum() == pytest.approx(14610)
+    assert d["state_million_vnd"].sum() == pytest.approx(0.7 * 14610)
+    assert len(data.power_works) == 4
+    assert data.power_works["cost_million_vnd"].sum() == 4400.0
+    assert data.power_works["served_area_ha"].sum() == 1030.0
+
+
+def test_summary_headlines(data):
+    lines = data.summary_lines()
+    assert lines[0].startswith("Diện tích liên kết sản xuất năm 2024: 23.865 ha, đạt 112,4% "
+                               "so với Nghị quyết")
+    assert "đạt 105,4% so với lộ trình đến năm 2025 (22.640 ha)" in lines[1]
+    assert "1.300 ha, đạt 96,2% so với Kế hoạch năm 2024 (1.350 ha)" in lines[2]
+    en = data.summary_lines(language="en")
+    assert en[0] == ("Production-linkage area in 2024: 23,865 ha, 112.4% of the resolution "
+                     "for 2024 (21,227 ha)")
+
+
+def test_headline_without_actual():
+    row = {"indicator": "vietgap_area", "unit": "ha", "start_year": None, "year": 2024,
+           "season": None, "source": "plan", "target": 500.0, "actual": float("nan"),
+           "actual_year": None, "achieved_pct": float("nan")}
+    assert "chưa có số liệu thực hiện" in headline(row)
+    assert "no actual figure" in headline(row, language="en")
+
+
+def test_workbook_sheets_headers_and_freeze(written):
+    vi, en = written
+    wb = load_workbook(vi["workbook"])
+    assert wb.sheetnames == SHEETS_VI
+    assert load_workbook(en["workbook"]).sheetnames == SHEETS_EN
+    for ws in wb:
+        assert ws.freeze_panes == "A2"
+        assert all(c.font.bold for c in ws[1] if c.value)
+        assert ws.column_dimensions["A"].customWidth and ws.column_dimensions["A"].width >= 8
+    s = wb["Tổng hợp"]
+    assert s.column_dimensions["M"].width > 40       # the headline sentences
+    assert header(s)[:3] == ["Nội dung", "Địa bàn", "Nguồn chỉ tiêu"]
+    assert "Tỷ lệ đạt (%)" in header(s) and "Thực hiện" in header(s)
+    assert header(wb["Phụ lục III"])[:2] == ["Chủ đầu tư", "Tình trạng"]
+    assert "Vốn Nhân dân (triệu đồng)" in header(wb["Phụ lục III"])
+    se = load_workbook(en["workbook"])["Summary"]
+    assert header(se)[:3] == ["Indicator", "Area", "Target source"]
+    assert "Achieved (%)" in header(se)
+
+
+def test_cells_are_numbers_with_formats(written):
+    vi, en = written
+    for files in (vi, en):
+        ws = load_workbook(files["workbook"]).worksheets[0]
+        names = header(ws)
+        row = next(ws.iter_rows(min_row=2, max_row=2))
+        target = row[names.index("Chỉ tiêu" if files is vi else "Target")]
+        actual = row[names.index("Thực hiện" if files is vi else "Actual")]
+        pct = row[names.index("Tỷ lệ đạt (%)" if files is vi else "Achieved (%)")]
+        assert target.value == 21227 and target.number_format == "#,##0"
+        assert isinstance(actual.value, float) and round(actual.value) == 23865
+        assert actual.number_format == "#,##0"
+        assert pct.value == 112.4 and pct.number_format == "0.0"
+    wb = load_workbook(vi["workbook"])
+    areas = column(wb["Phụ lục I"], "Diện tích liên kết (ha)")
+    assert sum(areas) == pytest.approx(23865, abs=0.5)
+    cell = wb["Phụ lục I"]["C2"]
+    assert cell.number_format == "#,##0.0"
+    costs = column(wb["Phụ lục III"], "Tổng mức đầu tư (triệu đồng)")
+    assert sum(costs) == pytest.approx(40610)
+    assert wb["Phụ lục III"]["H2"].number_format == "#,##0"
+
+
+def test_vietnamese_headline_in_workbook(written):
+    vi, en = written
+    ws = load_workbook(vi["workbook"])["Tổng hợp"]
+    text = column(ws, "Diễn giải")
+    assert "23.865 ha, đạt 112,4% so với Nghị quyết" in text[0]
+    assert "đạt 96,2%" in text[2]
+    ws = load_workbook(en["workbook"])["Summary"]
+    assert "23,865 ha, 112.4% of the resolution" in column(ws, "Headline")[0]
+
+
+def test_labels_translated(written):
+    vi, en = written
+    w = load_workbook(vi["workbook"])["Phụ lục III"]
+    assert set(column(w, "Chủ đầu tư")) == {"Tỉnh", "Huyện"}
+    assert "Chưa triển khai" in column(w, "Tình trạng")
+    m = load_workbook(en["workbook"])["Appendix II"]
+    assert set(column(m, "Support")) == {"State-supported", "Self-replicated"}
+
+
+def test_csv_tables(written):
+    vi, en = written
+    for name in TABLES:
+        path = vi[name]
+        assert path.parent.name == "tables" and path.parent.parent == vi["workbook"].parent
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(vi["summary"], encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert float(rows[0]["Tỷ lệ đạt (%)"]) == 112.4
+    assert rows[0]["Nội dung"] == "Diện tích liên kết sản xuất"
+    assert en["summary"].parent.name == "en_tables"
+    linkage = pd.read_csv(en["appendix_1_linkage"], encoding="utf-8-sig",
+                          dtype={"Commune code": str})
+    assert linkage["Linkage area (ha)"].sum() == pytest.approx(23865, abs=0.5)
+    assert "27784" in set(linkage["Commune code"])
+
+
+def test_empty_power_works_sheet_has_a_note(tmp_path, data):
+    empty = ReportData(progress=data.progress, linkage_by_commune=data.linkage_by_commune,
+                       models=data.models, works=data.works, power_works=None)
+    files = write_report(empty, tmp_path / "r.xlsx")
+    ws = load_workbook(files["workbook"])["Phụ lục IV"]
+    assert header(ws)[0] == "Mã công trình"
+    assert "siting" in ws["A3"].value or "trạm bơm" in ws["A3"].value
+    files = write_report(empty, tmp_path / "e.xlsx", language="en")
+    assert "siting" in load_workbook(files["workbook"])["Appendix IV"]["A3"].value
+    assert pd.read_csv(files["appendix_4_power_works"], encoding="utf-8-sig").empty
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path, data):
+    path = tmp_path / "report.xlsx"
+    write_report(data, path)
+    write_report(data, path)  # replaces in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx", "tables"]
+    assert not [p for p in (tmp_path / "tables").iterdir() if p.name.startswith(".")]
+
+
+def test_unknown_language(tmp_path, data):
+    with pytest.raises(ValueError, match="language"):
+        write_report(data, tmp_path / "r.xlsx", language="fr")
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_inputs_unchanged(tmp_path, data):
+    before = data.progress.copy()
+    write_report(data, tmp_path / "r.xlsx")
+    pd.testing.assert_frame_equal(data.progress, before)
