@@ -22,7 +22,6 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from geoagri import __version__
