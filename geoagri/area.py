@@ -41,11 +41,8 @@ Examples
 from __future__ import annotations
 
 import logging
-import os
 import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -55,10 +52,11 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, n_threads, parallel
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, SchemaError
 
-__all__ = ["CommunePieces", "area_by_zone", "commune_pieces"]
+__all__ = ["area_by_zone"]
 
 log = logging.getLogger("geoagri")
 
@@ -68,198 +66,6 @@ DEFAULT_BY = {"zones": ("zone_kind",), "models": ("season", "support"),
 
 #: Levels :func:`area_by_zone` can roll up to, and the column naming the unit.
 LEVELS = {"commune": "commune_id", "district": "district", "province": "province"}
-
-#: A zone whose unallocated area is below this share of its area is inside.
-_REL_TOL = 1e-9
-
-
-def _threads(threads: int | None) -> int:
-    return max(1, threads if threads is not None else min(4, os.cpu_count() or 1))
-
-
-def _parallel(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int) -> np.ndarray:
-    """Apply a vectorised shapely function to chunks of arrays on threads."""
-    n = len(arrays[0])
-    if threads <= 1 or n < 20_000:
-        return func(*arrays)
-    bounds = np.linspace(0, n, threads + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        parts = pool.map(lambda k: func(*(a[bounds[k]:bounds[k + 1]] for a in arrays)),
-                         range(threads))
-        return np.concatenate(list(parts))
-
-
-@dataclass(frozen=True)
-class CommunePieces:
-    """Communes cut into quadtree pieces, with a spatial index.
-
-    Attributes
-    ----------
-    geoms : ndarray of shapely geometries
-        The pieces (each a part of one commune).
-    commune : ndarray of int
-        Position of each piece's commune in the communes layer.
-    cells : ndarray, shape (n, 4)
-        Quadtree cell of each piece (xmin, ymin, xmax, ymax), metres.
-    full : ndarray of bool
-        Whether the piece is its whole cell (the cell lies inside the commune).
-    tree : shapely.STRtree
-        Index of ``geoms``.
-    """
-
-    geoms: np.ndarray
-    commune: np.ndarray
-    cells: np.ndarray
-    full: np.ndarray
-    tree: shapely.STRtree
-
-
-def commune_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 64,
-                   max_depth: int = 12) -> CommunePieces:
-    """Cut polygons into quadtree pieces of at most ``max_vertices`` vertices.
-
-    Parameters
-    ----------
-    geoms : array of Polygon or MultiPolygon
-        Communes in a metric CRS.
-    max_vertices : int, default 64
-        A piece with more vertices is split into four.
-    max_depth : int, default 12
-        Deepest split (a guard against degenerate input).
-
-    Returns
-    -------
-    CommunePieces
-
-    Examples
-    --------
-    >>> from shapely.geometry import Point
-    >>> p = commune_pieces([Point(0, 0).buffer(1000, quad_segs=64)], max_vertices=32)
-    >>> bool(p.full.any()), round(float(shapely.area(p.geoms).sum()), 3) == round(
-    ...     Point(0, 0).buffer(1000, quad_segs=64).area, 3)
-    (True, True)
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    current = geoms
-    owner = np.arange(len(geoms))
-    cells = shapely.bounds(geoms)
-    out_g, out_c, out_cells, out_full = [], [], [], []
-    for depth in range(max_depth + 1):
-        if not len(current):
-            break
-        nverts = shapely.get_num_coordinates(current)
-        area = shapely.area(current)
-        cell_area = (cells[:, 2] - cells[:, 0]) * (cells[:, 3] - cells[:, 1])
-        full = (nverts <= 5) & (area >= cell_area * (1 - 1e-12))
-        done = (nverts <= max_vertices) | full | (depth == max_depth)
-        out_g.append(current[done])
-        out_c.append(owner[done])
-        out_cells.append(cells[done])
-        out_full.append(full[done])
-        current, owner, cells = current[~done], owner[~done], cells[~done]
-        if not len(current):
-            break
-        xm = (cells[:, 0] + cells[:, 2]) / 2
-        ym = (cells[:, 1] + cells[:, 3]) / 2
-        quads = np.concatenate([
-            np.column_stack([cells[:, 0], cells[:, 1], xm, ym]),
-            np.column_stack([xm, cells[:, 1], cells[:, 2], ym]),
-            np.column_stack([cells[:, 0], ym, xm, cells[:, 3]]),
-            np.column_stack([xm, ym, cells[:, 2], cells[:, 3]]),
-        ])
-        parent = np.tile(current, 4)
-        owner = np.tile(owner, 4)
-        clipped = _polygonal(shapely.intersection(parent, shapely.box(*quads.T)))
-        keep = shapely.area(clipped) > 0
-        current, owner, cells = clipped[keep], owner[keep], quads[keep]
-    g = np.concatenate(out_g)
-    bad = ~shapely.is_valid(g)
-    if bad.any():
-        g[bad] = _polygonal(shapely.make_valid(g[bad]))
-    return CommunePieces(g, np.concatenate(out_c), np.concatenate(out_cells),
-                         np.concatenate(out_full), shapely.STRtree(g))
-
-
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep the polygonal part of each geometry (clipping may add lines)."""
-    types = shapely.get_type_id(geoms)
-    mixed = np.flatnonzero(types == 7)
-    if len(mixed):
-        geoms = geoms.copy()
-        for k in mixed:
-            parts = [p for p in shapely.get_parts(geoms[k]) if shapely.get_type_id(p) in (3, 6)]
-            geoms[k] = shapely.union_all(parts) if parts else shapely.Polygon()
-    lines = np.isin(types, (1, 2, 5, 0, 4))
-    if lines.any():
-        geoms = geoms.copy()
-        geoms[lines] = shapely.Polygon()
-    return geoms
-
-
-def _allocate(geoms: np.ndarray, communes: np.ndarray, pieces: CommunePieces,
-              threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Area (m²) of each geometry in each commune; commune ``len(communes)`` = outside.
-
-    Three passes, cheapest first: a geometry whose bounding box lies in a
-    full quadtree cell is inside that commune (no GEOS call); one properly
-    contained in a (prepared) commune is inside it; only the rest, the
-    geometries that cross a border, are intersected with the small pieces.
-
-    Returns ``(geom_index, commune_index, area_m2)`` with one row per
-    geometry × commune it touches, plus a row for the part outside every
-    commune where there is one.
-    """
-    n_communes = len(communes)
-    area = shapely.area(geoms)
-    gi, pj = pieces.tree.query(geoms)
-    gb = shapely.bounds(geoms)
-    cell = pieces.cells[pj]
-    b = gb[gi]
-    inside = (pieces.full[pj] & (b[:, 0] >= cell[:, 0]) & (b[:, 1] >= cell[:, 1])
-              & (b[:, 2] <= cell[:, 2]) & (b[:, 3] <= cell[:, 3]))
-    home = np.full(len(geoms), -1)
-    home[gi[inside]] = pieces.commune[pj[inside]]
-    # pass 2: proper containment in a prepared commune
-    rest = home[gi] < 0
-    pg, pc = gi[rest], pieces.commune[pj[rest]]
-    if len(pg):
-        # pairs sorted by commune: each thread gets whole communes, because GEOS
-        # builds a prepared geometry's indexes lazily and not thread-safely
-        pair = np.unique(pc.astype(np.int64) * len(geoms) + pg)
-        pc2, pg2 = np.divmod(pair, len(geoms))
-        shapely.prepare(communes)
-        cuts = np.searchsorted(pc2, np.unique(pc2[np.linspace(0, len(pc2) - 1, threads + 1)
-                                                 .astype(int)[1:-1]]))
-        chunks = np.split(np.arange(len(pc2)), cuts)
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(
-                lambda k: shapely.contains_properly(communes[pc2[k]], geoms[pg2[k]]), chunks))
-        contained = np.concatenate(parts)
-        home[pg2[contained]] = pc2[contained]
-    whole = np.flatnonzero(home >= 0)
-    # pass 3: geometries crossing a border, intersected piece by piece
-    rest = home[gi] < 0
-    gi_r, pj_r = gi[rest], pj[rest]
-    full_r = pieces.full[pj_r]
-    a = np.empty(len(gi_r))
-    if full_r.any():
-        c = pieces.cells[pj_r[full_r]]
-        a[full_r] = shapely.area(_parallel(
-            shapely.intersection, geoms[gi_r[full_r]], shapely.box(*c.T), threads=threads))
-    if (~full_r).any():
-        a[~full_r] = shapely.area(_parallel(
-            shapely.intersection, geoms[gi_r[~full_r]], pieces.geoms[pj_r[~full_r]],
-            threads=threads))
-    g = np.concatenate([whole, gi_r])
-    c = np.concatenate([home[whole], pieces.commune[pj_r]])
-    a = np.concatenate([area[whole], a])
-    allocated = np.bincount(g, weights=a, minlength=len(geoms))
-    outside = area - allocated
-    outside[np.abs(outside) <= _REL_TOL * area] = 0.0
-    out = np.flatnonzero(outside > 0)
-    return (np.concatenate([g, out]), np.concatenate([c, np.full(len(out), n_communes)]),
-            np.concatenate([a, outside[out]]))
-
 
 def _overlap_clusters(geoms: np.ndarray, codes: np.ndarray, threads: int) -> np.ndarray:
     """Label of each geometry's cluster of overlapping same-group geometries.
@@ -283,7 +89,7 @@ def _overlap_clusters(geoms: np.ndarray, codes: np.ndarray, threads: int) -> np.
     i, j = i[keep], j[keep]
     if not len(i):
         return labels
-    overlap = shapely.area(_parallel(shapely.intersection, geoms[i], geoms[j],
+    overlap = shapely.area(parallel(shapely.intersection, geoms[i], geoms[j],
                                      threads=threads)) > 0
     i, j = i[overlap], j[overlap]
     if not len(i):
@@ -407,7 +213,7 @@ def area_by_zone(
             + (f", needed for level={level!r}; add a {LEVELS[level]} column to the communes"
                if level != "commune" else ""))
     target = metric_crs(communes, crs=crs, province=province, era=era)
-    nthreads = _threads(threads)
+    nthreads = n_threads(threads)
     cgeoms = np.array(communes.geometry.to_crs(target).array, dtype=object)
     zgeoms = np.asarray(zones.geometry.to_crs(target).array, dtype=object)
     polygonal = np.isin(shapely.get_type_id(zgeoms), (3, 6))
@@ -426,7 +232,7 @@ def area_by_zone(
         group_values = pd.DataFrame(index=[0])
     ngroups = max(len(group_values), 1)
 
-    pieces = commune_pieces(cgeoms, max_vertices=max_vertices)
+    pieces = cut_into_pieces(cgeoms, max_vertices=max_vertices)
     zi = np.flatnonzero(polygonal)
     zg = zgeoms[zi]
     zcodes = codes[zi]
@@ -435,7 +241,7 @@ def area_by_zone(
     # raw: every zone; dissolved: zones in no cluster, plus one union per cluster
     geoms_all = np.concatenate([zg, unions])
     codes_all = np.concatenate([zcodes, zcodes[reps]])
-    g, c, a = _allocate(geoms_all, cgeoms, pieces, nthreads)
+    g, c, a = allocate(geoms_all, cgeoms, pieces, threads=nthreads)
     n_raw = len(zg)
     is_raw = g < n_raw
     in_dissolved = np.where(is_raw, labels[np.minimum(g, n_raw - 1)] < 0, True)
@@ -444,7 +250,7 @@ def area_by_zone(
     raw = np.bincount(key[is_raw], weights=a[is_raw], minlength=size)
     dis = np.bincount(key[in_dissolved], weights=a[in_dissolved], minlength=size)
     overlap = np.clip(raw - dis, 0, None)
-    overlap[overlap <= _REL_TOL * raw] = 0.0
+    overlap[overlap <= REL_TOL * raw] = 0.0
     value = dis if dissolve else raw
     cells = np.flatnonzero(raw > 0)
     ci, gk = np.divmod(cells, ngroups)

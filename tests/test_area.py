@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from geoagri.area import area_by_zone, commune_pieces
+from geoagri._pieces import cut_into_pieces
+from geoagri.area import area_by_zone
 from geoagri.crs import geodesic_area_ha
 from geoagri.errors import SchemaError
 
@@ -145,7 +146,7 @@ def test_errors(communes, zones):
 
 def test_commune_pieces_cover_the_commune_exactly():
     circle = Point(X, Y).buffer(3000, quad_segs=256)  # 1,024 vertices
-    p = commune_pieces([circle], max_vertices=32)
+    p = cut_into_pieces([circle], max_vertices=32)
     assert shapely.get_num_coordinates(p.geoms).max() <= 32
     assert shapely.area(p.geoms).sum() == pytest.approx(circle.area, rel=1e-12)
     assert shapely.union_all(p.geoms).symmetric_difference(circle).area < 1e-6
