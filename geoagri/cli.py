@@ -4,7 +4,8 @@
 problems (exit 1 if any); ``geoagri run PLAN.toml --out DIR`` writes the
 report (``report.xlsx``, ``tables/*.csv``) and the validated layers
 (``layers.gpkg``); ``geoagri demo --out DIR`` does the same on the bundled
-demo; ``geoagri area PLAN.toml`` prints one area table; ``geoagri --version``.
+demo; ``geoagri area PLAN.toml`` prints one area table; ``geoagri export
+PLAN.toml --format kml --out DIR`` exports the layers; ``geoagri --version``.
 A :class:`~geoagri.errors.GeoagriError` is printed as one paragraph on
 standard error with exit status 1, never as a traceback.
 
@@ -51,15 +52,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _write_outputs(plan: Plan, out: Path, *, year: int | None, language: str) -> list[str]:
     """Everything the analyses available so far produce for a plan, into ``out``."""
+    from geoagri.export import export_layers
     from geoagri.io import write_layer
     from geoagri.report import build_report_data, write_report
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     write_layer(plan.summary().reset_index(), out / "layers.csv")
-    for name, frame in plan.layers.items():
-        if hasattr(frame, "geometry"):
-            write_layer(frame, out / "layers.gpkg", layer=name)
+    spatial = {n: g for n, g in plan.layers.items() if hasattr(g, "geometry")}
+    export_layers(spatial, out / "layers.gpkg", language=language)
     written += ["layers.csv", "layers.gpkg"]
     year = year if year is not None else plan.year
     if year is None:
@@ -95,6 +96,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     written = _write_outputs(plan, Path(args.out), year=args.year, language=args.language)
     print(f"wrote {len(written)} files to {args.out}/: {', '.join(written[:6])}"
           + (" …" if len(written) > 6 else ""))
+    return 0
+
+
+#: Formats ``geoagri export`` writes into one file (the others write a folder).
+_SINGLE_FILE = {"gpkg", "kml", "kmz"}
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from geoagri.export import export_layers
+    from geoagri.plan import read_plan
+
+    plan = read_plan(args.plan)
+    out = args.out
+    if not out.startswith(("postgresql://", "postgres://")):
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / f"layers.{args.format}" if args.format in _SINGLE_FILE else folder
+    written = export_layers(plan, out, format=args.format, language=args.language)
+    for name, where in written.items():
+        print(f"{name:14s} → {where}")
     return 0
 
 
@@ -134,6 +155,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="sum overlapping zones instead of counting their overlap once")
     area.add_argument("--out", help="write the table (.csv, .xlsx via pandas) instead of printing")
     area.set_defaults(func=_cmd_area)
+    exp = sub.add_parser("export", help="export a plan's layers for QGIS, Google Earth, Excel")
+    exp.add_argument("plan", help="plan file (plan.toml)")
+    exp.add_argument("--format", required=True,
+                     choices=["gpkg", "geojson", "shapefile", "kml", "kmz", "parquet", "postgis"])
+    exp.add_argument("--out", required=True,
+                     help="output folder (or a postgresql:// address for --format postgis)")
+    exp.add_argument("--language", default="vi", choices=["vi", "en"],
+                     help="language of styles and labels (default vi)")
+    exp.set_defaults(func=_cmd_export)
     run = sub.add_parser("run", help="validate a plan and write its report and tables")
     run.add_argument("plan", help="plan file (plan.toml)")
     dm = sub.add_parser("demo", help="run on the bundled synthetic demo district")

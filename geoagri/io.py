@@ -233,10 +233,12 @@ def read_layer(
 
     Parameters
     ----------
-    source : path or GeoDataFrame or DataFrame
+    source : path or str or GeoDataFrame or DataFrame
         A file (``.gpkg``, ``.shp``, ``.zip`` with a shapefile, ``.geojson``,
-        ``.kml``, ``.kmz``, ``.parquet``, ``.fgb``, ``.csv``, ``.xlsx``) or a
-        frame already in memory (not modified).
+        ``.kml``, ``.kmz``, ``.parquet``, ``.fgb``, ``.csv``, ``.xlsx``), a
+        PostGIS database (``"postgresql://user@host:port/db"`` with
+        ``layer="table"`` or ``"schema.table"``), or a frame already in
+        memory (not modified).
     kind : str
         Layer kind: ``communes``, ``zones``, ``models``, ``works``, ``power``,
         ``pumps``, ``cooperatives``, ``parcels`` or ``targets``.
@@ -284,9 +286,17 @@ def read_layer(
         label = name or kind
     else:
         if isinstance(source, str) and re.match(r"^postgres(ql)?://", source):
-            raise GeoagriError(
-                f"reading {kind} from PostGIS is not available yet; export the table to a "
-                "GeoPackage (ogr2ogr or QGIS) and read that")
+            from geoagri.postgis import read_table_as_frame, redact_dsn
+
+            if layer is None:
+                raise GeoagriError(
+                    f"reading {kind} from {redact_dsn(source)}: name the table with "
+                    "layer='…' (schema.table or table)")
+            schema, _, table = layer.rpartition(".")
+            frame = read_table_as_frame(source, layer=table, schema=schema or "public")
+            return canonicalize(frame, kind, layer=name or table, rename=rename, crs=crs,
+                                repair=repair, source=f"{redact_dsn(source)}#{layer}",
+                                encoding="utf-8")
         path = Path(source)
         src_name = str(path)
         label = name or path.stem

@@ -110,3 +110,17 @@ def test_area_command(tmp_path):
     assert abs(linkage - 23_865) < 1
     res = run("area", str(demo_plan_path()), "--by", "partnr")
     assert res.returncode == 1 and "no column(s) ['partnr']" in res.stderr
+
+
+def test_export_command_kml_and_gpkg(tmp_path):
+    import pyogrio
+
+    res = run("export", str(demo_plan_path()), "--format", "kml", "--out", str(tmp_path / "k"))
+    assert res.returncode == 0, res.stderr
+    layers = {str(n) for n in pyogrio.list_layers(tmp_path / "k" / "layers.kml")[:, 0]}
+    assert {"communes", "zones", "works"} <= layers
+    communes = pyogrio.read_dataframe(tmp_path / "k" / "layers.kml", layer="communes")
+    assert "Xã Tuyên Bình Tây" in set(communes["Name"])
+    res = run("export", str(demo_plan_path()), "--format", "gpkg", "--out", str(tmp_path / "g"))
+    assert res.returncode == 0, res.stderr
+    assert len(pyogrio.read_dataframe(tmp_path / "g" / "layers.gpkg", layer="communes")) == 10
