@@ -1,0 +1,1207 @@
+"""Siting pump stations: budgeted maximal covering, solved exactly with HiGHS.
+
+:func:`site_pump_stations` chooses where new pump stations go so that they
+serve as many hectares of unserved rice land as possible, within a budget in
+VND, or with a given number of stations, or both:
+
+1. **Demand.** The polygons to serve (typically the gaps layer of
+   :mod:`geoagri.coverage`) are cut into square cells of ``cell_m`` on a grid
+   aligned to multiples of ``cell_m`` in the metric CRS (:func:`demand_cells`).
+   A cell's weight is its exact area in ha (overlapping demand polygons
+   counted once); its demand point is a point on its surface (the centre of a
+   whole cell).
+2. **Candidates** are the given points, or points along the canals every
+   ``candidate_spacing_m`` (:func:`candidates_along_canals`).
+3. **Coverage.** A site covers a cell when the straight-line distance from the
+   site to the cell's demand point is at most ``radius_m`` (the rule of spopt's
+   MCLP, ``d <= S``).  Cells already within ``radius_m`` of an existing station
+   are served at no cost: they are reported as ``existing_covered_ha`` and left
+   out of the optimisation.
+4. **Cost** of a site: ``station_cost_vnd`` plus, when a power layer and
+   ``line_cost_vnd_per_km`` are given, a three-phase connection: the
+   straight-line distance to the nearest existing three-phase line ×
+   ``line_cost_vnd_per_km``.  This is a lower bound of the cost of a real
+   line; :mod:`geoagri.routing` routes the lines of the chosen sites along
+   least-cost paths and refines it.
+5. **Model** (Church & ReVelle's maximal covering location problem, with a
+   budget; :func:`solve_max_cover`): maximise Σ wᵢ yᵢ subject to
+   yᵢ ≤ Σ_{j covers i} xⱼ, Σ cⱼ xⱼ ≤ budget and/or Σ xⱼ = p, with xⱼ binary
+   and 0 ≤ yᵢ ≤ 1.  Cells covered by the same set of candidates are merged
+   first (their weights added), which shrinks the model without changing its
+   optimum.  HiGHS solves it to a zero optimality gap.
+
+Examples
+--------
+Two cells of 1 km² (100 ha each) 2 km apart, one candidate next to each, the
+eastern one dearer; a budget that pays for one station takes the cheap one:
+
+>>> import geopandas as gpd
+>>> from shapely.geometry import Point, box
+>>> x, y = 500_000, 1_200_000   # UTM 48N: 1 km² = 100 ha
+>>> demand = gpd.GeoDataFrame(geometry=[box(x, y, x + 1000, y + 1000),
+...                                     box(x + 2000, y, x + 3000, y + 1000)],
+...                           crs="EPSG:32648")
+>>> candidates = gpd.GeoDataFrame(
+...     {"site_id": ["W", "E"], "station_cost_vnd": [1.0e9, 1.5e9]},
+...     geometry=[Point(x + 500, y + 500), Point(x + 2500, y + 500)], crs="EPSG:32648")
+>>> result = site_pump_stations(demand, candidates=candidates, radius_m=800,
+...                             cell_m=1000, station_cost_vnd="station_cost_vnd",
+...                             budget_vnd=1.2e9, curve_steps=0)
+>>> result.sites[["site_id", "cost_vnd", "covered_ha"]]
+  site_id      cost_vnd  covered_ha
+0       W  1.000000e+09       100.0
+>>> result.covered_ha, result.demand_ha, result.ha_per_billion_vnd
+(100.0, 200.0, 100.0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import math
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy import sparse
+
+from geoagri.crs import metric_crs
+from geoagri.errors import CRSError, GeometryError, InfeasibleError, SchemaError
+
+__all__ = [
+    "CoverSolution",
+    "SitingResult",
+    "candidates_along_canals",
+    "demand_cells",
+    "site_pump_stations",
+    "solve_max_cover",
+]
+
+log = logging.getLogger("geoagri")
+
+#: Columns of :attr:`SitingResult.sites` that the function computes.
+SITE_COLUMNS = ["site_id", "cost_vnd", "station_cost_vnd", "connection_cost_vnd",
+                "connection_length_km", "connection_to", "covered_ha", "sole_covered_ha",
+                "n_cells", "ha_per_billion_vnd"]
+#: Columns of :attr:`SitingResult.curve`.
+CURVE_COLUMNS = ["budget_vnd", "covered_ha", "cost_vnd", "n_sites", "ha_per_billion_vnd"]
+
+_BILLION = 1.0e9
+_SQM_PER_HA = 10_000.0
+
+
+# --------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverSolution:
+    """Solution of :func:`solve_max_cover`.
+
+    Attributes
+    ----------
+    selected : ndarray of bool, shape (n,)
+        Which candidates are chosen.
+    covered : ndarray of bool, shape (m,)
+        Which demand rows are covered by a chosen candidate.
+    objective : float
+        Covered weight, Σ wᵢ over covered rows (recomputed from ``selected``).
+    cost_vnd : float
+        Σ cⱼ over chosen candidates (0 when no costs were given).
+    status : str
+        HiGHS model status, e.g. ``"Optimal"`` or ``"Time limit reached"``.
+    mip_gap : float
+        Relative gap HiGHS proved (0 when optimal).
+    """
+
+    selected: np.ndarray
+    covered: np.ndarray
+    objective: float
+    cost_vnd: float
+    status: str
+    mip_gap: float
+
+
+@dataclass(frozen=True)
+class SitingResult:
+    """Result of :func:`site_pump_stations`.
+
+    Attributes
+    ----------
+    sites : GeoDataFrame
+        The chosen candidates, in the demand's CRS, with the candidates' own
+        columns and: ``site_id``; ``cost_vnd`` = ``station_cost_vnd`` +
+        ``connection_cost_vnd``; ``connection_length_km`` (straight line to the
+        nearest existing three-phase line, 0 without a power layer);
+        ``connection_to`` (its ``power_id``); ``covered_ha``, the newly served
+        area assigned to this site (each newly covered cell goes to its nearest
+        chosen site, so the column sums to :attr:`covered_ha`);
+        ``sole_covered_ha``, the area no other chosen or existing station
+        serves (what is lost if this site is dropped); ``n_cells``;
+        ``ha_per_billion_vnd``.
+    cells : GeoDataFrame
+        The demand cells, in the demand's CRS: ``cell_id``, ``area_ha``,
+        ``served_by`` (``"existing"``, ``"new"`` or ``"none"``), ``site_id``
+        (nearest chosen site of a newly served cell), ``reachable`` (within
+        ``radius_m`` of some candidate or existing station).
+    curve : DataFrame
+        Hectares newly served against budget: ``budget_vnd``, ``covered_ha``,
+        ``cost_vnd`` (spent), ``n_sites``, ``ha_per_billion_vnd``; one row per
+        step (see ``curve_steps`` of :func:`site_pump_stations`).
+    covered_ha : float
+        Area newly served by the chosen sites, ha.
+    existing_covered_ha : float
+        Demand area already within ``radius_m`` of an existing station, ha.
+    reachable_ha : float
+        Demand area not served by existing stations but within ``radius_m``
+        of some candidate: the most any choice can serve, ha.
+    demand_ha : float
+        Total demand area, ha.
+    cost_vnd : float
+        Total cost of the chosen sites, VND.
+    ha_per_billion_vnd : float
+        ``covered_ha`` per billion VND spent (NaN when nothing is spent).
+    objective : float
+        The optimum HiGHS reached: covered weight in ha.
+    status : str
+        HiGHS model status (``"Optimal"``), or ``"Nothing to serve"`` when
+        existing stations already serve all demand.
+    budget_vnd, n_stations, radius_m : float, int or None
+        The options the result answers.
+    metric_crs : pyproj.CRS
+        The CRS distances were measured in.
+    """
+
+    sites: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+    curve: pd.DataFrame
+    covered_ha: float
+    existing_covered_ha: float
+    reachable_ha: float
+    demand_ha: float
+    cost_vnd: float
+    ha_per_billion_vnd: float
+    objective: float
+    status: str
+    budget_vnd: float | None
+    n_stations: int | None
+    radius_m: float
+    metric_crs: CRS = field(repr=False)
+
+
+# --------------------------------------------------------------------------
+# HiGHS
+# --------------------------------------------------------------------------
+
+_BANNER_LOCK = threading.Lock()
+_BANNER_SHOWN = False
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence the C-level stdout (HiGHS prints a banner on its first construction)."""
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    libc = None
+    with contextlib.suppress(OSError):
+        libc = ctypes.CDLL(None)
+    try:
+        with open(os.devnull, "w") as devnull:
+            if libc is not None:
+                libc.fflush(None)
+            os.dup2(devnull.fileno(), fd)
+            try:
+                yield
+            finally:
+                if libc is not None:
+                    libc.fflush(None)
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
+
+
+def _highs(time_limit_s: float | None) -> Any:
+    """A silent HiGHS instance that solves MIPs to a zero gap."""
+    global _BANNER_SHOWN
+    try:
+        import highspy
+    except ImportError as exc:  # pragma: no cover - highspy is a dependency
+        raise ImportError("site_pump_stations needs the HiGHS solver; install it with "
+                          "'pip install highspy'") from exc
+    with _BANNER_LOCK:
+        if _BANNER_SHOWN:
+            h = highspy.Highs()
+        else:
+            with _quiet_stdout():
+                h = highspy.Highs()
+            _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 1e-9)
+    # The model is reduced before it reaches HiGHS (merged rows, dropped empty ones);
+    # HiGHS's own MIP presolve then spends most of the time probing (seconds on a
+    # district with a thousand candidates) for little gain.
+    h.setOptionValue("presolve", "off")
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    return h
+
+
+def _aggregate(cover: sparse.csr_matrix, weights: np.ndarray
+               ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Drop rows nobody covers or of no weight; merge rows covered by the same set.
+
+    Returns the reduced matrix, its weights and, for every input row, its row
+    in the reduced matrix (-1 when dropped).
+    """
+    m, n = cover.shape
+    lengths = np.diff(cover.indptr)
+    keep = np.flatnonzero((lengths > 0) & (weights > 0))
+    group = np.full(m, -1, dtype=np.int64)
+    if keep.size == 0:
+        return sparse.csr_matrix((0, n), dtype=bool), np.zeros(0), group
+    sub = cover[keep]
+    sub.sort_indices()
+    # Two random 64-bit hashes of each row's candidate set, plus its length.
+    rng = np.random.default_rng(20_250_701)
+    r1 = rng.integers(1, 2**63, n, dtype=np.uint64)
+    r2 = rng.integers(1, 2**63, n, dtype=np.uint64)
+    starts = sub.indptr[:-1]
+    h1 = np.add.reduceat(r1[sub.indices], starts)
+    h2 = np.add.reduceat(r2[sub.indices], starts)
+    sub_len = np.diff(sub.indptr).astype(np.uint64)
+    key = np.column_stack([sub_len, h1, h2])
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    # Verify exactly that every row equals its group's first row.
+    rep = first[inverse]
+    row_len = np.diff(sub.indptr)
+    offsets = np.arange(sub.indices.size) - np.repeat(sub.indptr[:-1], row_len)
+    rows = np.repeat(np.arange(sub.shape[0]), row_len)
+    same = sub.indices == sub.indices[sub.indptr[rep[rows]] + offsets]
+    if not same.all():  # pragma: no cover - a hash collision, ~2^-128
+        log.debug("siting: row hashes collided; demand cells not merged")
+        group[keep] = np.arange(keep.size)
+        return sub, weights[keep].astype(float), group
+    agg = sub[first]
+    agg_w = np.bincount(inverse, weights=weights[keep], minlength=first.size)
+    group[keep] = inverse
+    return agg, agg_w, group
+
+
+class _CoverModel:
+    """The covering MIP in a HiGHS instance, re-solvable at other budgets and counts.
+
+    Columns: x (n candidates, binary), then y (m merged demand rows, [0, 1]).
+    Rows: m coverage rows yᵢ − Σ xⱼ ≤ 0, a budget row Σ cⱼ xⱼ, a count row Σ xⱼ.
+    """
+
+    def __init__(self, cover: sparse.csr_matrix, weights: np.ndarray,
+                 cost_vnd: np.ndarray | None, time_limit_s: float | None):
+        import highspy
+
+        self.cover = cover
+        self.weights = weights
+        self.cost = cost_vnd
+        m, n = cover.shape
+        self.m, self.n = m, n
+        self.h = _highs(time_limit_s)
+        ncol = n + m
+        col_cost = np.concatenate([np.zeros(n), weights]).astype(np.float64)
+        col_lower = np.zeros(ncol)
+        col_upper = np.ones(ncol)
+        # Coverage rows: -1 for each covering x, then +1 for y (appended at each row's end).
+        idx = np.insert(cover.indices.astype(np.int32), cover.indptr[1:],
+                        (n + np.arange(m)).astype(np.int32))
+        val = np.insert(-np.ones(cover.indices.size), cover.indptr[1:], np.ones(m))
+        start = (cover.indptr[:-1] + np.arange(m)).astype(np.int32)
+        # Budget and count rows; the budget row is scaled to O(1) coefficients (HiGHS
+        # struggles with 1e9-sized ones).
+        cost = np.zeros(n) if cost_vnd is None else np.asarray(cost_vnd, dtype=np.float64)
+        self.scale = float(cost.max()) if cost.size and cost.max() > 0 else 1.0
+        cost = cost / self.scale
+        start = np.concatenate([start, np.array([idx.size, idx.size + n], dtype=np.int32)])
+        idx = np.concatenate([idx, np.arange(n, dtype=np.int32), np.arange(n, dtype=np.int32)])
+        val = np.concatenate([val, cost, np.ones(n)])
+        inf = highspy.kHighsInf
+        row_lower = np.full(m + 2, -inf)
+        row_upper = np.concatenate([np.zeros(m), [inf, inf]])
+        integrality = np.concatenate([np.ones(n), np.zeros(m)]).astype(np.int32)
+        self.h.passModel(ncol, m + 2, int(idx.size), int(highspy.MatrixFormat.kRowwise),
+                         int(highspy.ObjSense.kMaximize), 0.0, col_cost, col_lower, col_upper,
+                         row_lower, row_upper, start, idx, val.astype(np.float64), integrality)
+        self._inf = inf
+        self._last: np.ndarray | None = None
+
+    def solve(self, *, budget_vnd: float | None, n_sites: int | None,
+              exact_count: bool) -> tuple[np.ndarray, str, float]:
+        """Solve; return chosen candidates, the model status and the proved gap."""
+        h, inf, m = self.h, self._inf, self.m
+        h.changeRowBounds(m, -inf, inf if budget_vnd is None else float(budget_vnd) / self.scale)
+        if n_sites is None:
+            h.changeRowBounds(m + 1, -inf, inf)
+        elif exact_count:
+            h.changeRowBounds(m + 1, float(n_sites), float(n_sites))
+        else:
+            h.changeRowBounds(m + 1, -inf, float(n_sites))
+        if self._last is not None:  # a warm start; HiGHS ignores it if infeasible
+            with contextlib.suppress(Exception):
+                h.setSolution(int(self.n), np.arange(self.n, dtype=np.int32),
+                              self._last.astype(np.float64))
+        h.run()
+        status = h.modelStatusToString(h.getModelStatus())
+        info = h.getInfo()
+        if status not in ("Optimal", "Time limit reached", "Iteration limit reached"):
+            raise InfeasibleError(f"HiGHS could not solve the siting model: status {status!r}")
+        x = np.asarray(h.getSolution().col_value[: self.n]) > 0.5
+        if status != "Optimal":
+            log.warning("siting: HiGHS stopped early (%s) with a gap of %.3g%%; the sites are "
+                        "feasible but may not be optimal", status, 100 * info.mip_gap)
+        self._last = x.astype(float)
+        gap = 0.0 if status == "Optimal" else float(info.mip_gap)
+        return x, status, gap
+
+    def min_cost_full_cover(self) -> float:
+        """Least cost of candidates that together cover every row (a set-cover MIP)."""
+        import highspy
+
+        if self.m == 0 or self.cost is None:
+            return 0.0
+        h = _highs(None)
+        cover = self.cover.astype(np.float64)
+        n, m = self.n, self.m
+        h.passModel(n, m, int(cover.nnz), int(highspy.MatrixFormat.kRowwise),
+                    int(highspy.ObjSense.kMinimize), 0.0, np.asarray(self.cost, np.float64),
+                    np.zeros(n), np.ones(n), np.ones(m), np.full(m, highspy.kHighsInf),
+                    cover.indptr[:-1].astype(np.int32), cover.indices.astype(np.int32),
+                    cover.data.astype(np.float64), np.ones(n, dtype=np.int32))
+        h.run()
+        x = np.asarray(h.getSolution().col_value) > 0.5
+        return float(np.asarray(self.cost)[x].sum())
+
+
+def _as_csr(cover: Any, m: int | None = None) -> sparse.csr_matrix:
+    if sparse.issparse(cover):
+        out = sparse.csr_matrix(cover, dtype=bool)
+    else:
+        out = sparse.csr_matrix(np.asarray(cover, dtype=bool))
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+def _check_options(budget_vnd: float | None, n_sites: int | None, name: str) -> None:
+    if budget_vnd is None and n_sites is None:
+        raise SchemaError(f"give budget_vnd=, {name}= or both: without them there is nothing "
+                          "to limit the number of new sites")
+    if budget_vnd is not None and not (np.isfinite(budget_vnd) and budget_vnd >= 0):
+        raise SchemaError(f"budget_vnd={budget_vnd!r}; give a budget of 0 VND or more")
+    if n_sites is not None and (int(n_sites) != n_sites or n_sites < 1):
+        raise SchemaError(f"{name}={n_sites!r}; give a whole number of stations, 1 or more")
+
+
+def _check_costs(cost: np.ndarray, name: str, ids: Any) -> None:
+    bad = ~np.isfinite(cost) | (cost < 0)
+    if bad.any():
+        shown = ", ".join(str(i) for i in np.asarray(ids)[bad][:10])
+        raise SchemaError(f"{name} is missing, negative or not finite for {int(bad.sum())} "
+                          f"candidate(s) [{shown}]; give every candidate a cost of 0 VND or more")
+
+
+def solve_max_cover(
+    weights: Any,
+    cover: Any,
+    *,
+    cost_vnd: Any = None,
+    budget_vnd: float | None = None,
+    n_sites: int | None = None,
+    time_limit_s: float | None = None,
+) -> CoverSolution:
+    """Solve a (budgeted) maximal covering problem exactly with HiGHS; no geometry.
+
+    Maximise Σ wᵢ yᵢ subject to yᵢ ≤ Σ_{j: cover[i, j]} xⱼ, with
+    ``budget_vnd``: Σ cⱼ xⱼ ≤ budget; with ``n_sites`` = p and no budget:
+    Σ xⱼ = p (the classic MCLP, as in spopt); with both: Σ xⱼ ≤ p.  xⱼ is
+    binary, 0 ≤ yᵢ ≤ 1.  Rows no candidate covers, or of zero weight, are
+    dropped, and rows covered by the same set of candidates merged, before
+    the model is built.  With a budget, chosen sites that serve nothing
+    another chosen site does not are dropped afterwards (the optimum is
+    unchanged and the cost lower).
+
+    Parameters
+    ----------
+    weights : array-like of float, shape (m,)
+        Demand weights (e.g. ha), 0 or more.
+    cover : array-like or scipy.sparse matrix of bool, shape (m, n)
+        ``cover[i, j]`` is true when candidate ``j`` serves demand ``i``.
+    cost_vnd : array-like of float, shape (n,), optional
+        Cost of each candidate, VND; required with ``budget_vnd``.
+    budget_vnd : float, optional
+        Most that may be spent, VND.
+    n_sites : int, optional
+        Number of sites (exactly, without a budget; at most, with one).
+    time_limit_s : float, optional
+        Stop HiGHS after this many seconds (the status then says so).
+
+    Returns
+    -------
+    CoverSolution
+        ``selected``, ``covered``, ``objective``, ``cost_vnd``, ``status``,
+        ``mip_gap``.
+
+    Raises
+    ------
+    SchemaError
+        If neither ``budget_vnd`` nor ``n_sites`` is given, if they are
+        negative, if shapes disagree, or if ``budget_vnd`` comes without
+        ``cost_vnd``.
+    InfeasibleError
+        If ``n_sites`` exceeds the number of candidates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cover = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
+    >>> sol = solve_max_cover([7.0, 1.0, 1.0, 4.0], cover, n_sites=2)
+    >>> sol.selected.tolist(), sol.objective
+    ([True, False, True], 13.0)
+    >>> sol = solve_max_cover([7.0, 1.0, 1.0, 4.0], cover, cost_vnd=[3e9, 1e9, 2e9],
+    ...                       budget_vnd=3e9)
+    >>> sol.selected.tolist(), sol.objective, sol.cost_vnd
+    ([True, False, False], 8.0, 3000000000.0)
+    """
+    _check_options(budget_vnd, n_sites, "n_sites")
+    w = np.asarray(weights, dtype=np.float64)
+    a = _as_csr(cover)
+    m, n = a.shape
+    if w.shape != (m,):
+        raise SchemaError(f"weights has shape {w.shape} but cover has {m} rows; give one "
+                          "weight per row of cover")
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise SchemaError("weights must be finite and 0 or more")
+    cost = None
+    if cost_vnd is not None:
+        cost = np.broadcast_to(np.asarray(cost_vnd, dtype=np.float64), (n,)).copy()
+        _check_costs(cost, "cost_vnd", np.arange(n))
+    elif budget_vnd is not None:
+        raise SchemaError("budget_vnd needs cost_vnd, the cost of each candidate in VND")
+    if n_sites is not None and n_sites > n:
+        raise InfeasibleError(f"n_sites={n_sites} is more than the {n} candidates; give "
+                              f"n_sites <= {n} or more candidates")
+    return _solve(w, a, cost, budget_vnd=budget_vnd, n_sites=n_sites,
+                  time_limit_s=time_limit_s)[0]
+
+
+def _solve(w: np.ndarray, a: sparse.csr_matrix, cost: np.ndarray | None, *,
+           budget_vnd: float | None, n_sites: int | None, time_limit_s: float | None
+           ) -> tuple[CoverSolution, _CoverModel | None]:
+    m, n = a.shape
+    agg, agg_w, _ = _aggregate(a, w)
+    exact = budget_vnd is None
+    if agg.shape[0] == 0:
+        selected = np.zeros(n, dtype=bool)
+        if exact and n_sites:
+            selected[:n_sites] = True
+        model = None
+        status, gap = "Optimal", 0.0
+    else:
+        model = _CoverModel(agg, agg_w, cost, time_limit_s)
+        selected, status, gap = model.solve(budget_vnd=budget_vnd, n_sites=n_sites,
+                                            exact_count=exact)
+    if not exact:
+        selected = _drop_redundant(a, w, selected, cost)
+    covered = (a @ selected.astype(np.int64)) > 0 if m else np.zeros(0, dtype=bool)
+    spent = float(cost[selected].sum()) if cost is not None else 0.0
+    sol = CoverSolution(selected=selected, covered=np.asarray(covered).ravel(),
+                        objective=float(w[np.asarray(covered).ravel()].sum()), cost_vnd=spent,
+                        status=status, mip_gap=gap)
+    return sol, model
+
+
+def _drop_redundant(a: sparse.csr_matrix, w: np.ndarray, selected: np.ndarray,
+                    cost: np.ndarray | None) -> np.ndarray:
+    """Drop chosen sites whose every served row another chosen site also serves."""
+    selected = selected.copy()
+    order = np.flatnonzero(selected)
+    if cost is not None:
+        order = order[np.argsort(-cost[order], kind="stable")]  # dearest first
+    ac = a.tocsc()
+    for j in order:
+        rows = ac.indices[ac.indptr[j]:ac.indptr[j + 1]]
+        rows = rows[w[rows] > 0]
+        others = selected.copy()
+        others[j] = False
+        if rows.size == 0 or (a[rows] @ others.astype(np.int64) > 0).all():
+            selected[j] = False
+    return selected
+
+
+# --------------------------------------------------------------------------
+# Geometry: demand cells, candidates along canals
+# --------------------------------------------------------------------------
+
+
+def _require_crs(gdf: gpd.GeoDataFrame, name: str) -> None:
+    if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries):
+        raise SchemaError(f"{name} must be a GeoDataFrame; found {type(gdf).__name__}")
+    if gdf.crs is None:
+        raise CRSError(f"layer '{name}' has no CRS; set the CRS it is in with "
+                       f"{name}.set_crs('EPSG:...') before siting")
+
+
+def _ids(gdf: gpd.GeoDataFrame, mask: np.ndarray) -> str:
+    labels = [str(v) for v in gdf.index[mask][:10]]
+    more = int(mask.sum()) - len(labels)
+    return ", ".join(labels) + (f" and {more} more" if more > 0 else "")
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep the polygonal parts of intersection results (drop stray lines and points)."""
+    types = shapely.get_type_id(geoms)
+    odd = np.flatnonzero(types == 7)  # GeometryCollection
+    for k in odd:
+        parts = shapely.get_parts(geoms[k])
+        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        geoms[k] = shapely.union_all(polys) if polys.size else shapely.Polygon()
+    return geoms
+
+
+def _cells_metric(geoms: np.ndarray, cell_m: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut metric polygons into grid cells; return pieces, area_ha, ix, iy (one row per cell)."""
+    bounds = shapely.bounds(geoms)
+    ix0 = np.floor(bounds[:, 0] / cell_m).astype(np.int64)
+    iy0 = np.floor(bounds[:, 1] / cell_m).astype(np.int64)
+    ix1 = np.maximum(np.ceil(bounds[:, 2] / cell_m).astype(np.int64), ix0 + 1)
+    iy1 = np.maximum(np.ceil(bounds[:, 3] / cell_m).astype(np.int64), iy0 + 1)
+    nx, ny = ix1 - ix0, iy1 - iy0
+    count = nx * ny
+    src = np.repeat(np.arange(geoms.size), count)
+    k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    ix = ix0[src] + k % nx[src]
+    iy = iy0[src] + k // nx[src]
+    boxes = shapely.box(ix * cell_m, iy * cell_m, (ix + 1) * cell_m, (iy + 1) * cell_m)
+    shapely.prepare(geoms)
+    hit = shapely.intersects(geoms[src], boxes)
+    src, ix, iy, boxes = src[hit], ix[hit], iy[hit], boxes[hit]
+    inside = shapely.contains(geoms[src], boxes)
+    shapely.destroy_prepared(geoms)
+    pieces = boxes.copy()
+    cut = ~inside
+    if cut.any():
+        pieces[cut] = _polygonal(shapely.intersection(geoms[src[cut]], boxes[cut]))
+    area = shapely.area(pieces)
+    ok = area > 0
+    pieces, ix, iy, area = pieces[ok], ix[ok], iy[ok], area[ok]
+    # Overlapping demand polygons: union the pieces of a cell, so area counts once.
+    order = np.lexsort((iy, ix))
+    pieces, ix, iy, area = pieces[order], ix[order], iy[order], area[order]
+    new = np.ones(ix.size, dtype=bool)
+    new[1:] = (ix[1:] != ix[:-1]) | (iy[1:] != iy[:-1])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], ix.size)
+    multi = np.flatnonzero(ends - starts > 1)
+    out = pieces[starts]
+    for g in multi:
+        out[g] = shapely.union_all(pieces[starts[g]:ends[g]])
+    out_area = area[starts].copy()
+    if multi.size:
+        out_area[multi] = shapely.area(out[multi])
+    return out, out_area / _SQM_PER_HA, ix[starts], iy[starts]
+
+
+def _demand_metric(demand: gpd.GeoDataFrame, metric: CRS, cell_m: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    _require_crs(demand, "demand")
+    if not (np.isfinite(cell_m) and cell_m > 0):
+        raise SchemaError(f"cell_m={cell_m!r}; give a cell size in metres, more than 0")
+    geoms = np.asarray(demand.geometry.to_crs(metric).values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    types = shapely.get_type_id(geoms)
+    bad = present & ~np.isin(types, (3, 6))
+    if bad.any():
+        raise GeometryError(f"layer 'demand': {int(bad.sum())} row(s) are not polygons "
+                            f"[{_ids(demand, bad)}]; demand must be the polygons to serve "
+                            "(e.g. the gaps layer); drop or buffer the other rows")
+    geoms = geoms[present]
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = _polygonal(shapely.make_valid(geoms[invalid]))
+        log.info("siting: %d invalid demand polygon(s) repaired with make_valid",
+                 int(invalid.sum()))
+    if geoms.size == 0:
+        return np.zeros(0, dtype=object), np.zeros(0), np.zeros(0, int), np.zeros(0, int)
+    return _cells_metric(geoms, float(cell_m))
+
+
+def demand_cells(
+    demand: gpd.GeoDataFrame,
+    *,
+    cell_m: float = 250,
+    crs: Any = None,
+) -> gpd.GeoDataFrame:
+    """Cut demand polygons into square grid cells weighted by their exact area.
+
+    The grid is aligned to multiples of ``cell_m`` in the metric CRS
+    (:func:`geoagri.crs.metric_crs`); each cell holds the part of the demand
+    polygons inside it, with overlapping polygons counted once.
+
+    Parameters
+    ----------
+    demand : GeoDataFrame
+        Polygons (e.g. the gaps layer: unserved rice land).  Null and empty
+        geometries are skipped; invalid ones are repaired.
+    cell_m : float, default 250
+        Cell side, metres.
+    crs : str, int or pyproj.CRS, optional
+        Metric CRS to cut in (default: :func:`geoagri.crs.metric_crs` of the
+        demand).
+
+    Returns
+    -------
+    GeoDataFrame
+        In the demand's CRS, one row per non-empty cell: ``cell_id`` (the
+        metric coordinates of the cell's south-west corner, ``"E<x>N<y>"``),
+        ``area_ha`` (exact area of demand in the cell) and the piece's geometry.
+
+    Raises
+    ------
+    CRSError
+        If the demand has no CRS.
+    GeometryError
+        If a row is not a polygon.
+    SchemaError
+        If ``cell_m`` is not positive.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> x, y = 500_000, 1_200_000
+    >>> demand = gpd.GeoDataFrame(geometry=[box(x, y, x + 500, y + 300)], crs="EPSG:32648")
+    >>> demand_cells(demand, cell_m=250)[["cell_id", "area_ha"]]
+                  cell_id  area_ha
+    0  E500000N1200000     6.25
+    1  E500000N1200250     1.25
+    2  E500250N1200000     6.25
+    3  E500250N1200250     1.25
+    """
+    metric = metric_crs(demand, crs=crs)
+    pieces, area_ha, ix, iy = _demand_metric(demand, metric, cell_m)
+    return _cells_frame(pieces, area_ha, ix, iy, cell_m, metric, demand.crs)
+
+
+def _cell_ids(ix: np.ndarray, iy: np.ndarray, cell_m: float) -> list[str]:
+    xs, ys = ix * float(cell_m), iy * float(cell_m)
+    return [f"E{x:.12g}N{y:.12g}" for x, y in zip(xs, ys, strict=True)]
+
+
+def _cells_frame(pieces: np.ndarray, area_ha: np.ndarray, ix: np.ndarray, iy: np.ndarray,
+                 cell_m: float, metric: CRS, out_crs: Any) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"cell_id": _cell_ids(ix, iy, cell_m), "area_ha": area_ha},
+                            geometry=gpd.GeoSeries(pieces, crs=metric).to_crs(out_crs).values,
+                            crs=out_crs)
+
+
+def candidates_along_canals(
+    canals: gpd.GeoDataFrame,
+    *,
+    spacing_m: float = 500,
+    crs: Any = None,
+) -> gpd.GeoDataFrame:
+    """Candidate pump-station sites along canals, every ``spacing_m``.
+
+    Along each line (each part of a multi-line) points are placed at 0,
+    ``spacing_m``, 2 × ``spacing_m``, … from its start, measured in the metric
+    CRS.  Then points closer than ``spacing_m / 2`` to an earlier point are
+    dropped, so junctions and shared line ends give one site.  A works layer
+    may be given: only its rows with ``work_type == "canal"`` are used.
+
+    Parameters
+    ----------
+    canals : GeoDataFrame
+        Lines (LineString or MultiLineString).
+    spacing_m : float, default 500
+        Distance between sites along a canal, metres.
+    crs : str, int or pyproj.CRS, optional
+        Metric CRS (default: :func:`geoagri.crs.metric_crs` of the canals).
+
+    Returns
+    -------
+    GeoDataFrame
+        Points in the canals' CRS: ``site_id`` (``"C0001"``, …),
+        ``canal_id`` (the canal's ``canal_id`` or ``work_id`` column, else its
+        index), ``chainage_m`` (distance from the start of the line part).
+
+    Raises
+    ------
+    CRSError
+        If the canals have no CRS.
+    GeometryError
+        If a row is not a line.
+    SchemaError
+        If ``spacing_m`` is not positive.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString
+    >>> x, y = 500_000, 1_200_000
+    >>> canal = gpd.GeoDataFrame({"canal_id": ["K1"]},
+    ...                          geometry=[LineString([(x, y), (x + 1200, y)])], crs=32648)
+    >>> sites = candidates_along_canals(canal, spacing_m=500)
+    >>> sites["site_id"].tolist(), sites["chainage_m"].tolist()
+    (['C0001', 'C0002', 'C0003'], [0.0, 500.0, 1000.0])
+    """
+    _require_crs(canals, "canals")
+    if not (np.isfinite(spacing_m) and spacing_m > 0):
+        raise SchemaError(f"candidate_spacing_m={spacing_m!r}; give a spacing in metres, "
+                          "more than 0")
+    if "work_type" in canals.columns:
+        canals = canals[canals["work_type"] == "canal"]
+    metric = metric_crs(canals, crs=crs)
+    geoms = np.asarray(canals.geometry.to_crs(metric).values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    bad = present & ~np.isin(shapely.get_type_id(geoms), (1, 5))
+    if bad.any():
+        raise GeometryError(f"layer 'canals': {int(bad.sum())} row(s) are not lines "
+                            f"[{_ids(canals, bad)}]; give the canal network as LineStrings")
+    id_col = next((c for c in ("canal_id", "work_id") if c in canals.columns), None)
+    labels = (canals[id_col].to_numpy() if id_col else canals.index.to_numpy())[present]
+    parts, part_src = shapely.get_parts(geoms[present], return_index=True)
+    length = shapely.length(parts)
+    count = np.floor(length / spacing_m + 1e-9).astype(np.int64) + 1
+    idx = np.repeat(np.arange(parts.size), count)
+    chain = (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)) * spacing_m
+    points = shapely.line_interpolate_point(parts[idx], chain)
+    keep = _thin(points, spacing_m / 2)
+    points, idx, chain = points[keep], idx[keep], chain[keep]
+    out = gpd.GeoDataFrame(
+        {"site_id": [f"C{k + 1:04d}" for k in range(points.size)],
+         "canal_id": labels[part_src[idx]], "chainage_m": chain.astype(float)},
+        geometry=gpd.GeoSeries(points, crs=metric).to_crs(canals.crs).values, crs=canals.crs)
+    log.info("siting: %d candidate sites along %d canal line(s) every %g m", len(out),
+             parts.size, spacing_m)
+    return out
+
+
+def _thin(points: np.ndarray, tol_m: float) -> np.ndarray:
+    """Keep points in order, dropping each one within tol_m of an earlier kept point."""
+    keep = np.ones(points.size, dtype=bool)
+    if points.size < 2:
+        return keep
+    tree = shapely.STRtree(points)
+    i, j = tree.query(points, predicate="dwithin", distance=tol_m)
+    sel = i < j
+    i, j = i[sel], j[sel]
+    order = np.lexsort((j, i))
+    for a, b in zip(i[order].tolist(), j[order].tolist(), strict=True):
+        if keep[a]:
+            keep[b] = False
+    return keep
+
+
+def _points(gdf: gpd.GeoDataFrame, name: str, metric: CRS) -> np.ndarray:
+    _require_crs(gdf, name)
+    geoms = np.asarray(gdf.geometry.to_crs(metric).values, dtype=object)
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    bad |= ~bad & (shapely.get_type_id(geoms) != 0)
+    if bad.any():
+        raise GeometryError(f"layer '{name}': {int(bad.sum())} row(s) are not points "
+                            f"[{_ids(gdf, bad)}]; give one Point per station (use "
+                            ".representative_point() for polygons, .explode() for multipoints)")
+    return geoms
+
+
+def _pairs_within(demand_pts: np.ndarray, sites: np.ndarray, radius_m: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (demand, site) at a straight-line distance of at most radius_m."""
+    if demand_pts.size == 0 or sites.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    tree = shapely.STRtree(sites)
+    i, j = tree.query(demand_pts, predicate="dwithin", distance=radius_m * (1 + 1e-9) + 1e-6)
+    dx = shapely.get_x(demand_pts[i]) - shapely.get_x(sites[j])
+    dy = shapely.get_y(demand_pts[i]) - shapely.get_y(sites[j])
+    ok = np.sqrt(dx * dx + dy * dy) <= radius_m
+    return i[ok], j[ok]
+
+
+def _three_phase_lines(power: gpd.GeoDataFrame, metric: CRS) -> tuple[np.ndarray, np.ndarray]:
+    _require_crs(power, "power")
+    missing = [c for c in ("element", "phases") if c not in power.columns]
+    if missing:
+        raise SchemaError(f"layer 'power' has no column {', '.join(map(repr, missing))}; "
+                          "read it with geoagri.io.read_layer(..., kind='power') or add "
+                          "element ('line'/'transformer') and phases (1 or 3)")
+    mask = (power["element"] == "line") & (pd.to_numeric(power["phases"], errors="coerce") == 3)
+    if "status" in power.columns:
+        mask &= power["status"].isna() | (power["status"] == "existing")
+    lines = power[mask.fillna(False).to_numpy(dtype=bool)]
+    geoms = np.asarray(lines.geometry.to_crs(metric).values, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not ok.any():
+        raise InfeasibleError("layer 'power' has no existing three-phase line (element 'line', "
+                              "phases 3, status existing), so no site can be connected; give a "
+                              "power layer with three-phase lines, or leave out power= and "
+                              "line_cost_vnd_per_km=")
+    ids = (lines["power_id"] if "power_id" in lines.columns else lines.index.to_series())
+    return geoms[ok], ids.to_numpy()[ok]
+
+
+def _fmt_vnd(v: float) -> str:
+    return f"{v:,.0f} VND"
+
+
+# --------------------------------------------------------------------------
+# Siting
+# --------------------------------------------------------------------------
+
+
+def site_pump_stations(
+    demand: gpd.GeoDataFrame,
+    *,
+    radius_m: float,
+    candidates: gpd.GeoDataFrame | None = None,
+    existing: gpd.GeoDataFrame | None = None,
+    canals: gpd.GeoDataFrame | None = None,
+    candidate_spacing_m: float = 500,
+    cell_m: float = 250,
+    budget_vnd: float | None = None,
+    n_stations: int | None = None,
+    station_cost_vnd: float | str | None = None,
+    power: gpd.GeoDataFrame | None = None,
+    line_cost_vnd_per_km: float | None = None,
+    curve_steps: int = 10,
+    time_limit_s: float | None = None,
+    crs: Any = None,
+) -> SitingResult:
+    """Choose new pump-station sites that serve the most demand within a budget or count.
+
+    See the module documentation for the model.  Demand is cut into cells
+    (:func:`demand_cells`); cells within ``radius_m`` of an ``existing``
+    station count as served and are left out; of the others, the model
+    maximises the hectares within ``radius_m`` of a chosen site, subject to
+    Σ cost ≤ ``budget_vnd`` and/or the number of sites: exactly
+    ``n_stations`` without a budget (spopt's MCLP), at most ``n_stations``
+    with one.  Distances are straight lines in the metric CRS.
+
+    The **curve** re-solves the model at ``curve_steps`` budgets evenly spaced
+    up to ``budget_vnd`` (the last point is the result itself) or, without a
+    budget, up to the least cost of serving every reachable cell (a set-cover
+    MIP); with ``n_stations`` and a budget the count limit holds at every
+    point, with ``n_stations`` alone it is lifted.  Without costs, or with
+    ``curve_steps=0``, the curve is empty.
+
+    Parameters
+    ----------
+    demand : GeoDataFrame
+        Polygons to serve, e.g. the gaps layer (unserved rice land); an
+        ``area_ha`` column is not used, areas are measured.
+    radius_m : float
+        Service radius of a pump station, metres.
+    candidates : GeoDataFrame, optional
+        Candidate sites (Points), with an optional ``site_id`` column (else
+        the index names them) and any other columns (kept in ``sites``).
+    existing : GeoDataFrame, optional
+        Existing stations (Points), e.g. the pumps layer; fixed, free.
+    canals : GeoDataFrame, optional
+        Canal lines; when ``candidates`` is not given, sites are placed along
+        them every ``candidate_spacing_m`` (:func:`candidates_along_canals`).
+    candidate_spacing_m : float, default 500
+        Spacing of generated candidates, metres.
+    cell_m : float, default 250
+        Side of the demand cells, metres.
+    budget_vnd : float, optional
+        Most that may be spent on new sites, VND.
+    n_stations : int, optional
+        Number of new sites (exactly without a budget, at most with one).
+    station_cost_vnd : float or str, optional
+        Cost of building a station, VND: one number, or the name of a column
+        of ``candidates``.  Required with ``budget_vnd``.
+    power : GeoDataFrame, optional
+        Power layer; its existing three-phase lines (``element == "line"``,
+        ``phases == 3``) are what sites connect to.
+    line_cost_vnd_per_km : float, optional
+        Cost of a new three-phase line, VND per km; with ``power``, adds
+        straight-line distance × this to each site's cost
+        (:mod:`geoagri.routing` refines it along real paths).
+    curve_steps : int, default 10
+        Points of the budget curve (0: none).
+    time_limit_s : float, optional
+        Stop each HiGHS solve after this many seconds (the status says so).
+    crs : str, int or pyproj.CRS, optional
+        Metric CRS for distances and areas (default:
+        :func:`geoagri.crs.metric_crs` of the demand).
+
+    Returns
+    -------
+    SitingResult
+        ``sites`` and ``cells`` (GeoDataFrames in the demand's CRS),
+        ``curve``, ``covered_ha``, ``existing_covered_ha``, ``reachable_ha``,
+        ``demand_ha``, ``cost_vnd``, ``ha_per_billion_vnd``, ``objective``,
+        ``status``; see :class:`SitingResult` for the columns.
+
+    Raises
+    ------
+    InfeasibleError
+        If the demand is empty; if no candidate is within ``radius_m`` of any
+        demand cell not yet served (the message gives the nearest distance);
+        if ``budget_vnd`` is below the cheapest useful site (both named); if
+        ``n_stations`` exceeds the number of candidates; if the power layer
+        has no three-phase line.
+    SchemaError
+        If neither ``budget_vnd`` nor ``n_stations`` is given, if
+        ``budget_vnd`` comes without ``station_cost_vnd``, if only one of
+        ``power`` and ``line_cost_vnd_per_km`` is given, if neither
+        ``candidates`` nor ``canals`` is given, or an option or cost is
+        negative or missing.
+    CRSError
+        If a layer has no CRS.
+    GeometryError
+        If demand rows are not polygons, candidates or existing stations not
+        points, or canals not lines.
+
+    Examples
+    --------
+    Ten new stations along the demo's canals, serving its rice zones, with
+    the demo's pumps as existing stations:
+
+    >>> import geopandas as gpd
+    >>> from geoagri.datasets import demo
+    >>> plan = demo()
+    >>> rice = plan["zones"][plan["zones"]["crop"] == "rice"]
+    >>> canals = gpd.read_file(plan.path(plan.settings["canals"]))
+    >>> result = site_pump_stations(rice, canals=canals, existing=plan["pumps"],
+    ...                             radius_m=1000, n_stations=10, candidate_spacing_m=1000,
+    ...                             cell_m=500, station_cost_vnd=1.1e9, curve_steps=0)
+    >>> len(result.sites), result.status
+    (10, 'Optimal')
+    >>> bool(0 < result.covered_ha <= result.reachable_ha)
+    True
+    """
+    _check_options(budget_vnd, n_stations, "n_stations")
+    if not (np.isfinite(radius_m) and radius_m > 0):
+        raise SchemaError(f"radius_m={radius_m!r}; give a service radius in metres, more than 0")
+    if (power is None) != (line_cost_vnd_per_km is None):
+        given, other = (("power", "line_cost_vnd_per_km") if power is not None
+                        else ("line_cost_vnd_per_km", "power"))
+        raise SchemaError(f"{given}= is given but {other}= is not; the connection cost needs "
+                          "both the power layer and the cost of a line in VND per km")
+    if line_cost_vnd_per_km is not None and not (
+            np.isfinite(line_cost_vnd_per_km) and line_cost_vnd_per_km >= 0):
+        raise SchemaError(f"line_cost_vnd_per_km={line_cost_vnd_per_km!r}; give 0 or more")
+    if budget_vnd is not None and station_cost_vnd is None:
+        raise SchemaError("budget_vnd needs station_cost_vnd: the cost of a station in VND, "
+                          "or the name of a column of candidates holding it")
+    if int(curve_steps) != curve_steps or curve_steps < 0:
+        raise SchemaError(f"curve_steps={curve_steps!r}; give a whole number, 0 or more")
+    if candidates is None and canals is None:
+        raise SchemaError("give candidates= (points) or canals= (lines to place candidates "
+                          "along every candidate_spacing_m)")
+
+    _require_crs(demand, "demand")
+    out_crs = demand.crs
+    if len(demand) == 0 or (demand.geometry.isna() | demand.geometry.is_empty).all():
+        raise InfeasibleError(f"layer 'demand' has no area to serve ({len(demand)} row(s), "
+                              "none with a geometry); give the polygons of unserved land, e.g. "
+                              "the result of geoagri.coverage.gaps()")
+    metric = metric_crs(demand, crs=crs)
+
+    # Demand cells.
+    pieces, area_ha, ix, iy = _demand_metric(demand, metric, cell_m)
+    demand_ha = float(area_ha.sum())
+    if pieces.size == 0 or demand_ha <= 0:
+        raise InfeasibleError(f"layer 'demand' has no area to serve ({len(demand)} row(s), "
+                              "none with a polygon of positive area); give the polygons of "
+                              "unserved land, e.g. the result of geoagri.coverage.gaps()")
+    points = shapely.point_on_surface(pieces)
+    m = points.size
+
+    # Candidates.
+    if candidates is None:
+        assert canals is not None
+        cand = candidates_along_canals(canals, spacing_m=candidate_spacing_m, crs=metric)
+    else:
+        if canals is not None:
+            log.info("siting: candidates given, so canals= is not used to place sites")
+        cand = candidates
+    cand_pts = _points(cand, "candidates", metric)
+    n = cand_pts.size
+    site_ids = (cand["site_id"].astype(str).to_numpy() if "site_id" in cand.columns
+                else cand.index.astype(str).to_numpy())
+    if n_stations is not None and n_stations > n:
+        raise InfeasibleError(f"n_stations={n_stations} is more than the {n} candidate sites; "
+                              f"give n_stations <= {n}, more candidates, or a smaller "
+                              "candidate_spacing_m")
+
+    # Costs.
+    if station_cost_vnd is None:
+        station = np.zeros(n)
+    elif isinstance(station_cost_vnd, str):
+        if station_cost_vnd not in cand.columns:
+            raise SchemaError(f"station_cost_vnd={station_cost_vnd!r} names no column of "
+                              f"candidates (columns: {', '.join(map(str, cand.columns))}); "
+                              "give a number or an existing column")
+        station = pd.to_numeric(cand[station_cost_vnd], errors="coerce").to_numpy(float)
+    else:
+        station = np.full(n, float(station_cost_vnd))
+    _check_costs(station, "station_cost_vnd", site_ids)
+    conn_km = np.zeros(n)
+    conn_to = np.full(n, None, dtype=object)
+    if power is not None and line_cost_vnd_per_km is not None and n:
+        lines, line_ids = _three_phase_lines(power, metric)
+        nearest, dist = shapely.STRtree(lines).query_nearest(cand_pts, return_distance=True,
+                                                             all_matches=False)
+        conn_km[nearest[0]] = dist / 1000.0
+        conn_to[nearest[0]] = line_ids[nearest[1]]
+    conn_cost = conn_km * (line_cost_vnd_per_km or 0.0)
+    cost = station + conn_cost
+    has_cost = station_cost_vnd is not None or line_cost_vnd_per_km is not None
+
+    # Coverage by existing stations, then by candidates.
+    by_existing = np.zeros(m, dtype=bool)
+    if existing is not None and len(existing):
+        ex_pts = _points(existing, "existing", metric)
+        ei, _ = _pairs_within(points, ex_pts, radius_m)
+        by_existing[ei] = True
+    ci, cj = _pairs_within(points, cand_pts, radius_m)
+    cover = sparse.csr_matrix((np.ones(ci.size, dtype=bool), (ci, cj)), shape=(m, n))
+    weights = np.where(by_existing, 0.0, area_ha)
+    reachable = np.zeros(m, dtype=bool)
+    reachable[ci] = True
+    open_ha = float(weights.sum())
+    reachable_ha = float(weights[reachable].sum())
+    existing_ha = float(area_ha[by_existing].sum())
+    useful = np.zeros(n, dtype=bool)
+    useful[cj[weights[ci] > 0]] = True
+
+    if open_ha > 0 and reachable_ha <= 0:
+        todo = np.flatnonzero(~by_existing)
+        d = shapely.STRtree(cand_pts).query_nearest(points[todo], return_distance=True)[1] \
+            if n else np.array([np.inf])
+        raise InfeasibleError(f"no candidate site is within radius_m={radius_m:g} m of any of "
+                              f"the {todo.size} demand cell(s) not yet served; the nearest is "
+                              f"{float(d.min()):,.0f} m away; give candidates nearer the demand "
+                              "(or canals through it), or a larger radius_m")
+    if budget_vnd is not None and useful.any():
+        cheapest = int(np.flatnonzero(useful)[np.argmin(cost[useful])])
+        if budget_vnd < cost[cheapest]:
+            raise InfeasibleError(
+                f"budget_vnd {_fmt_vnd(budget_vnd)} is below the cheapest site that would "
+                f"serve any demand: {site_ids[cheapest]} at {_fmt_vnd(cost[cheapest])} "
+                f"(station {_fmt_vnd(station[cheapest])} + connection "
+                f"{_fmt_vnd(conn_cost[cheapest])}); raise the budget to at least "
+                f"{_fmt_vnd(cost[cheapest])} or give cheaper candidates")
+
+    # Solve.
+    if open_ha > 0:
+        sol, model = _solve(weights, cover, cost if has_cost else None, budget_vnd=budget_vnd,
+                            n_sites=n_stations, time_limit_s=time_limit_s)
+    else:  # existing stations serve everything: propose nothing
+        sol, model = CoverSolution(np.zeros(n, dtype=bool), np.zeros(m, dtype=bool), 0.0, 0.0,
+                                   "Optimal", 0.0), None
+    status = sol.status if open_ha > 0 else "Nothing to serve"
+    chosen = np.flatnonzero(sol.selected)
+    log.info("siting: %d cells (%.1f ha; %.1f ha served by existing stations), %d candidates; "
+             "%d sites chosen serving %.1f ha for %s (%s)", m, demand_ha, existing_ha, n,
+             chosen.size, sol.objective, _fmt_vnd(sol.cost_vnd), status)
+
+    # Per-cell and per-site figures.
+    new_cov = sol.covered & ~by_existing & (weights > 0)
+    nearest_site = np.full(m, -1, dtype=np.int64)
+    if chosen.size and new_cov.any():
+        sub_i, sub_j = _pairs_within(points[new_cov], cand_pts[chosen], radius_m)
+        d = shapely.distance(points[new_cov][sub_i], cand_pts[chosen][sub_j])
+        order = np.lexsort((d, sub_i))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = sub_i[order][1:] != sub_i[order][:-1]
+        rows = np.flatnonzero(new_cov)[sub_i[order][first]]
+        nearest_site[rows] = chosen[sub_j[order][first]]
+    hits = cover[:, chosen].astype(np.int64).sum(axis=1).A1 if chosen.size else np.zeros(m)
+    sole = new_cov & (hits == 1)
+    sites = cand.iloc[chosen].copy()
+    sites = sites.drop(columns=[c for c in SITE_COLUMNS if c in sites.columns])
+    assigned = np.bincount(nearest_site[nearest_site >= 0], weights=area_ha[nearest_site >= 0],
+                           minlength=n)
+    n_cells = np.bincount(nearest_site[nearest_site >= 0], minlength=n)
+    sole_ha = np.zeros(n)
+    if chosen.size:
+        sole_rows = np.flatnonzero(sole)
+        cover_chosen = cover[sole_rows][:, chosen].tocoo()
+        np.add.at(sole_ha, chosen[cover_chosen.col], area_ha[sole_rows][cover_chosen.row])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_billion = np.where(cost[chosen] > 0, assigned[chosen] / (cost[chosen] / _BILLION),
+                               np.nan)
+    data = {
+        "site_id": site_ids[chosen], "cost_vnd": cost[chosen],
+        "station_cost_vnd": station[chosen], "connection_cost_vnd": conn_cost[chosen],
+        "connection_length_km": conn_km[chosen], "connection_to": conn_to[chosen],
+        "covered_ha": assigned[chosen], "sole_covered_ha": sole_ha[chosen],
+        "n_cells": n_cells[chosen], "ha_per_billion_vnd": per_billion,
+    }
+    for k, col in enumerate(SITE_COLUMNS):
+        sites.insert(k, col, data[col])
+    sites = gpd.GeoDataFrame(sites.drop(columns=cand.geometry.name),
+                             geometry=gpd.GeoSeries(cand_pts[chosen], crs=metric)
+                             .to_crs(out_crs).values, crs=out_crs).reset_index(drop=True)
+
+    cells = _cells_frame(pieces, area_ha, ix, iy, cell_m, metric, out_crs)
+    served = np.where(by_existing, "existing", np.where(new_cov, "new", "none"))
+    cells.insert(2, "served_by", served)
+    cells.insert(3, "site_id", np.where(nearest_site >= 0,
+                                        site_ids[np.maximum(nearest_site, 0)], None))
+    cells.insert(4, "reachable", reachable | by_existing)
+
+    curve = _curve(model, cost, weights, cover, budget_vnd=budget_vnd, n_stations=n_stations,
+                   steps=int(curve_steps) if has_cost else 0, final=sol)
+    covered_ha = float(area_ha[new_cov].sum())
+    return SitingResult(
+        sites=sites, cells=cells, curve=curve, covered_ha=covered_ha,
+        existing_covered_ha=existing_ha, reachable_ha=reachable_ha, demand_ha=demand_ha,
+        cost_vnd=sol.cost_vnd,
+        ha_per_billion_vnd=(covered_ha / (sol.cost_vnd / _BILLION) if sol.cost_vnd > 0
+                            else math.nan),
+        objective=sol.objective, status=status, budget_vnd=budget_vnd, n_stations=n_stations,
+        radius_m=float(radius_m), metric_crs=metric)
+
+
+def _curve(model: _CoverModel | None, cost: np.ndarray, weights: np.ndarray,
+           cover: sparse.csr_matrix, *, budget_vnd: float | None, n_stations: int | None,
+           steps: int, final: CoverSolution) -> pd.DataFrame:
+    """Hectares served against budget (see site_pump_stations)."""
+    rows: list[tuple[float, float, float, int]] = []
+    if steps > 0 and model is not None:
+        top = budget_vnd if budget_vnd is not None else model.min_cost_full_cover()
+        n_sites = n_stations if budget_vnd is not None else None
+        for k in range(1, steps + 1):
+            b = top * k / steps
+            if budget_vnd is not None and k == steps:
+                sol = final
+            else:
+                x, _, _ = model.solve(budget_vnd=b, n_sites=n_sites, exact_count=False)
+                x = _drop_redundant(cover, weights, x, cost)
+                cov = np.asarray(cover @ x.astype(np.int64)).ravel() > 0
+                sol = CoverSolution(x, cov, float(weights[cov].sum()), float(cost[x].sum()),
+                                    "", 0.0)
+            rows.append((b, sol.objective, sol.cost_vnd, int(sol.selected.sum())))
+    curve = pd.DataFrame(rows, columns=CURVE_COLUMNS[:4])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curve["ha_per_billion_vnd"] = np.where(curve["cost_vnd"] > 0,
+                                               curve["covered_ha"] / (curve["cost_vnd"]
+                                                                      / _BILLION), np.nan)
+    return curve

@@ -1,0 +1,456 @@
+"""Pump-station siting (geoagri.siting): brute-force and spopt optima, hand-made
+answers, existing stations, connection costs, candidates along canals, the curve,
+and every error path."""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from geoagri.errors import CRSError, GeometryError, InfeasibleError, SchemaError
+from geoagri.siting import (
+    CURVE_COLUMNS,
+    SITE_COLUMNS,
+    candidates_along_canals,
+    demand_cells,
+    site_pump_stations,
+    solve_max_cover,
+)
+
+UTM = "EPSG:32648"
+X, Y = 500_000, 1_200_000  # near UTM 48N's central meridian; 1 km² = 100 ha
+
+
+def km_box(x0, y0, x1, y1):
+    """A box given in km from the origin (X, Y)."""
+    return box(X + 1000 * x0, Y + 1000 * y0, X + 1000 * x1, Y + 1000 * y1)
+
+
+def km_pt(x, y):
+    return Point(X + 1000 * x, Y + 1000 * y)
+
+
+def points(ids, xy, **cols):
+    return gpd.GeoDataFrame({"site_id": ids, **cols}, geometry=[km_pt(*p) for p in xy], crs=UTM)
+
+
+@pytest.fixture
+def three_fields():
+    # Three 1 km² fields (100 ha each) in a row, 2 km apart; cell_m=1000 makes one cell each.
+    return gpd.GeoDataFrame({"field": ["W", "M", "E"]},
+                            geometry=[km_box(0, 0, 1, 1), km_box(2, 0, 3, 1), km_box(4, 0, 5, 1)],
+                            crs=UTM)
+
+
+def random_instance(seed, n_cand, nx=8, ny=6, cell=250.0):
+    """Squares of random size centred in the cells of a grid; candidates at random points."""
+    rng = np.random.default_rng(seed)
+    ix, iy = np.meshgrid(np.arange(nx), np.arange(ny))
+    cx, cy = X + (ix.ravel() + 0.5) * cell, Y + (iy.ravel() + 0.5) * cell
+    half = rng.uniform(20, cell / 2, cx.size)
+    demand = gpd.GeoDataFrame(geometry=[box(x - h, y - h, x + h, y + h)
+                                        for x, y, h in zip(cx, cy, half, strict=True)], crs=UTM)
+    px, py = rng.uniform(X, X + nx * cell, n_cand), rng.uniform(Y, Y + ny * cell, n_cand)
+    cand = gpd.GeoDataFrame({"site_id": [f"S{k}" for k in range(n_cand)],
+                             "cost": rng.integers(5, 15, n_cand) * 1.0e8},
+                            geometry=[Point(x, y) for x, y in zip(px, py, strict=True)], crs=UTM)
+    weights = (2 * half) ** 2 / 10_000
+    dist = np.hypot(cx[:, None] - px[None, :], cy[:, None] - py[None, :])
+    return demand, cand, weights, dist
+
+
+def brute_force(weights, cover, cost=None, budget=None, p=None):
+    """Best covered weight over all subsets (of size p, or within the budget)."""
+    n = cover.shape[1]
+    best = 0.0
+    sizes = [p] if p is not None and budget is None else range(0, (p or n) + 1)
+    for k in sizes:
+        for subset in itertools.combinations(range(n), k):
+            s = list(subset)
+            if budget is not None and cost[s].sum() > budget + 1e-6:
+                continue
+            best = max(best, float(weights[cover[:, s].any(axis=1)].sum()))
+    return best
+
+
+# --------------------------------------------------------------------------
+# Known optima
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("p", [1, 2, 3, 4])
+def test_n_stations_matches_brute_force(seed, p):
+    demand, cand, weights, dist = random_instance(seed, n_cand=12)
+    result = site_pump_stations(demand, candidates=cand, radius_m=400, n_stations=p,
+                                cell_m=250, curve_steps=0)
+    best = brute_force(weights, dist <= 400, p=p)
+    assert result.objective == pytest.approx(best, abs=1e-9)
+    assert result.covered_ha == pytest.approx(best, abs=1e-9)
+    assert len(result.sites) == p
+    assert result.status == "Optimal"
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("budget", [0.5e9, 1.2e9, 2.0e9, 3.3e9])
+def test_budget_matches_brute_force(seed, budget):
+    demand, cand, weights, dist = random_instance(seed, n_cand=11)
+    cost = cand["cost"].to_numpy()
+    if budget < cost.min():
+        pytest.skip("budget below the cheapest site (tested as an error)")
+    result = site_pump_stations(demand, candidates=cand, radius_m=400, budget_vnd=budget,
+                                station_cost_vnd="cost", cell_m=250, curve_steps=0)
+    assert result.objective == pytest.approx(brute_force(weights, dist <= 400, cost, budget),
+                                              abs=1e-9)
+    assert result.cost_vnd <= budget
+    assert result.sites["cost_vnd"].sum() == pytest.approx(result.cost_vnd)
+
+
+def test_budget_and_count_together_match_brute_force():
+    demand, cand, weights, dist = random_instance(6, n_cand=10)
+    cost = cand["cost"].to_numpy()
+    result = site_pump_stations(demand, candidates=cand, radius_m=400, budget_vnd=3.0e9,
+                                n_stations=2, station_cost_vnd="cost", curve_steps=0)
+    assert result.objective == pytest.approx(brute_force(weights, dist <= 400, cost, 3.0e9, 2))
+    assert len(result.sites) <= 2
+
+
+def test_solve_max_cover_against_brute_force():
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        cover = rng.random((30, 9)) < 0.2
+        weights = rng.uniform(0, 10, 30)
+        cost = rng.uniform(1, 3, 9)
+        assert solve_max_cover(weights, cover, n_sites=3).objective == pytest.approx(
+            brute_force(weights, cover, p=3))
+        assert solve_max_cover(weights, cover, cost_vnd=cost, budget_vnd=4.0).objective == \
+            pytest.approx(brute_force(weights, cover, cost, 4.0))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_same_optimum_as_spopt_mclp():
+    spopt_locate = pytest.importorskip("spopt.locate", reason="spopt is a test extra: "
+                                       "pip install spopt pulp")
+    pulp = pytest.importorskip("pulp")
+    demand, cand, weights, dist = random_instance(11, n_cand=40, nx=20, ny=15)
+    for p in (3, 6):
+        model = spopt_locate.MCLP.from_cost_matrix(dist, weights, 400.0, p_facilities=p)
+        model.solve(pulp.PULP_CBC_CMD(msg=False))
+        expected = pulp.value(model.problem.objective)
+        result = site_pump_stations(demand, candidates=cand, radius_m=400, n_stations=p,
+                                    curve_steps=0)
+        assert result.objective == pytest.approx(expected, abs=1e-6)
+        assert solve_max_cover(weights, dist <= 400, n_sites=p).objective == pytest.approx(
+            expected, abs=1e-6)
+
+
+def test_hand_made_budget_prefers_two_cheap_sites(three_fields):
+    # A central site reaching W and M costs 2.5 bn; one on W costs 1 bn, one on E 1 bn.
+    # With 2 bn: W + E = 200 ha beats nothing else affordable; with 2.5 bn still W + E (200 ha)
+    # since the central site only reaches 200 ha too, and W+E+... is 3 bn.
+    cand = points(["W", "WM", "E"], [(0.5, 0.5), (1.5, 0.5), (4.5, 0.5)],
+                  cost=[1.0e9, 2.5e9, 1.0e9])
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=1000, cell_m=1000,
+                           budget_vnd=2.0e9, station_cost_vnd="cost", curve_steps=0)
+    assert sorted(r.sites["site_id"]) == ["E", "W"]
+    assert r.covered_ha == pytest.approx(200.0)
+    assert r.cost_vnd == pytest.approx(2.0e9)
+    assert r.ha_per_billion_vnd == pytest.approx(100.0)
+    assert r.demand_ha == pytest.approx(300.0)
+    # Site WM covers W's and M's centres (1.0 km away each) - exactly at the radius counts.
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=1000, cell_m=1000,
+                           budget_vnd=3.5e9, station_cost_vnd="cost", curve_steps=0)
+    assert r.covered_ha == pytest.approx(300.0)
+    assert sorted(r.sites["site_id"]) == ["E", "WM"]
+
+
+def test_sites_columns_and_cells_contract(three_fields):
+    cand = points(["W", "WM", "E"], [(0.5, 0.5), (1.5, 0.5), (4.5, 0.5)],
+                  cost=[1.0e9, 2.5e9, 1.0e9], name=["a", "b", "c"])
+    before = cand.copy()
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=1000, cell_m=1000,
+                           n_stations=2, station_cost_vnd="cost", curve_steps=0)
+    assert list(r.sites.columns[: len(SITE_COLUMNS)]) == SITE_COLUMNS
+    assert "name" in r.sites.columns and "cost" in r.sites.columns
+    assert r.sites.crs == three_fields.crs
+    assert r.sites["covered_ha"].sum() == pytest.approx(r.covered_ha)
+    assert r.sites.set_index("site_id")["sole_covered_ha"].to_dict() == pytest.approx(
+        {"WM": 200.0, "E": 100.0})
+    assert list(r.cells.columns) == ["cell_id", "area_ha", "served_by", "site_id",
+                                     "reachable", "geometry"]
+    assert r.cells["area_ha"].sum() == pytest.approx(r.demand_ha)
+    assert (r.cells["served_by"] == "new").sum() == 3
+    pd.testing.assert_frame_equal(cand, before)
+
+
+def test_results_in_the_input_crs():
+    demand = gpd.GeoDataFrame(geometry=[km_box(0, 0, 1, 1)], crs=UTM).to_crs(4326)
+    cand = points(["A"], [(0.5, 0.5)]).to_crs(4326)
+    r = site_pump_stations(demand, candidates=cand, radius_m=400, n_stations=1, cell_m=500,
+                           curve_steps=0)
+    assert r.sites.crs.to_epsg() == 4326 and r.cells.crs.to_epsg() == 4326
+    assert r.metric_crs.to_epsg() == 32648
+    assert r.sites.geometry.iloc[0].distance(cand.geometry.iloc[0]) < 1e-9
+    # Four cells of 500 m (plus slivers from the round trip through lon/lat), centres 354 m
+    # from the site: all served.
+    assert r.cells["area_ha"].nlargest(4).tolist() == pytest.approx([25.0] * 4, rel=1e-4)
+    assert r.covered_ha == pytest.approx(100.0, rel=1e-4)
+    assert r.demand_ha == pytest.approx(100.0, rel=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Existing stations, connection cost, candidates along canals
+# --------------------------------------------------------------------------
+
+
+def test_existing_stations_count_and_are_free(three_fields):
+    existing = gpd.GeoDataFrame({"pump_id": ["TB1"]}, geometry=[km_pt(0.5, 0.5)], crs=UTM)
+    cand = points(["W", "E"], [(0.5, 0.6), (4.5, 0.5)])
+    r = site_pump_stations(three_fields, candidates=cand, existing=existing, radius_m=800,
+                           cell_m=1000, n_stations=1, curve_steps=0)
+    # W's field is already served, so the single new site goes east.
+    assert r.sites["site_id"].tolist() == ["E"]
+    assert r.existing_covered_ha == pytest.approx(100.0)
+    assert r.covered_ha == pytest.approx(100.0)
+    assert r.reachable_ha == pytest.approx(100.0)
+    assert r.cells["served_by"].tolist() == ["existing", "none", "new"]
+
+
+def test_all_demand_served_by_existing_returns_nothing_to_do(three_fields):
+    existing = gpd.GeoDataFrame(geometry=[km_pt(0.5, 0.5), km_pt(2.5, 0.5), km_pt(4.5, 0.5)],
+                                crs=UTM)
+    cand = points(["A"], [(1, 1)])
+    r = site_pump_stations(three_fields, candidates=cand, existing=existing, radius_m=800,
+                           cell_m=1000, budget_vnd=1e9, station_cost_vnd=5e8)
+    assert len(r.sites) == 0 and r.covered_ha == 0 and r.cost_vnd == 0
+    assert r.existing_covered_ha == pytest.approx(300.0)
+    assert r.status == "Nothing to serve"
+    r = site_pump_stations(three_fields, candidates=cand, existing=existing, radius_m=800,
+                           cell_m=1000, n_stations=1)
+    assert len(r.sites) == 0 and r.status == "Nothing to serve"
+
+
+def test_connection_cost_to_nearest_three_phase_line():
+    demand = gpd.GeoDataFrame(geometry=[km_box(0, 0, 1, 1)], crs=UTM)
+    cand = points(["A"], [(0.5, 0.5)])
+    power = gpd.GeoDataFrame(
+        {"power_id": ["L3", "L1", "T1"], "element": ["line", "line", "transformer"],
+         "phases": [3, 1, 3], "voltage_kv": [22.0, 0.4, 22.0]},
+        # three-phase line 1.5 km north of A; single-phase line and transformer nearer.
+        geometry=[LineString([(X - 5000, Y + 2000), (X + 5000, Y + 2000)]),
+                  LineString([(X - 5000, Y + 600), (X + 5000, Y + 600)]), km_pt(0.5, 0.7)],
+        crs=UTM)
+    r = site_pump_stations(demand, candidates=cand, radius_m=1000, cell_m=1000,
+                           budget_vnd=3e9, station_cost_vnd=1.0e9, power=power,
+                           line_cost_vnd_per_km=0.8e9, curve_steps=0)
+    site = r.sites.iloc[0]
+    assert site["connection_length_km"] == pytest.approx(1.5)
+    assert site["connection_cost_vnd"] == pytest.approx(1.2e9)
+    assert site["cost_vnd"] == pytest.approx(2.2e9)
+    assert site["connection_to"] == "L3"
+    assert r.ha_per_billion_vnd == pytest.approx(100 / 2.2)
+
+
+def test_connection_cost_changes_the_choice(three_fields):
+    # Two equal sites; the one far from the line is dearer, so the budget picks the near one.
+    cand = points(["near", "far"], [(0.5, 0.5), (4.5, 0.5)])
+    power = gpd.GeoDataFrame({"power_id": ["L"], "element": ["line"], "phases": [3],
+                              "voltage_kv": [22.0]},
+                             geometry=[LineString([(X, Y - 1000), (X + 1000, Y - 1000)])],
+                             crs=UTM)
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=800, cell_m=1000,
+                           budget_vnd=2.0e9, station_cost_vnd=1.0e9, power=power,
+                           line_cost_vnd_per_km=0.5e9, curve_steps=0)
+    assert r.sites["site_id"].tolist() == ["near"]
+    assert r.sites["connection_length_km"].iloc[0] == pytest.approx(1.5)
+
+
+def test_candidates_along_a_canal_at_the_spacing():
+    canal = gpd.GeoDataFrame({"canal_id": ["K1"]},
+                             geometry=[LineString([(X, Y), (X + 2000, Y)])], crs=UTM)
+    c = candidates_along_canals(canal, spacing_m=500)
+    assert c["chainage_m"].tolist() == [0.0, 500.0, 1000.0, 1500.0, 2000.0]
+    assert [(p.x - X, p.y - Y) for p in c.geometry] == [(0, 0), (500, 0), (1000, 0),
+                                                          (1500, 0), (2000, 0)]
+    assert c["canal_id"].tolist() == ["K1"] * 5
+    assert c.crs == canal.crs
+
+
+def test_candidates_deduplicated_at_junctions():
+    # Two canals meeting at (X+1000, Y): their shared end/start gives one site.
+    canals = gpd.GeoDataFrame(
+        {"canal_id": ["K1", "K2"]},
+        geometry=[LineString([(X, Y), (X + 1000, Y)]),
+                  LineString([(X + 1000, Y), (X + 1000, Y + 1000)])], crs=UTM)
+    c = candidates_along_canals(canals, spacing_m=500)
+    xy = sorted((round(p.x - X), round(p.y - Y)) for p in c.geometry)
+    assert xy == [(0, 0), (500, 0), (1000, 0), (1000, 500), (1000, 1000)]
+    assert c["site_id"].is_unique
+
+
+def test_candidates_from_canals_used_by_siting(three_fields):
+    canal = gpd.GeoDataFrame({"canal_id": ["K1"]},
+                             geometry=[LineString([(X, Y + 500), (X + 5000, Y + 500)])],
+                             crs=UTM)
+    r = site_pump_stations(three_fields, canals=canal, candidate_spacing_m=500, radius_m=100,
+                           cell_m=1000, n_stations=3, curve_steps=0)
+    assert r.covered_ha == pytest.approx(300.0)
+    assert sorted(r.sites["chainage_m"]) == [500.0, 2500.0, 4500.0]
+
+
+def test_works_layer_uses_only_canals():
+    works = gpd.GeoDataFrame(
+        {"work_id": ["K1", "D1"], "work_type": ["canal", "dyke"]},
+        geometry=[LineString([(X, Y), (X + 1000, Y)]),
+                  LineString([(X, Y + 5000), (X + 1000, Y + 5000)])], crs=UTM)
+    c = candidates_along_canals(works, spacing_m=500)
+    assert c["canal_id"].tolist() == ["K1", "K1", "K1"]
+
+
+# --------------------------------------------------------------------------
+# Demand cells and the curve
+# --------------------------------------------------------------------------
+
+
+def test_demand_cells_conserve_area_and_count_overlaps_once():
+    a = box(X + 100, Y + 100, X + 700, Y + 400)   # 18 ha, not aligned to the grid
+    b = box(X + 400, Y + 100, X + 900, Y + 400)   # 15 ha, overlapping a by 9 ha
+    cells = demand_cells(gpd.GeoDataFrame(geometry=[a, b], crs=UTM), cell_m=250)
+    assert cells["area_ha"].sum() == pytest.approx(18 + 15 - 9)
+    assert cells["cell_id"].is_unique
+    assert (cells["area_ha"] <= 6.25 + 1e-9).all()
+
+
+def test_curve_budget_steps_and_last_point(three_fields):
+    cand = points(["W", "M", "E"], [(0.5, 0.5), (2.5, 0.5), (4.5, 0.5)],
+                  cost=[1.0e9, 2.0e9, 1.0e9])
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=800, cell_m=1000,
+                           budget_vnd=4.0e9, station_cost_vnd="cost", curve_steps=4)
+    assert list(r.curve.columns) == CURVE_COLUMNS
+    assert r.curve["budget_vnd"].tolist() == [1.0e9, 2.0e9, 3.0e9, 4.0e9]
+    assert r.curve["covered_ha"].tolist() == pytest.approx([100, 200, 200, 300])
+    assert r.curve["cost_vnd"].tolist() == pytest.approx([1e9, 2e9, 2e9, 4e9])
+    assert r.curve["covered_ha"].iloc[-1] == pytest.approx(r.covered_ha)
+
+
+def test_curve_without_budget_goes_to_full_cover(three_fields):
+    cand = points(["W", "M", "E"], [(0.5, 0.5), (2.5, 0.5), (4.5, 0.5)],
+                  cost=[1.0e9, 2.0e9, 1.0e9])
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=800, cell_m=1000,
+                           n_stations=1, station_cost_vnd="cost", curve_steps=2)
+    assert r.curve["budget_vnd"].tolist() == [2.0e9, 4.0e9]
+    assert r.curve["covered_ha"].iloc[-1] == pytest.approx(r.reachable_ha)
+    # Without costs there is no budget curve.
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=800, cell_m=1000,
+                           n_stations=1)
+    assert r.curve.empty and list(r.curve.columns) == CURVE_COLUMNS
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+
+def test_budget_below_cheapest_site(three_fields):
+    cand = points(["A", "B"], [(0.5, 0.5), (2.5, 0.5)], cost=[1.5e9, 2.0e9])
+    with pytest.raises(InfeasibleError, match=r"1,000,000,000 VND is below .* A at "
+                                              r"1,500,000,000 VND"):
+        site_pump_stations(three_fields, candidates=cand, radius_m=800, cell_m=1000,
+                           budget_vnd=1.0e9, station_cost_vnd="cost")
+
+
+def test_no_candidate_within_reach(three_fields):
+    cand = points(["far"], [(0.5, 3.0)])
+    with pytest.raises(InfeasibleError, match=r"radius_m=500 m .* 3 demand cell.* nearest is "
+                                              r"2,500 m away"):
+        site_pump_stations(three_fields, candidates=cand, radius_m=500, cell_m=1000,
+                           n_stations=1)
+
+
+def test_more_stations_than_candidates(three_fields):
+    cand = points(["A", "B"], [(0.5, 0.5), (2.5, 0.5)])
+    with pytest.raises(InfeasibleError, match=r"n_stations=3 is more than the 2 candidate"):
+        site_pump_stations(three_fields, candidates=cand, radius_m=800, n_stations=3)
+    with pytest.raises(InfeasibleError, match=r"n_sites=3 is more than the 2 candidates"):
+        solve_max_cover([1.0], [[True, False]], n_sites=3)
+
+
+def test_empty_demand():
+    empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=UTM), crs=UTM)
+    with pytest.raises(InfeasibleError, match=r"'demand' has no area to serve"):
+        site_pump_stations(empty, candidates=points(["A"], [(0, 0)]), radius_m=500,
+                           n_stations=1)
+
+
+def test_power_without_three_phase_line(three_fields):
+    power = gpd.GeoDataFrame({"power_id": ["L1"], "element": ["line"], "phases": [1],
+                              "voltage_kv": [0.4]},
+                             geometry=[LineString([(X, Y), (X + 1, Y)])], crs=UTM)
+    with pytest.raises(InfeasibleError, match=r"no existing three-phase line"):
+        site_pump_stations(three_fields, candidates=points(["A"], [(0.5, 0.5)]),
+                           radius_m=800, budget_vnd=5e9, station_cost_vnd=1e9, power=power,
+                           line_cost_vnd_per_km=1e9)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({}, r"give budget_vnd=, n_stations= or both"),
+    ({"budget_vnd": 1e9}, r"budget_vnd needs station_cost_vnd"),
+    ({"n_stations": 0}, r"n_stations=0; give a whole number"),
+    ({"n_stations": 1.5}, r"n_stations=1.5; give a whole number"),
+    ({"budget_vnd": -1.0, "station_cost_vnd": 1e9}, r"budget_vnd=-1.0; give a budget"),
+    ({"n_stations": 1, "radius_m": 0}, r"radius_m=0; give a service radius"),
+    ({"n_stations": 1, "power": "x"}, r"power= is given but line_cost_vnd_per_km= is not"),
+    ({"n_stations": 1, "line_cost_vnd_per_km": 1e9},
+     r"line_cost_vnd_per_km= is given but power= is not"),
+    ({"n_stations": 1, "station_cost_vnd": "nope"}, r"'nope' names no column of candidates"),
+    ({"n_stations": 1, "station_cost_vnd": -5.0}, r"station_cost_vnd is missing, negative"),
+    ({"n_stations": 1, "cell_m": 0}, r"cell_m=0; give a cell size"),
+    ({"n_stations": 1, "curve_steps": -1}, r"curve_steps=-1"),
+])
+def test_bad_options(three_fields, kwargs, match):
+    kw = {"candidates": points(["A"], [(0.5, 0.5)]), "radius_m": 800, **kwargs}
+    with pytest.raises(SchemaError, match=match):
+        site_pump_stations(three_fields, **kw)
+
+
+def test_candidates_or_canals_required(three_fields):
+    with pytest.raises(SchemaError, match=r"give candidates= \(points\) or canals="):
+        site_pump_stations(three_fields, radius_m=800, n_stations=1)
+
+
+def test_missing_crs(three_fields):
+    with pytest.raises(CRSError, match=r"layer 'demand' has no CRS"):
+        site_pump_stations(three_fields.set_crs(None, allow_override=True),
+                           candidates=points(["A"], [(0.5, 0.5)]), radius_m=800, n_stations=1)
+    cand = points(["A"], [(0.5, 0.5)]).set_crs(None, allow_override=True)
+    with pytest.raises(CRSError, match=r"layer 'candidates' has no CRS"):
+        site_pump_stations(three_fields, candidates=cand, radius_m=800, n_stations=1)
+
+
+def test_wrong_geometry_types(three_fields):
+    with pytest.raises(GeometryError, match=r"layer 'demand': 1 row\(s\) are not polygons"):
+        site_pump_stations(gpd.GeoDataFrame(geometry=[km_pt(0, 0)], crs=UTM),
+                           candidates=points(["A"], [(0.5, 0.5)]), radius_m=800, n_stations=1)
+    cand = gpd.GeoDataFrame({"site_id": ["A"]}, geometry=[km_box(0, 0, 1, 1)], crs=UTM)
+    with pytest.raises(GeometryError, match=r"layer 'candidates': 1 row\(s\) are not points"):
+        site_pump_stations(three_fields, candidates=cand, radius_m=800, n_stations=1)
+    canals = gpd.GeoDataFrame(geometry=[km_pt(0, 0)], crs=UTM)
+    with pytest.raises(GeometryError, match=r"layer 'canals': 1 row\(s\) are not lines"):
+        candidates_along_canals(canals)
+    with pytest.raises(SchemaError, match=r"candidate_spacing_m=0"):
+        candidates_along_canals(canals, spacing_m=0)
+
+
+def test_solve_max_cover_bad_inputs():
+    with pytest.raises(SchemaError, match=r"weights has shape \(2,\) but cover has 1 rows"):
+        solve_max_cover([1.0, 2.0], [[True]], n_sites=1)
+    with pytest.raises(SchemaError, match=r"budget_vnd needs cost_vnd"):
+        solve_max_cover([1.0], [[True]], budget_vnd=1.0)
+    with pytest.raises(SchemaError, match=r"weights must be finite and 0 or more"):
+        solve_max_cover([-1.0], [[True]], n_sites=1)
