@@ -1,0 +1,132 @@
+"""Map size and load time at province scale: geoagri.maps vs naive folium.
+
+Builds a map of the synthetic province (200 communes, 200,000 parcels, from
+``benchmarks/_synth_parcels.py``) with geoagri's map layers (offline, so the
+page needs no network), writes the HTML and opens it in headless Chromium
+(Debian's ``chromium`` and ``chromium-driver``, driven by selenium), and
+prints: build time, HTML size, and load time (navigation until the page's
+scripts have run and two frames are painted), median of ``--runs``.
+
+With ``--naive N`` it also builds the usual folium map of the first N parcels
+(``GeoJson`` with a per-feature ``style_function``, full precision) for
+comparison; at 200,000 parcels that page is 114 MB and takes about 249 s to
+load (PERFORMANCE.md), so the default compares at 20,000.
+
+Run: ``python benchmarks/bench_map.py [--scale province] [--runs 3] [--naive 20000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import folium
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _synth_parcels import load
+
+from geoagri.maps import _make_offline, map_layer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    o = webdriver.ChromeOptions()
+    o.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+              "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+              f"--user-data-dir={tempfile.mkdtemp(prefix='bench-map-')}",
+              "--window-size=1400,1000"):
+        o.add_argument(a)
+    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
+    d.set_page_load_timeout(900)
+    d.set_script_timeout(900)
+    return d
+
+
+def load_time(path: Path, runs: int) -> float:
+    """Median seconds from navigation to two painted frames after the load event."""
+    times = []
+    for _ in range(runs):
+        d = browser()
+        try:
+            d.get("about:blank")
+            t0 = time.perf_counter()
+            d.get(path.as_uri())  # returns after the load event: all scripts have run
+            d.execute_async_script(
+                "const done = arguments[0];"
+                "requestAnimationFrame(() => requestAnimationFrame(() => done(1)));")
+            times.append(time.perf_counter() - t0)
+        finally:
+            d.quit()
+    return statistics.median(times)
+
+
+def geoagri_map(parcels, communes) -> folium.Map:
+    m = folium.Map(tiles=None, control_scale=True)
+    map_layer(communes, name="Communes", color="#555555", fill_opacity=0.0, weight=1,
+              coverage=True, simplify_m=10).add_to(m)
+    map_layer(parcels, name="Parcels", color_by="land_use", weight=0.5,
+              fill_opacity=0.6).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    b = communes.to_crs(4326).total_bounds
+    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    return _make_offline(m)
+
+
+def naive_map(parcels) -> folium.Map:
+    colors = {"LUC": "#78c679", "LUK": "#31a354", "HNK": "#fdae61", "CLN": "#d95f02"}
+    m = folium.Map(tiles=None)
+    folium.GeoJson(parcels.to_crs(4326)[["parcel_id", "land_use", "geometry"]],
+                   style_function=lambda f: {"fillColor": colors.get(
+                       f["properties"]["land_use"], "#999999"), "color": "#333333",
+                       "weight": 0.5}).add_to(m)
+    b = parcels.to_crs(4326).total_bounds
+    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    return _make_offline(m)
+
+
+def measure(label: str, make, out: Path, runs: int) -> None:
+    t0 = time.perf_counter()
+    m = make()
+    m.save(out)
+    build = time.perf_counter() - t0
+    size = out.stat().st_size / 1e6
+    print(f"{label}: build+save {build:.1f} s, HTML {size:.1f} MB", flush=True)
+    print(f"{label}: load in Chromium {load_time(out, runs):.2f} s (median of {runs})",
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="province")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--naive", type=int, default=20_000,
+                    help="parcels in the naive folium map (0: skip)")
+    ap.add_argument("--out", default=tempfile.mkdtemp(prefix="bench-map-"))
+    a = ap.parse_args(argv)
+    parcels, communes, _ = load(a.scale)
+    out = Path(a.out)
+    print(f"{a.scale}: {len(communes)} communes, {len(parcels):,} parcels; output in {out}")
+    measure("geoagri", lambda: geoagri_map(parcels, communes), out / "geoagri.html", a.runs)
+    if a.naive:
+        sub = parcels.iloc[: a.naive]
+        measure(f"geoagri, {len(sub):,} parcels",
+                lambda: geoagri_map(sub, communes), out / "geoagri_sub.html", a.runs)
+        measure(f"naive folium style_function, {len(sub):,} parcels",
+                lambda: naive_map(sub), out / "naive.html", 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1256 @@
+"""Interactive folium maps of a plan: coverage, models, works, power, pumps, gaps.
+
+:func:`plan_map` draws a whole :class:`~geoagri.plan.Plan` (and, when given,
+the results of the coverage and siting analyses) as one :class:`folium.Map`:
+a choropleth of linkage coverage per commune with a legend that is part of
+the HTML, one layer per zone kind and crop, per model season, irrigation works
+coloured by status, three-phase and other power lines, pump stations with their
+service areas, gaps, proposed stations and lines, a layer control, Vietnamese
+or English labels and numbers, fullscreen, measure and scale controls.
+
+:func:`map_layer` makes one such layer from any GeoDataFrame and
+:func:`layer_map` a map of one layer; :func:`display_geometry` is the
+simplification used for display; :func:`format_number` the number format.
+
+How maps stay fast
+------------------
+* No per-feature ``style_function``: folium turns one into a browser-side
+  ``switch`` over every feature id, so the page's load time grows with the
+  square of the feature count.  Each feature carries its style as a property
+  (``properties.style``), which Leaflet reads directly.
+* Geometry is simplified (topology-preserving: communes, which partition
+  the land, with :func:`shapely.coverage_simplify`, so neighbours keep a
+  shared border) and coordinates rounded (5 decimals ≈ 1 m) **for display
+  only**; every number in a popup or table is computed from the exact
+  geometry first.
+* A polygon layer with more than ``max_features`` features (parcels of a
+  province) is written in a compact form (integer coordinate deltas, one
+  colour class per feature), drawn on a canvas, with one shared click
+  handler instead of a popup bound to every feature.
+
+Offline maps
+------------
+With ``offline=True`` the JavaScript and CSS the map needs (Leaflet, jQuery,
+Leaflet.fullscreen and leaflet-measure, with their images as data URIs) are
+inlined from the ``folium-offline`` package (``pip install geoagri[offline]``)
+instead of being linked from a CDN, and the map has no tile layer (a plain
+background), so the HTML opens with no internet.  Bootstrap, Font Awesome
+and Awesome Markers, which these maps do not use, are left out.  A plugin
+whose files that package does not have is dropped from the offline map
+(with a :class:`~geoagri.errors.GeoagriWarning`).
+
+Examples
+--------
+>>> from geoagri.datasets import demo
+>>> m = plan_map(demo(), language="en")
+>>> layer_names(m)[:3]
+['Communes: linkage coverage (%)', 'Cultivation area code – lotus', 'Cultivation area code – rice']
+>>> format_number(23865.3, language="vi"), format_number(112.43, language="en", decimals=1)
+('23.865', '112.4')
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+import branca.element
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.elements import JSCSSMixin
+from folium.template import Template
+
+from geoagri.crs import metric_crs
+from geoagri.errors import GeoagriError, GeoagriWarning, SchemaError
+from geoagri.schema import WORK_STATUSES
+
+__all__ = [
+    "DEFAULT_SERVICE_RADIUS_M",
+    "LANGUAGES",
+    "MapResults",
+    "display_geometry",
+    "format_area_ha",
+    "format_number",
+    "format_pct",
+    "layer_map",
+    "layer_names",
+    "map_layer",
+    "plan_map",
+]
+
+log = logging.getLogger("geoagri")
+
+#: Languages of labels and numbers.
+LANGUAGES = ("vi", "en")
+
+#: Radius of a pump station's service circle when the results give none, m.
+DEFAULT_SERVICE_RADIUS_M = 2000.0
+
+#: Above this many features a polygon layer is drawn in compact form.
+DEFAULT_MAX_FEATURES = 10_000
+
+#: Colours of the coverage classes (ColorBrewer YlGn, 5 classes).
+COVERAGE_COLORS = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
+
+#: Colour of each irrigation-work status, in pipeline order.
+STATUS_COLORS = {
+    "planned": "#9e9e9e", "surveyed": "#42a5f5", "designed": "#7e57c2",
+    "under_construction": "#fb8c00", "completed": "#2e7d32",
+}
+PUMP_COLORS = {"operating": "#0277bd", "planned": "#9e9e9e",
+               "under_construction": "#fb8c00", "out_of_service": "#6d4c41"}
+THREE_PHASE_COLOR = "#d32f2f"
+OTHER_POWER_COLOR = "#f48fb1"
+PROPOSAL_COLOR = "#c51b7d"
+GAP_COLOR = "#e31a1c"
+_QUALITATIVE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
+                "#a6761d", "#1f78b4", "#b2df8a", "#fb9a99")
+
+_T: dict[str, dict[str, str]] = {
+    "vi": {
+        "coverage_layer": "Xã: tỷ lệ diện tích liên kết (%)",
+        "coverage_legend": "Tỷ lệ diện tích liên kết theo xã",
+        "commune": "Xã", "district": "Huyện", "commune_area": "Diện tích xã",
+        "linkage_area": "Diện tích liên kết", "coverage": "Tỷ lệ liên kết",
+        "zone": "Vùng", "models": "Mô hình", "works": "Công trình thủy lợi",
+        "works_legend": "Công trình theo trạng thái",
+        "power3": "Điện 3 pha", "power_other": "Điện 1 pha và khác",
+        "power_legend": "Lưới điện", "pumps": "Trạm bơm",
+        "service": "Vùng phục vụ trạm bơm (bán kính {r})",
+        "gaps": "Vùng thiếu hạ tầng", "sites": "Trạm bơm đề xuất",
+        "lines": "Tuyến điện 3 pha đề xuất", "parcels": "Thửa đất",
+        "proposed": "Đề xuất", "id": "Mã", "name": "Tên", "status": "Trạng thái",
+        "type": "Loại", "kind": "Loại vùng", "crop": "Cây trồng", "season": "Vụ",
+        "support": "Hình thức", "partner": "Doanh nghiệp", "cooperative": "Hợp tác xã",
+        "area": "Diện tích", "phases": "Số pha", "voltage": "Điện áp",
+        "element": "Thành phần", "source": "Nguồn điện", "capacity": "Công suất",
+        "power_kw": "Công suất điện", "served": "Diện tích phục vụ", "cost": "Kinh phí",
+        "length": "Chiều dài", "year": "Năm", "investor": "Cấp đầu tư",
+        "land_use": "Loại đất", "yield": "Năng suất", "profit": "Lợi nhuận",
+        "declared": "Diện tích khai báo", "reason": "Lý do", "radius": "Bán kính",
+        "share": "Tỷ lệ", "no_data": "–", "other": "khác",
+    },
+    "en": {
+        "coverage_layer": "Communes: linkage coverage (%)",
+        "coverage_legend": "Linkage coverage by commune",
+        "commune": "Commune", "district": "District", "commune_area": "Commune area",
+        "linkage_area": "Linkage area", "coverage": "Linkage coverage",
+        "zone": "Zone", "models": "Models", "works": "Irrigation works",
+        "works_legend": "Works by status",
+        "power3": "Three-phase power", "power_other": "Single-phase and other power",
+        "power_legend": "Power lines", "pumps": "Pump stations",
+        "service": "Pump service areas (radius {r})",
+        "gaps": "Infrastructure gaps", "sites": "Proposed pump stations",
+        "lines": "Proposed three-phase lines", "parcels": "Parcels",
+        "proposed": "Proposed", "id": "Id", "name": "Name", "status": "Status",
+        "type": "Type", "kind": "Zone kind", "crop": "Crop", "season": "Season",
+        "support": "Support", "partner": "Partner", "cooperative": "Cooperative",
+        "area": "Area", "phases": "Phases", "voltage": "Voltage",
+        "element": "Element", "source": "Power source", "capacity": "Capacity",
+        "power_kw": "Power", "served": "Area served", "cost": "Cost",
+        "length": "Length", "year": "Year", "investor": "Investor",
+        "land_use": "Land use", "yield": "Yield", "profit": "Profit",
+        "declared": "Declared area", "reason": "Reason", "radius": "Radius",
+        "share": "Share", "no_data": "–", "other": "other",
+    },
+}
+
+#: Labels of vocabulary values (statuses, kinds, crops…), by language.
+_VALUES: dict[str, dict[str, str]] = {
+    "vi": {
+        "planned": "Kế hoạch", "surveyed": "Đã khảo sát", "designed": "Đã thiết kế",
+        "under_construction": "Đang thi công", "completed": "Hoàn thành",
+        "operating": "Đang hoạt động", "out_of_service": "Hư hỏng",
+        "existing": "Hiện có", "active": "Đang thực hiện", "ended": "Kết thúc",
+        "linkage": "Vùng liên kết", "production": "Vùng sản xuất tập trung",
+        "area_code": "Mã số vùng trồng", "rice": "lúa", "lotus": "sen",
+        "vegetables": "rau màu", "fruit": "cây ăn trái", "shrimp": "tôm",
+        "supported": "Có hỗ trợ", "self": "Tự nhân rộng",
+        "canal": "Kênh", "dyke": "Đê, bờ bao", "culvert": "Cống", "sluice": "Đập",
+        "pump_station": "Trạm bơm", "bridge": "Cầu", "road": "Đường", "power": "Điện",
+        "other": "Khác", "line": "Đường dây", "transformer": "Trạm biến áp",
+        "three_phase": "Điện 3 pha", "single_phase": "Điện 1 pha", "diesel": "Máy dầu",
+        "none": "Không có", "central": "Trung ương", "province": "Tỉnh",
+        "district": "Huyện", "commune": "Xã", "people": "Nhân dân",
+        "enterprise": "Doanh nghiệp", "True": "Có", "False": "Không",
+    },
+    "en": {
+        "planned": "Planned", "surveyed": "Surveyed", "designed": "Designed",
+        "under_construction": "Under construction", "completed": "Completed",
+        "operating": "Operating", "out_of_service": "Out of service",
+        "existing": "Existing", "active": "Active", "ended": "Ended",
+        "linkage": "Linkage zone", "production": "Production zone",
+        "area_code": "Cultivation area code", "rice": "rice", "lotus": "lotus",
+        "vegetables": "vegetables", "fruit": "fruit", "shrimp": "shrimp",
+        "supported": "Supported", "self": "Self-replicated",
+        "canal": "Canal", "dyke": "Dyke", "culvert": "Culvert", "sluice": "Sluice",
+        "pump_station": "Pump station", "bridge": "Bridge", "road": "Road",
+        "power": "Power", "other": "Other", "line": "Line", "transformer": "Transformer",
+        "three_phase": "Three-phase", "single_phase": "Single-phase", "diesel": "Diesel",
+        "none": "None", "central": "Central", "province": "Province",
+        "district": "District", "commune": "Commune", "people": "People",
+        "enterprise": "Enterprise", "True": "Yes", "False": "No",
+    },
+}
+
+#: Popup fields: canonical column → (label key, unit, decimals).  Columns are
+#: shown in this order when a layer has them.
+_FIELDS: dict[str, tuple[str, str, int]] = {
+    "commune_name": ("commune", "", 0), "name": ("name", "", 0),
+    "zone_id": ("id", "", 0), "model_id": ("id", "", 0), "work_id": ("id", "", 0),
+    "power_id": ("id", "", 0), "pump_id": ("id", "", 0), "site_id": ("id", "", 0),
+    "line_id": ("id", "", 0), "gap_id": ("id", "", 0), "parcel_id": ("id", "", 0),
+    "zone_kind": ("kind", "", 0), "work_type": ("type", "", 0),
+    "element": ("element", "", 0), "crop": ("crop", "", 0), "season": ("season", "", 0),
+    "support": ("support", "", 0), "land_use": ("land_use", "", 0),
+    "status": ("status", "", 0), "reason": ("reason", "", 0),
+    "partner": ("partner", "", 0), "cooperative": ("cooperative", "", 0),
+    "investor": ("investor", "", 0), "year": ("year", "year", 0),
+    "phases": ("phases", "", 0), "voltage_kv": ("voltage", "kV", 1),
+    "power_source": ("source", "", 0), "capacity_m3_h": ("capacity", "m³/h", 0),
+    "capacity_kva": ("capacity", "kVA", 0), "power_kw": ("power_kw", "kW", 1),
+    "area_ha": ("area", "ha", 1), "declared_area_ha": ("declared", "ha", 1),
+    "served_area_ha": ("served", "ha", 1), "length_km": ("length", "km", 2),
+    "yield_t_ha": ("yield", "t/ha", 1), "profit_vnd_ha": ("profit", "đ/ha", 0),
+    "cost_vnd": ("cost", "đ", 0), "radius_m": ("radius", "m", 0),
+    "commune_area_ha": ("commune_area", "ha", 0), "linkage_area_ha": ("linkage_area", "ha", 0),
+    "coverage_pct": ("coverage", "%", 1),
+}
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise SchemaError(f"language={language!r}; use one of {', '.join(LANGUAGES)}")
+
+
+def format_number(value: float | None, *, language: str = "vi", decimals: int = 0) -> str:
+    """Format a number with the thousands and decimal separators of a language.
+
+    Vietnamese writes ``23.865`` and ``112,4``; English ``23,865`` and
+    ``112.4``.  A missing value (``None``, NaN) is written ``–``.
+
+    Parameters
+    ----------
+    value : float or None
+        The number.
+    language : {"vi", "en"}
+        Language of the separators.
+    decimals : int, default 0
+        Digits after the decimal separator.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    SchemaError
+        If the language is not one of :data:`LANGUAGES`.
+
+    Examples
+    --------
+    >>> format_number(23865.4), format_number(23865.4, language="en")
+    ('23.865', '23,865')
+    >>> format_number(1234567.891, language="vi", decimals=2)
+    '1.234.567,89'
+    >>> format_number(float("nan"))
+    '–'
+    """
+    _check_language(language)
+    if value is None or pd.isna(value):
+        return "–"
+    text = f"{float(value):,.{decimals}f}"
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]
+    if language == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def format_area_ha(value: float | None, *, language: str = "vi", decimals: int = 0) -> str:
+    """Format hectares: ``23.865 ha`` (vi) or ``23,865 ha`` (en).
+
+    Examples
+    --------
+    >>> format_area_ha(23865.3), format_area_ha(23865.3, language="en")
+    ('23.865 ha', '23,865 ha')
+    """
+    return f"{format_number(value, language=language, decimals=decimals)} ha"
+
+
+def format_pct(value: float | None, *, language: str = "vi", decimals: int = 1) -> str:
+    """Format a percentage: ``112,4%`` (vi) or ``112.4%`` (en).
+
+    Examples
+    --------
+    >>> format_pct(112.43), format_pct(112.43, language="en")
+    ('112,4%', '112.4%')
+    """
+    return f"{format_number(value, language=language, decimals=decimals)}%"
+
+
+def _label_value(value: Any, language: str) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    return _VALUES[language].get(str(value), str(value))
+
+
+def _format_field(value: Any, unit: str, decimals: int, language: str) -> str:
+    if unit == "year":
+        return "–" if pd.isna(value) else str(int(value))
+    if unit:
+        if value is None or pd.isna(value):
+            return "–"
+        sep = "" if unit == "%" else " "
+        return f"{format_number(value, language=language, decimals=decimals)}{sep}{unit}"
+    return _label_value(value, language)
+
+
+@dataclass(frozen=True)
+class MapResults:
+    """Results of the coverage and siting analyses to draw on a plan map.
+
+    Every field is optional; a map shows the ones given.
+
+    Parameters
+    ----------
+    gaps : GeoDataFrame, optional
+        Polygons of infrastructure gaps (e.g. rice area without three-phase
+        power or pump service); ``area_ha`` and ``reason`` are shown if present.
+    sites : GeoDataFrame, optional
+        Points of proposed pump stations (``site_id``, ``served_area_ha``,
+        ``cost_vnd`` shown if present).
+    lines : GeoDataFrame, optional
+        Proposed three-phase lines (``length_km``, ``cost_vnd``,
+        ``served_area_ha`` shown if present).
+    service_radius_m : float, optional
+        Radius of a pump station's service circle, m (default
+        :data:`DEFAULT_SERVICE_RADIUS_M`).
+
+    Examples
+    --------
+    >>> MapResults.from_any({"service_radius_m": 1500}).service_radius_m
+    1500
+    """
+
+    gaps: gpd.GeoDataFrame | None = None
+    sites: gpd.GeoDataFrame | None = None
+    lines: gpd.GeoDataFrame | None = None
+    service_radius_m: float | None = None
+
+    @classmethod
+    def from_any(cls, results: MapResults | Mapping[str, Any] | Any | None) -> MapResults:
+        """A :class:`MapResults` from a dict, a dataclass with these fields, or ``None``.
+
+        Raises
+        ------
+        SchemaError
+            If a dict has keys that are not fields of :class:`MapResults`.
+        """
+        if results is None:
+            return cls()
+        if isinstance(results, cls):
+            return results
+        names = [f.name for f in fields(cls)]
+        if isinstance(results, Mapping):
+            unknown = sorted(set(results) - set(names))
+            if unknown:
+                raise SchemaError(f"results has unknown key(s) {unknown}; allowed: {names}")
+            return cls(**dict(results))
+        return cls(**{n: getattr(results, n) for n in names if hasattr(results, n)})
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def display_geometry(
+    gdf: gpd.GeoDataFrame,
+    *,
+    simplify_m: float = 5.0,
+    precision: int = 5,
+    coverage: bool = False,
+    crs: Any = None,
+) -> gpd.GeoDataFrame:
+    """Geometry simplified and rounded for display, in EPSG:4326.
+
+    For display only: measure areas and lengths on the exact layer first.
+    Simplification is topology-preserving: with ``coverage=True`` (a layer
+    that partitions the land, like communes) by
+    :func:`shapely.coverage_simplify`, so neighbours keep one shared border,
+    otherwise by ``simplify(preserve_topology=True)``.  Coordinates are then
+    rounded to ``precision`` decimals of a degree (5 ≈ 1.1 m).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Any layer with a CRS.  Not modified.
+    simplify_m : float, default 5.0
+        Tolerance, metres, in the layer's metric CRS (0: no simplification).
+    precision : int, default 5
+        Decimals of a degree kept.
+    coverage : bool, default False
+        Simplify as a coverage (falls back to the per-geometry method, with
+        a logged note, if the polygons are not a valid coverage).
+    crs : CRS-like, optional
+        Metric CRS to simplify in; default :func:`geoagri.crs.metric_crs`.
+
+    Returns
+    -------
+    GeoDataFrame
+        Same index and columns, geometry in EPSG:4326.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> communes = demo()["communes"]
+    >>> shown = display_geometry(communes, simplify_m=20, coverage=True)
+    >>> shown.crs.to_epsg(), len(shown) == len(communes)
+    (4326, True)
+    >>> int(shapely.get_num_coordinates(shown.geometry.values).sum()) < int(
+    ...     shapely.get_num_coordinates(communes.geometry.values).sum())
+    True
+    """
+    if gdf.crs is None:
+        from geoagri.errors import CRSError
+
+        raise CRSError("layer has no CRS; set it with gdf.set_crs(...) before mapping")
+    out = gdf.copy()
+    geoms = out.geometry
+    if simplify_m and simplify_m > 0 and len(out):
+        mcrs = metric_crs(out, crs=crs)
+        projected = np.asarray(geoms.to_crs(mcrs).values, dtype=object)
+        polygonal = np.isin(shapely.get_type_id(projected), (3, 6))
+        done = False
+        if coverage and polygonal.all():
+            try:
+                if shapely.coverage_is_valid(projected):
+                    projected = shapely.coverage_simplify(projected, simplify_m)
+                    done = True
+                else:
+                    log.info("display_geometry: polygons are not a valid coverage; "
+                             "simplifying each one")
+            except (shapely.errors.GEOSException, ValueError) as err:  # pragma: no cover
+                log.info("display_geometry: coverage simplification failed (%s)", err)
+        if not done:
+            projected = shapely.simplify(projected, simplify_m, preserve_topology=True)
+        geoms = gpd.GeoSeries(projected, index=out.index, crs=mcrs)
+    geoms = geoms.to_crs(4326)
+    rounded = shapely.set_precision(np.asarray(geoms.values, dtype=object),
+                                    10.0 ** -precision, mode="pointwise")
+    return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326),
+                            crs=4326)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def _popup_columns(gdf: gpd.GeoDataFrame, popup_fields: Sequence[str] | None) -> list[str]:
+    if popup_fields is not None:
+        missing = [c for c in popup_fields if c not in gdf.columns]
+        if missing:
+            raise SchemaError(f"popup_fields {missing} are not columns of the layer; its "
+                              f"columns are {[c for c in gdf.columns if c != 'geometry']}")
+        return list(popup_fields)
+    cols = [c for c in _FIELDS if c in gdf.columns]
+    ids = [c for c in cols if _FIELDS[c][0] == "id"]
+    return ids[:1] + [c for c in cols if _FIELDS[c][0] != "id"]
+
+
+def _properties(gdf: pd.DataFrame, cols: Sequence[str], language: str,
+                labels: Mapping[str, str] | None) -> tuple[pd.DataFrame, list[str]]:
+    """Formatted string properties (keys p0, p1, …) and their labels."""
+    props = {}
+    aliases = []
+    for k, c in enumerate(cols):
+        key, unit, dec = _FIELDS.get(c, (c, "", 0))
+        if unit == "" and pd.api.types.is_float_dtype(gdf[c]):
+            unit, dec = " ", 2  # a number without a known unit
+        values = [_format_field(v, unit, dec, language).rstrip() for v in gdf[c].tolist()]
+        props[f"p{k}"] = values
+        label = (labels or {}).get(c) or _T[language].get(key, c)
+        aliases.append(label)
+    return pd.DataFrame(props, index=gdf.index), aliases
+
+
+def _feature_collection(geoms: np.ndarray, props: pd.DataFrame,
+                        styles: Sequence[Mapping[str, Any]]) -> dict:
+    texts = shapely.to_geojson(geoms)
+    records = props.to_dict("records") if len(props.columns) else [{}] * len(geoms)
+    feats = []
+    for text, rec, style in zip(texts, records, styles, strict=True):
+        if text is None:
+            continue
+        feats.append({"type": "Feature", "properties": {**rec, "style": dict(style)},
+                      "geometry": json.loads(text)})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _style(color: str, geom_kind: str, *, weight: float | None = None,
+           fill_opacity: float = 0.6, dash: str | None = None) -> dict[str, Any]:
+    if geom_kind == "line":
+        s = {"color": color, "weight": weight or 3, "opacity": 0.9}
+    elif geom_kind == "point":
+        s = {"color": "#333333", "weight": weight or 1, "fillColor": color,
+             "fillOpacity": 0.9, "radius": 6}
+    else:
+        s = {"color": color, "weight": weight if weight is not None else 1,
+             "fillColor": color, "fillOpacity": fill_opacity}
+    if dash:
+        s["dashArray"] = dash
+    return s
+
+
+def _geom_kind(geoms: np.ndarray) -> np.ndarray:
+    t = shapely.get_type_id(geoms)
+    return np.where(np.isin(t, (0, 4)), "point", np.where(np.isin(t, (1, 2, 5)), "line",
+                                                            "polygon"))
+
+
+def map_layer(
+    gdf: gpd.GeoDataFrame,
+    *,
+    name: str,
+    color: str = "#3388ff",
+    color_by: str | None = None,
+    colors: Mapping[Any, str] | None = None,
+    popup_fields: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    tooltip_field: str | None = None,
+    language: str = "vi",
+    show: bool = True,
+    weight: float | None = None,
+    fill_opacity: float = 0.6,
+    dash: str | None = None,
+    simplify_m: float = 5.0,
+    precision: int = 5,
+    coverage: bool = False,
+    max_features: int = DEFAULT_MAX_FEATURES,
+    styles: Sequence[Mapping[str, Any]] | None = None,
+) -> folium.map.Layer:
+    """One layer of a map: a GeoDataFrame styled from feature properties.
+
+    Each feature carries its own style (no per-feature ``style_function``)
+    and a popup of its fields, labelled and formatted in ``language``.  A
+    polygon layer of more than ``max_features`` features is drawn in compact
+    form on a canvas (no per-feature popup binding: one click handler shows
+    the feature's id and class).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Points, lines or polygons in any CRS.  Not modified.
+    name : str
+        Name shown in the layer control.
+    color : str, default "#3388ff"
+        Colour of every feature when ``color_by`` is not given.
+    color_by : str, optional
+        Column whose values choose the colour: ``colors[value]``, else a
+        qualitative palette in order of first appearance.
+    colors : mapping, optional
+        Value → colour for ``color_by``.
+    popup_fields : sequence of str, optional
+        Columns in the popup; default the canonical columns the layer has
+        (id, name, kind, status, areas, costs…).  An empty list: no popup.
+    labels : mapping, optional
+        Column → label, overriding the built-in labels.
+    tooltip_field : str, optional
+        Column shown on hover (default: the name or id column, if any).
+    language : {"vi", "en"}
+        Language of labels and numbers.
+    show : bool, default True
+        Whether the layer is on when the map opens.
+    weight, fill_opacity, dash : optional
+        Line width (px), fill opacity, line dash pattern (e.g. ``"6 4"``).
+    simplify_m, precision, coverage :
+        Passed to :func:`display_geometry`.
+    max_features : int, default 10,000
+        Above this many features, polygons are drawn in compact form.
+    styles : sequence of dict, optional
+        One Leaflet style per row, overriding the colours.
+
+    Returns
+    -------
+    folium.GeoJson or folium.map.Layer
+        A new layer; add it to a map with ``.add_to(m)``.
+
+    Raises
+    ------
+    SchemaError
+        If a named column is missing or the language is unknown.
+
+    Examples
+    --------
+    >>> import folium
+    >>> from geoagri.datasets import demo
+    >>> works = demo()["works"]
+    >>> m = folium.Map(tiles=None)
+    >>> _ = map_layer(works, name="Works", color_by="status", colors=STATUS_COLORS,
+    ...               language="en").add_to(m)
+    >>> "Designed" in m.get_root().render()
+    True
+    """
+    _check_language(language)
+    for c in (color_by, tooltip_field):
+        if c is not None and c not in gdf.columns:
+            raise SchemaError(f"column {c!r} is not in the layer; its columns are "
+                              f"{[k for k in gdf.columns if k != 'geometry']}")
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    shown = display_geometry(gdf, simplify_m=simplify_m, precision=precision,
+                             coverage=coverage)
+    geoms = np.asarray(shown.geometry.values, dtype=object)
+    kinds = _geom_kind(geoms)
+    if color_by is not None:
+        palette = dict(colors or {})
+        extra = iter(_QUALITATIVE * (1 + len(gdf) // len(_QUALITATIVE)))
+        for v in pd.unique(gdf[color_by]):
+            if v not in palette:
+                palette[v] = next(extra)
+        fcolors = [palette[v] for v in gdf[color_by]]
+    else:
+        fcolors = [color] * len(gdf)
+    if styles is None:
+        styles = [_style(c, k, weight=weight, fill_opacity=fill_opacity, dash=dash)
+                  for c, k in zip(fcolors, kinds, strict=True)]
+    if len(gdf) > max_features and (kinds == "polygon").all():
+        cls_values = gdf[color_by] if color_by is not None else pd.Series(0, index=gdf.index)
+        id_col = next((c for c in _popup_columns(gdf, None) if _FIELDS[c][0] == "id"), None)
+        return _CompactPolygons(
+            geoms, cls_values.to_numpy(), [s.get("fillColor", s["color"]) for s in styles],
+            ids=None if id_col is None else gdf[id_col].astype(str).to_numpy(),
+            class_labels=[_label_value(v, language) for v in cls_values],
+            name=name, show=show, precision=precision, fill_opacity=fill_opacity)
+    cols = _popup_columns(gdf, popup_fields)
+    props, aliases = _properties(gdf, cols, language, labels)
+    tip_key = None
+    if tooltip_field is None:
+        tooltip_field = next((c for c in ("commune_name", "name") if c in cols), None)
+        if tooltip_field is None and cols and _FIELDS.get(cols[0], ("",))[0] == "id":
+            tooltip_field = cols[0]
+    if tooltip_field is not None:
+        if tooltip_field in cols:
+            tip_key = f"p{cols.index(tooltip_field)}"
+        else:
+            tip_key = "tip"
+            props[tip_key] = [_label_value(v, language) for v in gdf[tooltip_field]]
+    data = _feature_collection(geoms, props, styles)
+    point = folium.CircleMarker(radius=6, fill=True) if (kinds == "point").any() else None
+    layer = folium.GeoJson(
+        data, name=name, show=show, marker=point,
+        popup=folium.GeoJsonPopup(fields=[f"p{k}" for k in range(len(cols))],
+                                  aliases=aliases, localize=False, labels=True)
+        if cols else None,
+        tooltip=folium.GeoJsonTooltip(fields=[tip_key], labels=False)
+        if tip_key is not None and data["features"] else None,
+    )
+    return layer
+
+
+class _CompactPolygons(folium.map.Layer):
+    """Many polygons as integer coordinate deltas, drawn on one canvas.
+
+    No Leaflet object per feature: the rings are projected once, and each
+    redraw fills them class by class (one path per colour), skipping those
+    outside the view.  Exterior rings only (holes are dropped for display).
+    A click on the map finds the polygon under it (bounding boxes, then
+    point in polygon) and shows its id and class.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var d = {{ this.payload }};
+            var n = d.n, c = d.c, xy = d.xy, nv = xy.length / 2;
+            var P = new Float64Array(xy.length), start = new Int32Array(n.length + 1);
+            var B = new Float64Array(n.length * 4), x = 0, y = 0, k = 0, crs = L.CRS.EPSG3857;
+            for (var i = 0; i < n.length; i++) {
+                start[i] = k / 2;
+                var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+                for (var j = 0; j < n[i]; j++) {
+                    x += xy[k]; y += xy[k + 1];
+                    var p = crs.latLngToPoint(L.latLng(d.y0 + y * d.s, d.x0 + x * d.s), 0);
+                    P[k] = p.x; P[k + 1] = p.y; k += 2;
+                    x0 = Math.min(x0, p.x); y0 = Math.min(y0, p.y);
+                    x1 = Math.max(x1, p.x); y1 = Math.max(y1, p.y);
+                }
+                B[4 * i] = x0; B[4 * i + 1] = y0; B[4 * i + 2] = x1; B[4 * i + 3] = y1;
+            }
+            start[n.length] = nv;
+            var order = Array.from(n.keys()).sort(function (a, b) { return c[a] - c[b]; });
+            var Layer = L.Layer.extend({
+                onAdd: function (map) {
+                    this._map = map;
+                    this._canvas = L.DomUtil.create("canvas", "geoagri-compact");
+                    this._canvas.style.pointerEvents = "none";
+                    map.getPane("overlayPane").appendChild(this._canvas);
+                    map.on("moveend zoomend resize viewreset", this._draw, this);
+                    map.on("zoomstart", this._hide, this);
+                    map.on("click", this._click, this);
+                    this._draw();
+                },
+                onRemove: function (map) {
+                    L.DomUtil.remove(this._canvas);
+                    map.off("moveend zoomend resize viewreset", this._draw, this);
+                    map.off("zoomstart", this._hide, this);
+                    map.off("click", this._click, this);
+                },
+                getBounds: function () { return L.latLngBounds(d.bounds); },
+                _hide: function () { this._canvas.style.visibility = "hidden"; },
+                _draw: function () {
+                    var map = this._map, size = map.getSize(), cv = this._canvas;
+                    var tl = map.containerPointToLayerPoint([0, 0]);
+                    L.DomUtil.setPosition(cv, tl);
+                    cv.width = size.x; cv.height = size.y; cv.style.visibility = "visible";
+                    var ctx = cv.getContext("2d"), sc = crs.scale(map.getZoom()) / 256;
+                    var o = map.getPixelBounds().min;
+                    var vx0 = o.x / sc, vy0 = o.y / sc;
+                    var vx1 = (o.x + size.x) / sc, vy1 = (o.y + size.y) / sc;
+                    ctx.lineWidth = 0.5;
+                    var cur = -1;
+                    for (var q = 0; q <= order.length; q++) {
+                        var i = order[q];
+                        if (q === order.length || c[i] !== cur) {
+                            if (cur >= 0) { ctx.globalAlpha = d.fo; ctx.fill();
+                                            ctx.globalAlpha = 1; ctx.stroke(); }
+                            if (q === order.length) break;
+                            cur = c[i]; ctx.beginPath();
+                            ctx.fillStyle = d.pal[cur]; ctx.strokeStyle = d.pal[cur];
+                        }
+                        if (B[4 * i + 2] < vx0 || B[4 * i] > vx1 ||
+                            B[4 * i + 3] < vy0 || B[4 * i + 1] > vy1) continue;
+                        for (var v = start[i]; v < start[i + 1]; v++) {
+                            var px = P[2 * v] * sc - o.x, py = P[2 * v + 1] * sc - o.y;
+                            if (v === start[i]) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+                        }
+                        ctx.closePath();
+                    }
+                },
+                _click: function (e) {
+                    var p = crs.latLngToPoint(e.latlng, 0);
+                    for (var i = n.length - 1; i >= 0; i--) {
+                        if (p.x < B[4 * i] || p.x > B[4 * i + 2] ||
+                            p.y < B[4 * i + 1] || p.y > B[4 * i + 3]) continue;
+                        var inside = false;
+                        for (var a = start[i], b = start[i + 1] - 1; a < start[i + 1]; b = a++) {
+                            var ax = P[2 * a], ay = P[2 * a + 1], bx = P[2 * b], by = P[2 * b + 1];
+                            if ((ay > p.y) !== (by > p.y) &&
+                                p.x < (bx - ax) * (p.y - ay) / (by - ay) + ax) inside = !inside;
+                        }
+                        if (!inside) continue;
+                        var html = "<b>" + d.lab[c[i]] + "</b>";
+                        if (d.ids) { html = d.ids[d.f[i]] + "<br>" + html; }
+                        L.popup().setLatLng(e.latlng).setContent(html).openOn(this._map);
+                        return;
+                    }
+                }
+            });
+            return new Layer();
+        })();
+        {% endmacro %}
+        """)
+
+    def __init__(self, geoms: np.ndarray, classes: np.ndarray, colors: Sequence[str], *,
+                 ids: np.ndarray | None, class_labels: Sequence[str], name: str,
+                 show: bool, precision: int, fill_opacity: float):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "CompactPolygons"
+        codes, uniques = pd.factorize(pd.Series(classes), use_na_sentinel=False)
+        pal, lab = [], []
+        for u in range(len(uniques)):
+            first = int(np.flatnonzero(codes == u)[0])
+            pal.append(colors[first])
+            lab.append(class_labels[first])
+        parts, index = shapely.get_parts(geoms, return_index=True)
+        rings = shapely.get_exterior_ring(parts)
+        coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
+        counts = np.bincount(ring_idx, minlength=len(rings))
+        # drop each ring's closing vertex (Leaflet closes polygons itself)
+        last = np.cumsum(counts) - 1
+        keep = np.ones(len(coords), dtype=bool)
+        keep[last[counts > 0]] = False
+        coords = coords[keep]
+        counts = np.maximum(counts - 1, 0)
+        scale = 10.0 ** -precision
+        x0, y0 = (np.floor(coords.min(axis=0) / scale) * scale if len(coords)
+                  else np.zeros(2))
+        q = np.rint((coords - (x0, y0)) / scale).astype(np.int64)
+        deltas = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+        self.n_features = len(geoms)
+        self._bounds = ([[float(coords[:, 1].min()), float(coords[:, 0].min())],
+                         [float(coords[:, 1].max()), float(coords[:, 0].max())]]
+                        if len(coords) else [[None, None], [None, None]])
+        payload = {
+            "bounds": self._bounds, "s": scale,
+            "x0": round(float(x0), precision), "y0": round(float(y0), precision),
+            "fo": fill_opacity, "pal": pal, "lab": lab,
+            "n": counts.tolist(), "c": codes[index].tolist(), "f": index.tolist(),
+            "ids": None if ids is None else [str(i) for i in ids],
+        }
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        # the integer list is the bulk: write it without json's per-item cost
+        self.payload = text[:-1] + ',"xy":[' + ",".join(map(str, deltas.tolist())) + "]}"
+
+    def _get_self_bounds(self) -> list:
+        return self._bounds
+
+
+# --------------------------------------------------------------------------- legend
+
+
+class _Legend(branca.element.MacroElement):
+    """A legend drawn by Leaflet as a control: plain HTML inside the map's page."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+        <style>
+        .geoagri-legend {background: rgba(255,255,255,0.92); padding: 6px 9px;
+            font: 12px/1.35 Arial, Helvetica, sans-serif; border-radius: 5px;
+            box-shadow: 0 0 12px rgba(0,0,0,0.25); max-height: 60vh; overflow-y: auto;}
+        .geoagri-legend b {display: block; margin: 4px 0 2px;}
+        .geoagri-legend i {display: inline-block; width: 16px; height: 11px;
+            margin-right: 6px; vertical-align: middle; border: 1px solid #777;}
+        .geoagri-legend i.line {height: 0; border: 0; border-top: 3px solid;}
+        .geoagri-legend i.dash {height: 0; border: 0; border-top: 3px dashed;}
+        </style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+        <div id="{{ this.get_name() }}" class="geoagri-legend" style="display:none">
+        {{ this.html }}
+        </div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = document.getElementById({{ this.get_name()|tojson }});
+                div.style.display = "block";
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """)
+
+    def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, str, str]]]]):
+        super().__init__()
+        self._name = "Legend"
+        parts = []
+        for title, items in sections:
+            if not items:
+                continue
+            parts.append(f"<b>{_escape(title)}</b>")
+            for color, label, shape in items:
+                style = (f"border-color:{color}" if shape in ("line", "dash")
+                         else f"background:{color}")
+                parts.append(f'<div><i class="{shape}" style="{style}"></i>'
+                             f"{_escape(label)}</div>")
+        self.html = "".join(parts)
+
+
+def _escape(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+# --------------------------------------------------------------------------- offline
+
+
+class _Inline(branca.element.Element):
+    """A ``<script>`` or ``<style>`` element written as is (no template)."""
+
+    def __init__(self, tag: str, text: str):
+        super().__init__()
+        self._name = "Inline"
+        self.tag, self.text = tag, text
+
+    def render(self, **kwargs: Any) -> str:
+        return f"<{self.tag}>\n{self.text}\n</{self.tag}>"
+
+
+#: folium's default assets an offline map does not need (no icon markers).
+_OFFLINE_SKIP = {"bootstrap", "bootstrap_css", "glyphicons_css", "awesome_markers",
+                 "awesome_markers_css", "awesome_markers_font_css", "awesome_rotate_css"}
+
+
+@lru_cache(maxsize=1)
+def _offline_assets() -> dict[str, str]:
+    """CDN URL → file content, from the installed ``folium-offline`` package."""
+    try:
+        mod = importlib.import_module("offlinefolium.elements")
+    except ImportError:
+        raise GeoagriError(
+            "offline=True needs the JavaScript and CSS files of Leaflet and its plugins, "
+            "which geoagri takes from the 'folium-offline' package; install it with "
+            "`pip install geoagri[offline]` (or `pip install folium-offline`)") from None
+    return dict(mod._res)
+
+
+def _unversioned(url: str) -> str:
+    return re.sub(r"@[0-9][^/]*|/[0-9]+\.[0-9]+(\.[0-9]+)?/", "/", url).split("//", 1)[-1]
+
+
+def _find_asset(url: str, assets: Mapping[str, str]) -> str | None:
+    if url in assets:
+        return assets[url]
+    key = _unversioned(url)
+    for u, text in assets.items():
+        if _unversioned(u) == key:
+            log.info("offline map: %s taken from another version (%s)", url, u)
+            return text
+    return None
+
+
+def _make_offline(m: folium.Map) -> folium.Map:
+    """Inline every asset of ``m``'s elements into its page header (in place)."""
+    assets = _offline_assets()
+    header = m.get_root().header
+
+    def walk(el: branca.element.Element) -> list[branca.element.Element]:
+        out = [el]
+        for child in list(el._children.values()):
+            out += walk(child)
+        return out
+
+    dropped = []
+    for el in walk(m):
+        if not isinstance(el, JSCSSMixin):
+            continue
+        needed = [(n, u, "script") for n, u in el.default_js if n not in _OFFLINE_SKIP]
+        needed += [(n, u, "style") for n, u in el.default_css if n not in _OFFLINE_SKIP]
+        found = [(n, _find_asset(u, assets), tag) for n, u, tag in needed]
+        if any(text is None for _, text, _ in found):
+            if el is m:
+                raise GeoagriError("offline=True: the installed folium-offline has no copy of "
+                                   f"{[u for (n, u, _), (_, t, _) in zip(needed, found, strict=True) if t is None]}"  # noqa: E501
+                                   "; install a folium-offline matching folium "
+                                   f"{folium.__version__}")
+            dropped.append(type(el).__name__)
+            del el._parent._children[el.get_name()]
+            continue
+        for n, text, tag in found:
+            if n not in header._children:
+                header.add_child(_Inline(tag, text), name=n)
+        el.default_js = []
+        el.default_css = []
+    if dropped:
+        warnings.warn(f"offline map: dropped {sorted(set(dropped))}: folium-offline has no "
+                      "copy of their files", GeoagriWarning, stacklevel=3)
+    return m
+
+
+# --------------------------------------------------------------------------- plan map
+
+
+def _layers(plan: Any, kind: str) -> list[tuple[str, gpd.GeoDataFrame]]:
+    return [(n, g) for n, g in plan.of_kind(kind).items()
+            if isinstance(g, gpd.GeoDataFrame) and len(g)]
+
+
+def _area_ha(gdf: gpd.GeoDataFrame, mcrs: Any) -> np.ndarray:
+    return gdf.geometry.to_crs(mcrs).area.to_numpy() / 1e4
+
+
+def _linkage_coverage(plan: Any, communes: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Commune area, linkage area (overlaps once) and coverage % per commune."""
+    from geoagri.area import area_by_zone
+
+    mcrs = metric_crs(communes, crs=plan.metric_crs, province=plan.province, era=plan.era)
+    table = pd.DataFrame({"commune_id": communes["commune_id"].to_numpy(),
+                          "commune_area_ha": _area_ha(communes, mcrs)}, index=communes.index)
+    linkage = pd.Series(0.0, index=table["commune_id"].to_numpy())
+    for _, zones in _layers(plan, "zones"):
+        if "zone_kind" not in zones.columns:
+            continue
+        z = zones[zones["zone_kind"] == "linkage"]
+        if not len(z):
+            continue
+        t = area_by_zone(z, communes, by=[], level="commune", crs=mcrs)
+        t = t.dropna(subset=["commune_id"]).groupby("commune_id")["area_ha"].sum()
+        linkage = linkage.add(t, fill_value=0.0)
+    table["linkage_area_ha"] = linkage.reindex(table["commune_id"]).fillna(0.0).to_numpy()
+    table["coverage_pct"] = 100.0 * table["linkage_area_ha"] / table["commune_area_ha"]
+    return table
+
+
+def _classes(values: np.ndarray, k: int = 5) -> tuple[np.ndarray, list[float]]:
+    """Class of each value (0…k-1) and the upper bounds, by natural breaks."""
+    import mapclassify
+
+    finite = values[np.isfinite(values)]
+    n_unique = len(np.unique(finite))
+    if n_unique == 0:
+        return np.zeros(len(values), dtype=int), [0.0]
+    k = max(1, min(k, n_unique))
+    if k == 1:
+        return np.zeros(len(values), dtype=int), [float(finite.max())]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mc = mapclassify.NaturalBreaks(finite, k=k, initial=20)
+    bins = [float(b) for b in mc.bins]
+    return np.asarray(mc.find_bin(np.nan_to_num(values)), dtype=int), bins
+
+
+def _palette_for(k: int) -> list[str]:
+    idx = np.linspace(0, len(COVERAGE_COLORS) - 1, k).round().astype(int) if k > 1 else [2]
+    return [COVERAGE_COLORS[i] for i in idx]
+
+
+def _bounds(frames: Sequence[gpd.GeoDataFrame]) -> list[list[float]] | None:
+    boxes = [f.to_crs(4326).total_bounds for f in frames if len(f)]
+    boxes = [b for b in boxes if np.isfinite(b).all()]
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    return [[float(b[:, 1].min()), float(b[:, 0].min())],
+            [float(b[:, 3].max()), float(b[:, 2].max())]]
+
+
+def plan_map(
+    plan: Any,
+    results: MapResults | Mapping[str, Any] | None = None,
+    *,
+    language: str = "vi",
+    offline: bool = False,
+    service_radius_m: float | None = None,
+    simplify_m: float = 5.0,
+    precision: int = 5,
+    max_features: int = DEFAULT_MAX_FEATURES,
+    parcels: bool = True,
+) -> folium.Map:
+    """A map of a plan for the People's Council: coverage, models, works, gaps.
+
+    Layers, each a toggle in the layer control (those the plan has):
+
+    * communes coloured by linkage coverage (linkage-zone area, overlaps
+      counted once, as a % of the commune's area, measured in the plan's
+      metric CRS), in up to 5 natural-breaks classes (mapclassify); popups
+      with the commune's name, area, linkage area and coverage;
+    * zones, one layer per zone kind and crop; models, one layer per season;
+    * irrigation works coloured by status (planned → completed);
+    * three-phase and other power lines (and transformers);
+    * pump stations by status, and their service circles (radius from
+      ``service_radius_m``, the results, or :data:`DEFAULT_SERVICE_RADIUS_M`);
+    * parcels by land use (off when the map opens; compact above
+      ``max_features``);
+    * from ``results``: gaps, proposed pump stations, proposed lines.
+
+    A legend (coverage classes, works by status, power lines) is part of the
+    page; fullscreen, measure (m, ha) and scale controls; bounds fitted to
+    the communes.  Maps are in EPSG:4326 whatever the layers' CRS.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan with a ``communes`` layer; other layer kinds are drawn when
+        present.  Not modified.
+    results : MapResults or dict, optional
+        Gaps, proposed sites and lines (see :class:`MapResults`).
+    language : {"vi", "en"}, default "vi"
+        Language of the labels; numbers as ``23.865 ha``, ``112,4%`` (vi) or
+        ``23,865 ha``, ``112.4%`` (en).
+    offline : bool, default False
+        Inline Leaflet and the plugins' files from the ``folium-offline``
+        package and use no tiles, so that the saved HTML opens with no
+        internet (see the module docstring).  A plugin that package has no
+        copy of is dropped, with a warning.
+    service_radius_m : float, optional
+        Pump service radius, m (overrides the results' radius).
+    simplify_m, precision :
+        Display simplification and rounding (see :func:`display_geometry`).
+    max_features : int, default 10,000
+        Polygon layers with more features are drawn in compact form.
+    parcels : bool, default True
+        Include parcels layers (off when the map opens).
+
+    Returns
+    -------
+    folium.Map
+        A new map; ``m.save("map.html")`` writes it.
+
+    Raises
+    ------
+    PlanError
+        If the plan has no ``communes`` layer (or several).
+    SchemaError
+        If ``language`` or a ``results`` key is unknown.
+    GeoagriError
+        If ``offline=True`` and folium-offline is not installed.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> m = plan_map(demo())
+    >>> "Xã: tỷ lệ diện tích liên kết (%)" in layer_names(m)
+    True
+    >>> html = m.get_root().render()
+    >>> "Tỷ lệ diện tích liên kết theo xã" in html   # the legend
+    True
+    """
+    _check_language(language)
+    t = _T[language]
+    res = MapResults.from_any(results)
+    radius = service_radius_m or res.service_radius_m or DEFAULT_SERVICE_RADIUS_M
+    communes = plan.only("communes")
+    common = {"language": language, "simplify_m": simplify_m, "precision": precision,
+              "max_features": max_features}
+
+    m = folium.Map(tiles=None if offline else "OpenStreetMap", control_scale=True,
+                   prefer_canvas=False, zoom_snap=0.25)
+    # communes: coverage choropleth
+    cov = _linkage_coverage(plan, communes)
+    cls, bins = _classes(cov["coverage_pct"].to_numpy())
+    pal = _palette_for(len(bins))
+    table = communes.drop(columns="geometry").assign(
+        commune_area_ha=cov["commune_area_ha"], linkage_area_ha=cov["linkage_area_ha"],
+        coverage_pct=cov["coverage_pct"], geometry=communes.geometry)
+    table = gpd.GeoDataFrame(table, geometry="geometry", crs=communes.crs)
+    styles = [{"color": "#555555", "weight": 1, "fillColor": pal[c], "fillOpacity": 0.7}
+              for c in cls]
+    cols = [c for c in ("commune_name", "district") if c in table.columns]
+    cols += ["commune_area_ha", "linkage_area_ha", "coverage_pct"]
+    lbl = {"commune_area_ha": t["commune_area"], "linkage_area_ha": t["linkage_area"],
+           "coverage_pct": t["coverage"]}
+    map_layer(table, name=t["coverage_layer"], popup_fields=cols, labels=lbl, styles=styles,
+              coverage=True, tooltip_field="commune_name" if "commune_name" in cols else None,
+              **common).add_to(m)
+    lows = [float(np.nanmin(cov["coverage_pct"])) if len(cov) else 0.0, *bins[:-1]]
+    cov_items = [(pal[i], f"{format_pct(lo, language=language)} – "
+                          f"{format_pct(hi, language=language)}", "box")
+                 for i, (lo, hi) in enumerate(zip(lows, bins, strict=True))]
+
+    # zones by kind and crop
+    for _, zones in _layers(plan, "zones"):
+        keys = [c for c in ("zone_kind", "crop") if c in zones.columns]
+        groups = zones.groupby(keys, dropna=False, sort=True) if keys else [((), zones)]
+        for i, (key, g) in enumerate(groups):
+            key = key if isinstance(key, tuple) else (key,)
+            parts = [_label_value(v, language) for v in key if not pd.isna(v)]
+            name = " – ".join(parts) if parts else t["zone"]
+            map_layer(g, name=name, color=_QUALITATIVE[i % len(_QUALITATIVE)],
+                      fill_opacity=0.35, weight=1.5, show="linkage" in key,
+                      **common).add_to(m)
+    # models by season (the two latest seasons on when the map opens)
+    for _, models in _layers(plan, "models"):
+        seasons = (pd.unique(models["season"].dropna()).tolist()
+                   if "season" in models.columns else [])
+        seasons.sort(key=lambda v: (str(v)[3:7], str(v)[:2]))
+        groups = [(v, models[models["season"] == v]) for v in seasons]
+        if "season" not in models.columns or models["season"].isna().any():
+            rest = models if "season" not in models.columns else models[models["season"].isna()]
+            groups.append((None, rest))
+        for i, (season, g) in enumerate(groups):
+            name = f"{t['models']} {season}" if season is not None else t["models"]
+            map_layer(g, name=name, color=_QUALITATIVE[(i + 3) % len(_QUALITATIVE)],
+                      fill_opacity=0.5, weight=1, show=i >= len(groups) - 2,
+                      **common).add_to(m)
+    # irrigation works by status
+    works_items = []
+    for _, works in _layers(plan, "works"):
+        map_layer(works, name=t["works"], color_by="status" if "status" in works else None,
+                  colors=STATUS_COLORS, weight=4, **common).add_to(m)
+        works_items = [(STATUS_COLORS[s], _label_value(s, language), "box")
+                       for s in WORK_STATUSES]
+    # power lines: three-phase and other
+    power_items = []
+    for _, power in _layers(plan, "power"):
+        three = power["phases"] == 3 if "phases" in power else pd.Series(False, power.index)
+        for mask, name, color, dash in ((three, t["power3"], THREE_PHASE_COLOR, None),
+                                        (~three, t["power_other"], OTHER_POWER_COLOR, "6 4")):
+            if mask.any():
+                map_layer(power[mask], name=name, color=color, weight=3 if dash is None else 2,
+                          dash=dash, **common).add_to(m)
+                power_items.append((color, name, "line" if dash is None else "dash"))
+    # pumps and service circles
+    for _, pumps in _layers(plan, "pumps"):
+        mcrs = metric_crs(pumps, crs=plan.metric_crs, province=plan.province, era=plan.era)
+        circles = gpd.GeoDataFrame(
+            {"pump_id": pumps["pump_id"].to_numpy() if "pump_id" in pumps else None,
+             "radius_m": radius},
+            geometry=pumps.geometry.to_crs(mcrs).buffer(radius, 32).to_numpy(), crs=mcrs)
+        label = t["service"].format(r=f"{format_number(radius, language=language)} m")
+        map_layer(circles, name=label, color="#0288d1", fill_opacity=0.08, weight=1,
+                  **common).add_to(m)
+        map_layer(pumps, name=t["pumps"], color_by="status" if "status" in pumps else None,
+                  colors=PUMP_COLORS, **common).add_to(m)
+    # parcels
+    if parcels:
+        for _, p in _layers(plan, "parcels"):
+            map_layer(p, name=t["parcels"], show=False, weight=0.5, fill_opacity=0.5,
+                      color_by="land_use" if "land_use" in p.columns else None,
+                      **common).add_to(m)
+    # results
+    if res.gaps is not None and len(res.gaps):
+        map_layer(res.gaps, name=t["gaps"], color=GAP_COLOR, fill_opacity=0.45, weight=1,
+                  **common).add_to(m)
+    if res.lines is not None and len(res.lines):
+        map_layer(res.lines, name=t["lines"], color=PROPOSAL_COLOR, weight=4, dash="8 6",
+                  **common).add_to(m)
+        power_items.append((PROPOSAL_COLOR, t["lines"], "dash"))
+    if res.sites is not None and len(res.sites):
+        map_layer(res.sites, name=t["sites"], color=PROPOSAL_COLOR, **common).add_to(m)
+
+    _Legend([(t["coverage_legend"], cov_items), (t["works_legend"], works_items),
+             (t["power_legend"], power_items)]).add_to(m)
+    folium.plugins.Fullscreen(position="topleft").add_to(m)
+    folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                                  secondary_length_unit="kilometers",
+                                  primary_area_unit="hectares",
+                                  secondary_area_unit="sqmeters").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    bounds = _bounds([communes])
+    if bounds:
+        m.fit_bounds(bounds)
+    if offline:
+        _make_offline(m)
+    return m
+
+
+def layer_map(gdf: gpd.GeoDataFrame, *, name: str = "layer", language: str = "vi",
+              offline: bool = False, **options: Any) -> folium.Map:
+    """A map of one layer (see :func:`map_layer` for ``options``).
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> m = layer_map(demo()["pumps"], name="Trạm bơm", color_by="status")
+    >>> layer_names(m)
+    ['Trạm bơm']
+    """
+    m = folium.Map(tiles=None if offline else "OpenStreetMap", control_scale=True)
+    map_layer(gdf, name=name, language=language, **options).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    bounds = _bounds([gdf])
+    if bounds:
+        m.fit_bounds(bounds)
+    if offline:
+        _make_offline(m)
+    return m
+
+
+def layer_names(m: folium.Map) -> list[str]:
+    """Names of the map's overlays, as the layer control lists them.
+
+    Examples
+    --------
+    >>> import folium
+    >>> layer_names(folium.Map(tiles=None))
+    []
+    """
+    out = []
+    for child in m._children.values():
+        if isinstance(child, folium.map.Layer) and not isinstance(child, folium.TileLayer) \
+                and child.control and child.overlay:
+            out.append(child.layer_name)
+    return out

@@ -1,0 +1,340 @@
+"""Tests of geoagri.maps: layers, legend, numbers, offline HTML, simplification,
+and the offline demo map opened in a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from geoagri.area import area_by_zone
+from geoagri.datasets import demo
+from geoagri.errors import SchemaError
+from geoagri.maps import (
+    MapResults,
+    display_geometry,
+    format_area_ha,
+    format_number,
+    format_pct,
+    layer_names,
+    map_layer,
+    plan_map,
+)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+
+X, Y = 500_000, 1_200_000  # UTM 48N: 1 km² = 100 ha
+
+EXPECTED_VI = [
+    "Xã: tỷ lệ diện tích liên kết (%)", "Vùng liên kết – lúa", "Công trình thủy lợi",
+    "Điện 3 pha", "Điện 1 pha và khác", "Trạm bơm", "Mô hình HT 2024",
+    "Vùng phục vụ trạm bơm (bán kính 2.000 m)", "Thửa đất",
+]
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return demo()
+
+
+@pytest.fixture(scope="module")
+def results():
+    crs = "EPSG:32648"
+    return MapResults(
+        gaps=gpd.GeoDataFrame({"gap_id": ["G1"], "area_ha": [12.5], "reason": ["no power"]},
+                              geometry=[box(X, Y, X + 500, Y + 250)], crs=crs),
+        sites=gpd.GeoDataFrame({"site_id": ["S1"], "served_area_ha": [80.0]},
+                               geometry=[Point(X + 250, Y + 100)], crs=crs),
+        lines=gpd.GeoDataFrame({"line_id": ["L1"], "length_km": [1.25]},
+                               geometry=[LineString([(X, Y), (X + 1250, Y)])], crs=crs),
+        service_radius_m=1500,
+    )
+
+
+@pytest.fixture(scope="module")
+def offline_html(plan, tmp_path_factory):
+    pytest.importorskip("offlinefolium", reason="offline maps need folium-offline "
+                        "(pip install geoagri[offline])")
+    path = tmp_path_factory.mktemp("map") / "demo_offline.html"
+    plan_map(plan, offline=True).save(path)
+    return path
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize(("value", "language", "decimals", "expected"), [
+    (23865.3, "vi", 0, "23.865"), (23865.3, "en", 0, "23,865"),
+    (112.43, "vi", 1, "112,4"), (112.43, "en", 1, "112.4"),
+    (1234567.891, "vi", 2, "1.234.567,89"), (1234567.891, "en", 2, "1,234,567.89"),
+    (-0.04, "vi", 1, "0,0"), (None, "vi", 0, "–"), (float("nan"), "en", 1, "–"),
+])
+def test_format_number(value, language, decimals, expected):
+    assert format_number(value, language=language, decimals=decimals) == expected
+
+
+def test_format_area_and_pct():
+    assert format_area_ha(23865.0) == "23.865 ha"
+    assert format_area_ha(23865.0, language="en") == "23,865 ha"
+    assert format_pct(112.4) == "112,4%"
+    assert format_pct(112.4, language="en") == "112.4%"
+
+
+def test_unknown_language_raises():
+    with pytest.raises(SchemaError, match="language='fr'"):
+        format_number(1.0, language="fr")
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+def test_layer_names_vi(plan):
+    names = layer_names(plan_map(plan))
+    for name in EXPECTED_VI:
+        assert name in names
+    assert len(names) == len(set(names))
+
+
+def test_layer_names_en_with_results(plan, results):
+    names = layer_names(plan_map(plan, results, language="en"))
+    for name in ["Communes: linkage coverage (%)", "Irrigation works", "Three-phase power",
+                 "Pump stations", "Pump service areas (radius 1,500 m)",
+                 "Infrastructure gaps", "Proposed pump stations",
+                 "Proposed three-phase lines"]:
+        assert name in names
+
+
+def test_results_as_dict_and_errors(plan):
+    m = plan_map(plan, {"service_radius_m": 500.0}, language="en")
+    assert "Pump service areas (radius 500 m)" in layer_names(m)
+    with pytest.raises(SchemaError, match="unknown key"):
+        plan_map(plan, {"proposals": None})
+
+
+def test_legend_and_popups_in_html(plan):
+    html = plan_map(plan).get_root().render()
+    assert 'class="geoagri-legend"' in html
+    assert "Tỷ lệ diện tích liên kết theo xã" in html  # legend title, as HTML text
+    assert "Hoàn thành" in html and "Đang thi công" in html  # works statuses
+    # classes: five colour boxes of the coverage palette
+    assert html.count("background:#") >= 5
+    # popups formatted in Vietnamese: 1.234 ha and 56,7%
+    assert re.search(r'"\d{1,3}(\.\d{3})+ ha"', html)
+    assert re.search(r'"\d+,\d%"', html)
+    # controls
+    for control in ("L.control.fullscreen", "L.Control.Measure", "L.control.layers",
+                    "L.control.scale"):
+        assert control in html
+
+
+def test_english_numbers(plan):
+    html = plan_map(plan, language="en").get_root().render()
+    assert re.search(r'"\d{1,3}(,\d{3})+ ha"', html)
+    assert re.search(r'"\d+\.\d%"', html)
+    assert "Linkage coverage by commune" in html
+
+
+def test_no_style_switch(plan):
+    """Styles come from feature properties: no per-feature switch in the page."""
+    html = plan_map(plan).get_root().render()
+    assert "_styler(feature)" not in html
+    assert "feature.properties.style" in html
+
+
+def test_inputs_unchanged(plan):
+    before = {n: g.copy() for n, g in plan.layers.items()}
+    plan_map(plan, offline=False)
+    for n, g in plan.layers.items():
+        assert g.equals(before[n])
+
+
+def test_map_layer_missing_column():
+    g = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(X, Y)], crs="EPSG:32648")
+    with pytest.raises(SchemaError, match="'status'"):
+        map_layer(g, name="x", color_by="status")
+
+
+# ----------------------------------------------------------------------------- simplification
+
+
+def test_simplification_keeps_table_areas(plan):
+    """Display geometry is simplified; the areas in popups come from exact geometry."""
+    communes = plan["communes"]
+    exact = area_by_zone(plan["zones"], communes, level="commune", crs=plan.metric_crs)
+    shown = display_geometry(communes, simplify_m=50, coverage=True)
+    n_exact = shapely.get_num_coordinates(communes.geometry.values).sum()
+    n_shown = shapely.get_num_coordinates(shown.geometry.values).sum()
+    assert n_shown < n_exact
+    assert shown.crs.to_epsg() == 4326
+    # communes still a partition: simplified as a coverage
+    assert shapely.coverage_is_valid(shapely.make_valid(shown.to_crs(32648).geometry.values),
+                                     gap_width=0.0)
+    # coordinates rounded to 5 decimals
+    xy = shapely.get_coordinates(shown.geometry.values)
+    assert np.allclose(xy, np.round(xy, 5), atol=1e-9, rtol=0)
+    # the input and the exact tables are unchanged by drawing
+    before = communes.geometry.copy()
+    html = plan_map(plan, simplify_m=50).get_root().render()
+    assert communes.geometry.equals(before)
+    again = area_by_zone(plan["zones"], communes, level="commune", crs=plan.metric_crs)
+    assert np.allclose(exact["area_ha"], again["area_ha"])
+    # the popup shows the exact linkage area of a commune
+    row = exact[(exact["zone_kind"] == "linkage")].dropna(subset=["commune_id"]).iloc[0]
+    assert f'"{format_area_ha(row["area_ha"])}"' in html
+
+
+def test_compact_layer_above_threshold():
+    boxes = [box(X + i * 60, Y + j * 60, X + i * 60 + 50, Y + j * 60 + 50)
+             for i in range(30) for j in range(30)]
+    g = gpd.GeoDataFrame({"parcel_id": [f"P{i}" for i in range(900)],
+                          "land_use": ["LUC", "HNK", "CLN"] * 300},
+                         geometry=boxes, crs="EPSG:32648")
+    layer = map_layer(g, name="Parcels", color_by="land_use", max_features=100)
+    import folium
+
+    m = folium.Map(tiles=None)
+    layer.add_to(m)
+    html = m.get_root().render()
+    assert "geoagri-compact" in html and '"P899"' in html
+    assert html.count('"type": "Feature"') == 0
+
+
+# ----------------------------------------------------------------------------- offline
+
+
+def test_offline_html_has_no_remote_assets(offline_html):
+    html = offline_html.read_text(encoding="utf-8")
+    remote = re.findall(r'<(?:script|link|img)\b[^>]*(?:src|href)\s*=\s*["\']?(?:https?:)?//',
+                        html, flags=re.I)
+    assert remote == []
+    assert "L.tileLayer" not in html  # no tiles: a plain background
+    assert "L.control.fullscreen" in html and "L.Control.Measure" in html
+
+
+def test_offline_needs_folium_offline(plan, monkeypatch):
+    import builtins
+
+    from geoagri import maps
+    from geoagri.errors import GeoagriError
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("offlinefolium"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    maps._offline_assets.cache_clear()
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.setattr(maps.importlib, "import_module",
+                        lambda name: fake_import(name, globals(), locals(), ["x"], 0))
+    try:
+        with pytest.raises(GeoagriError, match=r"geoagri\[offline\]"):
+            plan_map(plan, offline=True)
+    finally:
+        maps._offline_assets.cache_clear()
+
+
+# ----------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install -y "
+                    "chromium chromium-driver); CI installs it")
+    webdriver = pytest.importorskip("selenium.webdriver",
+                                    reason="the browser test drives Chromium with selenium")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="geoagri-chromium-")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                f"--user-data-dir={profile}", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver, script, timeout=20.0):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
+
+
+def test_offline_map_in_chromium(browser, offline_html, plan):
+    # catch errors thrown while the page runs, before its own scripts
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+        window.__errors = [];
+        window.addEventListener('error', function (e) { window.__errors.push(String(e.message)); });
+        window.addEventListener('unhandledrejection', function (e) {
+            window.__errors.push('unhandled: ' + String(e.reason)); });
+    """})
+    browser.get(offline_html.as_uri())
+    _wait(browser, "return document.readyState === 'complete' && "
+                   "document.querySelectorAll('.leaflet-overlay-pane path').length > 0")
+
+    # no JavaScript errors, no failed loads
+    errors = browser.execute_script("return window.__errors")
+    logs = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
+    assert logs == [], logs
+
+    # the layer control lists the expected overlays
+    overlays = browser.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'.leaflet-control-layers-overlays label span')).map(s => s.textContent.trim())")
+    for name in EXPECTED_VI:
+        assert name in overlays, (name, overlays)
+
+    # commune polygons are drawn (SVG paths), and the legend is on the map
+    n_paths = browser.execute_script(
+        "return document.querySelectorAll('path.leaflet-interactive').length")
+    assert n_paths >= len(plan["communes"])
+    assert browser.execute_script(
+        "var l = document.querySelector('.leaflet-control.geoagri-legend');"
+        "return l !== null && l.offsetHeight > 0")
+
+    # a popup opens on click on a commune, with the commune's name
+    names = set(plan["communes"]["commune_name"])
+    browser.execute_script(  # only communes on, so that the click reaches a commune
+        "for (const s of document.querySelectorAll('.leaflet-control-layers-overlays label')) {"
+        "  const i = s.querySelector('input');"
+        "  if (s.textContent.trim() !== arguments[0] && i.checked) i.click(); }",
+        EXPECTED_VI[0])
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'.leaflet-control-layers-overlays input')).filter(i => i.checked).length")
+    assert shown == 1
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    paths = browser.find_elements("css selector", ".leaflet-overlay-pane path.leaflet-interactive")
+    # the commune furthest left, away from the layer control on the right
+    target = min(paths, key=lambda p: p.location["x"] + p.size["width"] / 2)
+    ActionChains(browser).move_to_element(target).click().perform()
+    text = _wait(browser, "var p = document.querySelector('.leaflet-popup-content');"
+                          "return p && p.textContent", timeout=10)
+    assert any(name in text for name in names), text
+    assert re.search(r"\d+,\d%", text)  # coverage in Vietnamese format
+
+    OUTPUT.mkdir(exist_ok=True)
+    shot = OUTPUT / f"plan_map_offline_{os.getpid()}.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
