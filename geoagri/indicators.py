@@ -301,8 +301,9 @@ def model_area_ha(models: gpd.GeoDataFrame, *, crs: str | None = None) -> pd.Ser
     Examples
     --------
     >>> from geoagri.datasets import demo
-    >>> float(model_area_ha(demo()["models"]).sum())
-    1300.0
+    >>> models = demo()["models"]
+    >>> float(model_area_ha(models[models["season"] == "HT 2024"]).sum())
+    850.0
     """
     declared = (pd.to_numeric(models["declared_area_ha"], errors="coerce")
                 if "declared_area_ha" in models.columns

@@ -12,7 +12,7 @@ sheet (vi)         sheet (en)     content
                                   Nghị quyết năm 2024 (21.227 ha)")
 ``Phụ lục I``      Appendix I     linkage area by commune (overlaps counted once),
                                   against commune targets where there are some
-``Phụ lục II``     Appendix II    high-tech rice models by season, commune and
+``Phụ lục II``     Appendix II    high-tech rice models of the report year by season, commune and
                                   support (supported / self-replicated): number,
                                   area, yield, profit
 ``Phụ lục III``    Appendix III   irrigation works by investor and status: cost,
@@ -553,8 +553,10 @@ def build_report_data(
                                for c in linkage["commune_id"]]
 
     models = plan.of_kind("models")
-    models_t = _models_table(next(iter(models.values())) if len(models) == 1 else None,
-                             communes, names, plan.metric_crs)
+    layer = next(iter(models.values())) if len(models) == 1 else None
+    if layer is not None:  # appendix II: the seasons harvested in the report's year
+        layer = layer[[season_end_year(s) == year for s in layer["season"]]]
+    models_t = _models_table(layer, communes, names, plan.metric_crs)
     works = plan.of_kind("works")
     works_t, power_t = _works_tables(next(iter(works.values())) if len(works) == 1 else None,
                                      communes, names)

@@ -6,7 +6,10 @@ made up (a slightly rotated canal grid, two winding streams and a winding
 border), and every enterprise, cooperative, parcel and holder is fictional.
 The numbers of the district's mid-2024 report are reproduced: 23,865 ha of
 production linkage counted once, 12 supported and 5 self-replicated 50 ha
-models in HT 2024, the 400 ha and 50 ha models of DX 2023-2024, 8 province
+models in HT 2024, the 400 ha and 50 ha models of DX 2023-2024, the
+high-tech rice models of the seasons DX 2016-2017 to HT 2023 behind the
+cumulative figures (6,400 ha in 2021-2024, 3,300 ha of them supported and
+3,100 ha self-replicated; 11,873 ha in 2017-2024), 8 province
 works (26 billion VND), 23 district works (14.61 billion VND) and 4 power
 works (4.4 billion VND serving 1,030 ha), and the targets of the resolution,
 plan and roadmap.
@@ -434,11 +437,100 @@ def _place_squares(frame: _Frame, rng: np.random.Generator, communes_local: dict
     return out
 
 
+# High-tech rice models of the seasons before 2024 (seed 000: "từ năm 2021 đến 20/5/2024 là
+# 6.400ha … hỗ trợ … 3.300ha, … tự nhân rộng … 3.100ha"; "từ năm 2017 đến tháng 5/2024 là
+# 11.873ha").  Season -> (supported, self-replicated), each "letter:ha" one model; letters
+# are those of _COMMUNES.  By harvest year the seasons add up to 923, 1,250, 1,550 and
+# 1,750 ha in 2017-2020 (5,473 ha) and to 1,600 (850 supported), 1,700 (750) and 1,800
+# (650) ha in 2021-2023, so that with 2024's 1,300 ha (1,050 supported: 450 in DX
+# 2023-2024 and 600 in HT 2024; 250 self) 2021-2024 gives 6,400 ha (3,300 supported,
+# 3,100 self) and 2017-2024 gives 11,873 ha.  The Tuyên Bình Tây areas above 50 ha are
+# parts of its 400 ha field of DX 2023-2024; a commune's models start once its main HTX
+# exists (founded_year in _COOPS).
+_HISTORY = {
+    "DX 2016-2017": ("J:173 I:50 H:50", ""),
+    "HT 2017": ("J:400 D:100 B:100 H:50", ""),
+    "DX 2017-2018": ("J:400 D:100 B:100 I:50 H:50 E:50", ""),
+    "HT 2018": ("J:300 D:50 B:50 I:50 F:50", ""),
+    "DX 2018-2019": ("J:400 D:100 B:100 I:50 H:50 F:50 E:50", "H:50"),
+    "HT 2019": ("J:300 C:50 D:50 I:50 B:50", "H:50 I:50 D:50 J:50"),
+    "DX 2019-2020": ("J:400 C:50 D:100 B:100 I:50 E:50", "H:50 I:50 D:50 J:50"),
+    "HT 2020": ("G:50 J:300 C:50 H:50", "B:50 D:50 I:50 J:50 H:50 E:50 C:50"),
+    "DX 2020-2021": ("J:400 D:100 B:50 I:50", "H:50 I:50 D:50 J:50 B:50 E:50 C:50 G:50"),
+    "HT 2021": ("J:150 C:50 G:50", "H:50 I:50 D:50 J:50 B:50 E:50 F:50"),
+    "DX 2021-2022": ("J:400 D:50 B:50", "H:50 H:50 I:50 D:50 J:50 J:50 B:50 E:50 C:50 G:50"),
+    "HT 2022": ("J:50 C:50 E:50 I:50 H:50", "H:50 D:50 B:50 C:50 E:50 G:50 I:50 J:50 F:50"),
+    "DX 2022-2023": ("J:400 C:50",
+                     "H:50 H:50 I:50 I:50 D:50 J:50 B:50 B:50 E:50 C:50 G:50 F:50"),
+    "HT 2023": ("D:50 I:50 B:50 G:50", "H:50 I:50 D:50 J:50 B:50 C:50 E:50 G:50 F:50 H:50 C:50"),
+}
+# spare 50 ha fields per commune beyond a season's need, so seasons use different fields
+_SPARE_FIELDS = 2
+
+
+def _season_tag(season: str) -> str:
+    """Short season tag of a model id: ``DX 2023-2024`` -> ``DX2324``, ``HT 2020`` -> ``HT20``."""
+    kind, years = season.split(maxsplit=1)
+    return kind + "".join(y[-2:] for y in years.split("-"))
+
+
+def _history_spec() -> list[tuple[str, str, str, float]]:
+    """(season, support, commune letter, area ha) of every model of :data:`_HISTORY`."""
+    out = []
+    for season, groups in _HISTORY.items():
+        for support, text in zip(("supported", "self"), groups, strict=True):
+            for item in text.split():
+                letter, area = item.split(":")
+                out.append((season, support, letter, float(area)))
+    return out
+
+
+def _history_fields(frame: _Frame, rng: np.random.Generator, communes_local: dict,
+                    spec: list[tuple[str, str, str, float]], big: Polygon
+                    ) -> list[Polygon]:
+    """Local polygons of the historical models: fields reused from season to season.
+
+    Each commune gets a pool of non-overlapping fields (squares): for every
+    size above 50 ha one field, and for 50 ha as many as a season needs at
+    most plus :data:`_SPARE_FIELDS`; each season draws its 50 ha models from
+    the pool at random, so models of one season never overlap while the same
+    fields come back in other seasons.  The Tuyên Bình Tây areas above 50 ha
+    are the southern part of ``big`` (its 400 ha field of DX 2023-2024).
+    """
+    need: dict[tuple[str, float], int] = {}
+    for season in _HISTORY:
+        counts: dict[tuple[str, float], int] = {}
+        for s, _, letter, area in spec:
+            if s == season and not (letter == "J" and area > 50):
+                counts[letter, area] = counts.get((letter, area), 0) + 1
+        for key, n in counts.items():
+            need[key] = max(need.get(key, 0), n)
+    requests = []
+    for (letter, area), n in sorted(need.items()):
+        requests += [(letter, area)] * (n + _SPARE_FIELDS if area == 50 else n)
+    squares = _place_squares(frame, rng, communes_local, requests, [big])
+    pool: dict[tuple[str, float], list[Polygon]] = {}
+    for key, sq in zip(requests, squares, strict=True):
+        pool.setdefault(key, []).append(sq)
+    x0, y0, x1, _ = big.bounds
+    out = []
+    for season in _HISTORY:
+        items = [(letter, area) for s, _, letter, area in spec if s == season]
+        drawn = {key: iter(rng.permutation(len(pool[key])))
+                 for key in sorted(set(items)) if key in pool}
+        for letter, area in items:
+            if letter == "J" and area > 50:
+                out.append(box(x0, y0, x1, y0 + area * 1e4 / (x1 - x0)))
+            else:
+                out.append(pool[letter, area][int(next(drawn[letter, area]))])
+    return out
+
+
 def _models(frame: _Frame, rng: np.random.Generator, communes_local: dict,
-            taken: list[Polygon]) -> gpd.GeoDataFrame:
+            taken: list[Polygon], history_rng: np.random.Generator) -> gpd.GeoDataFrame:
     letter_of = {v[1].replace("Thị trấn ", "").replace("Xã ", ""): k
                  for k, v in _COMMUNES.items()}
-    spec = [  # season, support, commune, area, yield, profit, cooperative
+    spec = [  # season, support, commune, area, yield, profit
         ("DX 2023-2024", "supported", "Tuyên Bình Tây", 400.0, 8.2, 38_000_000.0),
         ("DX 2023-2024", "supported", "Khánh Hưng", 50.0, 7.5, 32_600_000.0),
     ]
@@ -450,19 +542,31 @@ def _models(frame: _Frame, rng: np.random.Generator, communes_local: dict,
         spec.append(("HT 2024", "self", name, 50.0, None, None))
     squares = _place_squares(frame, rng, communes_local,
                              [(letter_of[s[2]], s[3]) for s in spec], taken)
+    # the seasons before 2024, from their own generator (the 2024 layers stay as they are)
+    past = _history_spec()
+    fields = _history_fields(frame, history_rng, communes_local, past, squares[0])
+    items = []
+    for season, support, letter, area in past:
+        yld = profit = None
+        if support == "supported":  # yields and profits are reported for supported models
+            dx = season.startswith("DX")
+            yld = round(float(history_rng.uniform(6.8, 8.0) if dx
+                              else history_rng.uniform(5.2, 6.3)), 1)
+            profit = float(round(history_rng.uniform(240, 360) if dx
+                                 else history_rng.uniform(100, 200))) * 1e5
+        items.append((season, support, letter, area, yld, profit))
+    items += [(s, sup, letter_of[name], a, y, p) for s, sup, name, a, y, p in spec]
     rows, count = [], {}
-    for (season, support, name, area, yld, profit), sq in zip(spec, squares, strict=True):
+    for (season, support, letter, area, yld, profit), sq in zip(
+            items, fields + squares, strict=True):
         key = (season, support)
         count[key] = count.get(key, 0) + 1
-        tag = season.split()[0] + season.split()[1].replace("20", "").replace("-", "")
-        coop = _COOP_OF[letter_of[name]]
-        if name == "Khánh Hưng":
-            coop = "HTX công nghệ cao Khánh Hưng"
         rows.append({
-            "model_id": f"MH-{tag}-{'S' if support == 'self' else ''}{count[key]:02d}",
+            "model_id": f"MH-{_season_tag(season)}-{'S' if support == 'self' else ''}"
+                        f"{count[key]:02d}",
             "season": season, "support": support, "crop": "rice", "declared_area_ha": area,
-            "yield_t_ha": yld, "profit_vnd_ha": profit, "cooperative": coop,
-            "commune_id": _COMMUNES[letter_of[name]][0],
+            "yield_t_ha": yld, "profit_vnd_ha": profit, "cooperative": _COOP_OF[letter],
+            "commune_id": _COMMUNES[letter][0],
             "geometry": _to_lonlat(frame.world(sq)),
         })
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
@@ -760,6 +864,8 @@ def build_layers(*, seed: int = DEFAULT_SEED) -> dict[str, gpd.GeoDataFrame | pd
     Name: cost_vnd, dtype: float64
     >>> layers["models"].query("season == 'HT 2024'")["support"].value_counts().to_dict()
     {'supported': 12, 'self': 5}
+    >>> float(layers["models"]["declared_area_ha"].sum())  # DX 2016-2017 .. HT 2024
+    11873.0
     """
     rng = np.random.default_rng(seed)
     frame = _Frame(rng)
@@ -770,7 +876,8 @@ def build_layers(*, seed: int = DEFAULT_SEED) -> dict[str, gpd.GeoDataFrame | pd
         "communes": communes,
         "canals": _canals(frame),
         "zones": _zones(frame, communes_local),
-        "models": _models(frame, rng, communes_local, taken),
+        "models": _models(frame, rng, communes_local, taken,
+                          np.random.default_rng([seed, 2017])),
         "works": _works(frame, rng),
         "power": power,
         "pumps": _pumps(frame, rng, three, single),
@@ -810,7 +917,10 @@ and codes are real; every geometry, enterprise ("Công ty … Demo A"), cooperat
 location, parcel, holder, pump and power line is **made up**. The totals of the
 report are reproduced: 23,865 ha of linkage counted once (zones overlap, so the
 raw sum is larger), 12 supported + 5 self-replicated 50 ha models in HT 2024, the
-400 ha and 50 ha models of DX 2023-2024, 8 province works (26 billion VND),
+400 ha and 50 ha models of DX 2023-2024, the models of the seasons DX 2016-2017 to
+HT 2023 behind the cumulative high-tech rice area (6,400 ha in 2021–2024: 3,300 ha
+supported, 3,100 ha self-replicated; 11,873 ha in 2017–2024; fields come back from
+season to season, so models of different seasons overlap), 8 province works (26 billion VND),
 23 district works (14.61 billion VND), 4 power works (4.4 billion VND, 1,030 ha).
 
 | file | kind | CRS |
@@ -843,6 +953,7 @@ province = "Long An"
 district = "Huyện Vĩnh Hưng"
 era = "old"                    # commune codes are pre-2025 codes
 metric_crs = "EPSG:9210"
+year = 2024                    # reporting year
 description = "Synthetic district modelled on the Vĩnh Hưng mid-2024 report"
 
 [layers.communes]
