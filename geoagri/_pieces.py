@@ -27,9 +27,11 @@ from typing import Any
 
 import numpy as np
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-__all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "n_threads", "parallel",
-           "polygonal"]
+__all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "n_threads",
+           "overlap_clusters", "parallel", "polygonal"]
 
 #: A geometry whose unallocated area is below this share of its area is inside.
 REL_TOL = 1e-9
@@ -179,9 +181,11 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     contained in a (prepared) commune is inside it; only the rest, the
     geometries that cross a border, are intersected with the small pieces.
 
-    Returns ``(geom_index, commune_index, area_m2)`` with one row per
-    geometry × commune it touches, plus a row for the part outside every
-    commune where there is one.
+    Returns ``(geom_index, commune_index, area_m2)``: rows whose areas sum,
+    per geometry and region, to the geometry's area in that region (a
+    geometry crossing several pieces of one region has a row per piece; sum
+    them with ``np.bincount``), plus a row for the part outside every region
+    where there is one.
     """
     n_communes = len(communes)
     area = shapely.area(geoms)
@@ -233,3 +237,46 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     out = np.flatnonzero(outside > 0)
     return (np.concatenate([g, out]), np.concatenate([c, np.full(len(out), n_communes)]),
             np.concatenate([a, outside[out]]))
+
+
+def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarray:
+    """Label of each geometry's cluster of overlapping same-group geometries.
+
+    Two geometries of the same group (same ``codes`` value) belong to one
+    cluster when their interiors intersect (positive overlap area), directly
+    or through others; touching is not overlapping.  Candidate pairs come
+    from a spatial index with an ``intersects`` test; only they are
+    intersected.
+
+    Returns
+    -------
+    ndarray of int
+        Cluster label per geometry; ``-1`` for geometries that overlap nothing.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> g = np.array([box(0, 0, 2, 2), box(1, 1, 3, 3), box(2, 0, 4, 1), box(9, 9, 10, 10)])
+    >>> overlap_clusters(g, np.zeros(4, dtype=int)).tolist()
+    [0, 0, -1, -1]
+    """
+    n = len(geoms)
+    labels = np.full(n, -1)
+    if n < 2:
+        return labels
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = (i < j) & (codes[i] == codes[j])
+    i, j = i[keep], j[keep]
+    if not len(i):
+        return labels
+    overlap = shapely.area(parallel(shapely.intersection, geoms[i], geoms[j],
+                                    threads=threads)) > 0
+    i, j = i[overlap], j[overlap]
+    if not len(i):
+        return labels
+    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    members = np.zeros(n, dtype=bool)
+    members[i] = members[j] = True
+    labels[members] = comp[members]
+    return labels

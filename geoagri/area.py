@@ -49,10 +49,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, n_threads, parallel
+from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, n_threads, overlap_clusters
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, SchemaError
 
@@ -66,41 +64,6 @@ DEFAULT_BY = {"zones": ("zone_kind",), "models": ("season", "support"),
 
 #: Levels :func:`area_by_zone` can roll up to, and the column naming the unit.
 LEVELS = {"commune": "commune_id", "district": "district", "province": "province"}
-
-def _overlap_clusters(geoms: np.ndarray, codes: np.ndarray, threads: int) -> np.ndarray:
-    """Label of each geometry's cluster of overlapping same-group geometries.
-
-    Two geometries of the same group belong to one cluster when their
-    interiors intersect (positive overlap area), directly or through others.
-    Returns ``-1`` for geometries that overlap nothing.
-    """
-    n = len(geoms)
-    labels = np.full(n, -1)
-    if n < 2:
-        return labels
-    tree = shapely.STRtree(geoms)
-    i, j = tree.query(geoms)
-    keep = (i < j) & (codes[i] == codes[j])
-    i, j = i[keep], j[keep]
-    b = shapely.bounds(geoms)
-    w = np.minimum(b[i, 2], b[j, 2]) - np.maximum(b[i, 0], b[j, 0])
-    h = np.minimum(b[i, 3], b[j, 3]) - np.maximum(b[i, 1], b[j, 1])
-    keep = (w > 0) & (h > 0)
-    i, j = i[keep], j[keep]
-    if not len(i):
-        return labels
-    overlap = shapely.area(parallel(shapely.intersection, geoms[i], geoms[j],
-                                     threads=threads)) > 0
-    i, j = i[overlap], j[overlap]
-    if not len(i):
-        return labels
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
-    _, comp = connected_components(graph, directed=False)
-    members = np.zeros(n, dtype=bool)
-    members[i] = members[j] = True
-    labels[members] = comp[members]
-    return labels
-
 
 def _union_clusters(geoms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Union each cluster; returns (one member index per cluster, union geometry)."""
@@ -236,7 +199,7 @@ def area_by_zone(
     zi = np.flatnonzero(polygonal)
     zg = zgeoms[zi]
     zcodes = codes[zi]
-    labels = _overlap_clusters(zg, zcodes, nthreads)
+    labels = overlap_clusters(zg, zcodes, threads=nthreads)
     reps, unions = _union_clusters(zg, labels)
     # raw: every zone; dissolved: zones in no cluster, plus one union per cluster
     geoms_all = np.concatenate([zg, unions])
