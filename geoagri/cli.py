@@ -5,7 +5,10 @@ problems (exit 1 if any); ``geoagri run PLAN.toml --out DIR`` writes the
 report (``report.xlsx``, ``tables/*.csv``) and the validated layers
 (``layers.gpkg``); ``geoagri demo --out DIR`` does the same on the bundled
 demo; ``geoagri area PLAN.toml`` prints one area table; ``geoagri export
-PLAN.toml --format kml --out DIR`` exports the layers; ``geoagri --version``.
+PLAN.toml --format kml --out DIR`` exports the layers; ``geoagri site PLAN.toml
+--budget-vnd N --out DIR`` proposes pump stations and three-phase lines;
+``geoagri map PLAN.toml --out map.html [--offline]`` writes the map;
+``geoagri --version``.
 A :class:`~geoagri.errors.GeoagriError` is printed as one paragraph on
 standard error with exit status 1, never as a traceback.
 
@@ -67,6 +70,7 @@ def _write_outputs(plan: Plan, out: Path, *, year: int | None, language: str) ->
         raise PlanError(
             f"plan '{plan.name}' says no reporting year: pass --year 2024 or write "
             "year = 2024 in the plan's [plan] table")
+    written += _write_infrastructure(plan, out, budget_vnd=None, language=language)
     data = build_report_data(plan, year=year)
     files = write_report(data, out / "report.xlsx", language=language,
                          tables_dir=out / "tables")
@@ -74,6 +78,71 @@ def _write_outputs(plan: Plan, out: Path, *, year: int | None, language: str) ->
     for line in data.summary_lines(language=language):
         print(line)
     return written
+
+
+def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,
+                          language: str) -> list[str]:
+    """Coverage, gaps and proposals (stations, lines) of a plan, into ``out``."""
+    from geoagri.export import export_layers
+    from geoagri.infrastructure import infrastructure
+    from geoagri.io import write_layer
+    from geoagri.maps import MapResults, plan_map
+
+    kinds = {plan.sources[n].kind for n in plan.layers}
+    if not {"communes", "zones", "pumps", "power"} <= kinds:
+        print("infrastructure: skipped (the plan needs communes, zones, pumps and power)")
+        return []
+    res = infrastructure(plan, budget_vnd=budget_vnd)
+    tables = out / "tables"
+    write_layer(res.coverage, tables / "coverage.csv")
+    write_layer(res.appendix_iv, tables / "appendix_4_proposals.csv")
+    written = ["tables/coverage.csv", "tables/appendix_4_proposals.csv"]
+    layers = {"gaps": res.gaps}
+    if res.siting is not None:
+        layers["proposed_stations"] = res.siting.sites
+        write_layer(res.siting.curve, tables / "siting_curve.csv")
+        written.append("tables/siting_curve.csv")
+    if len(res.lines):
+        layers["proposed_lines"] = res.lines
+        write_layer(res.bill, tables / "bill_of_quantities.csv")
+        written.append("tables/bill_of_quantities.csv")
+    export_layers(layers, out / "proposals.gpkg", language=language)
+    written.append("proposals.gpkg")
+    results = MapResults(gaps=res.gaps,
+                         sites=None if res.siting is None else res.siting.sites,
+                         lines=res.lines if len(res.lines) else None)
+    plan_map(plan, results, language=language).save(out / "map.html")
+    written.append("map.html")
+    if res.siting is not None:
+        total = res.appendix_iv["cost_vnd"].sum()
+        print(f"proposals: {len(res.siting.sites)} pump stations, "
+              f"{res.lines['length_km'].sum() if len(res.lines) else 0:.1f} km of three-phase "
+              f"line, {res.siting.covered_ha:,.0f} ha served, {total / 1e9:.2f} billion VND")
+    return written
+
+
+def _cmd_site(args: argparse.Namespace) -> int:
+    from geoagri.plan import read_plan
+
+    plan = read_plan(args.plan)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = _write_infrastructure(plan, out, budget_vnd=args.budget_vnd,
+                                    language=args.language)
+    print(f"wrote {', '.join(written)} to {out}/")
+    return 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from geoagri.maps import plan_map
+    from geoagri.plan import read_plan
+
+    plan = read_plan(args.plan)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plan_map(plan, language=args.language, offline=args.offline).save(out)
+    print(f"map written to {out}{' (offline)' if args.offline else ''}")
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -164,6 +233,20 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--language", default="vi", choices=["vi", "en"],
                      help="language of styles and labels (default vi)")
     exp.set_defaults(func=_cmd_export)
+    site = sub.add_parser("site", help="coverage, gaps, new pump stations and lines")
+    site.add_argument("plan", help="plan file (plan.toml)")
+    site.add_argument("--budget-vnd", type=float, dest="budget_vnd",
+                      help="budget for stations and connections, VND (default: the plan's)")
+    site.add_argument("--out", required=True, help="output folder")
+    site.add_argument("--language", default="vi", choices=["vi", "en"])
+    site.set_defaults(func=_cmd_site)
+    mp = sub.add_parser("map", help="write the plan's interactive map (HTML)")
+    mp.add_argument("plan", help="plan file (plan.toml)")
+    mp.add_argument("--out", required=True, help="HTML file to write")
+    mp.add_argument("--offline", action="store_true",
+                    help="inline every script and style: the file opens without internet")
+    mp.add_argument("--language", default="vi", choices=["vi", "en"])
+    mp.set_defaults(func=_cmd_map)
     run = sub.add_parser("run", help="validate a plan and write its report and tables")
     run.add_argument("plan", help="plan file (plan.toml)")
     dm = sub.add_parser("demo", help="run on the bundled synthetic demo district")

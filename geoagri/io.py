@@ -41,12 +41,13 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geoagri.crs import require_crs
 from geoagri.errors import GeoagriError, LayerError, Problem
 from geoagri.legacy_encoding import fix_text_columns, sniff_dbf_encoding
 from geoagri.schema import spec
 from geoagri.validate import canonicalize
 
-__all__ = ["list_layers", "read_layer", "read_table", "write_layer"]
+__all__ = ["list_layers", "read_layer", "read_table", "read_vector", "write_layer"]
 
 log = logging.getLogger("geoagri")
 
@@ -217,6 +218,31 @@ def _read_vector(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDataF
             return frame, enc
         return pyogrio.read_dataframe(path, layer=layer, encoding=declared), declared
     return pyogrio.read_dataframe(path, layer=layer), "utf-8"
+
+
+def read_vector(source: str | os.PathLike, *, layer: str | None = None,
+                name: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file as it is, for layers that are not a geoagri kind.
+
+    Canal networks, roads or rivers used as context by the analyses: read
+    with the same decoding as :func:`read_layer` (legacy shapefile
+    encodings, KML folders, zipped shapefiles), but not canonicalised.  A
+    file without a CRS is an error, as for every layer.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> plan = demo()
+    >>> canals = read_vector(plan.path(plan.settings["canals"]))
+    >>> canals.crs.to_epsg(), bool(len(canals))
+    (9210, True)
+    """
+    path = Path(source)
+    label = name or path.stem
+    if not path.exists():
+        raise GeoagriError(f"layer '{label}': file not found: {path}")
+    frame, _ = _read_vector(path, layer, label)
+    return require_crs(frame, layer=label)
 
 
 def read_layer(

@@ -124,3 +124,25 @@ def test_export_command_kml_and_gpkg(tmp_path):
     res = run("export", str(demo_plan_path()), "--format", "gpkg", "--out", str(tmp_path / "g"))
     assert res.returncode == 0, res.stderr
     assert len(pyogrio.read_dataframe(tmp_path / "g" / "layers.gpkg", layer="communes")) == 10
+
+
+def test_site_command_seed_scenario(tmp_path):
+    """Seed 000: 4.4 billion VND for power works serving rice; appendix IV shape."""
+    res = run("site", str(demo_plan_path()), "--budget-vnd", "4.4e9", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    proposals = pd.read_csv(tmp_path / "tables" / "appendix_4_proposals.csv")
+    assert len(proposals) >= 1 and proposals["served_ha"].gt(0).all()
+    assert {"site_id", "commune_name", "served_ha", "line_length_km", "cost_vnd"} <= set(
+        proposals.columns)
+    assert (tmp_path / "proposals.gpkg").exists() and (tmp_path / "map.html").exists()
+    assert "pump stations" in res.stdout
+    res = run("site", str(demo_plan_path()), "--budget-vnd", "1e6", "--out", str(tmp_path))
+    assert res.returncode == 1 and "budget" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_map_command_offline(tmp_path):
+    res = run("map", str(demo_plan_path()), "--out", str(tmp_path / "m.html"), "--offline")
+    assert res.returncode == 0, res.stderr
+    html = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "<script src=\"http" not in html and "<link href=\"http" not in html
+    assert "Tuy\\u00ean B\\u00ecnh T\\u00e2y" in html  # JSON-escaped Vietnamese

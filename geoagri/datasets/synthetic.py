@@ -1001,6 +1001,13 @@ path = "targets.csv"
 
 [settings]
 canals = "canals.gpkg"
+# infrastructure scenario (seed 000: 4 power works, 4.4 billion VND, rice without service)
+crop = "rice"
+pump_radius_m = 1000
+power_reach_m = 500
+station_cost_vnd = 800_000_000
+line_cost_vnd_per_km = 300_000_000
+budget_vnd = 4_400_000_000
 """
 
 
