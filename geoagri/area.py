@@ -95,7 +95,7 @@ def area_by_zone(
     province: str | None = None,
     era: str = "old",
     threads: int | None = None,
-    max_vertices: int = 64,
+    max_vertices: int = 32,
 ) -> pd.DataFrame:
     """Hectares of zones per commune (or district, province) and group.
 
@@ -126,7 +126,7 @@ def area_by_zone(
         Province (and naming era) used to choose the VN-2000 zone.
     threads : int, optional
         Threads for the geometry work (default: up to 4, the CPU count).
-    max_vertices : int, default 64
+    max_vertices : int, default 32
         Size of the commune pieces (see the module docstring).
 
     Returns

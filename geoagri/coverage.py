@@ -526,7 +526,7 @@ _DOC_SERVICE = """
         Segments per quarter circle of the discs and line ends.
     threads : int, optional
         Threads for the geometry work (default: up to 4, the CPU count).
-    max_vertices : int, default 64
+    max_vertices : int, default 32
         Size of the quadtree pieces communes and service areas are cut into."""
 
 _DOC_RAISES = """
@@ -571,7 +571,7 @@ def coverage(
     era: str = "old",
     quad_segs: int = 32,
     threads: int | None = None,
-    max_vertices: int = 64,
+    max_vertices: int = 32,
 ) -> pd.DataFrame:
     """Hectares and shares of zones served by pumps, three-phase power, both, neither.
 
@@ -726,7 +726,7 @@ def gaps(
     era: str = "old",
     quad_segs: int = 32,
     threads: int | None = None,
-    max_vertices: int = 64,
+    max_vertices: int = 32,
 ) -> gpd.GeoDataFrame:
     """The parts of zones that lack pump service, three-phase power or both.
 
