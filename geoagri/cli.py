@@ -110,7 +110,8 @@ def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,
     written.append("proposals.gpkg")
     results = MapResults(gaps=res.gaps,
                          sites=None if res.siting is None else res.siting.sites,
-                         lines=res.lines if len(res.lines) else None)
+                         lines=res.lines if len(res.lines) else None,
+                         service_radius_m=float(res.settings["pump_radius_m"]))
     plan_map(plan, results, language=language).save(out / "map.html")
     written.append("map.html")
     if res.siting is not None:
