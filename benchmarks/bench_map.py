@@ -2,10 +2,18 @@
 
 Builds a map of the synthetic province (200 communes, 200,000 parcels, from
 ``benchmarks/_synth_parcels.py``) with geoagri's map layers (offline, so the
-page needs no network), writes the HTML and opens it in headless Chromium
-(Debian's ``chromium`` and ``chromium-driver``, driven by selenium), and
-prints: build time, HTML size, and load time (navigation until the page's
-scripts have run and two frames are painted), median of ``--runs``.
+page needs no network): the communes, and the parcels, which above
+``max_features`` (20,000) geoagri shows aggregated by commune × land use.
+Writes the HTML, opens it in headless Chromium (Debian's ``chromium`` and
+``chromium-driver``, driven by selenium) and prints: build time, HTML size,
+and load time, median of ``--runs``.
+
+Load time is measured in the page: from navigation start
+(``performance.timeOrigin``) until the load event has fired (every script,
+so every layer, has run and added its layers to the map) and two animation
+frames have been painted after it, i.e. the layers are drawn.  The wall time
+around selenium's navigation is printed beside it.  A run fails if the page
+throws a JavaScript error or draws no vector path.
 
 With ``--naive N`` it also builds the usual folium map of the first N parcels
 (``GeoJson`` with a per-feature ``style_function``, full precision) for
@@ -37,7 +45,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def browser():
+def browser(profile: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -46,8 +54,7 @@ def browser():
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
               "--no-first-run", "--disable-background-networking",
               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-              f"--user-data-dir={tempfile.mkdtemp(prefix='bench-map-')}",
-              "--window-size=1400,1000"):
+              f"--user-data-dir={profile}", "--window-size=1400,1000"):
         o.add_argument(a)
     d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
     d.set_page_load_timeout(900)
@@ -55,22 +62,45 @@ def browser():
     return d
 
 
-def load_time(path: Path, runs: int) -> float:
-    """Median seconds from navigation to two painted frames after the load event."""
-    times = []
+_CATCH_ERRORS = """
+    window.__errors = [];
+    window.addEventListener('error', function (e) { window.__errors.push(String(e.message)); });
+"""
+
+# after the load event (all scripts have run), wait for two painted frames;
+# then report the time since navigation start, the errors and the paths drawn
+_DRAWN = """
+    const done = arguments[0];
+    const drawn = () => requestAnimationFrame(() => requestAnimationFrame(() => done({
+        ms: performance.now(), errors: window.__errors,
+        paths: document.querySelectorAll('.leaflet-overlay-pane path').length})));
+    if (document.readyState === 'complete') drawn();
+    else window.addEventListener('load', drawn);
+"""
+
+
+def load_time(path: Path, runs: int) -> tuple[float, float]:
+    """Median seconds from navigation start to the layers drawn: in the page, and wall."""
+    in_page, wall = [], []
     for _ in range(runs):
-        d = browser()
+        profile = tempfile.mkdtemp(prefix="bench-map-chromium-")
+        d = browser(profile)
         try:
+            d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                              {"source": _CATCH_ERRORS})
             d.get("about:blank")
             t0 = time.perf_counter()
             d.get(path.as_uri())  # returns after the load event: all scripts have run
-            d.execute_async_script(
-                "const done = arguments[0];"
-                "requestAnimationFrame(() => requestAnimationFrame(() => done(1)));")
-            times.append(time.perf_counter() - t0)
+            r = d.execute_async_script(_DRAWN)
+            wall.append(time.perf_counter() - t0)
+            if r["errors"] or not r["paths"]:
+                raise RuntimeError(f"{path.name}: JavaScript errors {r['errors']}, "
+                                   f"{r['paths']} paths drawn")
+            in_page.append(r["ms"] / 1000)
         finally:
             d.quit()
-    return statistics.median(times)
+            shutil.rmtree(profile, ignore_errors=True)
+    return statistics.median(in_page), statistics.median(wall)
 
 
 def geoagri_map(parcels, communes) -> folium.Map:
@@ -78,7 +108,7 @@ def geoagri_map(parcels, communes) -> folium.Map:
     map_layer(communes, name="Communes", color="#555555", fill_opacity=0.0, weight=1,
               coverage=True, simplify_m=10).add_to(m)
     map_layer(parcels, name="Parcels", color_by="land_use", weight=0.5,
-              fill_opacity=0.6).add_to(m)
+              fill_opacity=0.6, communes=communes).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     b = communes.to_crs(4326).total_bounds
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
@@ -103,9 +133,20 @@ def measure(label: str, make, out: Path, runs: int) -> None:
     m.save(out)
     build = time.perf_counter() - t0
     size = out.stat().st_size / 1e6
+    layers = [(el.layer_name, len(el.data["features"]),
+               sum(len(c) for f in el.data["features"] for c in _rings(f["geometry"])))
+              for el in m._children.values() if isinstance(el, folium.GeoJson)]
     print(f"{label}: build+save {build:.1f} s, HTML {size:.1f} MB", flush=True)
-    print(f"{label}: load in Chromium {load_time(out, runs):.2f} s (median of {runs})",
-          flush=True)
+    for name, n, v in layers:
+        print(f"    layer {name!r}: {n:,} features, {v:,} vertices")
+    page, wall = load_time(out, runs)
+    print(f"{label}: load in Chromium {page:.2f} s, navigation start to layers drawn "
+          f"(wall {wall:.2f} s), median of {runs}", flush=True)
+
+
+def _rings(geometry: dict) -> list:
+    c, t = geometry["coordinates"], geometry["type"]
+    return {"Polygon": c, "MultiPolygon": [r for p in c for r in p]}.get(t, [c])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,10 +155,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--naive", type=int, default=20_000,
                     help="parcels in the naive folium map (0: skip)")
-    ap.add_argument("--out", default=tempfile.mkdtemp(prefix="bench-map-"))
+    ap.add_argument("--out", help="folder for the HTML files (default: a new temporary one)")
     a = ap.parse_args(argv)
     parcels, communes, _ = load(a.scale)
-    out = Path(a.out)
+    out = Path(a.out or tempfile.mkdtemp(prefix="bench-map-"))
+    out.mkdir(parents=True, exist_ok=True)
     print(f"{a.scale}: {len(communes)} communes, {len(parcels):,} parcels; output in {out}")
     measure("geoagri", lambda: geoagri_map(parcels, communes), out / "geoagri.html", a.runs)
     if a.naive:

@@ -23,10 +23,18 @@ How maps stay fast
   shared border) and coordinates rounded (5 decimals ≈ 1 m) **for display
   only**; every number in a popup or table is computed from the exact
   geometry first.
-* A polygon layer with more than ``max_features`` features (parcels of a
-  province) is written in a compact form (integer coordinate deltas, one
-  colour class per feature), drawn on a canvas, with one shared click
-  handler instead of a popup bound to every feature.
+* A polygon layer with more than ``max_features`` features (the parcels of
+  a province) is shown **aggregated**: its features are cut at commune
+  borders and dissolved by commune × the class they are coloured by (or,
+  with no communes, by a square grid cell × class) into one multipolygon
+  each (about a thousand for a province of 200,000 parcels); gaps narrower
+  than the display tolerance (bunds between parcels) are closed, and the
+  result is simplified and rounded.  Each
+  aggregate's popup gives its feature count and its exact area, measured
+  on the unsimplified features as :func:`geoagri.area.area_by_zone`
+  measures it (cut at commune borders, overlaps counted once), so it
+  matches the area tables.  Below the threshold, features are drawn one by
+  one.
 
 Offline maps
 ------------
@@ -54,9 +62,11 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -97,8 +107,11 @@ LANGUAGES = ("vi", "en")
 #: Radius of a pump station's service circle when the results give none, m.
 DEFAULT_SERVICE_RADIUS_M = 2000.0
 
-#: Above this many features a polygon layer is drawn in compact form.
-DEFAULT_MAX_FEATURES = 10_000
+#: Above this many features a polygon layer is shown aggregated.
+DEFAULT_MAX_FEATURES = 20_000
+
+#: Side of the grid cells a large layer is aggregated in when no communes are given, m.
+DEFAULT_GRID_M = 2000.0
 
 #: Colours of the coverage classes (ColorBrewer YlGn, 5 classes).
 COVERAGE_COLORS = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
@@ -140,6 +153,9 @@ _T: dict[str, dict[str, str]] = {
         "land_use": "Loại đất", "yield": "Năng suất", "profit": "Lợi nhuận",
         "declared": "Diện tích khai báo", "reason": "Lý do", "radius": "Bán kính",
         "share": "Tỷ lệ", "no_data": "–", "other": "khác",
+        "n_parcels": "Số thửa", "n_features": "Số đối tượng", "cell": "Ô lưới",
+        "outside": "Ngoài các xã", "by_commune": "xã", "by_cell": "ô lưới {km} km",
+        "aggregated": "{name} (gộp theo {unit})",
     },
     "en": {
         "coverage_layer": "Communes: linkage coverage (%)",
@@ -163,6 +179,9 @@ _T: dict[str, dict[str, str]] = {
         "land_use": "Land use", "yield": "Yield", "profit": "Profit",
         "declared": "Declared area", "reason": "Reason", "radius": "Radius",
         "share": "Share", "no_data": "–", "other": "other",
+        "n_parcels": "Parcels", "n_features": "Features", "cell": "Grid cell",
+        "outside": "Outside the communes", "by_commune": "commune",
+        "by_cell": "{km} km grid cell", "aggregated": "{name} (aggregated by {unit})",
     },
 }
 
@@ -207,7 +226,7 @@ _VALUES: dict[str, dict[str, str]] = {
 #: Popup fields: canonical column → (label key, unit, decimals).  Columns are
 #: shown in this order when a layer has them.
 _FIELDS: dict[str, tuple[str, str, int]] = {
-    "commune_name": ("commune", "", 0), "name": ("name", "", 0),
+    "commune_name": ("commune", "", 0), "cell": ("cell", "", 0), "name": ("name", "", 0),
     "zone_id": ("id", "", 0), "model_id": ("id", "", 0), "work_id": ("id", "", 0),
     "power_id": ("id", "", 0), "pump_id": ("id", "", 0), "site_id": ("id", "", 0),
     "line_id": ("id", "", 0), "gap_id": ("id", "", 0), "parcel_id": ("id", "", 0),
@@ -226,6 +245,7 @@ _FIELDS: dict[str, tuple[str, str, int]] = {
     "cost_vnd": ("cost", "đ", 0), "radius_m": ("radius", "m", 0),
     "commune_area_ha": ("commune_area", "ha", 0), "linkage_area_ha": ("linkage_area", "ha", 0),
     "coverage_pct": ("coverage", "%", 1),
+    "n_parcels": ("n_parcels", "n", 0), "n_features": ("n_features", "n", 0),
 }
 
 
@@ -309,6 +329,8 @@ def _label_value(value: Any, language: str) -> str:
 def _format_field(value: Any, unit: str, decimals: int, language: str) -> str:
     if unit == "year":
         return "–" if pd.isna(value) else str(int(value))
+    if unit == "n":  # a count: thousands separator, no unit
+        return format_number(value, language=language, decimals=0)
     if unit:
         if value is None or pd.isna(value):
             return "–"
@@ -537,14 +559,31 @@ def map_layer(
     coverage: bool = False,
     max_features: int = DEFAULT_MAX_FEATURES,
     styles: Sequence[Mapping[str, Any]] | None = None,
-) -> folium.map.Layer:
+    communes: gpd.GeoDataFrame | None = None,
+    grid_m: float = DEFAULT_GRID_M,
+    crs: Any = None,
+) -> folium.GeoJson:
     """One layer of a map: a GeoDataFrame styled from feature properties.
 
     Each feature carries its own style (no per-feature ``style_function``)
-    and a popup of its fields, labelled and formatted in ``language``.  A
-    polygon layer of more than ``max_features`` features is drawn in compact
-    form on a canvas (no per-feature popup binding: one click handler shows
-    the feature's id and class).
+    and a popup of its fields, labelled and formatted in ``language``.
+
+    A polygon layer of more than ``max_features`` features (the parcels of a
+    province) is shown aggregated, so that the page stays small and opens
+    fast: its features are cut at the borders of ``communes`` and dissolved
+    by commune × ``color_by`` class (with no communes: by a square grid cell
+    of ``grid_m`` × class) into one multipolygon each, gaps narrower than
+    ``simplify_m`` (bunds) closed, then simplified by ``simplify_m`` and
+    rounded.  The layer's name says so (``"Thửa đất (gộp theo xã × loại
+    đất)"``) and each aggregate's popup gives the commune, the class, the
+    number of features (each counted once, in the commune holding most of
+    its area) and its exact area, measured on the unsimplified features as
+    :func:`geoagri.area.area_by_zone` measures it (invalid polygons
+    repaired with ``make_valid``, features cut at commune borders, overlaps
+    of one class counted once; the area outside every commune forms its
+    own aggregates).  ``popup_fields``, ``tooltip_field``
+    and ``styles`` do not apply to an aggregated layer (``popup_fields=[]``
+    still means no popup).
 
     Parameters
     ----------
@@ -574,14 +613,24 @@ def map_layer(
         Line width (px), fill opacity, line dash pattern (e.g. ``"6 4"``).
     simplify_m, precision, coverage :
         Passed to :func:`display_geometry`.
-    max_features : int, default 10,000
-        Above this many features, polygons are drawn in compact form.
+    max_features : int, default 20,000
+        Above this many features, a polygon layer is shown aggregated.
     styles : sequence of dict, optional
         One Leaflet style per row, overriding the colours.
+    communes : GeoDataFrame, optional
+        Communes (or any non-overlapping polygons, named by
+        ``commune_name``) a large layer is aggregated in.
+    grid_m : float, default 2,000
+        Side of the square cells a large layer is aggregated in when no
+        ``communes`` are given, m.
+    crs : CRS-like, optional
+        Metric CRS to simplify and measure in; default
+        :func:`geoagri.crs.metric_crs` of the layer (of the communes, when
+        aggregating in them).
 
     Returns
     -------
-    folium.GeoJson or folium.map.Layer
+    folium.GeoJson
         A new layer; add it to a map with ``.add_to(m)``.
 
     Raises
@@ -599,6 +648,11 @@ def map_layer(
     ...               language="en").add_to(m)
     >>> "Designed" in m.get_root().render()
     True
+    >>> parcels = demo()["parcels"]
+    >>> big = map_layer(parcels, name="Parcels", color_by="land_use", language="en",
+    ...                 max_features=10, communes=demo()["communes"])
+    >>> big.layer_name
+    'Parcels (aggregated by commune × land use)'
     """
     _check_language(language)
     for c in (color_by, tooltip_field):
@@ -606,30 +660,32 @@ def map_layer(
             raise SchemaError(f"column {c!r} is not in the layer; its columns are "
                               f"{[k for k in gdf.columns if k != 'geometry']}")
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
-    shown = display_geometry(gdf, simplify_m=simplify_m, precision=precision,
-                             coverage=coverage)
-    geoms = np.asarray(shown.geometry.values, dtype=object)
-    kinds = _geom_kind(geoms)
+    palette = None
     if color_by is not None:
         palette = dict(colors or {})
-        extra = iter(_QUALITATIVE * (1 + len(gdf) // len(_QUALITATIVE)))
+        extra = iter(_QUALITATIVE * (1 + gdf[color_by].nunique() // len(_QUALITATIVE)))
         for v in pd.unique(gdf[color_by]):
             if v not in palette:
                 palette[v] = next(extra)
+    if len(gdf) > max_features and np.isin(
+            shapely.get_type_id(np.asarray(gdf.geometry.values, dtype=object)), (3, 6)).all():
+        return _aggregated_layer(
+            gdf, name=name, color=color, color_by=color_by, colors=palette,
+            no_popup=popup_fields is not None and len(popup_fields) == 0, labels=labels,
+            language=language, show=show, weight=weight, fill_opacity=fill_opacity, dash=dash,
+            simplify_m=simplify_m, precision=precision, communes=communes, grid_m=grid_m,
+            crs=crs)
+    shown = display_geometry(gdf, simplify_m=simplify_m, precision=precision,
+                             coverage=coverage, crs=crs)
+    geoms = np.asarray(shown.geometry.values, dtype=object)
+    kinds = _geom_kind(geoms)
+    if palette is not None:
         fcolors = [palette[v] for v in gdf[color_by]]
     else:
         fcolors = [color] * len(gdf)
     if styles is None:
         styles = [_style(c, k, weight=weight, fill_opacity=fill_opacity, dash=dash)
                   for c, k in zip(fcolors, kinds, strict=True)]
-    if len(gdf) > max_features and (kinds == "polygon").all():
-        cls_values = gdf[color_by] if color_by is not None else pd.Series(0, index=gdf.index)
-        id_col = next((c for c in _popup_columns(gdf, None) if _FIELDS[c][0] == "id"), None)
-        return _CompactPolygons(
-            geoms, cls_values.to_numpy(), [s.get("fillColor", s["color"]) for s in styles],
-            ids=None if id_col is None else gdf[id_col].astype(str).to_numpy(),
-            class_labels=[_label_value(v, language) for v in cls_values],
-            name=name, show=show, precision=precision, fill_opacity=fill_opacity)
     cols = _popup_columns(gdf, popup_fields)
     props, aliases = _properties(gdf, cols, language, labels)
     tip_key = None
@@ -656,152 +712,258 @@ def map_layer(
     return layer
 
 
-class _CompactPolygons(folium.map.Layer):
-    """Many polygons as integer coordinate deltas, drawn on one canvas.
+# --------------------------------------------------------------------------- aggregation
 
-    No Leaflet object per feature: the rings are projected once, and each
-    redraw fills them class by class (one path per colour), skipping those
-    outside the view.  Exterior rings only (holes are dropped for display).
-    A click on the map finds the polygon under it (bounding boxes, then
-    point in polygon) and shows its id and class.
+
+def _threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _repaired(geoms: np.ndarray) -> np.ndarray:
+    """Invalid polygons repaired with ``make_valid``, keeping their polygonal part."""
+    bad = np.flatnonzero(~shapely.is_valid(geoms))
+    if not len(bad):
+        return geoms
+    geoms = geoms.copy()
+    for k, fixed in zip(bad, shapely.make_valid(geoms[bad]), strict=True):
+        geoms[k] = _polygonal(fixed)
+    return geoms
+
+
+def _polygonal(geom: Any) -> Any:
+    """The polygonal part of one geometry (an intersection may add lines and points)."""
+    if shapely.get_type_id(geom) in (3, 6):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _grid_cells(geoms: np.ndarray, cell_m: float) -> tuple[np.ndarray, list[str]]:
+    """Square cells of ``cell_m`` that the geometries touch, and their labels.
+
+    Cells are numbered row-column from the south-west corner of the layer.
     """
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    nx, ny = max(1, int(np.ceil((x1 - x0) / cell_m))), max(1, int(np.ceil((y1 - y0) / cell_m)))
+    col, row = np.meshgrid(np.arange(nx), np.arange(ny))
+    col, row = col.ravel(), row.ravel()
+    cells = shapely.box(x0 + col * cell_m, y0 + row * cell_m,
+                        x0 + (col + 1) * cell_m, y0 + (row + 1) * cell_m)
+    used = np.unique(shapely.STRtree(geoms).query(cells, predicate="intersects")[0])
+    return cells[used], [f"{row[k] + 1}-{col[k] + 1}" for k in used]
 
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function () {
-            var d = {{ this.payload }};
-            var n = d.n, c = d.c, xy = d.xy, nv = xy.length / 2;
-            var P = new Float64Array(xy.length), start = new Int32Array(n.length + 1);
-            var B = new Float64Array(n.length * 4), x = 0, y = 0, k = 0, crs = L.CRS.EPSG3857;
-            for (var i = 0; i < n.length; i++) {
-                start[i] = k / 2;
-                var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-                for (var j = 0; j < n[i]; j++) {
-                    x += xy[k]; y += xy[k + 1];
-                    var p = crs.latLngToPoint(L.latLng(d.y0 + y * d.s, d.x0 + x * d.s), 0);
-                    P[k] = p.x; P[k + 1] = p.y; k += 2;
-                    x0 = Math.min(x0, p.x); y0 = Math.min(y0, p.y);
-                    x1 = Math.max(x1, p.x); y1 = Math.max(y1, p.y);
-                }
-                B[4 * i] = x0; B[4 * i + 1] = y0; B[4 * i + 2] = x1; B[4 * i + 3] = y1;
-            }
-            start[n.length] = nv;
-            var order = Array.from(n.keys()).sort(function (a, b) { return c[a] - c[b]; });
-            var Layer = L.Layer.extend({
-                onAdd: function (map) {
-                    this._map = map;
-                    this._canvas = L.DomUtil.create("canvas", "geoagri-compact");
-                    this._canvas.style.pointerEvents = "none";
-                    map.getPane("overlayPane").appendChild(this._canvas);
-                    map.on("moveend zoomend resize viewreset", this._draw, this);
-                    map.on("zoomstart", this._hide, this);
-                    map.on("click", this._click, this);
-                    this._draw();
-                },
-                onRemove: function (map) {
-                    L.DomUtil.remove(this._canvas);
-                    map.off("moveend zoomend resize viewreset", this._draw, this);
-                    map.off("zoomstart", this._hide, this);
-                    map.off("click", this._click, this);
-                },
-                getBounds: function () { return L.latLngBounds(d.bounds); },
-                _hide: function () { this._canvas.style.visibility = "hidden"; },
-                _draw: function () {
-                    var map = this._map, size = map.getSize(), cv = this._canvas;
-                    var tl = map.containerPointToLayerPoint([0, 0]);
-                    L.DomUtil.setPosition(cv, tl);
-                    cv.width = size.x; cv.height = size.y; cv.style.visibility = "visible";
-                    var ctx = cv.getContext("2d"), sc = crs.scale(map.getZoom()) / 256;
-                    var o = map.getPixelBounds().min;
-                    var vx0 = o.x / sc, vy0 = o.y / sc;
-                    var vx1 = (o.x + size.x) / sc, vy1 = (o.y + size.y) / sc;
-                    ctx.lineWidth = 0.5;
-                    var cur = -1;
-                    for (var q = 0; q <= order.length; q++) {
-                        var i = order[q];
-                        if (q === order.length || c[i] !== cur) {
-                            if (cur >= 0) { ctx.globalAlpha = d.fo; ctx.fill();
-                                            ctx.globalAlpha = 1; ctx.stroke(); }
-                            if (q === order.length) break;
-                            cur = c[i]; ctx.beginPath();
-                            ctx.fillStyle = d.pal[cur]; ctx.strokeStyle = d.pal[cur];
-                        }
-                        if (B[4 * i + 2] < vx0 || B[4 * i] > vx1 ||
-                            B[4 * i + 3] < vy0 || B[4 * i + 1] > vy1) continue;
-                        for (var v = start[i]; v < start[i + 1]; v++) {
-                            var px = P[2 * v] * sc - o.x, py = P[2 * v + 1] * sc - o.y;
-                            if (v === start[i]) ctx.moveTo(px, py); else ctx.lineTo(px, py);
-                        }
-                        ctx.closePath();
-                    }
-                },
-                _click: function (e) {
-                    var p = crs.latLngToPoint(e.latlng, 0);
-                    for (var i = n.length - 1; i >= 0; i--) {
-                        if (p.x < B[4 * i] || p.x > B[4 * i + 2] ||
-                            p.y < B[4 * i + 1] || p.y > B[4 * i + 3]) continue;
-                        var inside = false;
-                        for (var a = start[i], b = start[i + 1] - 1; a < start[i + 1]; b = a++) {
-                            var ax = P[2 * a], ay = P[2 * a + 1], bx = P[2 * b], by = P[2 * b + 1];
-                            if ((ay > p.y) !== (by > p.y) &&
-                                p.x < (bx - ax) * (p.y - ay) / (by - ay) + ax) inside = !inside;
-                        }
-                        if (!inside) continue;
-                        var html = "<b>" + d.lab[c[i]] + "</b>";
-                        if (d.ids) { html = d.ids[d.f[i]] + "<br>" + html; }
-                        L.popup().setLatLng(e.latlng).setContent(html).openOn(this._map);
-                        return;
-                    }
-                }
-            });
-            return new Layer();
-        })();
-        {% endmacro %}
-        """)
 
-    def __init__(self, geoms: np.ndarray, classes: np.ndarray, colors: Sequence[str], *,
-                 ids: np.ndarray | None, class_labels: Sequence[str], name: str,
-                 show: bool, precision: int, fill_opacity: float):
-        super().__init__(name=name, overlay=True, control=True, show=show)
-        self._name = "CompactPolygons"
-        codes, uniques = pd.factorize(pd.Series(classes), use_na_sentinel=False)
-        pal, lab = [], []
-        for u in range(len(uniques)):
-            first = int(np.flatnonzero(codes == u)[0])
-            pal.append(colors[first])
-            lab.append(class_labels[first])
-        parts, index = shapely.get_parts(geoms, return_index=True)
-        rings = shapely.get_exterior_ring(parts)
-        coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
-        counts = np.bincount(ring_idx, minlength=len(rings))
-        # drop each ring's closing vertex (Leaflet closes polygons itself)
-        last = np.cumsum(counts) - 1
-        keep = np.ones(len(coords), dtype=bool)
-        keep[last[counts > 0]] = False
-        coords = coords[keep]
-        counts = np.maximum(counts - 1, 0)
-        scale = 10.0 ** -precision
-        x0, y0 = (np.floor(coords.min(axis=0) / scale) * scale if len(coords)
-                  else np.zeros(2))
-        q = np.rint((coords - (x0, y0)) / scale).astype(np.int64)
-        deltas = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
-        self.n_features = len(geoms)
-        self._bounds = ([[float(coords[:, 1].min()), float(coords[:, 0].min())],
-                         [float(coords[:, 1].max()), float(coords[:, 0].max())]]
-                        if len(coords) else [[None, None], [None, None]])
-        payload = {
-            "bounds": self._bounds, "s": scale,
-            "x0": round(float(x0), precision), "y0": round(float(y0), precision),
-            "fo": fill_opacity, "pal": pal, "lab": lab,
-            "n": counts.tolist(), "c": codes[index].tolist(), "f": index.tolist(),
-            "ids": None if ids is None else [str(i) for i in ids],
-        }
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        # the integer list is the bulk: write it without json's per-item cost
-        self.payload = text[:-1] + ',"xy":[' + ",".join(map(str, deltas.tolist())) + "]}"
+def _cut(geoms: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Geometries cut at the borders of non-overlapping units.
 
-    def _get_self_bounds(self) -> list:
-        return self._bounds
+    Returns ``(piece, geometry index, unit index)`` with one piece per
+    geometry × unit it has area in; unit ``len(units)`` is outside every unit.
+    A geometry wholly inside a unit is its own piece (no intersection).
+    The units are prepared in place.
+    """
+    n, nu = len(geoms), len(units)
+    gi, ui = shapely.STRtree(units).query(geoms)
+    shapely.prepare(units)
+    inside = shapely.contains_properly(units[ui], geoms[gi])
+    home = np.full(n, -1)
+    home[gi[inside]] = ui[inside]
+    whole = np.flatnonzero(home >= 0)
+    cross = home[gi] < 0
+    cg, cu = gi[cross], ui[cross]
+    hit = shapely.intersects(units[cu], geoms[cg])
+    cg, cu = cg[hit], cu[hit]
+    # the unit clipped to the geometry's box first: a few vertices, not hundreds
+    box = shapely.bounds(geoms[cg]) + np.array([-1.0, -1.0, 1.0, 1.0])
+    near = np.array([shapely.clip_by_rect(u, *b) for u, b in zip(units[cu], box, strict=True)],
+                    dtype=object)
+    cut = np.array([_polygonal(g) for g in shapely.intersection(geoms[cg], near)],
+                   dtype=object)
+    area = shapely.area(cut)
+    keep = area > 0
+    cg, cu, cut, area = cg[keep], cu[keep], cut[keep], area[keep]
+    total = shapely.area(geoms)
+    covered = np.bincount(cg, weights=area, minlength=n)
+    rest = np.flatnonzero((home < 0) & (total - covered > 1e-9 * total))
+    outside = np.empty(len(rest), dtype=object)
+    order = np.argsort(cg, kind="stable")
+    starts = np.searchsorted(cg[order], rest)
+    ends = np.searchsorted(cg[order], rest, side="right")
+    for k, (g, a, b) in enumerate(zip(rest, starts, ends, strict=True)):
+        outside[k] = (geoms[g] if a == b else
+                      _polygonal(shapely.difference(geoms[g], shapely.union_all(cut[order[a:b]]))))
+    keep = shapely.area(outside) > 0
+    return (np.concatenate([geoms[whole], cut, outside[keep]]),
+            np.concatenate([whole, cg, rest[keep]]),
+            np.concatenate([home[whole], cu, np.full(int(keep.sum()), nu)]))
+
+
+def _closed(parts: np.ndarray, group: np.ndarray, n_groups: int, close_m: float,
+            simplify_m: float, threads: int) -> np.ndarray:
+    """One multipolygon per group: its parts dissolved, narrow gaps closed, simplified.
+
+    Gaps narrower than ``2 * close_m`` (bunds between parcels) are closed by
+    a morphological closing: buffer out, then in, with mitred corners.  Only
+    clusters of parts of one group whose boxes lie within ``2 * close_m`` of
+    each other need it (their closings cannot meet another cluster's); a
+    part alone is kept as it is.  Clusters run on ``threads`` threads
+    (shapely releases the GIL), the largest first.  Then each piece is
+    simplified by ``simplify_m``, preserving topology.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(parts)
+    if close_m > 0 and n:
+        grow = np.array([-2 * close_m, -2 * close_m, 2 * close_m, 2 * close_m])
+        i, j = shapely.STRtree(parts).query(shapely.box(*(shapely.bounds(parts) + grow).T))
+        same = (i < j) & (group[i] == group[j])
+        _, cluster = connected_components(coo_matrix(
+            (np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n)), directed=False)
+    else:  # no closing: each group dissolved as a whole
+        cluster = group
+    order = np.argsort(cluster, kind="stable")
+    _, first, inverse = np.unique(cluster[order], return_index=True, return_inverse=True)
+    clusters = shapely.multipolygons(parts[order], indices=inverse)
+    cgroup = group[order[first]]
+    several = np.flatnonzero(np.bincount(inverse) > 1)
+
+    def work(chunk: np.ndarray) -> np.ndarray:
+        g = shapely.buffer(chunk, close_m, quad_segs=1, join_style="mitre")
+        if close_m > 0:
+            # the mitred corners of slightly tilted neighbours leave runs of
+            # almost collinear vertices: drop them before buffering back in
+            g = shapely.simplify(g, close_m / 5)
+            g = shapely.buffer(g, -close_m, quad_segs=1, join_style="mitre")
+        return g
+
+    if len(several):
+        big = several[np.argsort(-shapely.get_num_coordinates(clusters[several]),
+                                 kind="stable")]
+        chunks = [big[k::threads] for k in range(max(1, min(threads, len(big))))]
+        with ThreadPoolExecutor(len(chunks)) as pool:
+            for idx, res in zip(chunks, pool.map(lambda k: work(clusters[k]), chunks),
+                                strict=True):
+                clusters[idx] = res
+    if simplify_m > 0:
+        clusters = shapely.simplify(clusters, simplify_m, preserve_topology=True)
+    out, owner = shapely.get_parts(clusters, return_index=True)
+    result = np.array([shapely.MultiPolygon()] * n_groups, dtype=object)
+    present = np.unique(cgroup[owner])
+    result[present] = shapely.multipolygons(out, indices=np.searchsorted(present, cgroup[owner]))
+    return result
+
+
+def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame | None, *,
+               grid_m: float, simplify_m: float, crs: Any, language: str
+               ) -> tuple[gpd.GeoDataFrame, str]:
+    """Polygons dissolved by commune (or grid cell) × class, for display.
+
+    Returns a GeoDataFrame in the metric CRS with the unit's name
+    (``commune_name`` or ``cell``), the class (column ``by``), the number of
+    features counted in the aggregate (each in the unit holding most of its
+    area; ``n_parcels`` for a parcels layer, else ``n_features``), the
+    exact ``area_ha`` as :func:`geoagri.area.area_by_zone` measures it, and
+    the display geometry (closed and simplified by ``simplify_m``); and the
+    name of the unit column.
+    """
+    from geoagri.area import area_by_zone
+
+    t = _T[language]
+    mcrs = metric_crs(communes if communes is not None else gdf, crs=crs)
+    geoms = _repaired(np.asarray(gdf.geometry.to_crs(mcrs).values, dtype=object))
+    if communes is not None:
+        units = np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object)
+        unit_col = "commune_name"
+        src = next((c for c in ("commune_name", "commune_id") if c in communes.columns), None)
+        names = (communes[src].tolist() if src is not None
+                 else [str(k + 1) for k in range(len(units))])
+    else:
+        units, names = _grid_cells(geoms, grid_m)
+        unit_col = "cell"
+    names = [*names, t["outside"]]
+    values = (gdf[by].astype(object).where(gdf[by].notna(), None).to_numpy()
+              if by is not None else np.full(len(gdf), None, dtype=object))
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    classes = [None if pd.isna(u) else u for u in uniques]
+    ncls = max(1, len(classes))
+
+    # exact areas: the same measure as the area tables
+    zones = gpd.GeoDataFrame({"_cls": values}, geometry=geoms, crs=mcrs)
+    unit_frame = gpd.GeoDataFrame({"commune_id": np.arange(len(units)),
+                                   "commune_name": names[:-1]}, geometry=units, crs=mcrs)
+    table = area_by_zone(zones, unit_frame, by=["_cls"] if by is not None else [], crs=mcrs,
+                         threads=_threads())
+    code_of = {v: k for k, v in enumerate(classes)}
+    t_unit = table["commune_id"].astype(object).where(table["commune_id"].notna(), len(units))
+    t_cls = ([code_of[None if pd.isna(v) else v] for v in table["_cls"]]
+             if by is not None else [0] * len(table))
+    exact = dict(zip(np.asarray(t_unit, dtype=np.int64) * ncls + np.asarray(t_cls, dtype=np.int64),
+                     table["area_ha"].to_numpy(), strict=True))
+
+    # pieces by unit × class; each feature counted once, where most of it lies.
+    # The geometry work runs about a local origin: GEOS's buffer and overlay
+    # are several times faster on small coordinates than on UTM ones.
+    b = shapely.total_bounds(geoms)
+    origin = np.round([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], -3)
+    pieces, feat, unit = _cut(shapely.transform(geoms, lambda xy: xy - origin),
+                              shapely.transform(units, lambda xy: xy - origin))
+    key = unit * ncls + codes[feat]
+    area = shapely.area(pieces)
+    order = np.lexsort((-area, feat))
+    major = np.zeros(len(pieces), dtype=bool)
+    major[order[np.r_[True, feat[order][1:] != feat[order][:-1]]]] = True
+    count = np.bincount(key[major], minlength=(len(units) + 1) * ncls)
+    # display geometry: slivers cut off at a border smaller than the display
+    # tolerance left out, the rest dissolved and closed
+    keep = major | (area >= simplify_m ** 2)
+    parts, pidx = shapely.get_parts(pieces[keep], return_index=True)
+    key = key[keep]
+    pkey = key[pidx]
+    order = np.argsort(pkey, kind="stable")
+    keys, inverse = np.unique(pkey[order], return_inverse=True)
+    shown = _closed(parts[order], inverse, len(keys), max(simplify_m, 0.0) / 2, simplify_m,
+                    _threads())
+    shown = shapely.transform(shown, lambda xy: xy + origin)
+    u, c = np.divmod(keys, ncls)
+    n_col = "n_parcels" if "parcel_id" in gdf.columns else "n_features"
+    out = gpd.GeoDataFrame({
+        unit_col: [names[k] for k in u],
+        **({by: [classes[k] for k in c]} if by is not None else {}),
+        n_col: count[keys],
+        "area_ha": [float(exact.get(k, 0.0)) for k in keys],
+    }, geometry=shown, crs=mcrs)
+    return out[~out.geometry.is_empty].reset_index(drop=True), unit_col
+
+
+def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by: str | None,
+                      colors: Mapping[Any, str] | None, no_popup: bool,
+                      labels: Mapping[str, str] | None, language: str, show: bool,
+                      weight: float | None, fill_opacity: float, dash: str | None,
+                      simplify_m: float, precision: int, communes: gpd.GeoDataFrame | None,
+                      grid_m: float, crs: Any) -> folium.GeoJson:
+    """A large polygon layer dissolved by commune (or grid cell) × class (see map_layer)."""
+    t = _T[language]
+    agg, unit_col = _aggregate(gdf, color_by, communes, grid_m=grid_m, simplify_m=simplify_m,
+                               crs=crs, language=language)
+    if communes is not None:
+        unit = t["by_commune"]
+    else:
+        unit = t["by_cell"].format(km=format_number(grid_m / 1000, language=language,
+                                                    decimals=0 if grid_m % 1000 == 0 else 1))
+    if color_by is not None:
+        cls = (labels or {}).get(color_by) or _T[language].get(
+            _FIELDS.get(color_by, (color_by,))[0], color_by)
+        unit = f"{unit} × {cls[:1].lower()}{cls[1:]}"
+    cols = [c for c in agg.columns if c != "geometry"]
+    agg["label"] = [f"{_label_value(a, language)} · {_label_value(b, language)}"
+                    for a, b in zip(agg[unit_col], agg[color_by], strict=True)] \
+        if color_by is not None else agg[unit_col]
+    log.info("map layer %r: %d features shown as %d aggregates", name, len(gdf), len(agg))
+    return map_layer(agg, name=t["aggregated"].format(name=name, unit=unit), color=color,
+                     color_by=color_by, colors=colors, popup_fields=[] if no_popup else cols,
+                     labels=labels, tooltip_field="label", language=language, show=show,
+                     weight=weight, fill_opacity=fill_opacity, dash=dash, simplify_m=0,
+                     precision=precision, max_features=max(len(agg), 1), crs=agg.crs)
 
 
 # --------------------------------------------------------------------------- legend
@@ -1042,8 +1204,9 @@ def plan_map(
     * three-phase and other power lines (and transformers);
     * pump stations by status, and their service circles (radius from
       ``service_radius_m``, the results, or :data:`DEFAULT_SERVICE_RADIUS_M`);
-    * parcels by land use (off when the map opens; compact above
-      ``max_features``);
+    * parcels by land use (off when the map opens; above ``max_features``
+      aggregated by commune × land use, with exact areas in the popups:
+      see :func:`map_layer`);
     * from ``results``: gaps, proposed pump stations, proposed lines.
 
     A legend (coverage classes, works by status, power lines) is part of the
@@ -1069,8 +1232,9 @@ def plan_map(
         Pump service radius, m (overrides the results' radius).
     simplify_m, precision :
         Display simplification and rounding (see :func:`display_geometry`).
-    max_features : int, default 10,000
-        Polygon layers with more features are drawn in compact form.
+    max_features : int, default 20,000
+        Polygon layers with more features are shown aggregated by commune
+        × class (see :func:`map_layer`).
     parcels : bool, default True
         Include parcels layers (off when the map opens).
 
@@ -1103,8 +1267,9 @@ def plan_map(
     res = MapResults.from_any(results)
     radius = service_radius_m or res.service_radius_m or DEFAULT_SERVICE_RADIUS_M
     communes = plan.only("communes")
+    mcrs = metric_crs(communes, crs=plan.metric_crs, province=plan.province, era=plan.era)
     common = {"language": language, "simplify_m": simplify_m, "precision": precision,
-              "max_features": max_features}
+              "max_features": max_features, "communes": communes, "crs": mcrs}
 
     m = folium.Map(tiles=None if offline else "OpenStreetMap", control_scale=True,
                    prefer_canvas=False, zoom_snap=0.25)

@@ -24,6 +24,7 @@ from geoagri.maps import (
     format_area_ha,
     format_number,
     format_pct,
+    layer_map,
     layer_names,
     map_layer,
     plan_map,
@@ -193,20 +194,104 @@ def test_simplification_keeps_table_areas(plan):
     assert f'"{format_area_ha(row["area_ha"])}"' in html
 
 
-def test_compact_layer_above_threshold():
-    boxes = [box(X + i * 60, Y + j * 60, X + i * 60 + 50, Y + j * 60 + 50)
-             for i in range(30) for j in range(30)]
-    g = gpd.GeoDataFrame({"parcel_id": [f"P{i}" for i in range(900)],
-                          "land_use": ["LUC", "HNK", "CLN"] * 300},
-                         geometry=boxes, crs="EPSG:32648")
-    layer = map_layer(g, name="Parcels", color_by="land_use", max_features=100)
+# ----------------------------------------------------------------------------- large layers
+
+
+def _field():
+    """Two communes side by side and 302 parcels in rows, 3 m bunds between them.
+
+    One column of parcels crosses the border of the communes, one sticks out
+    of commune A on the west (mostly inside) and one out of B on the east
+    (mostly outside); one parcel is an overlapping copy of another.
+    """
+    communes = gpd.GeoDataFrame(
+        {"commune_id": ["A", "B"], "commune_name": ["Xã A", "Xã B"]},
+        geometry=[box(X, Y, X + 1000, Y + 600), box(X + 1000, Y, X + 2000, Y + 600)],
+        crs="EPSG:32648")
+    geoms, uses = [], []
+    for i in range(-1, 49):
+        for j in range(6):
+            x0, y0 = X + 26.5 + i * 40, Y + 1.5 + j * 90 + (10 if j >= 3 else 0)
+            geoms.append(box(x0, y0, x0 + 37, y0 + 87))
+            uses.append(("LUC", "HNK", "CLN")[(i // 5) % 3] if (i * 7 + j) % 11 else "NTS")
+    geoms.append(box(X + 1990, Y + 1.5, X + 2027, Y + 88.5))
+    uses.append("LUC")
+    geoms.append(shapely.affinity.translate(geoms[40], 10, 0))
+    uses.append(uses[40])
+    parcels = gpd.GeoDataFrame({"parcel_id": [f"P{k:03d}" for k in range(len(geoms))],
+                                "land_use": uses}, geometry=geoms, crs="EPSG:32648")
+    return parcels, communes
+
+
+def _popups(layer):
+    return [f["properties"] for f in layer.data["features"]]
+
+
+def test_large_layer_is_aggregated_with_exact_areas():
+    parcels, communes = _field()
+    layer = map_layer(parcels, name="Thửa đất", color_by="land_use", max_features=100,
+                      communes=communes, crs="EPSG:32648")
+    assert layer.layer_name == "Thửa đất (gộp theo xã × loại đất)"
+    assert "_styler(feature)" not in _html(layer)  # styled from feature properties
+    popups = _popups(layer)
+    assert len(popups) < len(parcels) / 20
+
+    # one aggregate per commune × land use with area, outside the communes included
+    exact = area_by_zone(parcels, communes, by="land_use", crs="EPSG:32648")
+    exact["commune_name"] = exact["commune_name"].fillna("Ngoài các xã")
+    shown = {(p["p0"], p["p1"]): p for p in popups}
+    assert len(shown) == len(popups) == len(exact)
+    for row in exact.itertuples():
+        p = shown[(row.commune_name, row.land_use)]
+        assert p["p3"] == format_area_ha(row.area_ha, decimals=1)  # exact area, 23,4 ha
+    assert exact["overlap_ha"].sum() > 0  # the copy's overlap is counted once
+
+    # each parcel counted once, in the commune holding most of its area
+    pg, cg = np.asarray(parcels.geometry.values), np.asarray(communes.geometry.values)
+    a = shapely.area(shapely.intersection(pg[:, None], cg[None, :]))
+    a = np.column_stack([a, parcels.area.to_numpy() - a.sum(axis=1)])
+    unit = np.array(["Xã A", "Xã B", "Ngoài các xã"])[a.argmax(axis=1)]
+    for (commune, use), p in shown.items():
+        n = int(((unit == commune) & (parcels["land_use"] == use)).sum())
+        assert p["p2"] == format_number(n), (commune, use)
+    assert sum(int(p["p2"].replace(".", "")) for p in popups) == len(parcels)
+
+    # the drawn geometry is simplified, with the bunds closed: not the exact area
+    drawn = gpd.GeoDataFrame.from_features(layer.data["features"], crs=4326).to_crs(32648)
+    assert drawn.area.sum() / 1e4 > 1.03 * exact["area_ha"].sum()
+    xy = shapely.get_coordinates(drawn.to_crs(4326).geometry.values)
+    assert np.allclose(xy, np.round(xy, 5), atol=1e-9, rtol=0)
+
+
+def test_small_layer_and_grid_aggregation():
+    parcels, communes = _field()
+    # at or below the threshold: one feature per parcel, as before
+    layer = map_layer(parcels, name="Thửa đất", color_by="land_use",
+                      max_features=len(parcels), communes=communes)
+    assert layer.layer_name == "Thửa đất"
+    assert len(layer.data["features"]) == len(parcels)
+    # no communes: aggregated by grid cell, in English
+    layer = map_layer(parcels, name="Parcels", color_by="land_use", language="en",
+                      max_features=100, grid_m=500)
+    assert layer.layer_name == "Parcels (aggregated by 0.5 km grid cell × land use)"
+    popups = _popups(layer)
+    assert sum(int(p["p2"].replace(",", "")) for p in popups) == len(parcels)
+    total = sum(float(p["p3"].removesuffix(" ha").replace(",", "")) for p in popups)
+    union = shapely.union_all(parcels.geometry.values).area / 1e4
+    assert total == pytest.approx(union, abs=0.05 * len(popups))
+
+
+def test_plan_map_aggregates_parcels(plan):
+    m = plan_map(plan, language="en", max_features=len(plan["parcels"]) - 1)
+    assert "Parcels (aggregated by commune × land use)" in layer_names(m)
+
+
+def _html(layer):
     import folium
 
     m = folium.Map(tiles=None)
     layer.add_to(m)
-    html = m.get_root().render()
-    assert "geoagri-compact" in html and '"P899"' in html
-    assert html.count('"type": "Feature"') == 0
+    return m.get_root().render()
 
 
 # ----------------------------------------------------------------------------- offline
@@ -338,3 +423,56 @@ def test_offline_map_in_chromium(browser, offline_html, plan):
     shot = OUTPUT / f"plan_map_offline_{os.getpid()}.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def aggregated_html(tmp_path_factory):
+    pytest.importorskip("offlinefolium", reason="offline maps need folium-offline "
+                        "(pip install geoagri[offline])")
+    parcels, communes = _field()
+    m = layer_map(parcels, name="Thửa đất", color_by="land_use", max_features=100,
+                  communes=communes, offline=True)
+    path = tmp_path_factory.mktemp("map") / "aggregated_offline.html"
+    m.save(path)
+    return path, m
+
+
+def test_aggregated_layer_in_chromium(browser, aggregated_html):
+    path, m = aggregated_html
+    layer = next(c for c in m._children.values() if c.layer_name.startswith("Thửa đất"))
+    features = layer.data["features"]
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+        window.__errors = [];
+        window.addEventListener('error', function (e) { window.__errors.push(String(e.message)); });
+    """})
+    browser.get(path.as_uri())
+    _wait(browser, "return document.readyState === 'complete' && "
+                   "document.querySelectorAll('.leaflet-overlay-pane path').length > 0")
+    assert browser.execute_script("return window.__errors") == []
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    overlays = browser.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'.leaflet-control-layers-overlays label span')).map(s => s.textContent.trim())")
+    assert set(overlays) == {"Thửa đất (gộp theo xã × loại đất)"}  # nested spans
+    # one path per aggregate
+    n_paths = browser.execute_script(
+        "return document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive')"
+        ".length")
+    assert n_paths == len(features)
+
+    # a click inside an aggregate of commune A opens its popup: count and exact area
+    target = next(f for f in features if f["properties"]["p0"] == "Xã A")
+    inside = shapely.point_on_surface(shapely.geometry.shape(target["geometry"]))
+    p = browser.execute_script(f"return {m.get_name()}.latLngToContainerPoint(arguments[0])",
+                               [inside.y, inside.x])
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    div = browser.find_element("css selector", f"#{m.get_name()}")
+    ActionChains(browser).move_to_element_with_offset(
+        div, int(p["x"] - div.size["width"] / 2), int(p["y"] - div.size["height"] / 2)
+    ).click().perform()
+    text = _wait(browser, "var p = document.querySelector('.leaflet-popup-content');"
+                          "return p && p.textContent", timeout=10)
+    assert "Số thửa" in text and target["properties"]["p3"] in text, text
+    OUTPUT.mkdir(exist_ok=True)
+    browser.save_screenshot(str(OUTPUT / f"aggregated_layer_{os.getpid()}.png"))
