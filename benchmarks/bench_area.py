@@ -293,7 +293,8 @@ def _run_child(args: argparse.Namespace, method: str, mode: str, run: int,
         tail = log.read_text(errors="replace").strip().splitlines()[-3:]
         status = f"failed (exit {proc.returncode}): " + " | ".join(tail)
     if status is not None:
-        return {"status": status, "wall_seconds": wall}
+        return {"status": status, "wall_seconds": wall, "sampled_tree_peak_rss": sampled_peak,
+                "max_load_avg_1min": max_load}
     record = json.loads(out.read_text())
     if record["seconds"] > timeout_s:
         record["status"] = f"timed out (limit {timeout_s:.0f} s)"
