@@ -23,8 +23,9 @@ Service areas
   touch are not connected.  With ``canals`` and no ``pump_radius_m``, a pump
   serves only through the canals.
 * **Power.**  Only power ``element == "line"`` with ``phases == 3`` and
-  ``status`` in ``power_statuses`` (default ``existing``; every line counts
-  when the layer has no ``status`` column) serves: the land within
+  ``status`` in ``power_statuses`` (default ``existing``; a missing status
+  counts as existing — the rule of :mod:`geoagri._power`, shared with
+  siting and routing) serves: the land within
   ``power_reach_m`` of such a line.  Transformers and single-phase lines are
   ignored.
 
@@ -84,6 +85,7 @@ from geoagri._pieces import (
     overlap_clusters,
     polygonal,
 )
+from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs
 from geoagri.errors import CRSError, GeoagriError, SchemaError
 
@@ -276,12 +278,7 @@ def _power_area(power: gpd.GeoDataFrame | None, target: Any, *, reach_m: float |
                 statuses: set[str], quad_segs: int, info: dict[str, Any]) -> Any:
     if power is None:
         return None
-    element = power["element"].astype("string").str.strip().str.lower()
-    phases = pd.to_numeric(power["phases"], errors="coerce")
-    serving = (element == "line").fillna(False) & (phases == 3).fillna(False)
-    if "status" in power.columns:
-        serving &= power["status"].astype("string").isin(statuses).fillna(False)
-    serving = serving.to_numpy(bool)
+    serving = three_phase_lines(power, statuses=statuses)
     info["lines_serving"] = int(serving.sum())
     info["power_ignored"] = int((~serving).sum())
     lines = _lines(np.asarray(power.geometry[serving].to_crs(target).array, dtype=object))

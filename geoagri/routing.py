@@ -96,6 +96,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Point
 
+from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs
 from geoagri.errors import (
     CRSError,
@@ -198,18 +199,10 @@ def _targets(targets: Any, id_column: str | None) -> tuple[list[str], gpd.GeoSer
 def _grid_lines(grid: Any) -> tuple[list[str], gpd.GeoSeries]:
     """The existing three-phase lines of a power layer (or all lines of any layer)."""
     gdf = _require_gdf(grid, "grid")
-    keep = np.ones(len(gdf), dtype=bool)
-    why = []
-    if "element" in gdf.columns:
-        keep &= (gdf["element"] == "line").to_numpy()
-        why.append("element == 'line'")
-    if "phases" in gdf.columns:
-        keep &= (pd.to_numeric(gdf["phases"], errors="coerce") == 3).to_numpy()
-        why.append("phases == 3")
-    if "status" in gdf.columns:
-        status = gdf["status"]
-        keep &= (status.isna() | (status == "existing")).to_numpy()
-        why.append("status 'existing' (or missing)")
+    keep = three_phase_lines(gdf)
+    why = [rule for col, rule in (("element", "element == 'line'"), ("phases", "phases == 3"),
+                                  ("status", "status 'existing' (or missing)"))
+           if col in gdf.columns]
     kinds = gdf.geometry.geom_type.to_numpy()
     keep &= np.isin(kinds, ["LineString", "MultiLineString"]) & ~gdf.geometry.is_empty.to_numpy()
     why.append("line geometry")

@@ -74,6 +74,7 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
+from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs
 from geoagri.errors import CRSError, GeometryError, InfeasibleError, SchemaError
 
@@ -848,10 +849,7 @@ def _three_phase_lines(power: gpd.GeoDataFrame, metric: CRS) -> tuple[np.ndarray
         raise SchemaError(f"layer 'power' has no column {', '.join(map(repr, missing))}; "
                           "read it with geoagri.io.read_layer(..., kind='power') or add "
                           "element ('line'/'transformer') and phases (1 or 3)")
-    mask = (power["element"] == "line") & (pd.to_numeric(power["phases"], errors="coerce") == 3)
-    if "status" in power.columns:
-        mask &= power["status"].isna() | (power["status"] == "existing")
-    lines = power[mask.fillna(False).to_numpy(dtype=bool)]
+    lines = power[three_phase_lines(power)]
     geoms = np.asarray(lines.geometry.to_crs(metric).values, dtype=object)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not ok.any():
