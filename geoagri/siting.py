@@ -74,6 +74,7 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
+from geoagri._pieces import polygonal
 from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs
 from geoagri.errors import CRSError, GeometryError, InfeasibleError, SchemaError
@@ -570,17 +571,6 @@ def _ids(gdf: gpd.GeoDataFrame, mask: np.ndarray) -> str:
     return ", ".join(labels) + (f" and {more} more" if more > 0 else "")
 
 
-def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep the polygonal parts of intersection results (drop stray lines and points)."""
-    types = shapely.get_type_id(geoms)
-    odd = np.flatnonzero(types == 7)  # GeometryCollection
-    for k in odd:
-        parts = shapely.get_parts(geoms[k])
-        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-        geoms[k] = shapely.union_all(polys) if polys.size else shapely.Polygon()
-    return geoms
-
-
 def _cells_metric(geoms: np.ndarray, cell_m: float
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut metric polygons into grid cells; return pieces, area_ha, ix, iy (one row per cell)."""
@@ -604,7 +594,7 @@ def _cells_metric(geoms: np.ndarray, cell_m: float
     pieces = boxes.copy()
     cut = ~inside
     if cut.any():
-        pieces[cut] = _polygonal(shapely.intersection(geoms[src[cut]], boxes[cut]))
+        pieces[cut] = polygonal(shapely.intersection(geoms[src[cut]], boxes[cut]))
     area = shapely.area(pieces)
     ok = area > 0
     pieces, ix, iy, area = pieces[ok], ix[ok], iy[ok], area[ok]
@@ -642,7 +632,7 @@ def _demand_metric(demand: gpd.GeoDataFrame, metric: CRS, cell_m: float
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         geoms = geoms.copy()
-        geoms[invalid] = _polygonal(shapely.make_valid(geoms[invalid]))
+        geoms[invalid] = polygonal(shapely.make_valid(geoms[invalid]))
         log.info("siting: %d invalid demand polygon(s) repaired with make_valid",
                  int(invalid.sum()))
     if geoms.size == 0:

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoagri._pieces import polygonal as polygonal_parts
 from geoagri.crs import require_crs
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem
 from geoagri.schema import Column, LayerSpec, canonical_season, spec
@@ -280,7 +281,7 @@ def _check_geometry(
             fixed = shapely.make_valid(values[invalid])
             polygonal = bool(set(layer_spec.geometry_types or ()) & _POLYGONAL)
             if polygonal:
-                fixed = np.array([_polygonal_part(g) for g in fixed], dtype=object)
+                fixed = polygonal_parts(np.asarray(fixed, dtype=object))
             projected = frame.crs is not None and frame.crs.is_projected
             unfixable = []
             for lab, reason, before, after in zip(labels, reasons, values[invalid], fixed,
@@ -313,16 +314,6 @@ def _check_geometry(
             ids=_row_labels(frame, idc, wrong),
             fix=f"a {layer_spec.kind} layer holds {'/'.join(sorted(allowed))} geometries"))
     return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records
-
-
-def _polygonal_part(geom: shapely.Geometry | None) -> shapely.Geometry | None:
-    """The polygons of a repaired geometry (make_valid may add lines)."""
-    if geom is None or geom.geom_type in _POLYGONAL:
-        return geom
-    parts = [g for g in shapely.get_parts(geom) if g.geom_type in _POLYGONAL]
-    if not parts:
-        return None
-    return shapely.union_all(parts) if len(parts) > 1 else parts[0]
 
 
 def canonicalize(
