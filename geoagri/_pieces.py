@@ -19,8 +19,7 @@ Examples
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -30,33 +29,14 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geoagri._clip import intersection_area, polygons
+from geoagri._threads import n_threads, parallel
+
 __all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "n_threads",
            "overlap_clusters", "parallel", "polygonal"]
 
 #: A geometry whose unallocated area is below this share of its area is inside.
 REL_TOL = 1e-9
-
-
-def n_threads(threads: int | None) -> int:
-    """Threads to use: ``threads``, or up to 4 (the CPU count)."""
-    return max(1, threads if threads is not None else min(4, os.cpu_count() or 1))
-
-
-def parallel(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int) -> np.ndarray:
-    """Apply a vectorised shapely function to chunks of arrays on threads.
-
-    Shapely's vectorised functions release the GIL, so chunks run in
-    parallel.  Not for prepared geometries shared between chunks (GEOS builds
-    their indexes lazily, not thread-safely).
-    """
-    n = len(arrays[0])
-    if threads <= 1 or n < 20_000:
-        return func(*arrays)
-    bounds = np.linspace(0, n, threads + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        parts = pool.map(lambda k: func(*(a[bounds[k]:bounds[k + 1]] for a in arrays)),
-                         range(threads))
-        return np.concatenate(list(parts))
 
 
 @dataclass(frozen=True)
@@ -141,7 +121,10 @@ def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32
         ])
         parent = np.tile(current, 4)
         owner = np.tile(owner, 4)
-        clipped = polygonal(shapely.intersection(parent, shapely.box(*quads.T)))
+        # GEOS' rectangle clipping: ~6x faster than a general intersection with the box
+        clipped = np.empty(len(parent), dtype=object)
+        clipped[:] = [shapely.clip_by_rect(g, *q) for g, q in zip(parent, quads.tolist())]
+        clipped = polygonal(clipped)
         keep = shapely.area(clipped) > 0
         current, owner, cells = clipped[keep], owner[keep], quads[keep]
     g = np.concatenate(out_g)
@@ -221,15 +204,18 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     rest = home[gi] < 0
     gi_r, pj_r = gi[rest], pj[rest]
     full_r = pieces.full[pj_r]
+    crossing, at = np.unique(gi_r, return_inverse=True)
+    cross_geoms = geoms[crossing]
+    flat = polygons(cross_geoms)  # once per crossing geometry, not per pair
     a = np.empty(len(gi_r))
-    if full_r.any():
+    if full_r.any():  # a full cell is a rectangle
         c = pieces.cells[pj_r[full_r]]
-        a[full_r] = shapely.area(parallel(
-            shapely.intersection, geoms[gi_r[full_r]], shapely.box(*c.T), threads=threads))
+        a[full_r] = intersection_area(cross_geoms, shapely.box(*c.T), threads=threads,
+                                      a_index=at[full_r], a_polys=flat)
     if (~full_r).any():
-        a[~full_r] = shapely.area(parallel(
-            shapely.intersection, geoms[gi_r[~full_r]], pieces.geoms[pj_r[~full_r]],
-            threads=threads))
+        used, upj = np.unique(pj_r[~full_r], return_inverse=True)
+        a[~full_r] = intersection_area(cross_geoms, pieces.geoms[used], threads=threads,
+                                       a_index=at[~full_r], b_index=upj, a_polys=flat)
     g = np.concatenate([whole, gi_r])
     c = np.concatenate([home[whole], pieces.commune[pj_r]])
     a = np.concatenate([area[whole], a])
@@ -247,8 +233,10 @@ def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) 
     Two geometries of the same group (same ``codes`` value) belong to one
     cluster when their interiors intersect (positive overlap area), directly
     or through others; touching is not overlapping.  Candidate pairs come
-    from a spatial index (boxes overlapping with positive area), then an
-    ``intersects`` test; only the pairs that pass are intersected.
+    from a spatial index (boxes overlapping with positive area); their
+    overlap areas come from :func:`geoagri._clip.intersection_area` (an
+    overlap below ``REL_TOL`` of the smaller geometry's area is rounding on
+    a shared edge, i.e. touching).
 
     Returns
     -------
@@ -274,13 +262,16 @@ def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) 
     h = np.minimum(b[i, 3], b[j, 3]) - np.maximum(b[i, 1], b[j, 1])
     keep = (w > 0) & (h > 0)  # boxes that only touch cannot hold an overlap
     i, j = i[keep], j[keep]
-    if len(i):  # a cheap predicate first: most neighbours do not even touch
-        keep = parallel(shapely.intersects, geoms[i], geoms[j], threads=threads)
-        i, j = i[keep], j[keep]
     if not len(i):
         return labels
-    overlap = shapely.area(parallel(shapely.intersection, geoms[i], geoms[j],
-                                    threads=threads)) > 0
+    used, at = np.unique(np.concatenate([i, j]), return_inverse=True)
+    ug = geoms[used]
+    flat = polygons(ug)
+    area = intersection_area(ug, ug, a_index=at[:len(i)], b_index=at[len(i):], a_polys=flat,
+                             b_polys=flat, threads=threads)
+    # shared edges clip to rounding-sized slivers: below REL_TOL of the smaller, touching
+    size = shapely.area(ug)
+    overlap = area > REL_TOL * np.minimum(size[at[:len(i)]], size[at[len(i):]])
     i, j = i[overlap], j[overlap]
     if not len(i):
         return labels

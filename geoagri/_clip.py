@@ -1,0 +1,423 @@
+"""Exact areas of pairwise polygon intersections, without building the polygons.
+
+The area engine (:mod:`geoagri._pieces`) spends most of its time on one
+question asked tens of thousands of times: how many square metres of this
+parcel lie in that piece of a commune, or overlap that other parcel?  GEOS
+answers it by building the intersection polygon with its full topology, about
+18 µs per pair.  The area alone needs much less.
+
+How
+---
+* A ring clipped against a half-plane (Sutherland–Hodgman) keeps its winding
+  number inside the half-plane and has winding zero outside, whatever the
+  ring's shape (the output may have zero-width bridges along the clipping
+  line, which add no area).  Clipped by all edges of a convex polygon, the
+  shoelace area of the result is the area of the ring's inside within the
+  convex polygon.
+* A polygon whose ring is not convex is a signed sum of the triangles
+  fanned from its first vertex (``v0, vi, vi+1``): the triangles' winding
+  numbers add up to the ring's.  So the area of ``S ∩ P`` is the signed sum
+  of the areas of ``S ∩ T`` over the fan, each ``T`` convex.  Holes enter
+  with a minus sign.  No triangulation, no new vertex.
+* For each pair the side that costs less to clip with (its clipping edges ×
+  the other side's vertices) is the clipper; a compiled kernel (numba) clips
+  all pairs on threads.  Coordinates are shifted to the clipping part's
+  first vertex, so the shoelace products stay small (metres, not millions of
+  metres) and rounding stays near 1e-12 of the area.  Pairs where both
+  sides are large are left to GEOS.
+
+Invalid (self-intersecting) polygons are measured by winding number, as
+:func:`shapely.area` does; repair them first
+(:func:`geoagri.validate.canonicalize` with ``repair=True``).
+
+Examples
+--------
+>>> from shapely.geometry import Polygon, box
+>>> a = np.array([box(0, 0, 2, 2), Polygon([(0, 0), (4, 0), (4, 4), (0, 4)],
+...                                         [[(1, 1), (1, 3), (3, 3), (3, 1)]])])
+>>> b = np.array([box(1, 1, 3, 3), box(0, 0, 4, 2)])
+>>> intersection_area(a, b).tolist()  # the second: 8 m² minus the hole's 2 m²
+[1.0, 6.0]
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numba
+import numpy as np
+import shapely
+
+from geoagri._threads import parallel
+
+__all__ = ["Polygons", "intersection_area", "polygons"]
+
+#: Pairs whose cheaper clipping costs more edge × vertex steps than this go to GEOS.
+MAX_CLIP_COST = 40_000
+
+
+class Polygons(NamedTuple):
+    """Polygons as flat rings, with the convex parts to clip with.
+
+    Attributes
+    ----------
+    ring_start : ndarray of int, shape (n + 1,)
+        Geometry ``i``'s rings are ``ring_start[i]:ring_start[i + 1]``.
+    vstart : ndarray of int, shape (R + 1,)
+        Ring ``r``'s vertices are ``x[vstart[r]:vstart[r + 1]]`` (closing
+        vertex not repeated).
+    x, y : ndarray of float
+        Vertex coordinates.
+    weight : ndarray of float, shape (R,)
+        +1 for an exterior ring, -1 for a hole.
+    part_start : ndarray of int, shape (n + 1,)
+        Geometry ``i``'s convex parts are ``part_start[i]:part_start[i + 1]``.
+    pv_start, pv : ndarray of int
+        Part ``p``'s vertices are ``pv[pv_start[p]:pv_start[p + 1]]``
+        (positions in ``x``, ``y``).
+    p_orient : ndarray of float, shape (P,)
+        +1 if the part runs counter-clockwise, -1 if clockwise.
+    p_weight : ndarray of float, shape (P,)
+        Sign of the part's area in the sum that makes the geometry.
+    n_vertices, clip_edges : ndarray of int, shape (n,)
+        Vertices of each geometry, and edges of its parts (the work of
+        clipping with it).
+    """
+
+    ring_start: np.ndarray
+    vstart: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    part_start: np.ndarray
+    pv_start: np.ndarray
+    pv: np.ndarray
+    p_orient: np.ndarray
+    p_weight: np.ndarray
+    n_vertices: np.ndarray
+    clip_edges: np.ndarray
+
+
+def _flat_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(ring_owner, exterior, ring_counts, coords)`` with closing vertices dropped."""
+    types = shapely.get_type_id(geoms)
+    simple = types == 3
+    simple[simple] = shapely.get_num_interior_rings(geoms[simple]) == 0
+    # the common case, a polygon without holes: its coordinates are its one ring
+    c1, i1 = shapely.get_coordinates(geoms[simple], return_index=True)
+    owner1 = np.flatnonzero(simple)
+    n1 = np.bincount(i1, minlength=len(owner1))
+    other = np.flatnonzero(~simple & np.isin(types, (3, 6)))
+    if not len(other):
+        counts = np.maximum(n1 - 1, 0)
+        keep = np.ones(len(c1), dtype=bool)
+        keep[(np.cumsum(n1) - 1)[n1 > 0]] = False  # the closing vertex
+        return owner1, np.ones(len(owner1), dtype=bool), counts, c1[keep]
+    parts, part_owner = shapely.get_parts(geoms[other], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    first = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(rings) else np.zeros(0, bool)
+    c2, i2 = shapely.get_coordinates(rings, return_index=True)
+    n2 = np.bincount(i2, minlength=len(rings))
+    owner = np.concatenate([owner1, other[part_owner[ring_part]]])
+    exterior = np.concatenate([np.ones(len(owner1), dtype=bool), first])
+    counts = np.concatenate([n1, n2])
+    coords = np.concatenate([c1, c2])
+    ring_first = np.r_[0, np.cumsum(counts)[:-1]]
+    keep = np.ones(len(coords), dtype=bool)
+    keep[(ring_first + counts - 1)[counts > 0]] = False  # the closing vertex
+    coords = coords[keep]
+    counts = np.maximum(counts - 1, 0)
+    # rings grouped by geometry (the simple polygons' rings came first)
+    order = np.argsort(owner, kind="stable")
+    old_start = np.r_[0, np.cumsum(counts)[:-1]]
+    counts = counts[order]
+    idx = np.repeat(old_start[order] - (np.cumsum(counts) - counts), counts) \
+        + np.arange(int(counts.sum()))
+    return owner[order], exterior[order], counts, coords[idx]
+
+
+@numba.njit(cache=True)
+def _ring_parts(x: np.ndarray, y: np.ndarray, vstart: np.ndarray,
+                weight: np.ndarray) -> tuple:  # pragma: no cover (compiled)
+    """Convex parts of rings: the ring itself if convex, else its fan's non-flat triangles.
+
+    Returns ``(p_ring, pv_start, pv, p_orient, p_weight)`` (see :class:`Polygons`).
+    """
+    nr = len(vstart) - 1
+    convex = np.zeros(nr, dtype=np.bool_)
+    orient = np.zeros(nr)
+    n_parts = 0
+    n_pv = 0
+    for r in range(nr):
+        s = vstart[r]
+        m = vstart[r + 1] - s
+        if m < 3:
+            continue
+        left = False
+        right = False
+        area = 0.0
+        for k in range(m):
+            i = s + k
+            j = s + (k + 1) % m
+            h = s + (k + 2) % m
+            turn = (x[j] - x[i]) * (y[h] - y[j]) - (y[j] - y[i]) * (x[h] - x[j])
+            left |= turn > 0.0
+            right |= turn < 0.0
+            area += (x[i] - x[s]) * (y[j] - y[s]) - (x[j] - x[s]) * (y[i] - y[s])
+        if area == 0.0:
+            continue
+        orient[r] = 1.0 if area > 0.0 else -1.0
+        convex[r] = not (left and right)
+        if convex[r]:
+            n_parts += 1
+            n_pv += m
+        else:
+            n_parts += m - 2
+            n_pv += 3 * (m - 2)
+    p_ring = np.empty(n_parts, dtype=np.int64)
+    pv_start = np.empty(n_parts + 1, dtype=np.int64)
+    pv = np.empty(n_pv, dtype=np.int64)
+    p_orient = np.empty(n_parts)
+    p_weight = np.empty(n_parts)
+    p = 0
+    q = 0
+    pv_start[0] = 0
+    for r in range(nr):
+        if orient[r] == 0.0:
+            continue
+        s = vstart[r]
+        m = vstart[r + 1] - s
+        if convex[r]:
+            for k in range(m):
+                pv[q] = s + k
+                q += 1
+            p_ring[p] = r
+            p_orient[p] = orient[r]
+            p_weight[p] = weight[r]
+            p += 1
+            pv_start[p] = q
+            continue
+        for k in range(1, m - 1):  # the fan (v0, vk, vk+1), signed
+            i = s + k
+            tri = (x[i] - x[s]) * (y[i + 1] - y[s]) - (x[i + 1] - x[s]) * (y[i] - y[s])
+            if tri == 0.0:
+                continue
+            pv[q] = s
+            pv[q + 1] = i
+            pv[q + 2] = i + 1
+            q += 3
+            p_ring[p] = r
+            p_orient[p] = 1.0 if tri > 0.0 else -1.0
+            p_weight[p] = weight[r] * orient[r] * p_orient[p]
+            p += 1
+            pv_start[p] = q
+    return p_ring[:p], pv_start[:p + 1], pv[:q], p_orient[:p], p_weight[:p]
+
+
+def polygons(geoms: np.ndarray) -> Polygons:
+    """Flatten polygons into rings and convex parts (see the module docstring).
+
+    Parameters
+    ----------
+    geoms : array of shapely geometries
+        Polygons and multipolygons; other geometries get no rings (area 0).
+
+    Returns
+    -------
+    Polygons
+
+    Examples
+    --------
+    >>> from shapely.geometry import Polygon, box
+    >>> notch = Polygon([(0, 0), (2, 0), (1, 1), (2, 2), (0, 2)])
+    >>> p = polygons(np.array([box(0, 0, 1, 1), notch, box(0, 0, 1, 1).boundary]))
+    >>> np.diff(p.part_start).tolist()  # the notch's fan: 3 triangles, one of them flat
+    [1, 2, 0]
+    >>> p.clip_edges.tolist()
+    [4, 6, 0]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    owner, exterior, counts, coords = _flat_rings(geoms)
+    vstart = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    x = np.ascontiguousarray(coords[:, 0])
+    y = np.ascontiguousarray(coords[:, 1])
+    weight = np.where(exterior, 1.0, -1.0)
+    p_ring, pv_start, pv, p_orient, p_weight = _ring_parts(x, y, vstart, weight)
+    p_size = np.diff(pv_start)
+    ring_start = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))].astype(np.int64)
+    part_start = np.r_[0, np.cumsum(np.bincount(owner[p_ring], minlength=n))].astype(np.int64)
+    n_vertices = np.bincount(owner, weights=counts, minlength=n).astype(np.int64)
+    clip_edges = np.bincount(owner[p_ring], weights=p_size, minlength=n).astype(np.int64)
+    return Polygons(ring_start, vstart, x, y, weight, part_start, pv_start, pv,
+                    p_orient.astype(np.float64), p_weight.astype(np.float64), n_vertices,
+                    clip_edges)
+
+
+@numba.njit(cache=True, nogil=True)
+def _clip_kernel(sx: np.ndarray, sy: np.ndarray, s_vstart: np.ndarray, row_ring: np.ndarray,
+                 cx_: np.ndarray, cy_: np.ndarray, pv_start: np.ndarray, pv: np.ndarray,
+                 p_orient: np.ndarray, row_part: np.ndarray, lo: int, hi: int,
+                 out: np.ndarray) -> None:  # pragma: no cover (compiled)
+    """Unsigned area of subject ring ``row_ring[r]`` inside part ``row_part[r]``, rows lo..hi."""
+    cap = 64
+    bx = np.empty(cap)
+    by = np.empty(cap)
+    tx = np.empty(cap)
+    ty = np.empty(cap)
+    for r in range(lo, hi):
+        p = row_part[r]
+        q0 = pv_start[p]
+        k = pv_start[p + 1] - q0
+        ox = cx_[pv[q0]]
+        oy = cy_[pv[q0]]
+        orient = p_orient[p]
+        s = s_vstart[row_ring[r]]
+        n = s_vstart[row_ring[r] + 1] - s
+        if 2 * n + 2 > cap:
+            cap = 2 * (2 * n + 2)
+            bx = np.empty(cap)
+            by = np.empty(cap)
+            tx = np.empty(cap)
+            ty = np.empty(cap)
+        for i in range(n):  # shifted to the part's first vertex: small numbers
+            bx[i] = sx[s + i] - ox
+            by[i] = sy[s + i] - oy
+        for e in range(k):
+            ax = cx_[pv[q0 + e]] - ox
+            ay = cy_[pv[q0 + e]] - oy
+            f = q0 + e + 1 if e + 1 < k else q0
+            dx = cx_[pv[f]] - ox - ax
+            dy = cy_[pv[f]] - oy - ay
+            if dx == 0.0 and dy == 0.0:
+                continue
+            dx *= orient  # the inside is on the left of a counter-clockwise edge
+            dy *= orient
+            if 2 * n + 2 > cap:  # a half-plane emits at most two vertices per vertex
+                cap = 2 * (2 * n + 2)
+                nbx = np.empty(cap)
+                nby = np.empty(cap)
+                nbx[:n] = bx[:n]
+                nby[:n] = by[:n]
+                bx = nbx
+                by = nby
+                tx = np.empty(cap)
+                ty = np.empty(cap)
+            m = 0
+            d0 = dx * (by[0] - ay) - dy * (bx[0] - ax)
+            di = d0
+            for i in range(n):
+                j = i + 1
+                if j < n:
+                    dj = dx * (by[j] - ay) - dy * (bx[j] - ax)
+                else:
+                    j = 0
+                    dj = d0
+                if di >= 0.0:
+                    tx[m] = bx[i]
+                    ty[m] = by[i]
+                    m += 1
+                if (di >= 0.0) != (dj >= 0.0):
+                    t = di / (di - dj)
+                    tx[m] = bx[i] + t * (bx[j] - bx[i])
+                    ty[m] = by[i] + t * (by[j] - by[i])
+                    m += 1
+                di = dj
+            bx, tx = tx, bx
+            by, ty = ty, by
+            n = m
+            if n == 0:
+                break
+        area = 0.0
+        for i in range(n):
+            j = i + 1 if i + 1 < n else 0
+            area += bx[i] * by[j] - bx[j] * by[i]
+        out[r] = abs(0.5 * area)
+
+
+def _clip(subj: Polygons, s_index: np.ndarray, clip: Polygons, c_index: np.ndarray, *,
+          threads: int) -> np.ndarray:
+    """Area of subject ``s_index[i]`` inside clipper ``c_index[i]``, for each pair."""
+    n_rings = (subj.ring_start[s_index + 1] - subj.ring_start[s_index])
+    p_lo = clip.part_start[c_index]
+    n_parts = clip.part_start[c_index + 1] - p_lo
+    n_rows = n_rings * n_parts  # one row per (subject ring) x (clipper part)
+    pair = np.repeat(np.arange(len(s_index)), n_rows)
+    local = np.arange(len(pair)) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+    per = np.maximum(n_parts[pair], 1)
+    row_ring = subj.ring_start[s_index][pair] + local // per
+    row_part = p_lo[pair] + local % per
+    row_area = np.zeros(len(pair))
+    args = (subj.x, subj.y, subj.vstart, row_ring, clip.x, clip.y, clip.pv_start, clip.pv,
+            clip.p_orient, row_part)
+    chunks = max(1, min(threads, len(pair) // 5_000))
+    bounds = np.linspace(0, len(pair), chunks + 1).astype(np.int64)
+    if chunks == 1:
+        _clip_kernel(*args, 0, len(pair), row_area)
+    else:  # the kernel releases the GIL
+        with ThreadPoolExecutor(chunks) as pool:
+            list(pool.map(lambda c: _clip_kernel(*args, bounds[c], bounds[c + 1], row_area),
+                          range(chunks)))
+    w = subj.weight[row_ring] * clip.p_weight[row_part]
+    return np.bincount(pair, weights=w * row_area, minlength=len(s_index))
+
+
+def intersection_area(a: np.ndarray, b: np.ndarray, *, threads: int = 1,
+                      a_index: np.ndarray | None = None, b_index: np.ndarray | None = None,
+                      a_polys: Polygons | None = None,
+                      b_polys: Polygons | None = None) -> np.ndarray:
+    """Area of ``a[i] ∩ b[i]`` for each pair, in the squared units of the CRS.
+
+    Parameters
+    ----------
+    a, b : arrays of shapely (multi)polygons
+        The pairs' geometries; or, with ``a_index`` (``b_index``), distinct
+        geometries that the pairs refer to by position (each is then
+        flattened once, however many pairs it is in).
+    threads : int, default 1
+        Threads for the kernel and the GEOS fallback.
+    a_index, b_index : ndarray of int, optional
+        For each pair, the position of its geometry in ``a`` (``b``).
+    a_polys, b_polys : Polygons, optional
+        :func:`polygons` of ``a`` (``b``), when the caller has them.
+
+    Returns
+    -------
+    ndarray of float
+        One area per pair.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point, box
+    >>> a = np.array([Point(0, 0).buffer(1, quad_segs=64)])
+    >>> b = np.array([box(0, 0, 5, 5), box(-5, -5, 0, 5)])
+    >>> areas = intersection_area(a, b, a_index=np.array([0, 0]))
+    >>> bool(abs(areas[0] - a[0].area / 4) < 1e-12), bool(abs(areas[1] - a[0].area / 2) < 1e-12)
+    (True, True)
+    """
+    a = np.asarray(a, dtype=object)
+    b = np.asarray(b, dtype=object)
+    a_index = np.arange(len(a)) if a_index is None else np.asarray(a_index, dtype=np.int64)
+    b_index = np.arange(len(b)) if b_index is None else np.asarray(b_index, dtype=np.int64)
+    out = np.zeros(len(a_index))
+    if not len(a_index):
+        return out
+    pa = polygons(a) if a_polys is None else a_polys
+    pb = polygons(b) if b_polys is None else b_polys
+    cost_b = pa.n_vertices[a_index] * pb.clip_edges[b_index]  # b clips a
+    cost_a = pb.n_vertices[b_index] * pa.clip_edges[a_index]
+    by_b = cost_b <= cost_a
+    cost = np.where(by_b, cost_b, cost_a)
+    kernel = cost <= MAX_CLIP_COST
+    use = kernel & by_b
+    if use.any():
+        out[use] = _clip(pa, a_index[use], pb, b_index[use], threads=threads)
+    use = kernel & ~by_b
+    if use.any():
+        out[use] = _clip(pb, b_index[use], pa, a_index[use], threads=threads)
+    rest = ~kernel
+    if rest.any():
+        out[rest] = shapely.area(parallel(shapely.intersection, a[a_index[rest]],
+                                          b[b_index[rest]], threads=threads))
+    return out

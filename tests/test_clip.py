@@ -1,0 +1,99 @@
+"""The NumPy convex clipper against GEOS, on shapes chosen to break it."""
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon, box
+
+from geoagri._clip import intersection_area, polygons
+
+
+def _random_convex(rng, n, centre, radius):
+    angles = np.sort(rng.uniform(0, 2 * np.pi, rng.integers(3, 9)))
+    r = radius * rng.uniform(0.6, 1.0, len(angles))
+    pts = np.column_stack([centre[0] + r * np.cos(angles), centre[1] + r * np.sin(angles)])
+    return shapely.convex_hull(shapely.multipoints(pts))
+
+
+def _random_star(rng, centre, radius):
+    k = rng.integers(5, 20)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, k))
+    r = radius * rng.uniform(0.2, 1.0, k)
+    ring = np.column_stack([centre[0] + r * np.cos(angles), centre[1] + r * np.sin(angles)])
+    poly = Polygon(ring)
+    return poly if poly.is_valid else shapely.make_valid(poly).geoms[0] \
+        if hasattr(shapely.make_valid(poly), "geoms") else shapely.make_valid(poly)
+
+
+def test_known_areas_hole_multipolygon_and_orientation():
+    hole = Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (1, 3), (3, 3), (3, 1)]])
+    multi = MultiPolygon([box(0, 0, 1, 1), box(2, 0, 3, 1)])
+    cw = Polygon([(0, 0), (0, 2), (2, 2), (2, 0)])  # clockwise clipper
+    a = np.array([hole, multi, box(0, 0, 3, 3), box(0, 0, 1, 1), box(0, 0, 1, 1)])
+    b = np.array([box(0, 0, 4, 2), box(0.5, 0, 2.5, 1), cw, box(1, 0, 2, 1), box(5, 5, 6, 6)])
+    # 8 - 2 (hole part); 0.5 + 0.5; 4; touching edge: 0; disjoint: 0
+    assert intersection_area(a, b).tolist() == pytest.approx([6.0, 1.0, 4.0, 0.0, 0.0],
+                                                             abs=1e-12)
+
+
+def test_non_convex_clipper_is_recognised():
+    notch = Polygon([(0, 0), (2, 0), (1, 1), (2, 2), (0, 2)])
+    polys = polygons(np.array([notch, box(0, 0, 1, 1), Polygon()]))
+    assert np.diff(polys.part_start).tolist() == [2, 1, 0]  # fan of 3, one flat; one box
+    assert polys.clip_edges.tolist() == [6, 4, 0]
+    # both sides non-convex: the fan's signed triangles; still the right area
+    area = intersection_area(np.array([notch]), np.array([notch]))
+    assert area[0] == pytest.approx(notch.area)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_pairs_match_geos_in_utm_coordinates(seed):
+    rng = np.random.default_rng(seed)
+    n = 400
+    x0, y0 = 580_000.0, 1_190_000.0  # UTM-sized coordinates: rounding matters here
+    a, b = [], []
+    for _ in range(n):
+        c1 = (x0 + rng.uniform(0, 200), y0 + rng.uniform(0, 200))
+        c2 = (c1[0] + rng.uniform(-150, 150), c1[1] + rng.uniform(-150, 150))
+        a.append(_random_star(rng, c1, 120) if rng.random() < 0.5
+                 else _random_convex(rng, 8, c1, 100))
+        b.append(_random_star(rng, c2, 120) if rng.random() < 0.3
+                 else _random_convex(rng, 8, c2, 100))
+    a, b = np.array(a, dtype=object), np.array(b, dtype=object)
+    expected = shapely.area(shapely.intersection(a, b))
+    got = intersection_area(a, b)
+    assert np.abs(got - expected).max() <= 1e-9 * np.maximum(shapely.area(a), 1.0).max()
+    # swapped roles give the same; so does GEOS for every pair (no small side)
+    assert np.abs(intersection_area(b, a) - expected).max() <= 1e-9 * 4e4
+
+
+def test_circle_in_quadrant_and_commune_piece_with_hole():
+    circle = Point(500_000, 1_200_000).buffer(300, quad_segs=16)  # 65 vertices, non-convex? no
+    quadrant = box(500_000, 1_200_000, 501_000, 1_201_000)
+    piece = box(499_000, 1_199_000, 501_000, 1_201_000).difference(
+        Point(500_100, 1_200_100).buffer(50, quad_segs=8))
+    a = np.array([circle, piece])
+    b = np.array([quadrant, box(500_000, 1_200_000, 500_200, 1_200_200)])
+    expected = shapely.area(shapely.intersection(a, b))
+    assert intersection_area(a, b) == pytest.approx(expected, rel=1e-12)
+
+
+def test_fan_of_a_spiral_with_holes_on_both_sides(monkeypatch):
+    # a deeply non-convex ring: fan triangles reach far outside it and must cancel
+    t = np.linspace(0, 6 * np.pi, 120)
+    outer = np.column_stack([(10 + 3 * t) * np.cos(t), (10 + 3 * t) * np.sin(t)])
+    inner = np.column_stack([(7 + 3 * t) * np.cos(t), (7 + 3 * t) * np.sin(t)])[::-1]
+    spiral = Polygon(np.vstack([outer, inner]))
+    assert spiral.is_valid
+    holed = box(-40, -40, 40, 40).difference(Point(5, 5).buffer(12, quad_segs=4))
+    multi = MultiPolygon([box(-70, -70, -20, -20), box(20, 20, 70, 70)])
+    a = np.array([spiral, spiral, holed, multi], dtype=object)
+    b = np.array([holed, multi, multi, spiral], dtype=object)
+    shift = np.array([600_000.0, 1_100_000.0])
+    a, b = shapely.transform(a, lambda xy: xy + shift), shapely.transform(b, lambda xy: xy + shift)
+    expected = shapely.area(shapely.intersection(a, b))
+    assert (expected > 100).all()
+    assert intersection_area(a, b) == pytest.approx(expected, rel=1e-11)
+    # the GEOS fallback for pairs too large to clip gives the same
+    monkeypatch.setattr("geoagri._clip.MAX_CLIP_COST", 0)
+    assert intersection_area(a, b, threads=2) == pytest.approx(expected, rel=1e-15)
