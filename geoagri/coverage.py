@@ -301,9 +301,9 @@ def _class_regions(pump: Any, power: Any) -> np.ndarray:
 # Zones and their parts
 # --------------------------------------------------------------------------
 
-def _trim(geoms: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def _trim(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """Remove from each zone what earlier zones (row order) of its group cover."""
-    labels = overlap_clusters(geoms, codes)
+    labels = overlap_clusters(geoms, codes, threads=threads)
     out = geoms.copy()
     idx = np.flatnonzero(labels >= 0)
     if not len(idx):
@@ -468,7 +468,7 @@ def _prepare(func: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
         codes = np.zeros(len(zones), dtype=int)
         group_values = pd.DataFrame(index=[0])
     zi = np.flatnonzero(ok)
-    trimmed = _trim(zgeoms[zi], codes[zi])
+    trimmed = _trim(zgeoms[zi], codes[zi], threads=nthreads)
     keep = shapely.area(trimmed) > 0
     zi, trimmed = zi[keep], trimmed[keep]
     cpieces = cut_into_pieces(cgeoms, max_vertices=max_vertices)
