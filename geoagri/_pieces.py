@@ -123,7 +123,8 @@ def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32
         owner = np.tile(owner, 4)
         # GEOS' rectangle clipping: ~6x faster than a general intersection with the box
         clipped = np.empty(len(parent), dtype=object)
-        clipped[:] = [shapely.clip_by_rect(g, *q) for g, q in zip(parent, quads.tolist())]
+        clipped[:] = [shapely.clip_by_rect(g, *q) for g, q in zip(parent, quads.tolist(),
+                                                                  strict=True)]
         clipped = polygonal(clipped)
         keep = shapely.area(clipped) > 0
         current, owner, cells = clipped[keep], owner[keep], quads[keep]

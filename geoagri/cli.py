@@ -8,6 +8,8 @@ demo; ``geoagri area PLAN.toml`` prints one area table; ``geoagri export
 PLAN.toml --format kml --out DIR`` exports the layers; ``geoagri site PLAN.toml
 --budget-vnd N --out DIR`` proposes pump stations and three-phase lines;
 ``geoagri map PLAN.toml --out map.html [--offline]`` writes the map;
+``geoagri reform TABLE.csv --to-2025 --out DIR`` carries a table of old
+communes onto the communes of 1 July 2025 (:mod:`geoagri.reform`);
 ``geoagri --version``.
 A :class:`~geoagri.errors.GeoagriError` is printed as one paragraph on
 standard error with exit status 1, never as a traceback.
@@ -207,6 +209,48 @@ def _cmd_area(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv_list(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _cmd_reform(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from geoagri.io import read_layer, read_table
+    from geoagri.reform import lineage, to_new_communes
+    from geoagri.report import _replace
+
+    table = read_table(args.table)
+    layers = [read_layer(p, kind="communes") if p else None
+              for p in (args.old_communes, args.new_communes)]
+    lin = lineage(*layers, provinces=args.province, era=args.era)
+    intensive = None
+    if args.intensive is not None:
+        intensive = {}
+        for item in _csv_list(args.intensive) or []:
+            col, _, weight = item.partition("=")
+            intensive[col.strip()] = weight.strip() or None
+    carried = to_new_communes(table, lin, code_col=args.code_col, name_col=args.name_col,
+                              extensive=_csv_list(args.extensive), intensive=intensive,
+                              by=_csv_list(args.by))
+    out = Path(args.out)
+    written = {out / f"{Path(args.table).stem}_2025.csv": carried,
+               out / "lineage_2025.csv": carried.attrs["lineage"]}
+    for path, frame in written.items():  # UTF-8 with BOM, as the report's tables
+        _replace(path, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    print(f"{len(table)} rows of old communes → {carried['new_code'].nunique()} new communes "
+          f"({int(carried['approximate'].sum())} with approximate shares)")
+    for col in carried.attrs["extensive"]:
+        before = float(pd.to_numeric(table[col]).sum())
+        print(f"  {col}: {before:,.2f} before, {float(carried[col].sum()):,.2f} after")
+    if carried.attrs["intensive"]:
+        print(f"  averaged: {', '.join(carried.attrs['intensive'])}")
+    if carried.attrs["dropped_columns"]:
+        print(f"  not carried: {', '.join(carried.attrs['dropped_columns'])}")
+    print(f"wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="geoagri", description="Geospatial planning toolkit for agricultural planners.")
@@ -258,6 +302,32 @@ def _parser() -> argparse.ArgumentParser:
                        help="language of the report (default vi)")
     run.set_defaults(func=_cmd_run)
     dm.set_defaults(func=_cmd_demo)
+    rf = sub.add_parser(
+        "reform", help="carry a table of old communes onto the communes of 1 July 2025",
+        description="Carry a commune table (CSV/XLSX) onto the new communes: amounts "
+        "(*_ha, *_count, *_vnd, *_km, *_m2) are split by the lineage's shares and summed, "
+        "rates (*_pct, *_t_ha, *_kg_ha, *_vnd_ha) averaged. Writes TABLE_2025.csv and "
+        "lineage_2025.csv (UTF-8 with BOM) into --out. See docs/reform.md.")
+    rf.add_argument("table", help="table of old communes (.csv, .xlsx)")
+    rf.add_argument("--to-2025", dest="to_2025", action="store_true", required=True,
+                    help="from the units before 1 July 2025 to the new ones (the only way)")
+    rf.add_argument("--out", required=True, help="output folder")
+    rf.add_argument("--code-col", help="column of old commune codes (default: old_code, "
+                    "commune_code or commune_id)")
+    rf.add_argument("--name-col", help="column of old commune names (default: old_name or "
+                    "commune_name)")
+    rf.add_argument("--province", action="append",
+                    help="province of the table (repeatable); default the whole country")
+    rf.add_argument("--era", default="old", choices=["old", "new"],
+                    help="which provinces --province names (default old)")
+    rf.add_argument("--extensive", help="comma-separated amount columns (default by suffix)")
+    rf.add_argument("--intensive", help="comma-separated rate columns, each with its weight "
+                    "column after '=', e.g. yield_t_ha=area_ha (default by suffix, "
+                    "area-weighted)")
+    rf.add_argument("--by", help="comma-separated columns kept as groups (season, crop)")
+    rf.add_argument("--old-communes", help="old commune boundaries: shares from areas")
+    rf.add_argument("--new-communes", help="new commune boundaries (with --old-communes)")
+    rf.set_defaults(func=_cmd_reform)
     return parser
 
 

@@ -19,6 +19,9 @@ sheet (vi)         sheet (en)     content
                                   state and people's shares (``state_share_pct``)
 ``Phụ lục IV``     Appendix IV    power works for pump stations with hectares
                                   served (empty with a note when there are none)
+``Phụ lục V –      Appendix V –   the 2025 lineage old commune → new commune with
+Chuyển đổi 2025``  2025 reform    its shares (:func:`geoagri.reform.lineage`), only
+                                  when the results carry one (``lineage``)
 ================== ============== ===================================================
 
 Every table is also written as CSV (UTF-8 with a byte-order mark, so that
@@ -126,11 +129,14 @@ _VALUE_LABELS = {
     "sluice": ("Cống điều tiết, đập", "Sluice"), "pump_station": ("Trạm bơm", "Pump station"),
     "bridge": ("Cầu", "Bridge"), "road": ("Đường", "Road"), "power": ("Điện", "Power"),
     "other": ("Khác", "Other"), "ha": ("ha", "ha"), "count": ("số lượng", "count"),
+    "whole": ("Nhập nguyên xã", "Whole commune"),
+    "geometry": ("Theo diện tích trên bản đồ", "Area from boundaries"),
+    "official_equal_split": ("Chia đều (ước tính)", "Equal split (approximate)"),
 }
 
 # format kinds → Excel number format codes
 _FORMATS = {"int": "#,##0", "ha": "#,##0.0", "pct": "0.0", "year": "0", "t_ha": "0.0",
-            "money": "#,##0", "text": "@"}
+            "money": "#,##0", "text": "@", "share": "0.0000"}
 
 # table key → (sheet vi, sheet en, csv name, columns: (key, header vi, header en, format))
 _Col = tuple[str, str, str, str]
@@ -195,13 +201,33 @@ _POWER_COLS: list[_Col] = [
     ("cost_million_vnd", "Kinh phí (triệu đồng)", "Cost (million VND)", "money"),
     ("served_area_ha", "Diện tích phục vụ (ha)", "Area served (ha)", "ha"),
 ]
+_LINEAGE_COLS: list[_Col] = [
+    ("old_code", "Mã xã cũ", "Old commune code", "text"),
+    ("old_name", "Xã cũ", "Old commune", "text"),
+    ("old_district", "Huyện cũ", "Old district", "text"),
+    ("old_province", "Tỉnh cũ", "Old province", "text"),
+    ("new_code", "Mã xã mới", "New commune code", "text"),
+    ("new_name", "Xã mới", "New commune", "text"),
+    ("new_province", "Tỉnh mới", "New province", "text"),
+    ("weight", "Tỷ lệ chuyển sang (0–1)", "Share carried (0–1)", "share"),
+    ("weight_source_label", "Cách tính tỷ lệ", "Share from", "text"),
+    ("part_area_ha", "Diện tích chuyển sang (ha)", "Area carried (ha)", "ha"),
+]
 _SHEETS = [  # attribute, sheet vi, sheet en, csv, columns
     ("summary", "Tổng hợp", "Summary", "summary", _SUMMARY_COLS),
     ("linkage_by_commune", "Phụ lục I", "Appendix I", "appendix_1_linkage", _LINKAGE_COLS),
     ("models", "Phụ lục II", "Appendix II", "appendix_2_models", _MODEL_COLS),
     ("works", "Phụ lục III", "Appendix III", "appendix_3_works", _WORK_COLS),
     ("power_works", "Phụ lục IV", "Appendix IV", "appendix_4_power_works", _POWER_COLS),
+    ("lineage", "Phụ lục V – Chuyển đổi 2025", "Appendix V – 2025 reform",
+     "appendix_5_reform_lineage", _LINEAGE_COLS),
 ]
+_LINEAGE_NOTE = (
+    "Tỷ lệ: phần của xã cũ chuyển sang xã mới (tổng mỗi xã cũ bằng 1). \"Chia đều (ước "
+    "tính)\": xã cũ bị chia, chưa có ranh giới để tính theo diện tích.",
+    "Share: the part of the old commune carried to the new one (each old commune's shares "
+    "sum to 1). \"Equal split (approximate)\": a divided commune without boundaries to "
+    "weigh it by area.")
 _EMPTY_POWER_NOTE = (
     "Chưa có công trình điện phục vụ trạm bơm; bảng sẽ được bổ sung từ kết quả đề xuất "
     "vị trí trạm bơm và đường dây 3 pha.",
@@ -341,6 +367,10 @@ class ReportData:
         Year of the report.
     notes : tuple of str
         Notes written under the summary table.
+    lineage : DataFrame, optional
+        The 2025 lineage (:func:`geoagri.reform.lineage`, e.g. the
+        ``attrs["lineage"]`` of carried figures or re-based targets); when
+        given, written as appendix V beside the figures it carried.
     """
 
     progress: pd.DataFrame
@@ -350,6 +380,7 @@ class ReportData:
     power_works: pd.DataFrame | None = None
     year: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    lineage: pd.DataFrame | None = None
 
     def summary_lines(self, *, language: str = "vi") -> list[str]:
         """The headline sentences of the district- and province-scope targets.
@@ -583,7 +614,8 @@ def _sheet_table(attr: str, data: ReportData, li: int, language: str) -> pd.Data
         outside = ("Ngoài ranh giới các xã", "Outside every commune")[li]
         table.loc[table["commune_id"].isna(), "commune_name"] = outside
     for src, dst in (("support", "support_label"), ("investor", "investor_label"),
-                     ("status", "status_label"), ("work_type", "work_type_label")):
+                     ("status", "status_label"), ("work_type", "work_type_label"),
+                     ("weight_source", "weight_source_label")):
         if src in table:
             table[dst] = [_label(v, li) for v in table[src]]
     return table
@@ -672,7 +704,8 @@ def write_report(
     dict of str to Path
         ``"workbook"`` and one entry per table (``"summary"``,
         ``"appendix_1_linkage"``, ``"appendix_2_models"``, ``"appendix_3_works"``,
-        ``"appendix_4_power_works"``).
+        ``"appendix_4_power_works"``, and ``"appendix_5_reform_lineage"`` when the
+        results carry a lineage).
 
     Raises
     ------
@@ -706,12 +739,16 @@ def write_report(
     written: dict[str, Path] = {}
     csvs: list[tuple[Path, pd.DataFrame]] = []
     for attr, sheet_vi, sheet_en, csv, cols in _SHEETS:
+        if attr == "lineage" and results.lineage is None:
+            continue
         table = _sheet_table(attr, results, li, language)
         notes: list[str] = []
         if attr == "summary":
             notes = list(results.notes)
         if attr == "power_works" and table.empty:
             notes = [_EMPTY_POWER_NOTE[li]]
+        if attr == "lineage":
+            notes = [_LINEAGE_NOTE[li]]
         ws = wb.create_sheet((sheet_vi, sheet_en)[li])
         _write_sheet(ws, table, cols, li, notes)
         frame = pd.DataFrame({c[1 + li]: (table[c[0]] if c[0] in table else pd.Series(
