@@ -13,11 +13,17 @@ How it is fast and exact
   commune, and its area is its own area, with no polygon intersection.  Only
   zones that cross a cell or a border are intersected, and then with a small
   piece or a rectangle, not with the whole 600-vertex commune.
+* The zones that do cross a border are not overlaid: the area of each zone
+  inside each piece is computed directly by a compiled clipping kernel
+  (:mod:`geoagri._clip`: Sutherland–Hodgman against the convex side, or a
+  fan of signed triangles of a non-convex one), about 20 times faster than
+  building the intersection polygon with GEOS, and equal to it within
+  rounding (≈1e-13 relative per commune).
 * Overlaps are found with a spatial index among zones of the same group whose
-  bounding boxes overlap with positive area; only the clusters of zones that
-  really overlap are unioned.
-* The geometry work runs in shapely's vectorised functions, which release
-  the GIL, on ``threads`` threads.
+  bounding boxes overlap with positive area, their overlap area by the same
+  kernel; only the clusters of zones that really overlap are unioned.
+* The geometry work runs on ``threads`` threads (shapely's vectorised
+  functions and the kernel release the GIL).
 
 Examples
 --------
