@@ -164,6 +164,11 @@ def area_by_zone(
     >>> round(float(t.loc[t["zone_kind"] == "linkage", "area_ha"].sum()))
     23865
     """
+    if type(zones).__module__.startswith("dask"):  # dask-geopandas: run on the cluster
+        from geoagri import distributed
+        return distributed.area_by_zone(zones, communes, by=by, dissolve=dissolve, level=level,
+                                        crs=crs, province=province, era=era, threads=threads,
+                                        max_vertices=max_vertices)
     if level not in LEVELS:
         raise SchemaError(f"level={level!r}; use one of {', '.join(LEVELS)}")
     kind = zones.attrs.get("geoagri", {}).get("kind")

@@ -616,6 +616,14 @@ def coverage(
     ...      - t.loc[t["crop"] == "rice", "both_ha"].sum())) < 1e-6)
     True
     """
+    if type(zones).__module__.startswith("dask"):  # dask-geopandas: run on the cluster
+        from geoagri import distributed
+        return distributed.coverage(
+            zones, communes=communes, pumps=pumps, pump_radius_m=pump_radius_m, canals=canals,
+            canal_reach_m=canal_reach_m, network_reach_m=network_reach_m, power=power,
+            power_reach_m=power_reach_m, by=by, pump_statuses=pump_statuses,
+            power_statuses=power_statuses, crs=crs, province=province, era=era,
+            quad_segs=quad_segs, threads=threads, max_vertices=max_vertices)
     ctx = _prepare("coverage", zones, communes, pumps=pumps, pump_radius_m=pump_radius_m,
                    canals=canals, canal_reach_m=canal_reach_m, network_reach_m=network_reach_m,
                    power=power, power_reach_m=power_reach_m, by=by,
@@ -771,6 +779,14 @@ def gaps(
     >>> g.crs == plan["zones"].crs
     True
     """
+    if type(zones).__module__.startswith("dask"):  # dask-geopandas: run on the cluster
+        from geoagri import distributed
+        return distributed.gaps(
+            zones, communes=communes, pumps=pumps, pump_radius_m=pump_radius_m, canals=canals,
+            canal_reach_m=canal_reach_m, network_reach_m=network_reach_m, power=power,
+            power_reach_m=power_reach_m, by=by, pump_statuses=pump_statuses,
+            power_statuses=power_statuses, crs=crs, province=province, era=era,
+            quad_segs=quad_segs, threads=threads, max_vertices=max_vertices)
     ctx = _prepare("gaps", zones, communes, pumps=pumps, pump_radius_m=pump_radius_m,
                    canals=canals, canal_reach_m=canal_reach_m, network_reach_m=network_reach_m,
                    power=power, power_reach_m=power_reach_m, by=by,

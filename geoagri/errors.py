@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "CRSError",
+    "ClusterError",
     "GeoagriError",
     "GeoagriWarning",
     "GeometryError",
@@ -61,6 +62,10 @@ class GeometryError(GeoagriError):
 
 class InfeasibleError(GeoagriError):
     """An optimisation problem has no solution with the given inputs."""
+
+
+class ClusterError(GeoagriError):
+    """A run on a dask cluster failed (a task raised, workers died); no result."""
 
 
 class NameMatchError(GeoagriError):
