@@ -65,8 +65,8 @@ class Polygons(NamedTuple):
     ring_start : ndarray of int, shape (n + 1,)
         Geometry ``i``'s rings are ``ring_start[i]:ring_start[i + 1]``.
     vstart : ndarray of int, shape (R + 1,)
-        Ring ``r``'s vertices are ``x[vstart[r]:vstart[r + 1]]`` (closing
-        vertex not repeated).
+        Ring ``r``'s vertices are ``x[vstart[r]:vstart[r + 1] - 1]`` (the
+        last coordinate closes the ring).
     x, y : ndarray of float
         Vertex coordinates.
     weight : ndarray of float, shape (R,)
@@ -100,41 +100,36 @@ class Polygons(NamedTuple):
 
 
 def _flat_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(ring_owner, exterior, ring_counts, coords)`` with closing vertices dropped."""
+    """``(ring_owner, exterior, ring_sizes, coords)`` of polygons, rings in geometry order.
+
+    ``coords`` are shapely's coordinates of the polygonal geometries, closing
+    vertices included: ring ``r`` holds ``ring_sizes[r]`` of them.
+    """
     types = shapely.get_type_id(geoms)
-    simple = types == 3
-    simple[simple] = shapely.get_num_interior_rings(geoms[simple]) == 0
-    # the common case, a polygon without holes: its coordinates are its one ring
-    c1, i1 = shapely.get_coordinates(geoms[simple], return_index=True)
-    owner1 = np.flatnonzero(simple)
-    n1 = np.bincount(i1, minlength=len(owner1))
-    other = np.flatnonzero(~simple & np.isin(types, (3, 6)))
-    if not len(other):
-        counts = np.maximum(n1 - 1, 0)
-        keep = np.ones(len(c1), dtype=bool)
-        keep[(np.cumsum(n1) - 1)[n1 > 0]] = False  # the closing vertex
-        return owner1, np.ones(len(owner1), dtype=bool), counts, c1[keep]
-    parts, part_owner = shapely.get_parts(geoms[other], return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    first = np.r_[True, ring_part[1:] != ring_part[:-1]] if len(rings) else np.zeros(0, bool)
-    c2, i2 = shapely.get_coordinates(rings, return_index=True)
-    n2 = np.bincount(i2, minlength=len(rings))
-    owner = np.concatenate([owner1, other[part_owner[ring_part]]])
-    exterior = np.concatenate([np.ones(len(owner1), dtype=bool), first])
-    counts = np.concatenate([n1, n2])
-    coords = np.concatenate([c1, c2])
-    ring_first = np.r_[0, np.cumsum(counts)[:-1]]
-    keep = np.ones(len(coords), dtype=bool)
-    keep[(ring_first + counts - 1)[counts > 0]] = False  # the closing vertex
-    coords = coords[keep]
-    counts = np.maximum(counts - 1, 0)
-    # rings grouped by geometry (the simple polygons' rings came first)
-    order = np.argsort(owner, kind="stable")
-    old_start = np.r_[0, np.cumsum(counts)[:-1]]
-    counts = counts[order]
-    idx = np.repeat(old_start[order] - (np.cumsum(counts) - counts), counts) \
-        + np.arange(int(counts.sum()))
-    return owner[order], exterior[order], counts, coords[idx]
+    poly = np.isin(types, (3, 6))
+    coords = shapely.get_coordinates(geoms if poly.all() else geoms[poly])
+    n_rings = np.zeros(len(geoms), dtype=np.int64)
+    n_rings[poly] = 1
+    simple = (types == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    other = np.flatnonzero(poly & ~simple)  # multipolygons and polygons with holes
+    rings = ring_part = parts_owner = np.zeros(0, dtype=np.int64)
+    if len(other):
+        parts, parts_owner = shapely.get_parts(geoms[other], return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        n_rings[other] = np.bincount(parts_owner[ring_part], minlength=len(other))
+    r_start = np.r_[0, np.cumsum(n_rings)]
+    owner = np.repeat(np.arange(len(geoms)), n_rings)
+    sizes = np.empty(len(owner), dtype=np.int64)
+    exterior = np.ones(len(owner), dtype=bool)
+    one = np.flatnonzero(simple)
+    sizes[r_start[one]] = shapely.get_num_coordinates(geoms)[one]
+    if len(other):
+        ring_geom = parts_owner[ring_part]  # position in ``other`` of each ring
+        first_of_geom = np.r_[0, np.cumsum(np.bincount(ring_geom, minlength=len(other)))[:-1]]
+        at = r_start[other][ring_geom] + np.arange(len(rings)) - first_of_geom[ring_geom]
+        sizes[at] = shapely.get_num_coordinates(rings)
+        exterior[at] = np.r_[True, ring_part[1:] != ring_part[:-1]]
+    return owner, exterior, sizes, coords
 
 
 # Explicit signatures: compiled (or loaded from numba's on-disk cache, ~0.3 s) at
@@ -154,7 +149,7 @@ def _ring_parts(x: np.ndarray, y: np.ndarray, vstart: np.ndarray,
     n_pv = 0
     for r in range(nr):
         s = vstart[r]
-        m = vstart[r + 1] - s
+        m = vstart[r + 1] - s - 1  # the closing vertex repeats the first
         if m < 3:
             continue
         left = False
@@ -190,7 +185,7 @@ def _ring_parts(x: np.ndarray, y: np.ndarray, vstart: np.ndarray,
         if orient[r] == 0.0:
             continue
         s = vstart[r]
-        m = vstart[r + 1] - s
+        m = vstart[r + 1] - s - 1  # the closing vertex repeats the first
         if convex[r]:
             for k in range(m):
                 pv[q] = s + k
@@ -242,8 +237,8 @@ def polygons(geoms: np.ndarray) -> Polygons:
     """
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
-    owner, exterior, counts, coords = _flat_rings(geoms)
-    vstart = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    owner, exterior, sizes, coords = _flat_rings(geoms)
+    vstart = np.r_[0, np.cumsum(sizes)].astype(np.int64)
     x = np.ascontiguousarray(coords[:, 0])
     y = np.ascontiguousarray(coords[:, 1])
     weight = np.where(exterior, 1.0, -1.0)
@@ -251,7 +246,7 @@ def polygons(geoms: np.ndarray) -> Polygons:
     p_size = np.diff(pv_start)
     ring_start = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))].astype(np.int64)
     part_start = np.r_[0, np.cumsum(np.bincount(owner[p_ring], minlength=n))].astype(np.int64)
-    n_vertices = np.bincount(owner, weights=counts, minlength=n).astype(np.int64)
+    n_vertices = np.bincount(owner, weights=np.maximum(sizes - 1, 0), minlength=n).astype(np.int64)
     clip_edges = np.bincount(owner[p_ring], weights=p_size, minlength=n).astype(np.int64)
     return Polygons(ring_start, vstart, x, y, weight, part_start, pv_start, pv,
                     p_orient.astype(np.float64), p_weight.astype(np.float64), n_vertices,
@@ -278,7 +273,7 @@ def _clip_kernel(sx: np.ndarray, sy: np.ndarray, s_vstart: np.ndarray, row_ring:
         oy = cy_[pv[q0]]
         orient = p_orient[p]
         s = s_vstart[row_ring[r]]
-        n = s_vstart[row_ring[r] + 1] - s
+        n = s_vstart[row_ring[r] + 1] - s - 1  # the closing vertex repeats the first
         if 2 * n + 2 > cap:
             cap = 2 * (2 * n + 2)
             bx = np.empty(cap)
