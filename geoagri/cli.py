@@ -28,7 +28,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from geoagri import __version__
 from geoagri.errors import GeoagriError, PlanError
@@ -72,8 +72,10 @@ def _write_outputs(plan: Plan, out: Path, *, year: int | None, language: str) ->
         raise PlanError(
             f"plan '{plan.name}' says no reporting year: pass --year 2024 or write "
             "year = 2024 in the plan's [plan] table")
-    written += _write_infrastructure(plan, out, budget_vnd=None, language=language)
-    data = build_report_data(plan, year=year)
+    files, res = _write_infrastructure(plan, out, budget_vnd=None, language=language)
+    written += files
+    # the report's appendix IV lists the same proposals (False: the plan has none)
+    data = build_report_data(plan, year=year, proposals=res if res is not None else False)
     files = write_report(data, out / "report.xlsx", language=language,
                          tables_dir=out / "tables")
     written += sorted(str(Path(p).relative_to(out)) for p in files.values())
@@ -83,8 +85,12 @@ def _write_outputs(plan: Plan, out: Path, *, year: int | None, language: str) ->
 
 
 def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,
-                          language: str) -> list[str]:
-    """Coverage, gaps and proposals (stations, lines) of a plan, into ``out``."""
+                          language: str) -> tuple[list[str], Any]:
+    """Coverage, gaps and proposals (stations, lines) of a plan, into ``out``.
+
+    Returns the files written and the :func:`geoagri.infrastructure.infrastructure`
+    result (None when the plan lacks the layers it needs).
+    """
     from geoagri.export import export_layers
     from geoagri.infrastructure import infrastructure
     from geoagri.io import write_layer
@@ -93,7 +99,7 @@ def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,
     kinds = {plan.sources[n].kind for n in plan.layers}
     if not {"communes", "zones", "pumps", "power"} <= kinds:
         print("infrastructure: skipped (the plan needs communes, zones, pumps and power)")
-        return []
+        return [], None
     res = infrastructure(plan, budget_vnd=budget_vnd)
     tables = out / "tables"
     write_layer(res.coverage, tables / "coverage.csv")
@@ -121,7 +127,7 @@ def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,
         print(f"proposals: {len(res.siting.sites)} pump stations, "
               f"{res.lines['length_km'].sum() if len(res.lines) else 0:.1f} km of three-phase "
               f"line, {res.siting.covered_ha:,.0f} ha served, {total / 1e9:.2f} billion VND")
-    return written
+    return written, res
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
@@ -130,8 +136,8 @@ def _cmd_site(args: argparse.Namespace) -> int:
     plan = read_plan(args.plan)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = _write_infrastructure(plan, out, budget_vnd=args.budget_vnd,
-                                    language=args.language)
+    written, _ = _write_infrastructure(plan, out, budget_vnd=args.budget_vnd,
+                                       language=args.language)
     print(f"wrote {', '.join(written)} to {out}/")
     return 0
 

@@ -86,8 +86,8 @@ from geoagri._pieces import (
     polygonal,
 )
 from geoagri._power import three_phase_lines
-from geoagri.crs import metric_crs
-from geoagri.errors import CRSError, GeoagriError, SchemaError
+from geoagri.crs import metric_crs, require_layer
+from geoagri.errors import GeoagriError
 
 __all__ = ["CLASSES", "MISSING", "coverage", "gaps"]
 
@@ -105,24 +105,6 @@ _NO_POLYGON = shapely.Polygon()
 # --------------------------------------------------------------------------
 # Checks
 # --------------------------------------------------------------------------
-
-def _check_layer(gdf: Any, name: str, columns: Sequence[str], func: str) -> None:
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise SchemaError(
-            f"{func}: {name} must be a GeoDataFrame, got {type(gdf).__name__}; read it with "
-            f"geoagri.io.read_layer(path, kind='{name}')")
-    if gdf.crs is None:
-        raise CRSError(
-            f"{func}: the {name} layer has no CRS, so its coordinates cannot be measured; "
-            f"set the CRS it is in with {name}.set_crs('EPSG:...') (for example "
-            "'EPSG:4326' for lon/lat, or a VN-2000 zone from geoagri.crs.vn2000_epsg)")
-    missing = [c for c in columns if c not in gdf.columns]
-    if missing:
-        raise SchemaError(
-            f"{func}: the {name} layer has no column(s) {missing}; its columns are "
-            f"{[c for c in gdf.columns if c != gdf.geometry.name]}. Fix: rename the user's "
-            f"columns with read_layer(..., rename={{...}}) or add them")
-
 
 def _check_distance(func: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
@@ -398,11 +380,11 @@ def _prepare(func: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
              crs: Any, province: str | None, era: str, quad_segs: int,
              threads: int | None, max_vertices: int) -> dict[str, Any]:
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
-    _check_layer(zones, "zones", by, func)
-    _check_layer(communes, "communes", ["commune_id", "commune_name"], func)
+    require_layer(zones, name="zones", func=func, columns=by)
+    require_layer(communes, name="communes", func=func, columns=["commune_id", "commune_name"])
     if pumps is not None:
         need = ["status"] + (["served_area_ha"] if isinstance(pump_radius_m, str) else [])
-        _check_layer(pumps, "pumps", need, func)
+        require_layer(pumps, name="pumps", func=func, columns=need)
         if pump_radius_m is None and canals is None:
             raise GeoagriError(
                 f"{func}: pumps are given but not how far they serve; pass pump_radius_m= "
@@ -416,7 +398,7 @@ def _prepare(func: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
     elif pump_radius_m is not None:
         pump_radius_m = _check_distance(func, "pump_radius_m", pump_radius_m)
     if canals is not None:
-        _check_layer(canals, "canals", [], func)
+        require_layer(canals, name="canals", func=func)
         if pumps is None:
             raise GeoagriError(
                 f"{func}: canals are given but no pumps; canals serve land only through the "
@@ -431,7 +413,7 @@ def _prepare(func: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
         canal_reach_m = _check_distance(func, "canal_reach_m", canal_reach_m)
         network_reach_m = _check_distance(func, "network_reach_m", network_reach_m)
     if power is not None:
-        _check_layer(power, "power", ["element", "phases"], func)
+        require_layer(power, name="power", func=func, columns=["element", "phases"])
         if power_reach_m is None:
             raise GeoagriError(
                 f"{func}: power is given without power_reach_m; pass how far from a "

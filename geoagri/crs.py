@@ -59,7 +59,7 @@ from pyproj.crs import GeographicCRS, ProjectedCRS
 from pyproj.crs.coordinate_operation import TransverseMercatorConversion
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from geoagri.errors import CRSError, GeoagriWarning
+from geoagri.errors import CRSError, GeoagriWarning, SchemaError
 
 __all__ = [
     "CoordinateGuess",
@@ -69,6 +69,7 @@ __all__ = [
     "length_km",
     "metric_crs",
     "require_crs",
+    "require_layer",
     "sniff_coordinates",
     "vn2000_epsg",
     "vn2000_provinces",
@@ -1213,3 +1214,98 @@ def require_crs(
         return gdf
     _check_fits(given, bounds, layer)
     return gdf.set_crs(given)
+
+
+def require_layer(
+    gdf: Any,
+    *,
+    name: str,
+    func: str,
+    columns: Sequence[str] = (),
+    series: bool = False,
+) -> gpd.GeoDataFrame:
+    """Make sure an analysis got a GeoDataFrame with a CRS and the columns it needs.
+
+    The guard of the analysis functions (:mod:`geoagri.coverage`,
+    :mod:`geoagri.siting`, :mod:`geoagri.routing`): unlike
+    :func:`require_crs`, which readers call, it never sets a CRS; it only
+    says, naming the function and the layer, what is wrong and how to fix it.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame (or GeoSeries with ``series=True``)
+        The layer as given to ``func``.
+    name : str
+        The layer's name in ``func``'s signature (``"zones"``, ``"demand"``).
+    func : str
+        The public function being called, for messages.
+    columns : sequence of str, default ()
+        Columns the layer must have.
+    series : bool, default False
+        Accept a GeoSeries too (returned as a GeoDataFrame with the same index).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``gdf`` itself (a GeoSeries wrapped in a new GeoDataFrame); nothing is copied.
+
+    Raises
+    ------
+    SchemaError
+        If ``gdf`` is not a GeoDataFrame (or GeoSeries with ``series=True``),
+        or lacks one of ``columns``.
+    CRSError
+        If it has no CRS; the message says what its coordinates look like and
+        which ``set_crs`` call would fit them.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> pts = gpd.GeoDataFrame({"status": ["operating"]}, geometry=[Point(106.1, 10.6)])
+    >>> require_layer(pts.set_crs(4326), name="pumps", func="coverage",
+    ...               columns=["status"]).crs.to_epsg()
+    4326
+    >>> require_layer(pts, name="pumps", func="coverage")
+    Traceback (most recent call last):
+    ...
+    geoagri.errors.CRSError: coverage: layer 'pumps' has no CRS, ... pumps.set_crs('EPSG:4326') ...
+    >>> require_layer(pts.set_crs(4326), name="pumps", func="coverage", columns=["pump_id"])
+    Traceback (most recent call last):
+    ...
+    geoagri.errors.SchemaError: coverage: layer 'pumps' has no column(s) ['pump_id']; ...
+    """
+    if series and isinstance(gdf, gpd.GeoSeries):
+        gdf = gpd.GeoDataFrame(geometry=gdf)
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        what = "a GeoDataFrame or GeoSeries" if series else "a GeoDataFrame"
+        raise SchemaError(
+            f"{func}: {name} must be {what}, got {type(gdf).__name__}; read the layer with "
+            "geoagri.io.read_layer(path, kind=...) or geopandas.read_file(path), or make one "
+            "with geopandas.GeoDataFrame(..., geometry=..., crs=...)")
+    if gdf.crs is None:
+        bounds: Bounds = tuple(float(v) for v in gdf.total_bounds)  # type: ignore[assignment]
+        guess = sniff_coordinates(bounds)
+        if not all(math.isfinite(v) for v in bounds):
+            found, code = "no coordinates to judge it by (empty or null geometries)", "EPSG:..."
+        elif guess.kind == "lonlat":
+            found, code = f"coordinates ({_fmt_bounds(bounds)}) like lon/lat degrees", \
+                "EPSG:4326"
+        elif guess.kind == "projected_vn" and guess.candidates:
+            found = (f"coordinates ({_fmt_bounds(bounds)}) like metres of "
+                     f"{_label(guess.candidates[0])}, the likeliest zone")
+            code = f"EPSG:{guess.candidates[0]}"
+        else:
+            found, code = f"coordinates ({_fmt_bounds(bounds)})", "EPSG:..."
+        raise CRSError(
+            f"{func}: layer '{name}' has no CRS, so its coordinates cannot be measured; it "
+            f"has {found}. Fix: set the CRS it is in with {name}.set_crs('{code}') (for "
+            "example 'EPSG:4326' for lon/lat, or a VN-2000 zone from "
+            "geoagri.crs.vn2000_epsg(province))")
+    missing = [c for c in columns if c not in gdf.columns]
+    if missing:
+        raise SchemaError(
+            f"{func}: layer '{name}' has no column(s) {missing}; its columns are "
+            f"{[c for c in gdf.columns if c != gdf.geometry.name]}. Fix: rename the user's "
+            "columns with geoagri.io.read_layer(..., rename={...}) or add them")
+    return gdf

@@ -60,6 +60,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from geoagri import _labels
 from geoagri.errors import CRSError, GeoagriError, GeoagriWarning
 from geoagri.schema import KINDS, spec
 
@@ -105,79 +106,51 @@ class _Style:
     default: _Category
 
 
-def _cat(value: str, color: str, vi: str, en: str) -> _Category:
-    return _Category(value, color, vi, en)
+def _cat(value: str, color: str, *, key: str | None = None) -> _Category:
+    """A category labelled like the value ``key`` (default: the value itself)."""
+    labels = _labels.VALUES[key or value]
+    return _Category(value, color, labels["vi"], labels["en"])
 
 
-_OTHER = _cat("", "#808080", "Khác", "Other")
+_OTHER = _cat("", "#808080", key="other")
 
 #: How each kind is drawn: the column that picks the colour, and the colours.
 _STYLES: dict[str, _Style] = {
-    "communes": _Style(None, (), _cat("", "#444444", "Ranh giới xã", "Commune boundary")),
+    "communes": _Style(None, (), _Category("", "#444444", "Ranh giới xã", "Commune boundary")),
     "zones": _Style("zone_kind", (
-        _cat("linkage", "#1a9641", "Liên kết sản xuất", "Production linkage"),
-        _cat("production", "#fdae61", "Vùng sản xuất tập trung", "Concentrated production"),
-        _cat("area_code", "#2b83ba", "Mã số vùng trồng", "Cultivation area code"),
+        _cat("linkage", "#1a9641"), _cat("production", "#fdae61"),
+        _cat("area_code", "#2b83ba"),
     ), _OTHER),
-    "models": _Style("support", (
-        _cat("supported", "#d7191c", "Mô hình có hỗ trợ", "Supported model"),
-        _cat("self", "#fdae61", "Tự nhân rộng", "Self-replicated"),
-    ), _OTHER),
+    "models": _Style("support", (_cat("supported", "#d7191c"), _cat("self", "#fdae61")),
+                     _OTHER),
     "works": _Style("status", (
-        _cat("planned", "#9e9e9e", "Kế hoạch", "Planned"),
-        _cat("surveyed", "#ffd92f", "Đã khảo sát", "Surveyed"),
-        _cat("designed", "#fc8d62", "Đã thiết kế", "Designed"),
-        _cat("under_construction", "#e41a1c", "Đang thi công", "Under construction"),
-        _cat("completed", "#1b9e77", "Hoàn thành", "Completed"),
+        _cat("planned", "#9e9e9e"), _cat("surveyed", "#ffd92f"), _cat("designed", "#fc8d62"),
+        _cat("under_construction", "#e41a1c"), _cat("completed", "#1b9e77"),
     ), _OTHER),
     "power": _Style("phases", (
-        _cat("3", "#d62728", "Điện 3 pha", "Three-phase"),
-        _cat("1", "#1f77b4", "Điện 1 pha", "Single-phase"),
+        _cat("3", "#d62728", key="three_phase"), _cat("1", "#1f77b4", key="single_phase"),
     ), _OTHER),
     "pumps": _Style("status", (
-        _cat("operating", "#1f78b4", "Đang hoạt động", "Operating"),
-        _cat("planned", "#9e9e9e", "Kế hoạch", "Planned"),
-        _cat("under_construction", "#e41a1c", "Đang thi công", "Under construction"),
-        _cat("out_of_service", "#000000", "Hư hỏng", "Out of service"),
+        _cat("operating", "#1f78b4"), _cat("planned", "#9e9e9e"),
+        _cat("under_construction", "#e41a1c"), _cat("out_of_service", "#000000"),
     ), _OTHER),
     "cooperatives": _Style("coop_type", (
-        _cat("htx", "#6a3d9a", "Hợp tác xã", "Cooperative"),
-        _cat("tht", "#cab2d6", "Tổ hợp tác", "Cooperative group"),
-        _cat("hoi_quan", "#b15928", "Hội quán", "Farmers' club"),
+        _cat("htx", "#6a3d9a"), _cat("tht", "#cab2d6"), _cat("hoi_quan", "#b15928"),
     ), _OTHER),
-    "parcels": _Style(None, (), _cat("", "#bdb76b", "Thửa đất", "Parcel")),
+    "parcels": _Style(None, (), _Category("", "#bdb76b", "Thửa đất", "Parcel")),
 }
-_PLAIN = _Style(None, (), _cat("", "#ff7f00", "Đối tượng", "Feature"))
+_PLAIN = _Style(None, (), _Category("", "#ff7f00", "Đối tượng", "Feature"))
 
-#: Layer titles shown in Google Earth's folder descriptions.
-_TITLES = {
-    "communes": ("Ranh giới xã", "Communes"),
-    "zones": ("Vùng liên kết, vùng sản xuất", "Linkage and production zones"),
-    "models": ("Mô hình lúa ứng dụng công nghệ cao", "High-tech rice models"),
-    "works": ("Công trình thủy lợi", "Irrigation works"),
-    "power": ("Lưới điện", "Power lines and transformers"),
-    "pumps": ("Trạm bơm", "Pump stations"),
-    "cooperatives": ("Hợp tác xã, tổ hợp tác", "Cooperatives"),
-    "parcels": ("Thửa đất", "Parcels"),
-}
 
-#: Vietnamese display names of common columns (KML balloons in Google Earth).
-_FIELD_LABELS_VI = {
-    "commune_id": "Mã xã", "commune_name": "Tên xã", "district": "Huyện",
-    "province": "Tỉnh", "population": "Dân số", "zone_id": "Mã vùng",
-    "zone_kind": "Loại vùng", "crop": "Cây trồng", "season": "Vụ",
-    "partner": "Doanh nghiệp liên kết", "cooperative": "HTX/THT", "status": "Trạng thái",
-    "declared_area_ha": "Diện tích (ha)", "model_id": "Mã mô hình", "support": "Hình thức",
-    "yield_t_ha": "Năng suất (tấn/ha)", "profit_vnd_ha": "Lợi nhuận (đồng/ha)",
-    "work_id": "Mã công trình", "work_type": "Loại công trình", "investor": "Cấp quyết định",
-    "cost_vnd": "Tổng mức đầu tư (đồng)", "state_share_pct": "Vốn nhà nước (%)",
-    "year": "Năm", "served_area_ha": "Diện tích phục vụ (ha)", "power_id": "Mã",
-    "element": "Loại", "voltage_kv": "Điện áp (kV)", "phases": "Số pha",
-    "capacity_kva": "Công suất (kVA)", "pump_id": "Mã trạm bơm",
-    "capacity_m3_h": "Lưu lượng (m³/h)", "power_kw": "Công suất (kW)",
-    "power_source": "Nguồn điện", "coop_id": "Mã HTX", "coop_type": "Loại hình",
-    "members": "Thành viên", "parcel_id": "Mã thửa", "land_use": "Loại đất",
-}
+def _title(kind: str | None, language: str) -> str | None:
+    """The title of a layer kind (Google Earth folders, QGIS style descriptions)."""
+    return _labels.layer_title(kind, language) if kind in _labels.LAYERS else None
+
+
+def _field_label_vi(column: object) -> str | None:
+    """A column's Vietnamese display name with its unit (KML balloons), if it has one."""
+    name = str(column)
+    return _labels.label(name, "vi", unit=True) if name in _labels.FIELDS else None
 
 
 def _style_of(kind: str | None) -> _Style:
@@ -456,9 +429,7 @@ def _kml_document(layers: Mapping[str, tuple[gpd.GeoDataFrame, str | None]],
         folder = ET.SubElement(doc, "Document", id=_xml_id(lname))
         ET.SubElement(folder, "name").text = lname
         cats = {c.value: c for c in style.categories} if style.column in frame.columns else {}
-        titles = _TITLES.get(kind or "")
-        legend = [f"<b>{_xml_text(titles[0 if language == 'vi' else 1] if titles else lname)}"
-                  "</b>"]
+        legend = [f"<b>{_xml_text(_title(kind, language) or lname)}</b>"]
         for cat in [*cats.values()] or [style.default]:
             legend.append(f'<span style="color:{cat.color}">■</span> '
                           f"{_xml_text(_label(cat, language))}")
@@ -467,7 +438,7 @@ def _kml_document(layers: Mapping[str, tuple[gpd.GeoDataFrame, str | None]],
         schema = ET.SubElement(folder, "Schema", name=lname, id=schema_id)
         for c in data_cols:
             field = ET.SubElement(schema, "SimpleField", name=str(c), type=types[c])
-            label = _FIELD_LABELS_VI.get(str(c)) if language == "vi" else None
+            label = _field_label_vi(c) if language == "vi" else None
             if label:
                 ET.SubElement(field, "displayName").text = label
         style_ids = {}
@@ -684,7 +655,7 @@ def _write_gpkg(spatial: Mapping[str, tuple[gpd.GeoDataFrame, str | None]], path
         pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
                                 geometry_type=_gpkg_geometry_type(frame))
         geom_col = pyogrio.read_info(path, layer=name)["geometry_name"]
-        title = _TITLES.get(kind or "", (name, name))[0 if language == "vi" else 1]
+        title = _title(kind, language) or name
         styles.append({
             "f_table_catalog": "", "f_table_schema": "", "f_table_name": name,
             "f_geometry_column": geom_col, "styleName": name,

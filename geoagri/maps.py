@@ -81,6 +81,7 @@ import shapely
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
+from geoagri import _labels
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriError, GeoagriWarning, SchemaError
 from geoagri.schema import WORK_STATUSES
@@ -130,122 +131,60 @@ GAP_COLOR = "#e31a1c"
 _QUALITATIVE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
                 "#a6761d", "#1f78b4", "#b2df8a", "#fb9a99")
 
+#: Wording of the map itself (layer names, legends); the labels of columns and
+#: values come from :mod:`geoagri._labels`.
 _T: dict[str, dict[str, str]] = {
     "vi": {
         "coverage_layer": "Xã: tỷ lệ diện tích liên kết (%)",
         "coverage_legend": "Tỷ lệ diện tích liên kết theo xã",
-        "commune": "Xã", "district": "Huyện", "commune_area": "Diện tích xã",
-        "linkage_area": "Diện tích liên kết", "coverage": "Tỷ lệ liên kết",
-        "zone": "Vùng", "models": "Mô hình", "works": "Công trình thủy lợi",
+        "zone": "Vùng", "models": "Mô hình",
         "works_legend": "Công trình theo trạng thái",
         "power3": "Điện 3 pha", "power_other": "Điện 1 pha và khác",
-        "power_legend": "Lưới điện", "pumps": "Trạm bơm",
         "service": "Vùng phục vụ trạm bơm (bán kính {r})",
         "gaps": "Vùng thiếu hạ tầng", "sites": "Trạm bơm đề xuất",
-        "lines": "Tuyến điện 3 pha đề xuất", "parcels": "Thửa đất",
-        "proposed": "Đề xuất", "id": "Mã", "name": "Tên", "status": "Trạng thái",
-        "type": "Loại", "kind": "Loại vùng", "crop": "Cây trồng", "season": "Vụ",
-        "support": "Hình thức", "partner": "Doanh nghiệp", "cooperative": "Hợp tác xã",
-        "area": "Diện tích", "phases": "Số pha", "voltage": "Điện áp",
-        "element": "Thành phần", "source": "Nguồn điện", "capacity": "Công suất",
-        "power_kw": "Công suất điện", "served": "Diện tích phục vụ", "cost": "Kinh phí",
-        "length": "Chiều dài", "year": "Năm", "investor": "Cấp đầu tư",
-        "land_use": "Loại đất", "yield": "Năng suất", "profit": "Lợi nhuận",
-        "declared": "Diện tích khai báo", "reason": "Lý do", "radius": "Bán kính",
-        "share": "Tỷ lệ", "no_data": "–", "other": "khác",
-        "n_parcels": "Số thửa", "n_features": "Số đối tượng", "cell": "Ô lưới",
+        "lines": "Tuyến điện 3 pha đề xuất",
         "outside": "Ngoài các xã", "by_commune": "xã", "by_cell": "ô lưới {km} km",
         "aggregated": "{name} (gộp theo {unit})",
     },
     "en": {
         "coverage_layer": "Communes: linkage coverage (%)",
         "coverage_legend": "Linkage coverage by commune",
-        "commune": "Commune", "district": "District", "commune_area": "Commune area",
-        "linkage_area": "Linkage area", "coverage": "Linkage coverage",
-        "zone": "Zone", "models": "Models", "works": "Irrigation works",
+        "zone": "Zone", "models": "Models",
         "works_legend": "Works by status",
         "power3": "Three-phase power", "power_other": "Single-phase and other power",
-        "power_legend": "Power lines", "pumps": "Pump stations",
         "service": "Pump service areas (radius {r})",
         "gaps": "Infrastructure gaps", "sites": "Proposed pump stations",
-        "lines": "Proposed three-phase lines", "parcels": "Parcels",
-        "proposed": "Proposed", "id": "Id", "name": "Name", "status": "Status",
-        "type": "Type", "kind": "Zone kind", "crop": "Crop", "season": "Season",
-        "support": "Support", "partner": "Partner", "cooperative": "Cooperative",
-        "area": "Area", "phases": "Phases", "voltage": "Voltage",
-        "element": "Element", "source": "Power source", "capacity": "Capacity",
-        "power_kw": "Power", "served": "Area served", "cost": "Cost",
-        "length": "Length", "year": "Year", "investor": "Investor",
-        "land_use": "Land use", "yield": "Yield", "profit": "Profit",
-        "declared": "Declared area", "reason": "Reason", "radius": "Radius",
-        "share": "Share", "no_data": "–", "other": "other",
-        "n_parcels": "Parcels", "n_features": "Features", "cell": "Grid cell",
+        "lines": "Proposed three-phase lines",
         "outside": "Outside the communes", "by_commune": "commune",
         "by_cell": "{km} km grid cell", "aggregated": "{name} (aggregated by {unit})",
     },
 }
+for _language, _words in _T.items():  # layer titles shared with the exports
+    _words.update({k: _labels.layer_title(kind, _language) for k, kind in (
+        ("works", "works"), ("pumps", "pumps"), ("parcels", "parcels"),
+        ("power_legend", "power"))})
+del _language, _words
 
-#: Labels of vocabulary values (statuses, kinds, crops…), by language.
-_VALUES: dict[str, dict[str, str]] = {
-    "vi": {
-        "planned": "Kế hoạch", "surveyed": "Đã khảo sát", "designed": "Đã thiết kế",
-        "under_construction": "Đang thi công", "completed": "Hoàn thành",
-        "operating": "Đang hoạt động", "out_of_service": "Hư hỏng",
-        "existing": "Hiện có", "active": "Đang thực hiện", "ended": "Kết thúc",
-        "linkage": "Vùng liên kết", "production": "Vùng sản xuất tập trung",
-        "area_code": "Mã số vùng trồng", "rice": "lúa", "lotus": "sen",
-        "vegetables": "rau màu", "fruit": "cây ăn trái", "shrimp": "tôm",
-        "supported": "Có hỗ trợ", "self": "Tự nhân rộng",
-        "canal": "Kênh", "dyke": "Đê, bờ bao", "culvert": "Cống", "sluice": "Đập",
-        "pump_station": "Trạm bơm", "bridge": "Cầu", "road": "Đường", "power": "Điện",
-        "other": "Khác", "line": "Đường dây", "transformer": "Trạm biến áp",
-        "three_phase": "Điện 3 pha", "single_phase": "Điện 1 pha", "diesel": "Máy dầu",
-        "none": "Không có", "central": "Trung ương", "province": "Tỉnh",
-        "district": "Huyện", "commune": "Xã", "people": "Nhân dân",
-        "enterprise": "Doanh nghiệp", "True": "Có", "False": "Không",
-    },
-    "en": {
-        "planned": "Planned", "surveyed": "Surveyed", "designed": "Designed",
-        "under_construction": "Under construction", "completed": "Completed",
-        "operating": "Operating", "out_of_service": "Out of service",
-        "existing": "Existing", "active": "Active", "ended": "Ended",
-        "linkage": "Linkage zone", "production": "Production zone",
-        "area_code": "Cultivation area code", "rice": "rice", "lotus": "lotus",
-        "vegetables": "vegetables", "fruit": "fruit", "shrimp": "shrimp",
-        "supported": "Supported", "self": "Self-replicated",
-        "canal": "Canal", "dyke": "Dyke", "culvert": "Culvert", "sluice": "Sluice",
-        "pump_station": "Pump station", "bridge": "Bridge", "road": "Road",
-        "power": "Power", "other": "Other", "line": "Line", "transformer": "Transformer",
-        "three_phase": "Three-phase", "single_phase": "Single-phase", "diesel": "Diesel",
-        "none": "None", "central": "Central", "province": "Province",
-        "district": "District", "commune": "Commune", "people": "People",
-        "enterprise": "Enterprise", "True": "Yes", "False": "No",
-    },
-}
-
-#: Popup fields: canonical column → (label key, unit, decimals).  Columns are
-#: shown in this order when a layer has them.
-_FIELDS: dict[str, tuple[str, str, int]] = {
-    "commune_name": ("commune", "", 0), "cell": ("cell", "", 0), "name": ("name", "", 0),
-    "zone_id": ("id", "", 0), "model_id": ("id", "", 0), "work_id": ("id", "", 0),
-    "power_id": ("id", "", 0), "pump_id": ("id", "", 0), "site_id": ("id", "", 0),
-    "line_id": ("id", "", 0), "gap_id": ("id", "", 0), "parcel_id": ("id", "", 0),
-    "zone_kind": ("kind", "", 0), "work_type": ("type", "", 0),
-    "element": ("element", "", 0), "crop": ("crop", "", 0), "season": ("season", "", 0),
-    "support": ("support", "", 0), "land_use": ("land_use", "", 0),
-    "status": ("status", "", 0), "reason": ("reason", "", 0),
-    "partner": ("partner", "", 0), "cooperative": ("cooperative", "", 0),
-    "investor": ("investor", "", 0), "year": ("year", "year", 0),
-    "phases": ("phases", "", 0), "voltage_kv": ("voltage", "kV", 1),
-    "power_source": ("source", "", 0), "capacity_m3_h": ("capacity", "m³/h", 0),
-    "capacity_kva": ("capacity", "kVA", 0), "power_kw": ("power_kw", "kW", 1),
-    "area_ha": ("area", "ha", 1), "declared_area_ha": ("declared", "ha", 1),
-    "served_area_ha": ("served", "ha", 1), "length_km": ("length", "km", 2),
-    "yield_t_ha": ("yield", "t/ha", 1), "profit_vnd_ha": ("profit", "đ/ha", 0),
-    "cost_vnd": ("cost", "đ", 0), "radius_m": ("radius", "m", 0),
-    "commune_area_ha": ("commune_area", "ha", 0), "linkage_area_ha": ("linkage_area", "ha", 0),
-    "coverage_pct": ("coverage", "%", 1),
-    "n_parcels": ("n_parcels", "n", 0), "n_features": ("n_features", "n", 0),
+#: Popup fields: canonical column → (how it is written, decimals).  Columns are
+#: shown in this order when a layer has them; ``"id"`` and ``"text"`` columns
+#: show their value's label, ``"number"`` ones their unit (:mod:`geoagri._labels`).
+_FIELDS: dict[str, tuple[str, int]] = {
+    "commune_name": ("text", 0), "cell": ("text", 0), "name": ("text", 0),
+    **{c: ("id", 0) for c in ("zone_id", "model_id", "work_id", "power_id", "pump_id",
+                              "site_id", "line_id", "gap_id", "parcel_id")},
+    **{c: ("text", 0) for c in ("zone_kind", "work_type", "element", "crop", "season",
+                                "support", "land_use", "status", "missing", "reason",
+                                "partner", "cooperative", "investor")},
+    "year": ("year", 0), "phases": ("text", 0), "voltage_kv": ("number", 1),
+    "power_source": ("text", 0), "capacity_m3_h": ("number", 0),
+    "capacity_kva": ("number", 0), "power_kw": ("number", 1),
+    "area_ha": ("number", 1), "declared_area_ha": ("number", 1),
+    "served_area_ha": ("number", 1), "covered_ha": ("number", 1), "length_km": ("number", 2),
+    "yield_t_ha": ("number", 1), "profit_vnd_ha": ("number", 0),
+    "cost_vnd": ("number", 0), "radius_m": ("number", 0),
+    "commune_area_ha": ("number", 0), "linkage_area_ha": ("number", 0),
+    "coverage_pct": ("number", 1),
+    "n_parcels": ("count", 0), "n_features": ("count", 0),
 }
 
 
@@ -320,23 +259,18 @@ def format_pct(value: float | None, *, language: str = "vi", decimals: int = 1) 
     return f"{format_number(value, language=language, decimals=decimals)}%"
 
 
-def _label_value(value: Any, language: str) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
-    return _VALUES[language].get(str(value), str(value))
-
-
-def _format_field(value: Any, unit: str, decimals: int, language: str) -> str:
-    if unit == "year":
+def _format_field(value: Any, field: str, kind: str, decimals: int, language: str) -> str:
+    if kind == "year":
         return "–" if pd.isna(value) else str(int(value))
-    if unit == "n":  # a count: thousands separator, no unit
+    if kind == "count":  # a count: thousands separator, no unit
         return format_number(value, language=language, decimals=0)
-    if unit:
+    if kind == "number":
         if value is None or pd.isna(value):
             return "–"
-        sep = "" if unit == "%" else " "
-        return f"{format_number(value, language=language, decimals=decimals)}{sep}{unit}"
-    return _label_value(value, language)
+        u = _labels.unit(field, language)
+        sep = "" if u == "%" else " "
+        return f"{format_number(value, language=language, decimals=decimals)}{sep}{u}"
+    return _labels.value_label(value, language, field=field)
 
 
 @dataclass(frozen=True)
@@ -349,9 +283,12 @@ class MapResults:
     ----------
     gaps : GeoDataFrame, optional
         Polygons of infrastructure gaps (e.g. rice area without three-phase
-        power or pump service); ``area_ha`` and ``reason`` are shown if present.
+        power or pump service); ``missing`` (``pump``, ``power``, ``both``:
+        "Trạm bơm", "Điện 3 pha", "Trạm bơm và điện 3 pha"), ``area_ha`` and
+        ``reason`` are shown if present.
     sites : GeoDataFrame, optional
-        Points of proposed pump stations (``site_id``, ``served_area_ha``,
+        Points of proposed pump stations (``site_id``, ``served_area_ha`` or
+        ``covered_ha`` of :func:`geoagri.siting.site_pump_stations`,
         ``cost_vnd`` shown if present).
     lines : GeoDataFrame, optional
         Proposed three-phase lines (``length_km``, ``cost_vnd``,
@@ -495,13 +432,12 @@ def _properties(gdf: pd.DataFrame, cols: Sequence[str], language: str,
     props = {}
     aliases = []
     for k, c in enumerate(cols):
-        key, unit, dec = _FIELDS.get(c, (c, "", 0))
-        if unit == "" and pd.api.types.is_float_dtype(gdf[c]):
-            unit, dec = " ", 2  # a number without a known unit
-        values = [_format_field(v, unit, dec, language).rstrip() for v in gdf[c].tolist()]
+        kind, dec = _FIELDS.get(c, ("text", 0))
+        if kind == "text" and pd.api.types.is_float_dtype(gdf[c]):
+            kind, dec = "number", 2  # a number without a known unit
+        values = [_format_field(v, c, kind, dec, language).rstrip() for v in gdf[c].tolist()]
         props[f"p{k}"] = values
-        label = (labels or {}).get(c) or _T[language].get(key, c)
-        aliases.append(label)
+        aliases.append((labels or {}).get(c) or _labels.label(c, language))
     return pd.DataFrame(props, index=gdf.index), aliases
 
 
@@ -698,7 +634,8 @@ def map_layer(
             tip_key = f"p{cols.index(tooltip_field)}"
         else:
             tip_key = "tip"
-            props[tip_key] = [_label_value(v, language) for v in gdf[tooltip_field]]
+            props[tip_key] = [_labels.value_label(v, language, field=tooltip_field)
+                              for v in gdf[tooltip_field]]
     data = _feature_collection(geoms, props, styles)
     point = folium.CircleMarker(radius=6, fill=True) if (kinds == "point").any() else None
     layer = folium.GeoJson(
@@ -951,11 +888,11 @@ def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by:
         unit = t["by_cell"].format(km=format_number(grid_m / 1000, language=language,
                                                     decimals=0 if grid_m % 1000 == 0 else 1))
     if color_by is not None:
-        cls = (labels or {}).get(color_by) or _T[language].get(
-            _FIELDS.get(color_by, (color_by,))[0], color_by)
+        cls = (labels or {}).get(color_by) or _labels.label(color_by, language)
         unit = f"{unit} × {cls[:1].lower()}{cls[1:]}"
     cols = [c for c in agg.columns if c != "geometry"]
-    agg["label"] = [f"{_label_value(a, language)} · {_label_value(b, language)}"
+    vl = _labels.value_label
+    agg["label"] = [f"{vl(a, language)} · {vl(b, language, field=color_by)}"
                     for a, b in zip(agg[unit_col], agg[color_by], strict=True)] \
         if color_by is not None else agg[unit_col]
     log.info("map layer %r: %d features shown as %d aggregates", name, len(gdf), len(agg))
@@ -1285,9 +1222,7 @@ def plan_map(
               for c in cls]
     cols = [c for c in ("commune_name", "district") if c in table.columns]
     cols += ["commune_area_ha", "linkage_area_ha", "coverage_pct"]
-    lbl = {"commune_area_ha": t["commune_area"], "linkage_area_ha": t["linkage_area"],
-           "coverage_pct": t["coverage"]}
-    map_layer(table, name=t["coverage_layer"], popup_fields=cols, labels=lbl, styles=styles,
+    map_layer(table, name=t["coverage_layer"], popup_fields=cols, styles=styles,
               coverage=True, tooltip_field="commune_name" if "commune_name" in cols else None,
               **common).add_to(m)
     lows = [float(np.nanmin(cov["coverage_pct"])) if len(cov) else 0.0, *bins[:-1]]
@@ -1301,7 +1236,7 @@ def plan_map(
         groups = zones.groupby(keys, dropna=False, sort=True) if keys else [((), zones)]
         for i, (key, g) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
-            parts = [_label_value(v, language) for v in key if not pd.isna(v)]
+            parts = [_labels.value_label(v, language) for v in key if not pd.isna(v)]
             name = " – ".join(parts) if parts else t["zone"]
             map_layer(g, name=name, color=_QUALITATIVE[i % len(_QUALITATIVE)],
                       fill_opacity=0.35, weight=1.5, show="linkage" in key,
@@ -1325,7 +1260,7 @@ def plan_map(
     for _, works in _layers(plan, "works"):
         map_layer(works, name=t["works"], color_by="status" if "status" in works else None,
                   colors=STATUS_COLORS, weight=4, **common).add_to(m)
-        works_items = [(STATUS_COLORS[s], _label_value(s, language), "box")
+        works_items = [(STATUS_COLORS[s], _labels.value_label(s, language), "box")
                        for s in WORK_STATUSES]
     # power lines: three-phase and other
     power_items = []

@@ -18,7 +18,14 @@ sheet (vi)         sheet (en)     content
 ``Phụ lục III``    Appendix III   irrigation works by investor and status: cost,
                                   state and people's shares (``state_share_pct``)
 ``Phụ lục IV``     Appendix IV    power works for pump stations with hectares
-                                  served (empty with a note when there are none)
+                                  served (a note when there are none); under
+                                  them, "Đề xuất mới (geoagri)": the new pump
+                                  stations and three-phase lines of
+                                  :func:`geoagri.infrastructure.infrastructure`
+                                  (hectares served, km of line, cost) with
+                                  totals and a sentence worded as in seed 000 ("Đề xuất 5
+                                  trạm bơm điện …, tổng kinh phí ước tính 4,3 tỷ
+                                  đồng, phục vụ tưới tiêu cho 1.611 ha")
 ``Phụ lục V –      Appendix V –   the 2025 lineage old commune → new commune with
 Chuyển đổi 2025``  2025 reform    its shares (:func:`geoagri.reform.lineage`), only
                                   when the results carry one (``lineage``)
@@ -26,16 +33,19 @@ Chuyển đổi 2025``  2025 reform    its shares (:func:`geoagri.reform.lineage
 
 Every table is also written as CSV (UTF-8 with a byte-order mark, so that
 Excel reads Vietnamese text) into ``tables/`` beside the workbook, with the
-same headers as the sheet and numbers written plainly (``23864.99``).
+same headers as the sheet and numbers written plainly (``23864.99``); the
+proposals under appendix IV are not repeated there (``geoagri run`` and
+``geoagri demo`` write them as ``tables/appendix_4_proposals.csv``).
 
 Number style
 ------------
 Cells hold numbers (Excel can compute with them), with standard number
 formats: ``#,##0`` for hectares in the summary, counts and money,
-``#,##0.0`` for hectares in the appendices, ``0.0`` for percentages, yields
-and shares.  Excel draws the separators of these formats from the *viewer's*
-regional settings, so a Vietnamese Excel shows ``23.865`` and ``112,4`` and an
-English one ``23,865`` and ``112.4``.  No Excel format code can force a
+``#,##0.0`` for hectares in the appendices, ``#,##0.00`` for km of line,
+``0.0`` for percentages, yields and shares.  Excel draws the separators of
+these formats from the *viewer's* regional settings, so a Vietnamese Excel
+shows ``23.865`` and ``112,4`` and an English one ``23,865`` and ``112.4``.
+No Excel format code can force a
 decimal comma while the cell stays a number (literal separators only work for
 whole numbers), so the style is not forced in the cells; instead the summary's
 ``headline`` column spells each figure as text in the chosen language's style
@@ -70,6 +80,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from geoagri import _labels
 from geoagri.indicators import (
     actuals,
     commune_of,
@@ -115,20 +126,9 @@ _SOURCE_LABELS = {
     "roadmap": ("lộ trình", "the roadmap"),
     "province_assigned": ("chỉ tiêu tỉnh giao", "the province-assigned target"),
 }
-_VALUE_LABELS = {
-    "supported": ("Có hỗ trợ ngân sách", "State-supported"),
-    "self": ("Tự nhân rộng", "Self-replicated"),
-    "province": ("Tỉnh", "Province"), "district": ("Huyện", "District"),
-    "commune": ("Xã", "Commune"), "central": ("Trung ương", "Central"),
-    "people": ("Nhân dân", "People"), "enterprise": ("Doanh nghiệp", "Enterprise"),
-    "planned": ("Chưa triển khai", "Planned"), "surveyed": ("Đã khảo sát", "Surveyed"),
-    "designed": ("Đã thiết kế, lập báo cáo KTKT", "Designed"),
-    "under_construction": ("Đang thi công", "Under construction"),
-    "completed": ("Hoàn thành", "Completed"),
-    "canal": ("Kênh", "Canal"), "dyke": ("Đê, bờ bao", "Dyke"), "culvert": ("Cống", "Culvert"),
-    "sluice": ("Cống điều tiết, đập", "Sluice"), "pump_station": ("Trạm bơm", "Pump station"),
-    "bridge": ("Cầu", "Bridge"), "road": ("Đường", "Road"), "power": ("Điện", "Power"),
-    "other": ("Khác", "Other"), "ha": ("ha", "ha"), "count": ("số lượng", "count"),
+#: Labels of values only the report uses (the others: geoagri._labels.VALUES).
+_REPORT_VALUES = {
+    "ha": ("ha", "ha"), "count": ("số lượng", "count"),
     "whole": ("Nhập nguyên xã", "Whole commune"),
     "geometry": ("Theo diện tích trên bản đồ", "Area from boundaries"),
     "official_equal_split": ("Chia đều (ước tính)", "Equal split (approximate)"),
@@ -136,18 +136,27 @@ _VALUE_LABELS = {
 
 # format kinds → Excel number format codes
 _FORMATS = {"int": "#,##0", "ha": "#,##0.0", "pct": "0.0", "year": "0", "t_ha": "0.0",
-            "money": "#,##0", "text": "@", "share": "0.0000"}
+            "money": "#,##0", "text": "@", "share": "0.0000", "km": "#,##0.00"}
 
 # table key → (sheet vi, sheet en, csv name, columns: (key, header vi, header en, format))
 _Col = tuple[str, str, str, str]
+
+
+def _field(key: str, fmt: str, field: str | None = None, *, unit: bool = False) -> _Col:
+    """A column headed by the shared label of ``field`` (default ``key``)."""
+    name = field or key
+    return (key, _labels.label(name, "vi", unit=unit), _labels.label(name, "en", unit=unit),
+            fmt)
+
+
 _SUMMARY_COLS: list[_Col] = [
     ("indicator_label", "Nội dung", "Indicator", "text"),
     ("scope_id", "Địa bàn", "Area", "text"),
     ("source_label", "Nguồn chỉ tiêu", "Target source", "text"),
     ("source_ref", "Văn bản", "Document", "text"),
     ("start_year", "Lũy kế từ năm", "Cumulative from", "year"),
-    ("year", "Năm", "Year", "year"),
-    ("season", "Vụ", "Season", "text"),
+    _field("year", "year"),
+    _field("season", "text"),
     ("unit_label", "Đơn vị", "Unit", "text"),
     ("target", "Chỉ tiêu", "Target", "int"),
     ("actual", "Thực hiện", "Actual", "int"),
@@ -157,49 +166,49 @@ _SUMMARY_COLS: list[_Col] = [
     ("note", "Ghi chú", "Note", "text"),
 ]
 _LINKAGE_COLS: list[_Col] = [
-    ("commune_id", "Mã xã", "Commune code", "text"),
-    ("commune_name", "Xã, thị trấn", "Commune", "text"),
-    ("area_ha", "Diện tích liên kết (ha)", "Linkage area (ha)", "ha"),
+    _field("commune_id", "text"),
+    _field("commune_name", "text"),
+    _field("area_ha", "ha", "linkage_area_ha", unit=True),
     ("overlap_ha", "Diện tích chồng lấn đã loại (ha)", "Overlap removed (ha)", "ha"),
     ("commune_share_pct", "Tỷ lệ diện tích xã (%)", "Share of commune (%)", "pct"),
     ("target_ha", "Chỉ tiêu (ha)", "Target (ha)", "ha"),
     ("achieved_pct", "Tỷ lệ đạt (%)", "Achieved (%)", "pct"),
 ]
 _MODEL_COLS: list[_Col] = [
-    ("season", "Vụ", "Season", "text"),
-    ("commune_id", "Mã xã", "Commune code", "text"),
-    ("commune_name", "Xã, thị trấn", "Commune", "text"),
-    ("support_label", "Hình thức", "Support", "text"),
+    _field("season", "text"),
+    _field("commune_id", "text"),
+    _field("commune_name", "text"),
+    _field("support_label", "text", "support"),
     ("models", "Số mô hình", "Models", "int"),
-    ("area_ha", "Diện tích (ha)", "Area (ha)", "ha"),
+    _field("area_ha", "ha", unit=True),
     ("yield_t_ha", "Năng suất bình quân (tấn/ha)", "Mean yield (t/ha)", "t_ha"),
     ("profit_million_vnd_ha", "Lợi nhuận bình quân (triệu đồng/ha)",
      "Mean profit (million VND/ha)", "t_ha"),
     ("cooperatives", "Hợp tác xã", "Cooperatives", "text"),
 ]
 _WORK_COLS: list[_Col] = [
-    ("investor_label", "Chủ đầu tư", "Investor", "text"),
-    ("status_label", "Tình trạng", "Status", "text"),
-    ("work_id", "Mã công trình", "Work id", "text"),
+    _field("investor_label", "text", "investor"),
+    _field("status_label", "text", "status"),
+    _field("work_id", "text"),
     ("name", "Tên công trình", "Name", "text"),
-    ("work_type_label", "Loại công trình", "Type", "text"),
-    ("commune_name", "Xã, thị trấn", "Commune", "text"),
-    ("year", "Năm", "Year", "year"),
+    _field("work_type_label", "text", "work_type"),
+    _field("commune_name", "text"),
+    _field("year", "year"),
     ("cost_million_vnd", "Tổng mức đầu tư (triệu đồng)", "Cost (million VND)", "money"),
-    ("state_share_pct", "Tỷ lệ vốn Nhà nước (%)", "State share (%)", "pct"),
+    _field("state_share_pct", "pct", unit=True),
     ("state_million_vnd", "Vốn Nhà nước (triệu đồng)", "State funds (million VND)", "money"),
     ("people_million_vnd", "Vốn Nhân dân (triệu đồng)", "People's funds (million VND)",
      "money"),
-    ("served_area_ha", "Diện tích phục vụ (ha)", "Area served (ha)", "ha"),
+    _field("served_area_ha", "ha", unit=True),
 ]
 _POWER_COLS: list[_Col] = [
-    ("work_id", "Mã công trình", "Work id", "text"),
+    _field("work_id", "text"),
     ("name", "Tên công trình", "Name", "text"),
-    ("commune_name", "Xã, thị trấn", "Commune", "text"),
-    ("status_label", "Tình trạng", "Status", "text"),
-    ("investor_label", "Chủ đầu tư", "Investor", "text"),
+    _field("commune_name", "text"),
+    _field("status_label", "text", "status"),
+    _field("investor_label", "text", "investor"),
     ("cost_million_vnd", "Kinh phí (triệu đồng)", "Cost (million VND)", "money"),
-    ("served_area_ha", "Diện tích phục vụ (ha)", "Area served (ha)", "ha"),
+    _field("served_area_ha", "ha", unit=True),
 ]
 _LINEAGE_COLS: list[_Col] = [
     ("old_code", "Mã xã cũ", "Old commune code", "text"),
@@ -228,10 +237,30 @@ _LINEAGE_NOTE = (
     "Share: the part of the old commune carried to the new one (each old commune's shares "
     "sum to 1). \"Equal split (approximate)\": a divided commune without boundaries to "
     "weigh it by area.")
+#: The proposals block under the power works of appendix IV (geoagri.infrastructure).
+_PROPOSAL_COLS: list[_Col] = [
+    ("site_id", "Mã vị trí đề xuất", "Site id", "text"),
+    _field("commune_name", "text"),
+    ("stations", "Số trạm bơm", "Pump stations", "int"),
+    ("line_length_km", "Đường dây 3 pha (km)", "Three-phase line (km)", "km"),
+    _field("served_ha", "ha", "served_area_ha", unit=True),
+    ("station_million_vnd", "Kinh phí trạm bơm (triệu đồng)", "Station cost (million VND)",
+     "money"),
+    ("connection_million_vnd", "Kinh phí đường dây (triệu đồng)", "Line cost (million VND)",
+     "money"),
+    ("cost_million_vnd", "Tổng kinh phí (triệu đồng)", "Total cost (million VND)", "money"),
+    ("ha_per_billion_vnd", "Diện tích phục vụ trên 1 tỷ đồng (ha)",
+     "Area served per billion VND (ha)", "ha"),
+]
+_PROPOSALS_HEADING = ("Đề xuất mới (geoagri): trạm bơm điện và đường dây 3 pha",
+                      "New proposals (geoagri): electric pump stations and three-phase lines")
+_TOTAL = ("Tổng cộng", "Total")
 _EMPTY_POWER_NOTE = (
     "Chưa có công trình điện phục vụ trạm bơm; bảng sẽ được bổ sung từ kết quả đề xuất "
     "vị trí trạm bơm và đường dây 3 pha.",
     "No power works for pump stations yet; the siting analysis fills this table.")
+_NO_POWER_WORKS_NOTE = ("Chưa có công trình điện phục vụ trạm bơm trong các lớp dữ liệu.",
+                        "No power works for pump stations in the layers yet.")
 
 
 def _check_language(language: str) -> int:
@@ -371,6 +400,12 @@ class ReportData:
         The 2025 lineage (:func:`geoagri.reform.lineage`, e.g. the
         ``attrs["lineage"]`` of carried figures or re-based targets); when
         given, written as appendix V beside the figures it carried.
+    proposals : DataFrame, optional
+        New pump stations and three-phase lines proposed by
+        :func:`geoagri.infrastructure.infrastructure` (its ``appendix_iv``:
+        ``site_id``, ``commune_name``, ``served_ha``, ``station_cost_vnd``,
+        ``line_length_km``, ``connection_cost_vnd``, ``cost_vnd``); when given
+        and not empty, appendix IV lists them under the power works, with totals.
     """
 
     progress: pd.DataFrame
@@ -381,6 +416,7 @@ class ReportData:
     year: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     lineage: pd.DataFrame | None = None
+    proposals: pd.DataFrame | None = None
 
     def summary_lines(self, *, language: str = "vi") -> list[str]:
         """The headline sentences of the district- and province-scope targets.
@@ -403,7 +439,11 @@ class ReportData:
 def _label(value: object, li: int) -> object:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    return _VALUE_LABELS.get(str(value), (value, value))[li]
+    if str(value) in _REPORT_VALUES:
+        return _REPORT_VALUES[str(value)][li]
+    if str(value) in _labels.VALUES:
+        return _labels.value_label(value, LANGUAGES[li])
+    return value
 
 
 def _season_order(season: str) -> tuple[int, int]:
@@ -488,6 +528,7 @@ def build_report_data(
     as_of: int | None = None,
     decimals: int = 1,
     rounding: Rounding = "truncate",
+    proposals: pd.DataFrame | Any | bool = True,
 ) -> ReportData:
     """Compute a report's tables from a plan.
 
@@ -506,16 +547,29 @@ def build_report_data(
     decimals, rounding
         Rounding of ``achieved_pct`` (default: truncated to one decimal, as
         the reports do).
+    proposals : bool, DataFrame or InfrastructureResult, default True
+        The new pump stations and three-phase lines listed in appendix IV
+        under the power works.  ``True``: run
+        :func:`geoagri.infrastructure.infrastructure` on the plan with its
+        own settings when it has ``communes``, ``zones``, ``pumps`` and
+        ``power`` layers (the scenario ``geoagri run`` writes to
+        ``tables/appendix_4_proposals.csv``); ``False``: none; a result of
+        that function, or its ``appendix_iv`` table: those.
 
     Returns
     -------
     ReportData
-        Areas in ha (overlaps counted once), money in million VND.
+        Areas in ha (overlaps counted once), money in million VND (the
+        proposals keep the ``appendix_iv`` columns, in VND).
 
     Raises
     ------
     PlanError
         If the plan has no ``communes`` layer or several layers of a kind.
+    InfeasibleError
+        With ``proposals=True``, if the plan's infrastructure settings have
+        no solution (e.g. a budget below the cheapest station); the message
+        says why.
 
     Examples
     --------
@@ -594,7 +648,26 @@ def build_report_data(
     notes = tuple(f"{r['indicator']} ({r['source']} {r['year']}): {r['note']}"
                   for _, r in prog.iterrows() if r["note"])
     return ReportData(progress=prog, linkage_by_commune=linkage, models=models_t,
-                      works=works_t, power_works=power_t, year=year, notes=notes)
+                      works=works_t, power_works=power_t, year=year, notes=notes,
+                      proposals=_proposals_of(plan, proposals))
+
+
+def _proposals_of(plan: Plan, proposals: pd.DataFrame | Any | bool) -> pd.DataFrame | None:
+    """The ``appendix_iv`` table of the infrastructure scenario (see build_report_data)."""
+    if proposals is False or proposals is None:
+        return None
+    if proposals is True:
+        kinds = ("communes", "zones", "pumps", "power")
+        if not all(len(plan.of_kind(k)) == 1 for k in kinds):
+            return None
+        from geoagri.infrastructure import infrastructure
+
+        proposals = infrastructure(plan, curve_steps=0)
+    table = getattr(proposals, "appendix_iv", proposals)
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"proposals={type(proposals).__name__}; give True, False, an "
+                        "InfrastructureResult or its appendix_iv table")
+    return table.copy()
 
 
 def _sheet_table(attr: str, data: ReportData, li: int, language: str) -> pd.DataFrame:
@@ -633,34 +706,115 @@ def _cell(value: object) -> object:
     return value
 
 
-def _write_sheet(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
-                 notes: Sequence[str]) -> None:
+def _append_row(ws: Any, values: list[object], cols: Sequence[_Col],
+                widths: list[float]) -> None:
+    """One row of numbers and text, with the columns' number formats."""
+    ws.append(values)
+    r = ws.max_row
+    for j, (col, v) in enumerate(zip(cols, values, strict=True)):
+        cell = ws.cell(row=r, column=j + 1)
+        if col[3] != "text" and isinstance(v, int | float):
+            cell.number_format = _FORMATS[col[3]]
+        widths[j] = max(widths[j], min(len(str(v)) + 2 if v is not None else 0, 60))
+
+
+def _write_block(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
+                 widths: list[float]) -> None:
+    """A bold header row and the table's rows; ``widths`` grows to fit them."""
     from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
 
     headers = [c[1 + li] for c in cols]
     ws.append(headers)
-    for cell in ws[1]:
+    for cell in ws[ws.max_row][:len(headers)]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
-    widths = [min(max(len(h) * 0.9, 8), 40) for h in headers]
+    for j, h in enumerate(headers):
+        w = min(max(len(h) * 0.9, 8), 40)
+        if j < len(widths):
+            widths[j] = max(widths[j], w)
+        else:
+            widths.append(w)
     for _, row in table.iterrows():
-        values = [_cell(row.get(c[0])) for c in cols]
-        ws.append(values)
-        r = ws.max_row
-        for j, (col, v) in enumerate(zip(cols, values, strict=True)):
-            cell = ws.cell(row=r, column=j + 1)
-            if col[3] != "text" and isinstance(v, int | float):
-                cell.number_format = _FORMATS[col[3]]
-            widths[j] = max(widths[j], min(len(str(v)) + 2 if v is not None else 0, 60))
-    for j, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(j + 1)].width = w
+        _append_row(ws, [_cell(row.get(c[0])) for c in cols], cols, widths)
+
+
+def _per_billion(ha: float, million_vnd: float) -> float:
+    return ha / (million_vnd / 1e3) if million_vnd > 0 else math.nan
+
+
+def _proposals_table(proposals: pd.DataFrame) -> pd.DataFrame:
+    """The proposals block's rows: one per station, money in million VND."""
+    p = proposals.reset_index(drop=True)
+    t = pd.DataFrame({
+        "site_id": p["site_id"].astype(str),
+        "commune_name": p["commune_name"] if "commune_name" in p else None,
+        "stations": 1,
+        "line_length_km": pd.to_numeric(p["line_length_km"]).astype(float),
+        "served_ha": pd.to_numeric(p["served_ha"]).astype(float),
+        "station_million_vnd": pd.to_numeric(p["station_cost_vnd"]).astype(float) / 1e6,
+        "connection_million_vnd": pd.to_numeric(p["connection_cost_vnd"]).astype(float) / 1e6,
+        "cost_million_vnd": pd.to_numeric(p["cost_vnd"]).astype(float) / 1e6,
+    })
+    t["ha_per_billion_vnd"] = [_per_billion(h, c) for h, c in
+                               zip(t["served_ha"], t["cost_million_vnd"], strict=True)]
+    return t
+
+
+def _proposals_sentence(total: dict[str, Any], language: str) -> str:
+    """The totals as the seed report words them, in the language's number style."""
+    def num(key: str, decimals: int = 0, scale: float = 1.0) -> str:
+        return format_number(total[key] * scale, decimals=decimals, language=language)
+
+    if language == "vi":
+        return (f"Đề xuất {num('stations')} trạm bơm điện và {num('line_length_km', 1)} km "
+                f"đường dây 3 pha, tổng kinh phí ước tính {num('cost_million_vnd', 1, 1e-3)} "
+                f"tỷ đồng, phục vụ tưới tiêu cho {num('served_ha')} ha "
+                f"({num('ha_per_billion_vnd', 1)} ha/tỷ đồng).")
+    return (f"Proposed: {num('stations')} electric pump stations and "
+            f"{num('line_length_km', 1)} km of three-phase line, estimated cost "
+            f"{num('cost_million_vnd', 1, 1e-3)} billion VND, serving {num('served_ha')} ha "
+            f"({num('ha_per_billion_vnd', 1)} ha per billion VND).")
+
+
+def _write_proposals(ws: Any, proposals: pd.DataFrame, li: int, widths: list[float]) -> None:
+    """The proposals block: heading, header, one row per station, totals, a sentence."""
+    from openpyxl.styles import Font
+
+    table = _proposals_table(proposals)
+    ws.append([])
+    ws.append([_PROPOSALS_HEADING[li]])
+    ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+    _write_block(ws, table, _PROPOSAL_COLS, li, widths)
+    sums = table[["stations", "line_length_km", "served_ha", "station_million_vnd",
+                  "connection_million_vnd", "cost_million_vnd"]].sum()
+    total: dict[str, Any] = {"site_id": _TOTAL[li], "commune_name": None,
+                             "stations": len(table),
+                             **{k: float(v) for k, v in sums.items() if k != "stations"}}
+    total["ha_per_billion_vnd"] = _per_billion(total["served_ha"], total["cost_million_vnd"])
+    _append_row(ws, [_cell(total[c[0]]) for c in _PROPOSAL_COLS], _PROPOSAL_COLS, widths)
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    ws.append([_proposals_sentence(total, LANGUAGES[li])])
+    ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
+
+
+def _write_sheet(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
+                 notes: Sequence[str], proposals: pd.DataFrame | None = None) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    widths: list[float] = []
+    _write_block(ws, table, cols, li, widths)
     ws.freeze_panes = "A2"
     if notes:
         ws.append([])
         for n in notes:
             ws.append([n])
             ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
+    if proposals is not None and len(proposals):
+        _write_proposals(ws, proposals, li, widths)
+    for j, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(j + 1)].width = w
 
 
 def _replace(path: Path, write: Any) -> None:
@@ -745,12 +899,14 @@ def write_report(
         notes: list[str] = []
         if attr == "summary":
             notes = list(results.notes)
+        proposals = results.proposals if attr == "power_works" else None
         if attr == "power_works" and table.empty:
-            notes = [_EMPTY_POWER_NOTE[li]]
+            has_proposals = proposals is not None and len(proposals) > 0
+            notes = [(_NO_POWER_WORKS_NOTE if has_proposals else _EMPTY_POWER_NOTE)[li]]
         if attr == "lineage":
             notes = [_LINEAGE_NOTE[li]]
         ws = wb.create_sheet((sheet_vi, sheet_en)[li])
-        _write_sheet(ws, table, cols, li, notes)
+        _write_sheet(ws, table, cols, li, notes, proposals)
         frame = pd.DataFrame({c[1 + li]: (table[c[0]] if c[0] in table else pd.Series(
             [None] * len(table), dtype=object)) for c in cols})
         csvs.append((tables_dir / f"{csv}.csv", frame))

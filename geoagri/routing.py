@@ -97,7 +97,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Point
 
 from geoagri._power import three_phase_lines
-from geoagri.crs import metric_crs
+from geoagri.crs import metric_crs, require_layer
 from geoagri.errors import (
     CRSError,
     GeoagriError,
@@ -147,20 +147,7 @@ _SOURCE = -9999  # scipy's predecessor of a source
 
 
 def _require_gdf(obj: Any, what: str) -> gpd.GeoDataFrame:
-    if isinstance(obj, gpd.GeoSeries):
-        obj = gpd.GeoDataFrame(geometry=obj)
-    if not isinstance(obj, gpd.GeoDataFrame):
-        raise GeoagriError(
-            f"{what} must be a GeoDataFrame or GeoSeries, got {type(obj).__name__}; "
-            "read files with geoagri.io.read_layer or geopandas.read_file first"
-        )
-    if obj.crs is None:
-        raise CRSError(
-            f"{what} has no CRS; set the CRS it is in with gdf.set_crs('EPSG:...') "
-            "(for example 'EPSG:4326' for lon/lat, or a VN-2000 zone from "
-            "geoagri.crs.vn2000_epsg(province))"
-        )
-    return obj
+    return require_layer(obj, name=what, func="route_power_lines", series=True)
 
 
 def _targets(targets: Any, id_column: str | None) -> tuple[list[str], gpd.GeoSeries]:

@@ -76,8 +76,8 @@ from scipy import sparse
 
 from geoagri._pieces import polygonal
 from geoagri._power import three_phase_lines
-from geoagri.crs import metric_crs
-from geoagri.errors import CRSError, GeometryError, InfeasibleError, SchemaError
+from geoagri.crs import metric_crs, require_layer
+from geoagri.errors import GeometryError, InfeasibleError, SchemaError
 
 __all__ = [
     "CoverSolution",
@@ -557,14 +557,6 @@ def _drop_redundant(a: sparse.csr_matrix, w: np.ndarray, selected: np.ndarray,
 # --------------------------------------------------------------------------
 
 
-def _require_crs(gdf: gpd.GeoDataFrame, name: str) -> None:
-    if not isinstance(gdf, gpd.GeoDataFrame | gpd.GeoSeries):
-        raise SchemaError(f"{name} must be a GeoDataFrame; found {type(gdf).__name__}")
-    if gdf.crs is None:
-        raise CRSError(f"layer '{name}' has no CRS; set the CRS it is in with "
-                       f"{name}.set_crs('EPSG:...') before siting")
-
-
 def _ids(gdf: gpd.GeoDataFrame, mask: np.ndarray) -> str:
     labels = [str(v) for v in gdf.index[mask][:10]]
     more = int(mask.sum()) - len(labels)
@@ -617,7 +609,6 @@ def _cells_metric(geoms: np.ndarray, cell_m: float
 
 def _demand_metric(demand: gpd.GeoDataFrame, metric: CRS, cell_m: float
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    _require_crs(demand, "demand")
     if not (np.isfinite(cell_m) and cell_m > 0):
         raise SchemaError(f"cell_m={cell_m!r}; give a cell size in metres, more than 0")
     geoms = np.asarray(demand.geometry.to_crs(metric).values, dtype=object)
@@ -692,6 +683,7 @@ def demand_cells(
     2  E500250N1200000     6.25
     3  E500250N1200250     1.25
     """
+    require_layer(demand, name="demand", func="demand_cells", series=True)
     metric = metric_crs(demand, crs=crs)
     pieces, area_ha, ix, iy = _demand_metric(demand, metric, cell_m)
     return _cells_frame(pieces, area_ha, ix, iy, cell_m, metric, demand.crs)
@@ -759,7 +751,7 @@ def candidates_along_canals(
     >>> sites["site_id"].tolist(), sites["chainage_m"].tolist()
     (['C0001', 'C0002', 'C0003'], [0.0, 500.0, 1000.0])
     """
-    _require_crs(canals, "canals")
+    require_layer(canals, name="canals", func="candidates_along_canals", series=True)
     if not (np.isfinite(spacing_m) and spacing_m > 0):
         raise SchemaError(f"candidate_spacing_m={spacing_m!r}; give a spacing in metres, "
                           "more than 0")
@@ -808,7 +800,7 @@ def _thin(points: np.ndarray, tol_m: float) -> np.ndarray:
 
 
 def _points(gdf: gpd.GeoDataFrame, name: str, metric: CRS) -> np.ndarray:
-    _require_crs(gdf, name)
+    require_layer(gdf, name=name, func="site_pump_stations", series=True)
     geoms = np.asarray(gdf.geometry.to_crs(metric).values, dtype=object)
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     bad |= ~bad & (shapely.get_type_id(geoms) != 0)
@@ -833,12 +825,7 @@ def _pairs_within(demand_pts: np.ndarray, sites: np.ndarray, radius_m: float
 
 
 def _three_phase_lines(power: gpd.GeoDataFrame, metric: CRS) -> tuple[np.ndarray, np.ndarray]:
-    _require_crs(power, "power")
-    missing = [c for c in ("element", "phases") if c not in power.columns]
-    if missing:
-        raise SchemaError(f"layer 'power' has no column {', '.join(map(repr, missing))}; "
-                          "read it with geoagri.io.read_layer(..., kind='power') or add "
-                          "element ('line'/'transformer') and phases (1 or 3)")
+    require_layer(power, name="power", func="site_pump_stations", columns=("element", "phases"))
     lines = power[three_phase_lines(power)]
     geoms = np.asarray(lines.geometry.to_crs(metric).values, dtype=object)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -1002,7 +989,7 @@ def site_pump_stations(
         raise SchemaError("give candidates= (points) or canals= (lines to place candidates "
                           "along every candidate_spacing_m)")
 
-    _require_crs(demand, "demand")
+    require_layer(demand, name="demand", func="site_pump_stations", series=True)
     out_crs = demand.crs
     if len(demand) == 0 or (demand.geometry.isna() | demand.geometry.is_empty).all():
         raise InfeasibleError(f"layer 'demand' has no area to serve ({len(demand)} row(s), "

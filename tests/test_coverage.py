@@ -434,10 +434,10 @@ def test_demo_rice_lacks_three_phase_power(plan):
 # --------------------------------------------------------------------------
 
 def test_error_no_crs():
-    with pytest.raises(CRSError, match=r"zones layer has no CRS.*set_crs"):
+    with pytest.raises(CRSError, match=r"coverage: layer 'zones' has no CRS.*zones\.set_crs"):
         coverage(zone_2x1().set_crs(None, allow_override=True), communes=one_commune())
     pumps = pump_at((X, Y)).set_crs(None, allow_override=True)
-    with pytest.raises(CRSError, match="pumps layer has no CRS"):
+    with pytest.raises(CRSError, match="gaps: layer 'pumps' has no CRS"):
         gaps(zone_2x1(), communes=one_commune(), pumps=pumps, pump_radius_m=R)
 
 
@@ -475,9 +475,9 @@ def test_error_canals_without_pumps():
 
 
 @pytest.mark.parametrize("layer,drop,match", [
-    ("pumps", "status", r"pumps layer has no column\(s\) \['status'\]"),
-    ("power", "phases", r"power layer has no column\(s\) \['phases'\]"),
-    ("communes", "commune_name", r"communes layer has no column\(s\) \['commune_name'\]"),
+    ("pumps", "status", r"layer 'pumps' has no column\(s\) \['status'\]"),
+    ("power", "phases", r"layer 'power' has no column\(s\) \['phases'\]"),
+    ("communes", "commune_name", r"layer 'communes' has no column\(s\) \['commune_name'\]"),
 ])
 def test_error_missing_columns(layer, drop, match):
     kw = dict(communes=one_commune(), pumps=pump_at((X, Y)), pump_radius_m=R,
@@ -488,7 +488,7 @@ def test_error_missing_columns(layer, drop, match):
 
 
 def test_error_missing_by_and_served_area_columns():
-    with pytest.raises(SchemaError, match=r"zones layer has no column\(s\) \['season'\]"):
+    with pytest.raises(SchemaError, match=r"layer 'zones' has no column\(s\) \['season'\]"):
         coverage(zone_2x1(), communes=one_commune(), by=["crop", "season"])
     pumps = pump_at((X, Y)).drop(columns="served_area_ha")
     with pytest.raises(SchemaError, match=r"\['served_area_ha'\]"):

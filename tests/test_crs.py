@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from pyproj import CRS
 from shapely import LineString, Point, Polygon, box
@@ -25,12 +26,13 @@ from geoagri.crs import (
     length_km,
     metric_crs,
     require_crs,
+    require_layer,
     sniff_coordinates,
     vn2000_epsg,
     vn2000_provinces,
     vn2000_zones,
 )
-from geoagri.errors import CRSError, GeoagriWarning
+from geoagri.errors import CRSError, GeoagriWarning, SchemaError
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 COMMUNES = DATA / "communes_2025" / "communes_2025.gpkg"
@@ -478,3 +480,45 @@ def test_require_crs_conflicting_crs_argument():
 def test_require_crs_empty_layer_without_crs():
     with pytest.raises(CRSError, match=r"layer 'empty' has no CRS.*no coordinates"):
         require_crs(gpd.GeoDataFrame(geometry=gpd.GeoSeries([])), layer="empty")
+
+
+# ----------------------------------------------------------------------------- require_layer
+
+
+def test_require_layer_returns_the_layer_itself():
+    gdf = gpd.GeoDataFrame({"status": ["operating"] * 5}, geometry=_longan_points())
+    assert require_layer(gdf, name="pumps", func="coverage", columns=["status"]) is gdf
+    wrapped = require_layer(_longan_points(), name="targets", func="route_power_lines",
+                            series=True)
+    assert isinstance(wrapped, gpd.GeoDataFrame) and wrapped.crs.to_epsg() == 4326
+    assert wrapped.geometry.equals(_longan_points())
+
+
+def test_require_layer_wrong_type_names_function_layer_and_type():
+    with pytest.raises(SchemaError, match=r"^coverage: zones must be a GeoDataFrame, got "
+                                          r"DataFrame; read the layer with"):
+        require_layer(pd.DataFrame({"a": [1]}), name="zones", func="coverage")
+    with pytest.raises(SchemaError, match=r"pumps must be a GeoDataFrame, got GeoSeries"):
+        require_layer(_longan_points(), name="pumps", func="coverage")
+    with pytest.raises(SchemaError, match=r"must be a GeoDataFrame or GeoSeries, got list"):
+        require_layer([Point(0, 0)], name="targets", func="route_power_lines", series=True)
+
+
+def test_require_layer_no_crs_says_what_the_coordinates_look_like():
+    with pytest.raises(CRSError, match=r"^site_pump_stations: layer 'demand' has no CRS.*"
+                                       r"like lon/lat degrees.*demand\.set_crs\('EPSG:4326'\)"):
+        require_layer(_no_crs(_longan_points()), name="demand", func="site_pump_stations")
+    metres = _no_crs(_longan_points().to_crs(9210))
+    with pytest.raises(CRSError, match=r"like metres of EPSG:9210 .*"
+                                       r"power\.set_crs\('EPSG:9210'\)"):
+        require_layer(metres, name="power", func="gaps")
+    empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([]))
+    with pytest.raises(CRSError, match=r"no coordinates to judge.*set_crs\('EPSG:\.\.\.'\)"):
+        require_layer(empty, name="zones", func="coverage")
+
+
+def test_require_layer_missing_columns_lists_what_is_there():
+    gdf = gpd.GeoDataFrame({"pump_id": ["P1"] * 5}, geometry=_longan_points())
+    with pytest.raises(SchemaError, match=r"^gaps: layer 'pumps' has no column\(s\) "
+                                          r"\['status'\]; its columns are \['pump_id'\]"):
+        require_layer(gdf, name="pumps", func="gaps", columns=["pump_id", "status"])

@@ -3,12 +3,14 @@ and the offline demo map opened in a real headless Chromium."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -37,7 +39,7 @@ OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 X, Y = 500_000, 1_200_000  # UTM 48N: 1 km² = 100 ha
 
 EXPECTED_VI = [
-    "Xã: tỷ lệ diện tích liên kết (%)", "Vùng liên kết – lúa", "Công trình thủy lợi",
+    "Xã: tỷ lệ diện tích liên kết (%)", "Liên kết sản xuất – lúa", "Công trình thủy lợi",
     "Điện 3 pha", "Điện 1 pha và khác", "Trạm bơm", "Mô hình HT 2024",
     "Vùng phục vụ trạm bơm (bán kính 2.000 m)", "Thửa đất",
 ]
@@ -136,6 +138,66 @@ def test_legend_and_popups_in_html(plan):
     for control in ("L.control.fullscreen", "L.Control.Measure", "L.control.layers",
                     "L.control.scale"):
         assert control in html
+
+
+@pytest.fixture(scope="module")
+def infra(plan):
+    """The demo's infrastructure scenario, as ``geoagri demo`` maps it."""
+    from geoagri.infrastructure import infrastructure
+
+    res = infrastructure(plan, curve_steps=0)
+    return MapResults(gaps=res.gaps, sites=res.siting.sites, lines=res.lines,
+                      service_radius_m=float(res.settings["pump_radius_m"]))
+
+
+def _layer(m, name):
+    return next(c for c in m._children.values() if getattr(c, "layer_name", None) == name)
+
+
+def _popup_rows(layer):
+    """Each feature's popup as {label: shown value}."""
+    popup = next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonPopup))
+    keys, aliases = popup.fields, popup.aliases
+    return [dict(zip(aliases, (f["properties"][k] for k in keys), strict=True))
+            for f in layer.data["features"]]
+
+
+@pytest.mark.parametrize(("language", "label", "shown"), [
+    ("vi", "Hạ tầng còn thiếu", {"pump": "Trạm bơm", "power": "Điện 3 pha",
+                                 "both": "Trạm bơm và điện 3 pha"}),
+    ("en", "Missing", {"pump": "Pump service", "power": "Three-phase power",
+                       "both": "Pump service and three-phase power"}),
+])
+def test_gap_popups_say_what_is_missing(plan, infra, language, label, shown):
+    m = plan_map(plan, infra, language=language)
+    name = "Vùng thiếu hạ tầng" if language == "vi" else "Infrastructure gaps"
+    gaps = infra.gaps[~(infra.gaps.geometry.isna() | infra.gaps.geometry.is_empty)]
+    rows = _popup_rows(_layer(m, name))
+    assert len(rows) == len(gaps)
+    assert [r[label] for r in rows] == [shown[v] for v in gaps["missing"]]
+    assert set(gaps["missing"]) == {"pump", "power", "both"}
+    html = m.get_root().render()
+    # labels and values as the page holds them (JSON strings, \u-escaped)
+    assert json.dumps(label) in html
+    assert all(json.dumps(text) in html for text in shown.values())
+
+
+@pytest.mark.parametrize(("language", "label"), [("vi", "Diện tích phục vụ"),
+                                                 ("en", "Area served")])
+def test_site_popups_show_the_area_served(plan, infra, language, label):
+    m = plan_map(plan, infra, language=language)
+    name = "Trạm bơm đề xuất" if language == "vi" else "Proposed pump stations"
+    rows = _popup_rows(_layer(m, name))
+    sites = infra.sites
+    assert len(rows) == len(sites) == 5
+    expected = [format_area_ha(v, language=language, decimals=1) for v in sites["covered_ha"]]
+    assert [r[label] for r in rows] == expected
+    # the map's number style: 323,95… ha is shown 324,0 ha (vi), 324.0 ha (en)
+    assert ("324,0 ha" if language == "vi" else "324.0 ha") in expected
+    assert all(r["Mã" if language == "vi" else "Id"] == s
+               for r, s in zip(rows, sites["site_id"], strict=True))
+    html = m.get_root().render()
+    assert json.dumps(label) in html and json.dumps(expected[0]) in html
 
 
 def test_english_numbers(plan):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import pandas as pd
+import pyogrio
 import pytest
 from openpyxl import load_workbook
 
@@ -208,3 +209,117 @@ def test_inputs_unchanged(tmp_path, data):
     before = data.progress.copy()
     write_report(data, tmp_path / "r.xlsx")
     pd.testing.assert_frame_equal(data.progress, before)
+
+
+# ----------------------------------------------------------------------------- appendix IV
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """``geoagri demo`` run in-process: the report and the siting result it wrote."""
+    from geoagri.cli import main
+
+    out = tmp_path_factory.mktemp("demo") / "out"
+    assert main(["demo", "--out", str(out), "--year", "2024"]) == 0
+    return out
+
+
+def proposals_block(ws, heading):
+    """Header, station rows and totals row of the proposals block under the works."""
+    rows = list(ws.iter_rows(min_row=1))
+    start = next(i for i, r in enumerate(rows) if r[0].value == heading)
+    header = [c.value for c in rows[start + 1] if c.value is not None]
+    end = next(i for i in range(start + 2, len(rows)) if rows[i][0].value in ("Tổng cộng",
+                                                                             "Total"))
+    return header, rows[start + 2:end], rows[end], rows[end + 1][0].value
+
+
+def test_appendix_iv_lists_the_siting_proposals_under_the_works(demo_run):
+    from geoagri.report import format_number as fmt
+
+    ws = load_workbook(demo_run / "report.xlsx")["Phụ lục IV"]
+    # the existing power works first, as before
+    assert column(ws, "Mã công trình")[:4] == ["D01", "D02", "D03", "D04"]
+    assert ws["G2"].number_format == "#,##0.0"
+    header, rows, total, sentence = proposals_block(
+        ws, "Đề xuất mới (geoagri): trạm bơm điện và đường dây 3 pha")
+    assert header == ["Mã vị trí đề xuất", "Xã, thị trấn", "Số trạm bơm", "Đường dây 3 pha (km)",
+                      "Diện tích phục vụ (ha)", "Kinh phí trạm bơm (triệu đồng)",
+                      "Kinh phí đường dây (triệu đồng)", "Tổng kinh phí (triệu đồng)",
+                      "Diện tích phục vụ trên 1 tỷ đồng (ha)"]
+    # the siting result the same run wrote: the stations and the appendix IV table
+    sites = pyogrio.read_dataframe(demo_run / "proposals.gpkg", layer="proposed_stations")
+    appendix = pd.read_csv(demo_run / "tables" / "appendix_4_proposals.csv",
+                           dtype={"site_id": str})
+    assert len(rows) == len(sites) == len(appendix) == 5
+    assert [r[0].value for r in rows] == appendix["site_id"].tolist()
+    covered = dict(zip(sites["site_id"], sites["covered_ha"], strict=True))
+    for r, (_, a) in zip(rows, appendix.iterrows(), strict=True):
+        site, commune, n, km, ha, station, line, cost, per_bn = (c.value for c in r[:9])
+        assert commune == a["commune_name"] and n == 1
+        assert ha == pytest.approx(covered[site], abs=1e-6)
+        assert ha == pytest.approx(a["served_ha"], abs=1e-6)
+        assert km == pytest.approx(a["line_length_km"])
+        assert station == pytest.approx(800.0)  # 800 million VND a station
+        assert line == pytest.approx(a["connection_cost_vnd"] / 1e6)
+        assert cost == pytest.approx(a["cost_vnd"] / 1e6)
+        assert per_bn == pytest.approx(a["served_ha"] / (a["cost_vnd"] / 1e9))
+        assert [c.number_format for c in r[2:9]] == [
+            "#,##0", "#,##0.00", "#,##0.0", "#,##0", "#,##0", "#,##0", "#,##0.0"]
+    # totals: stations, km of line, ha served, cost, ha per billion VND
+    t = [c.value for c in total[:9]]
+    assert t[0] == "Tổng cộng" and t[2] == 5
+    assert t[3] == pytest.approx(appendix["line_length_km"].sum())
+    assert t[4] == pytest.approx(sites["covered_ha"].sum(), abs=1e-5)
+    assert t[7] == pytest.approx(appendix["cost_vnd"].sum() / 1e6)
+    assert t[8] == pytest.approx(appendix["served_ha"].sum() / (appendix["cost_vnd"].sum() / 1e9))
+    assert [c.number_format for c in total[2:9]] == [
+        "#,##0", "#,##0.00", "#,##0.0", "#,##0", "#,##0", "#,##0", "#,##0.0"]
+    assert all(c.font.bold for c in total[:9] if c.value is not None)
+    # the sentence in the Vietnamese number style: 1.611 ha, 4,3 tỷ đồng
+    ha = fmt(appendix["served_ha"].sum())
+    bn = fmt(appendix["cost_vnd"].sum() / 1e9, decimals=1)
+    assert sentence == (
+        f"Đề xuất 5 trạm bơm điện và {fmt(t[3], decimals=1)} km đường dây 3 pha, tổng kinh "
+        f"phí ước tính {bn} tỷ đồng, phục vụ tưới tiêu cho {ha} ha "
+        f"({fmt(t[8], decimals=1)} ha/tỷ đồng).")
+    assert "." in ha and "," in bn  # 1.611 and 4,3
+
+
+def test_report_data_proposals_are_the_cli_s(data, demo_run):
+    """build_report_data runs the plan's scenario itself: the same stations as the CLI's."""
+    appendix = pd.read_csv(demo_run / "tables" / "appendix_4_proposals.csv",
+                           dtype={"site_id": str, "commune_id": str})
+    pd.testing.assert_frame_equal(data.proposals.reset_index(drop=True), appendix,
+                                  check_dtype=False)
+
+
+def test_appendix_iv_proposals_in_english(written, data):
+    en = written[1]
+    ws = load_workbook(en["workbook"])["Appendix IV"]
+    header, rows, total, sentence = proposals_block(
+        ws, "New proposals (geoagri): electric pump stations and three-phase lines")
+    assert header[:3] == ["Site id", "Commune", "Pump stations"]
+    assert [r[0].value for r in rows] == data.proposals["site_id"].tolist()
+    assert total[0].value == "Total" and total[2].value == len(data.proposals)
+    assert total[4].number_format == "#,##0.0"
+    assert sentence.startswith(f"Proposed: {len(data.proposals)} electric pump stations")
+    assert f"serving {data.proposals['served_ha'].sum():,.0f} ha" in sentence
+    # the CSV of appendix IV keeps the works only
+    works = pd.read_csv(en["appendix_4_power_works"], encoding="utf-8-sig")
+    assert len(works) == 4 and works["Area served (ha)"].sum() == 1030
+
+
+def test_appendix_iv_without_power_works_or_proposals(tmp_path, data):
+    from dataclasses import replace
+
+    only = replace(data, power_works=None)
+    ws = load_workbook(write_report(only, tmp_path / "p.xlsx")["workbook"])["Phụ lục IV"]
+    assert ws["A3"].value == "Chưa có công trình điện phục vụ trạm bơm trong các lớp dữ liệu."
+    assert ws["A5"].value.startswith("Đề xuất mới (geoagri)")
+    none = replace(data, proposals=None)
+    ws = load_workbook(write_report(none, tmp_path / "n.xlsx")["workbook"])["Phụ lục IV"]
+    assert ws.max_row == 5  # header and the four works: no proposals block
+    from geoagri.datasets import demo
+
+    assert build_report_data(demo(), year=2024, proposals=False).proposals is None

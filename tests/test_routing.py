@@ -336,7 +336,7 @@ def test_cost_surface_from_a_geotiff_with_nodata(tmp_path):
 def test_errors_say_what_and_how():
     targets = points(["A"], [centre(2, 2)])
     grid = row_grid(19)
-    with pytest.raises(CRSError, match="targets has no CRS"):
+    with pytest.raises(CRSError, match="route_power_lines: layer 'targets' has no CRS"):
         route_power_lines(targets.set_crs(None, allow_override=True), grid)
     with pytest.raises(GeometryError, match="non-point geometry at ids P1"):
         route_power_lines(gpd.GeoDataFrame({"pump_id": ["P1"]}, geometry=[box(0, 0, 1, 1)],
