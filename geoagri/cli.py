@@ -244,10 +244,15 @@ def _cmd_reform(args: argparse.Namespace) -> int:
                out / "lineage_2025.csv": carried.attrs["lineage"]}
     for path, frame in written.items():  # UTF-8 with BOM, as the report's tables
         _replace(path, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8-sig"))
-    print(f"{len(table)} rows of old communes → {carried['new_code'].nunique()} new communes "
+    print(f"{len(table) - len(carried.attrs['total_rows'])} rows of old communes → "
+          f"{carried['new_code'].nunique()} new communes "
           f"({int(carried['approximate'].sum())} with approximate shares)")
+    if carried.attrs["total_rows"]:
+        print(f"  left out {len(carried.attrs['total_rows'])} total row(s): the new totals are "
+              "the sums of the carried rows")
+    kept = table.drop(index=carried.attrs["total_rows"])
     for col in carried.attrs["extensive"]:
-        before = float(pd.to_numeric(table[col]).sum())
+        before = float(pd.to_numeric(kept[col]).sum())
         print(f"  {col}: {before:,.2f} before, {float(carried[col].sum()):,.2f} after")
     if carried.attrs["intensive"]:
         print(f"  averaged: {', '.join(carried.attrs['intensive'])}")

@@ -49,6 +49,8 @@ Examples
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
@@ -57,6 +59,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoagri._labels import label
 from geoagri._lineage import LINEAGE_COLUMNS, code_text, official_lineage, overlay_lineage
 from geoagri.errors import (
     GeoagriError,
@@ -103,8 +106,18 @@ COMPARE_COLUMNS = (
     "difference_pct",
 )
 
-_CODE_COLUMNS = ("old_code", "commune_code", "commune_id")
-_NAME_COLUMNS = ("old_name", "commune_name")
+# geoagri's own tables (the report's CSVs) head these columns with their labels
+_CODE_COLUMNS = ("old_code", "commune_code", "commune_id",
+                 *(label("commune_id", lang) for lang in ("vi", "en")))
+_NAME_COLUMNS = ("old_name", "commune_name",
+                 *(label("commune_name", lang) for lang in ("vi", "en")))
+#: Units in a column label's parentheses, as the report writes them ("Diện tích (ha)").
+INTENSIVE_UNITS = ("%", "t/ha", "tấn/ha", "tạ/ha", "kg/ha", "đồng/ha", "VND/ha")
+EXTENSIVE_UNITS = ("ha", "triệu đồng", "million VND", "đồng", "VND", "km", "m²")
+#: A row without code whose name is one of these is a total, not a commune.
+TOTAL_NAMES = ("tổng cộng", "tổng", "cộng", "total", "toàn huyện", "toàn tỉnh")
+#: ... and one of these is area outside every commune (the report's last row).
+OUTSIDE_NAMES = ("ngoài ranh giới các xã", "outside every commune")
 _EXTENSIVE_UNITS = ("ha", "count", "vnd")
 _TARGET_KEYS = ("indicator", "unit", "scope", "scope_id", "year", "source", "target")
 
@@ -545,6 +558,10 @@ def measure_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     Extensive (amounts, added up): other names ending in one of
     :data:`EXTENSIVE_SUFFIXES` (``_ha``, ``_count``, ``_vnd``, ``_km``,
     ``_m2``).  ``yield_t_ha`` is intensive although it ends in ``_ha``.
+    Labels with the unit in final parentheses, as the report's tables write
+    them, count too: ``"Diện tích liên kết (ha)"`` is extensive (units
+    :data:`EXTENSIVE_UNITS`), ``"Tỷ lệ đạt (%)"`` intensive
+    (:data:`INTENSIVE_UNITS`).
 
     Parameters
     ----------
@@ -562,10 +579,20 @@ def measure_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     ...                           "yield_t_ha", "achieved_pct", "profit_vnd_ha"])
     >>> measure_columns(t)
     (['area_ha', 'models_count', 'cost_vnd'], ['yield_t_ha', 'achieved_pct', 'profit_vnd_ha'])
+    >>> measure_columns(pd.DataFrame(columns=["Mã xã", "Diện tích liên kết (ha)",
+    ...                                       "Tỷ lệ đạt (%)"]))
+    (['Diện tích liên kết (ha)'], ['Tỷ lệ đạt (%)'])
     """
-    intensive = [c for c in table.columns if str(c).endswith(INTENSIVE_SUFFIXES)]
+    def unit_of(col: object) -> str | None:
+        match = re.search(r"\(([^()]*)\)\s*$", str(col))
+        return match.group(1).strip() if match else None
+
+    intensive = [c for c in table.columns
+                 if str(c).endswith(INTENSIVE_SUFFIXES) or unit_of(c) in INTENSIVE_UNITS]
     extensive = [
-        c for c in table.columns if str(c).endswith(EXTENSIVE_SUFFIXES) and c not in intensive
+        c for c in table.columns
+        if (str(c).endswith(EXTENSIVE_SUFFIXES) or unit_of(c) in EXTENSIVE_UNITS)
+        and c not in intensive
     ]
     return extensive, intensive
 
@@ -699,6 +726,18 @@ def _old_units_text(parts: pd.DataFrame) -> str:
     return "; ".join(dict.fromkeys(out))
 
 
+def _named_rows(table: pd.DataFrame, code_col: str | None, name_col: str | None,
+                names: Sequence[str]) -> np.ndarray:
+    """Rows without a commune code whose name is one of ``names`` ("Tổng cộng", …)."""
+    if name_col is None:
+        return np.zeros(len(table), dtype=bool)
+    no_code = np.ones(len(table), dtype=bool) if code_col is None else \
+        table[code_col].map(_missing).to_numpy(dtype=bool)
+    text = table[name_col].map(
+        lambda v: "" if _missing(v) else unicodedata.normalize("NFC", str(v)).strip().lower())
+    return no_code & text.isin(names).to_numpy()
+
+
 def to_new_communes(
     table: pd.DataFrame,
     lineage: pd.DataFrame,
@@ -759,8 +798,10 @@ def to_new_communes(
         ``approximate`` (True if any share is a guess).  Area that the
         lineage puts outside every new commune is in a row without
         ``new_code``.  ``attrs``: ``"lineage"`` (the lineage rows used),
-        ``"extensive"``, ``"intensive"`` (column → weight column) and
-        ``"dropped_columns"`` (other columns, not carried).
+        ``"extensive"``, ``"intensive"`` (column → weight column),
+        ``"dropped_columns"`` (other columns, not carried) and ``"total_rows"``
+        (index labels of total rows left out: a row without code named
+        "Tổng cộng", "Total", …; a warning names them).
 
     Raises
     ------
@@ -793,6 +834,14 @@ def to_new_communes(
     """
     lin = _check_lineage(lineage)
     code_col, name_col = _columns(table, code_col, name_col)
+    totals = _named_rows(table, code_col, name_col, TOTAL_NAMES)
+    total_rows = list(table.index[totals])
+    if total_rows:  # a report's "Tổng cộng" row: the carried rows make the new totals
+        warnings.warn(
+            f"to_new_communes: {len(total_rows)} total row(s) left out "
+            f"({', '.join(f'row {i}' for i in total_rows)}); the totals on the new communes "
+            "are the sums of the carried rows", GeoagriWarning, stacklevel=2)
+        table = table[~totals]
     by = [] if by is None else [by] if isinstance(by, str) else list(by)
     auto_ext, auto_int = measure_columns(table.drop(columns=by, errors="ignore"))
     extensive = auto_ext if extensive is None else list(extensive)
@@ -808,7 +857,10 @@ def to_new_communes(
         raise SchemaError(
             f"table: no by column(s) {missing_by}; its columns are {list(table.columns)}"
         )
-    old_code = _link(table, lin, code_col, name_col, "table")
+    # area outside every old commune stays outside every new one (weight 1)
+    outside = _named_rows(table, code_col, name_col, OUTSIDE_NAMES)
+    old_code = pd.Series(None, index=table.index, dtype=object)
+    old_code[~outside] = _link(table[~outside], lin, code_col, name_col, "table").to_numpy()
 
     rows = values.assign(_row=np.arange(len(table)), old_code=old_code.to_numpy())
     for col in by:
@@ -830,6 +882,12 @@ def to_new_communes(
         how="left",
         validate="m:m",
     )
+    out_rows = parts["_row"].isin(np.flatnonzero(outside))
+    parts.loc[out_rows, "weight"] = 1.0
+    parts.loc[out_rows, "approximate"] = False
+    if out_rows.any():
+        parts.loc[out_rows, "old_name"] = table[name_col].to_numpy()[parts.loc[out_rows, "_row"]]
+        parts.loc[out_rows, "old_code"] = "—"
     keys = ["new_code", "new_name", "new_province", *by]
     parts[keys[:3]] = parts[keys[:3]].astype(object)
     parts = parts.sort_values(["new_code", "_row"], kind="stable", na_position="last")
@@ -857,10 +915,11 @@ def to_new_communes(
     if dropped:
         log.info("to_new_communes: columns not carried (neither amounts nor rates): %s", dropped)
     out.attrs = {
-        "lineage": lin[lin["old_code"].isin(set(old_code))].reset_index(drop=True),
+        "lineage": lin[lin["old_code"].isin(set(old_code.dropna()))].reset_index(drop=True),
         "extensive": list(extensive),
         "intensive": dict(intensive),
         "dropped_columns": dropped,
+        "total_rows": total_rows,
     }
     return out
 

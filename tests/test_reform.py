@@ -554,11 +554,11 @@ def test_to_new_communes_refuses_mixed_table(long_an):
 
 def test_error_unmatched_rows_are_named(long_an):
     table = pd.DataFrame(
-        {"commune_name": ["Xã Tuyên Bình", "Tổng cộng", None], "area_ha": [1.0, 2.0, 3.0]}
+        {"commune_name": ["Xã Tuyên Bình", "Xã Không Tên", None], "area_ha": [1.0, 2.0, 3.0]}
     )
     with pytest.raises(
         LayerError,
-        match=r"'Tổng cộng' matches no unit.*\[row 1 \(Tổng cộng\), "
+        match=r"'Xã Không Tên' matches no unit.*\[row 1 \(Xã Không Tên\), "
         r"row 2 \(empty\)\].*drop total rows",
     ):
         to_new_communes(table, long_an)
@@ -698,3 +698,35 @@ def test_cli_reform_error_is_one_message(tmp_path, capsys):
     assert err.startswith("geoagri reform: layer 'table' has 1 problem")
     assert "Xã Không Có" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_reform_reads_the_reports_own_appendix_table(tmp_path, capsys):
+    # the shape of tables/appendix_1_linkage.csv: Vietnamese labels with units in
+    # parentheses, a row for area outside every commune and a total row
+    src = tmp_path / "appendix_1_linkage.csv"
+    pd.DataFrame(
+        {
+            "Mã xã": ["27781", "27784", "27775", None, None],
+            "Xã, thị trấn": ["Xã Tuyên Bình", "Xã Tuyên Bình Tây", "Xã Vĩnh Bình",
+                             "Ngoài ranh giới các xã", "Tổng cộng"],
+            "Diện tích liên kết (ha)": [2400.0, 2600.0, 3000.0, 0.25, 8000.25],
+            "Tỷ lệ đạt (%)": [90.0, 110.0, 100.0, None, 100.0],
+        }
+    ).to_csv(src, index=False, encoding="utf-8-sig")
+    with pytest.warns(GeoagriWarning, match=r"1 total row\(s\) left out \(row 4\)"):
+        code = main(["reform", str(src), "--to-2025", "--out", str(tmp_path / "out"),
+                     "--province", "Long An"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "4 rows of old communes → 2 new communes" in out
+    # the total row is not carried twice: 8,000.25 ha before and after
+    assert "Diện tích liên kết (ha): 8,000.25 before, 8,000.25 after" in out
+    assert "averaged: Tỷ lệ đạt (%)" in out
+    carried = pd.read_csv(tmp_path / "out" / "appendix_1_linkage_2025.csv",
+                          dtype={"new_code": str}, encoding="utf-8-sig")
+    got = carried.set_index(carried["new_code"].fillna("outside"))
+    assert got.loc[NEW_TUYEN_BINH, "Diện tích liên kết (ha)"] == 6500.0
+    assert got.loc[NEW_VINH_HUNG, "Diện tích liên kết (ha)"] == 1500.0
+    assert got.loc["outside", "Diện tích liên kết (ha)"] == 0.25
+    assert got.loc["outside", "old_units"].startswith("Ngoài ranh giới các xã")
+    assert not got.loc["outside", "approximate"]
