@@ -64,6 +64,21 @@ class Pieces:
     tree: shapely.STRtree
 
 
+def _clip_by_rects(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Each geometry clipped to its rectangle (GEOS' rectangle clipping).
+
+    About 6 times faster than a general intersection with the box.  The public
+    :func:`shapely.clip_by_rect` takes one rectangle per call; shapely's
+    underlying ufunc takes arrays, and is used where it exists.
+    """
+    ufunc = getattr(shapely.lib, "clip_by_rect", None)
+    if ufunc is not None:
+        return ufunc(geoms, *rects.T)
+    out = np.empty(len(geoms), dtype=object)
+    out[:] = [shapely.clip_by_rect(g, *r) for g, r in zip(geoms, rects.tolist(), strict=True)]
+    return out
+
+
 def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32,
                    max_depth: int = 12) -> Pieces:
     """Cut polygons into quadtree pieces of at most ``max_vertices`` vertices.
@@ -121,9 +136,7 @@ def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32
         ])
         parent = np.tile(current, 4)
         owner = np.tile(owner, 4)
-        # GEOS' rectangle clipping: ~6x faster than a general intersection with the
-        # box.  shapely.clip_by_rect takes one rectangle per call; its ufunc takes arrays
-        clipped = shapely.lib.clip_by_rect(parent, *quads.T)
+        clipped = _clip_by_rects(parent, quads)
         clipped = polygonal(clipped)
         keep = shapely.area(clipped) > 0
         current, owner, cells = clipped[keep], owner[keep], quads[keep]
