@@ -18,7 +18,13 @@ the cache), which dask reads one row group per partition: no process reads
 the whole layer.
 
 Methods, each in its own subprocess with a timeout and a memory guard (the
-RSS of the process tree, dask workers included):
+RSS of the process tree, dask workers included).  The parent never loads the
+layers (it generates a missing cache in a subprocess, as bench_area.py does):
+on Linux a process started with fork + exec inherits its parent's
+``ru_maxrss``, so a parent holding the 2,000,000 parcels made every child
+report about 2 GiB.  Peaks are therefore each process's own high-water mark
+(``VmHWM`` of ``/proc/self/status``, not inherited across exec; ``ru_maxrss``
+where there is no ``/proc``):
 
 ``inmemory``
     ``geoagri.area.area_by_zone`` on the whole layer (loading excluded from
@@ -38,7 +44,8 @@ Modes as in bench_area.py: ``plain`` (overlaps counted as drawn) and
 mode and method the time, the peak RSS of the client process and of each
 worker, the ratios, and the largest per-cell difference against the
 in-memory result (cells inside communes, and for ``dask`` also every column
-of the full table, rows outside every commune included).  Figures go to
+of the full table, rows outside every commune included).  The client process
+of the dask methods also hosts the LocalCluster's scheduler.  Figures go to
 ``benchmarks/.cache/bench_scale_<scale>.json``.
 """
 
@@ -76,6 +83,18 @@ GIB = 1024**3
 # --------------------------------------------------------------------------- data
 
 
+def _ensure_cache(scale: str, seed: int) -> None:
+    """Generate the cached layers if missing, in a subprocess: this process stays small."""
+    folder = synth.cache_path(scale, seed)
+    if all((folder / name).exists() for name in ("parcels.parquet", "communes.parquet",
+                                                 "meta.json")):
+        return
+    gen = subprocess.run([sys.executable, str(Path(synth.__file__).resolve()), "--scale",
+                          scale, "--seed", str(seed)], capture_output=True, text=True)
+    if gen.returncode != 0:
+        sys.exit(f"generating the {scale} data failed:\n{gen.stderr}")
+
+
 def rowgrouped(scale: str, seed: int, rows: int) -> Path:
     """The cached parcels copied, streaming, into row groups of ``rows`` parcels."""
     import pyarrow.parquet as pq
@@ -100,6 +119,22 @@ def _repair_part(frame):
 # --------------------------------------------------------------------------- the methods
 
 
+def peak_rss() -> int:
+    """This process's own peak RSS, bytes.
+
+    ``VmHWM`` from ``/proc/self/status``: unlike ``getrusage().ru_maxrss``, which
+    Linux carries over from the parent across fork + exec, it counts only this
+    process's memory.  ``ru_maxrss`` where there is no ``/proc``.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
 def _cluster():
     from distributed import Client, LocalCluster
 
@@ -110,12 +145,7 @@ def _cluster():
 
 
 def _worker_peaks(client) -> list[int]:
-    def peak() -> int:
-        import resource as r
-
-        return r.getrusage(r.RUSAGE_SELF).ru_maxrss * 1024
-
-    return sorted(client.run(peak).values())
+    return sorted(client.run(peak_rss).values())
 
 
 def _child(method: str, mode: str, scale: str, seed: int, rows: int, out: Path) -> None:
@@ -129,7 +159,7 @@ def _child(method: str, mode: str, scale: str, seed: int, rows: int, out: Path) 
         parcels, communes, _ = synth.load(scale, seed)
         parcels, _ = synth.repair(parcels)
         gc.collect()
-        loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        loaded = peak_rss()
         t0 = time.perf_counter()
         raw = area_by_zone(parcels, communes, by=("land_use",), dissolve=mode == "dissolve",
                            crs=synth.CRS)
@@ -145,7 +175,7 @@ def _child(method: str, mode: str, scale: str, seed: int, rows: int, out: Path) 
         cluster, client = _cluster()
         ddf = read_partitioned(path).map_partitions(_repair_part)
         extra["partitions"] = ddf.npartitions
-        loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        loaded = peak_rss()
         t0 = time.perf_counter()
         if method == "dask":
             raw = area_by_zone(ddf, communes, by=("land_use",), dissolve=mode == "dissolve",
@@ -175,7 +205,7 @@ def _child(method: str, mode: str, scale: str, seed: int, rows: int, out: Path) 
         extra["worker_peak_rss"] = _worker_peaks(client)
         client.close()
         cluster.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     if method != "naive":
         pd.DataFrame(raw).to_parquet(out.with_name(out.stem + "-full.parquet"), index=False)
     table, more = bench_area._standardise("geoagri" if method != "naive" else method, raw)
@@ -251,7 +281,8 @@ def _full_diff(a: pd.DataFrame, b: pd.DataFrame) -> dict:
 def _run_scale(args, scale: str) -> dict:
     args.scale_now = scale
     print(f"== scale {scale}: preparing data", flush=True)
-    synth.load(scale, args.seed)  # generates the cache if missing (as bench_area.py)
+    # never load the layers here: every child would inherit this process's ru_maxrss
+    _ensure_cache(scale, args.seed)
     meta = json.loads((synth.cache_path(scale, args.seed) / "meta.json").read_text())
     rowgrouped(scale, args.seed, args.rows_per_partition)
     timeout_s = args.timeout or DEFAULT_TIMEOUT_S[scale]
@@ -317,8 +348,9 @@ def _print_report(report: dict) -> None:
                   f"{r.get('max_load_avg_1min', 0):>6.1f}  "
                   f"{'' if r['status'] == 'ok' else r['status']}")
     print("(× in-mem, × naive: that method's time over this one's; > 1 is faster. client: "
-          "peak RSS of the run's own process; workers: peak RSS of each dask worker; tree: "
-          "sampled peak of the process tree)")
+          "own peak RSS (VmHWM) of the run's process, which for dask also hosts the "
+          "scheduler; workers: own peak RSS of each dask worker; tree: sampled peak of the "
+          "process tree)")
     for c in report["comparisons"]:
         line = (f"{c['mode']:9s}{c['a']:6s} vs in-memory: {c['cells']:,} cells, max |Δ| "
                 f"{c['max_abs_diff_ha']:.3g} ha, max rel {c['max_rel_diff']:.2g}, only in "

@@ -232,6 +232,63 @@ def test_read_partitioned_geoparquet_and_geopackage(client, parcels, communes, t
         _assert_same_table(got, ref)
 
 
+def _leaves(obj):
+    if isinstance(obj, (list, tuple)):
+        for o in obj:
+            yield from _leaves(o)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            yield from _leaves(o)
+    else:
+        yield obj
+
+
+def test_the_client_receives_result_rows_only(client, parcels, communes, service, tmp_path,
+                                              monkeypatch):
+    """No parcel travels to the client: it gathers result rows, and scatters the communes.
+
+    Every ``Client.gather`` (``compute``, ``gather``, ``get`` all end there) and
+    ``Client.scatter`` of the client process is recorded while the parcels are
+    read partition by partition on the workers.
+    """
+    gathered, scattered = [], []
+    real_gather, real_scatter = distributed_pkg.Client.gather, distributed_pkg.Client.scatter
+
+    def gather(self, futures, *args, **kwargs):
+        out = real_gather(self, futures, *args, **kwargs)
+        gathered.extend(_leaves(out))
+        return out
+
+    def scatter(self, data, *args, **kwargs):
+        scattered.extend(_leaves(data))
+        return real_scatter(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(distributed_pkg.Client, "gather", gather)
+    monkeypatch.setattr(distributed_pkg.Client, "scatter", scatter)
+    parcels.to_parquet(tmp_path / "parcels.parquet", row_group_size=100)
+    ddf = distributed.read_partitioned(tmp_path / "parcels.parquet")
+    assert ddf.npartitions == -(-len(parcels) // 100)
+    for run in (lambda: distributed.area_by_zone(ddf, communes, by="crop", client=client,
+                                                 npartitions=4),
+                lambda: distributed.coverage(ddf, communes=communes, by="crop",
+                                             client=client, npartitions=4, **service)):
+        gathered.clear()
+        scattered.clear()
+        got = run()
+        frames = [o for o in gathered if isinstance(o, pd.DataFrame)]
+        assert frames
+        for o in gathered:
+            assert not isinstance(o, (gpd.GeoDataFrame, gpd.GeoSeries, shapely.Geometry))
+            assert not isinstance(o, np.ndarray) or o.dtype != object
+        for f in frames:
+            assert distributed._ROW not in f.columns
+            assert not any(isinstance(t, gpd.array.GeometryDtype) for t in f.dtypes)
+        # the rows of the result, each once: nothing per parcel
+        assert sum(len(f) for f in frames) == len(got) < len(parcels)
+        assert scattered and all(isinstance(o, _partition.CommunePartitions)
+                                 for o in scattered)
+
+
 def test_errors_are_raised_before_any_work(client, parcels, communes):
     with pytest.raises(SchemaError, match=r"no column.*'cultivar'"):
         distributed.area_by_zone(_dask(parcels), communes, by="cultivar", client=client)
