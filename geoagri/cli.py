@@ -76,12 +76,44 @@ def _write_outputs(plan: Plan, out: Path, *, year: int | None, language: str) ->
     written += files
     # the report's appendix IV lists the same proposals (False: the plan has none)
     data = build_report_data(plan, year=year, proposals=res if res is not None else False)
+    if plan.settings.get("carry_to_2025"):
+        data, files = _carry_to_2025(plan, data, out)
+        written += files
     files = write_report(data, out / "report.xlsx", language=language,
                          tables_dir=out / "tables")
     written += sorted(str(Path(p).relative_to(out)) for p in files.values())
     for line in data.summary_lines(language=language):
         print(line)
     return written
+
+
+def _carry_to_2025(plan: Plan, data: Any, out: Path) -> tuple[Any, list[str]]:
+    """Appendix I carried onto the 2025 communes; the lineage becomes appendix V.
+
+    Read when the plan's ``[settings]`` say ``carry_to_2025 = true``.
+    """
+    from dataclasses import replace
+
+    from geoagri.reform import OUTSIDE_NAMES, lineage, to_new_communes
+    from geoagri.report import _replace
+
+    if plan.era == "new":
+        raise PlanError(
+            f"plan '{plan.name}': carry_to_2025 = true, but its communes are already the 2025 "
+            "ones (era = \"new\"); remove the setting or set era = \"old\"")
+    table = data.linkage_by_commune.copy()
+    outside = table["commune_id"].isna()
+    table.loc[outside, "commune_name"] = OUTSIDE_NAMES[1]
+    lin = lineage(provinces=plan.province, era="old")
+    carried = to_new_communes(table, lin, code_col="commune_id", name_col="commune_name",
+                              extensive=["area_ha", "overlap_ha", "target_ha"], intensive={})
+    carried["achieved_pct"] = carried["area_ha"] / carried["target_ha"] * 100
+    path = out / "tables" / "appendix_1_linkage_2025.csv"
+    _replace(path, lambda tmp: carried.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    print(f"carried to the 2025 communes: {len(table)} rows → "
+          f"{carried['new_code'].nunique()} new communes "
+          f"({int(carried['approximate'].sum())} with approximate shares)")
+    return replace(data, lineage=carried.attrs["lineage"]), [str(path.relative_to(out))]
 
 
 def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,

@@ -101,6 +101,14 @@ def test_run_plan_in_english_and_year_required(broken_demo, tmp_path):
     assert "Traceback" not in res.stderr
 
 
+def test_run_refuses_to_carry_a_plan_already_on_2025_communes(broken_demo, tmp_path):
+    text = broken_demo.read_text(encoding="utf-8")
+    broken_demo.write_text(text.replace('era = "old"', 'era = "new"'), encoding="utf-8")
+    res = run("run", str(broken_demo), "--out", str(tmp_path / "r"))
+    assert res.returncode == 1
+    assert "carry_to_2025 = true, but its communes are already the 2025 ones" in res.stderr
+
+
 def test_area_command(tmp_path):
     res = run("area", str(demo_plan_path()), "--level", "district", "--out",
               str(tmp_path / "area.csv"))

@@ -323,3 +323,25 @@ def test_appendix_iv_without_power_works_or_proposals(tmp_path, data):
     from geoagri.datasets import demo
 
     assert build_report_data(demo(), year=2024, proposals=False).proposals is None
+
+
+def test_demo_carries_appendix_i_to_the_2025_communes(demo_run):
+    # the demo's plan says carry_to_2025 = true: appendix I on the new communes,
+    # with the lineage as appendix V
+    old = pd.read_csv(demo_run / "tables" / "appendix_1_linkage.csv", encoding="utf-8-sig")
+    new = pd.read_csv(demo_run / "tables" / "appendix_1_linkage_2025.csv",
+                      dtype={"new_code": str}, encoding="utf-8-sig")
+    area_old = old["Diện tích liên kết (ha)"]
+    assert new["area_ha"].sum() == pytest.approx(area_old.sum(), rel=1e-12)  # conserved
+    by_code = new.set_index(new["new_code"].fillna("outside"))["area_ha"]
+    # new Tuyên Bình 27775: Tuyên Bình, Tuyên Bình Tây whole; Vĩnh Bình, Vĩnh Thuận half;
+    # Thái Bình Trung a third (equal shares: no 2025 boundaries in the demo)
+    a = dict(zip(old["Mã xã"].astype("Int64").astype(str), area_old, strict=True))
+    expected = (a["27781"] + a["27784"] + a["27775"] / 2 + a["27778"] / 2 + a["27772"] / 3)
+    assert by_code["27775"] == pytest.approx(expected, rel=1e-12)
+    assert set(by_code.index) == {"27757", "27763", "27775", "outside"}
+    wb = load_workbook(demo_run / "report.xlsx")
+    assert "Phụ lục V – Chuyển đổi 2025" in wb.sheetnames
+    cells = [c for row in wb["Phụ lục V – Chuyển đổi 2025"].iter_rows(values_only=True)
+             for c in row if c is not None]
+    assert "Xã Thái Bình Trung" in cells and "Xã Tuyên Bình Tây" in cells

@@ -1008,6 +1008,8 @@ power_reach_m = 500
 station_cost_vnd = 800_000_000
 line_cost_vnd_per_km = 300_000_000
 budget_vnd = 4_400_000_000
+# the report also carries appendix I onto the communes of 1 July 2025 (appendix V)
+carry_to_2025 = true
 """
 
 
