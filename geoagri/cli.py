@@ -94,8 +94,8 @@ def _carry_to_2025(plan: Plan, data: Any, out: Path) -> tuple[Any, list[str]]:
     """
     from dataclasses import replace
 
+    from geoagri.io import write_layer
     from geoagri.reform import OUTSIDE_NAMES, lineage, to_new_communes
-    from geoagri.report import _replace
 
     if plan.era == "new":
         raise PlanError(
@@ -109,7 +109,7 @@ def _carry_to_2025(plan: Plan, data: Any, out: Path) -> tuple[Any, list[str]]:
                               extensive=["area_ha", "overlap_ha", "target_ha"], intensive={})
     carried["achieved_pct"] = carried["area_ha"] / carried["target_ha"] * 100
     path = out / "tables" / "appendix_1_linkage_2025.csv"
-    _replace(path, lambda tmp: carried.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    write_layer(carried, path)
     print(f"carried to the 2025 communes: {len(table)} rows → "
           f"{carried['new_code'].nunique()} new communes "
           f"({int(carried['approximate'].sum())} with approximate shares)")
@@ -254,9 +254,8 @@ def _csv_list(text: str | None) -> list[str] | None:
 def _cmd_reform(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from geoagri.io import read_layer, read_table
+    from geoagri.io import read_layer, read_table, write_layer
     from geoagri.reform import lineage, to_new_communes
-    from geoagri.report import _replace
 
     table = read_table(args.table)
     layers = [read_layer(p, kind="communes") if p else None
@@ -275,7 +274,7 @@ def _cmd_reform(args: argparse.Namespace) -> int:
     written = {out / f"{Path(args.table).stem}_2025.csv": carried,
                out / "lineage_2025.csv": carried.attrs["lineage"]}
     for path, frame in written.items():  # UTF-8 with BOM, as the report's tables
-        _replace(path, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8-sig"))
+        write_layer(frame, path)
     print(f"{len(table) - len(carried.attrs['total_rows'])} rows of old communes → "
           f"{carried['new_code'].nunique()} new communes "
           f"({int(carried['approximate'].sum())} with approximate shares)")

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -33,7 +34,7 @@ import tempfile
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ from geoagri.legacy_encoding import fix_text_columns, sniff_dbf_encoding
 from geoagri.schema import spec
 from geoagri.validate import canonicalize
 
-__all__ = ["list_layers", "read_layer", "read_table", "read_vector", "write_layer"]
+__all__ = ["list_layers", "read_layer", "read_table", "read_vector", "replace_file",
+           "write_layer"]
 
 log = logging.getLogger("geoagri")
 
@@ -347,6 +349,46 @@ def read_layer(
                         source=src_name, encoding=encoding)
 
 
+def replace_file(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
+    """Write a file atomically: ``write(tmp)`` creates it beside ``path``, then it is moved.
+
+    A reader never sees a half-written file, and a failed write leaves the old
+    file as it was.  ``tmp`` does not exist when ``write`` is called (GDAL
+    drivers want to create their files themselves) and has ``path``'s suffix.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a" / "note.txt"
+    >>> replace_file(p, lambda tmp: tmp.write_text("xin chào", encoding="utf-8")).read_text(
+    ...     encoding="utf-8")
+    'xin chào'
+    """
+    path = Path(path)
+    with _staging(path) as folder:
+        write(folder / path.name)
+    return path
+
+
+@contextlib.contextmanager
+def _staging(path: Path) -> Iterator[Path]:
+    """A temporary folder beside ``path``; what is written in it is moved beside ``path``.
+
+    Everything is moved only if the block ends without an error; the folder
+    is removed either way.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.stem}-", dir=path.parent))
+    try:
+        yield folder
+        for part in sorted(folder.iterdir()):
+            os.replace(part, path.parent / part.name)
+    finally:
+        for part in folder.iterdir():
+            part.unlink()
+        folder.rmdir()
+
+
 def write_layer(
     frame: pd.DataFrame,
     target: str | os.PathLike,
@@ -361,7 +403,8 @@ def write_layer(
     A GeoPackage may hold several layers: writing ``layer="b"`` to an
     existing ``.gpkg`` keeps its other layers (the file is copied, the layer
     written to the copy, and the copy moved into place).  Shapefiles are
-    written in UTF-8 with a ``.cpg``.
+    written in UTF-8 with a ``.cpg``; CSV in UTF-8 with a byte-order mark, so
+    that Excel shows Vietnamese text (pandas and GDAL read it as plain UTF-8).
 
     Returns
     -------
@@ -382,13 +425,11 @@ def write_layer(
     if driver is None:
         raise GeoagriError(
             f"cannot tell the format of {path.name}; use one of {sorted(WRITE_DRIVERS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.stem}-", dir=path.parent))
-    tmp = tmpdir / path.name
-    try:
+    with _staging(path) as folder:
+        tmp = folder / path.name
         if driver == "csv":
             pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_csv(
-                tmp, index=False, encoding="utf-8")
+                tmp, index=False, encoding="utf-8-sig")
         elif driver == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
@@ -401,10 +442,4 @@ def write_layer(
                 warnings.filterwarnings("ignore", "Normalized/laundered field name")
                 pyogrio.write_dataframe(frame, tmp, layer=layer, driver=driver,
                                         append=False, layer_options=options)
-        for part in sorted(tmpdir.iterdir()):
-            os.replace(part, path.parent / part.name)
-    finally:
-        for part in tmpdir.iterdir():
-            part.unlink()
-        tmpdir.rmdir()
     return path

@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +87,7 @@ from geoagri.indicators import (
     model_area_ha,
     season_end_year,
 )
+from geoagri.io import replace_file, write_layer
 from geoagri.names import unit_key
 from geoagri.progress import Rounding, progress
 from geoagri.schema import WORK_STATUSES
@@ -817,19 +817,6 @@ def _write_sheet(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
         ws.column_dimensions[get_column_letter(j + 1)].width = w
 
 
-def _replace(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def write_report(
     results: ReportData,
     path: str | os.PathLike[str],
@@ -911,7 +898,7 @@ def write_report(
             [None] * len(table), dtype=object)) for c in cols})
         csvs.append((tables_dir / f"{csv}.csv", frame))
         written[csv] = tables_dir / f"{csv}.csv"
-    _replace(path, wb.save)
+    replace_file(path, wb.save)
     for target, frame in csvs:
-        _replace(target, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8-sig"))
+        write_layer(frame, target)
     return {"workbook": path, **written}

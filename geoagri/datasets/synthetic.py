@@ -53,8 +53,7 @@ import logging
 import math
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -64,6 +63,8 @@ import shapely
 from shapely import affinity
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import polygonize, unary_union
+
+from geoagri.io import replace_file
 
 __all__ = [
     "DEFAULT_SEED",
@@ -1013,23 +1014,8 @@ carry_to_2025 = true
 """
 
 
-def _replace_into(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through ``write(tmp)`` to a temporary file, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # GDAL drivers want to create the file themselves
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _write_vector(gdf: gpd.GeoDataFrame, path: Path, driver: str, **kwargs) -> None:
-    _replace_into(path, lambda tmp: gdf.to_file(tmp, driver=driver, engine="pyogrio",
+    replace_file(path, lambda tmp: gdf.to_file(tmp, driver=driver, engine="pyogrio",
                                                 **kwargs))
 
 
@@ -1077,21 +1063,21 @@ def write_demo(root: str | os.PathLike) -> Path:
     table = pd.DataFrame(pumps.drop(columns="geometry"))
     table["lon"] = pumps.geometry.x.round(7)
     table["lat"] = pumps.geometry.y.round(7)
-    _replace_into(ddir / "pumps.csv",
+    replace_file(ddir / "pumps.csv",
                   lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8"))
 
     coops = layers["cooperatives"]
     table = pd.DataFrame(coops.drop(columns="geometry"))
     table["x"] = coops.geometry.x.round(2)
     table["y"] = coops.geometry.y.round(2)
-    _replace_into(ddir / "cooperatives.xlsx", lambda tmp: table.to_excel(
+    replace_file(ddir / "cooperatives.xlsx", lambda tmp: table.to_excel(
         tmp, index=False, sheet_name="cooperatives", engine="openpyxl"))
 
-    _replace_into(ddir / "targets.csv", lambda tmp: layers["targets"].to_csv(
+    replace_file(ddir / "targets.csv", lambda tmp: layers["targets"].to_csv(
         tmp, index=False, encoding="utf-8"))
     for path, text in [(bdir / "README.md", _README_BOUNDARIES),
                        (ddir / "README.md", _README_DEMO), (ddir / "plan.toml", _PLAN)]:
-        _replace_into(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+        replace_file(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
     log.info("wrote the synthetic demo under %s", root)
     return ddir / "plan.toml"
 
