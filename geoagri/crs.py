@@ -1109,7 +1109,12 @@ def _same_crs(a: CRS, b: CRS) -> bool:
 
 
 def _check_fits(declared: CRS, bounds: Bounds, layer: str) -> None:
-    """Raise CRSError if the coordinates obviously do not fit the declared CRS."""
+    """Raise CRSError if the coordinates obviously do not fit the declared CRS.
+
+    A layer without coordinates (no rows, or only empty geometries) fits any CRS.
+    """
+    if not all(math.isfinite(v) for v in bounds):
+        return
     guess = sniff_coordinates(bounds)
     name = _describe(declared)
     fix = (

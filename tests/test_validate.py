@@ -179,3 +179,16 @@ def test_bool_and_int_columns():
     assert out["coop_type"].tolist() == ["htx", "tht", "hoi_quan"]
     assert out["high_tech"].tolist() == [True, False, None]
     assert out["members"].dtype == "Int64"
+
+
+def test_empty_layer_in_degrees_is_valid_and_keeps_its_columns():
+    # no coordinates to check against the declared CRS: not a "wrong CRS" error
+    empty = gpd.GeoDataFrame({"pump_id": [], "status": []}, geometry=[], crs="EPSG:4326")
+    out = canonicalize(empty, "pumps")
+    assert len(out) == 0 and {"pump_id", "status"} <= set(out.columns)
+    assert out.crs.to_epsg() == 4326
+    # with coordinates, degrees labelled as metres are still caught
+    wrong = gpd.GeoDataFrame({"pump_id": ["TB1"], "status": ["operating"]},
+                             geometry=gpd.points_from_xy([105.8], [10.9]), crs="EPSG:9210")
+    with pytest.raises(CRSError, match="look like lon/lat degrees"):
+        canonicalize(wrong, "pumps")
