@@ -425,7 +425,7 @@ def _columns(
         raise SchemaError(
             f"the table has no column of commune codes ({', '.join(_CODE_COLUMNS)}) or names "
             f"({', '.join(_NAME_COLUMNS)}); its columns are {list(table.columns)}. Fix: pass "
-            "code_col= or name_col="
+            "code_col= or name_col= (on the command line: --code-col or --name-col)"
         )
     return code_col, name_col
 
