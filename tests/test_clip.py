@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from geoagri._clip import intersection_area, polygons
@@ -97,3 +99,60 @@ def test_fan_of_a_spiral_with_holes_on_both_sides(monkeypatch):
     # the GEOS fallback for pairs too large to clip gives the same
     monkeypatch.setattr("geoagri._clip.MAX_CLIP_COST", 0)
     assert intersection_area(a, b, threads=2) == pytest.approx(expected, rel=1e-15)
+
+
+# ----------------------------------------------------------------- property tests
+
+
+_coord = st.floats(min_value=0.0, max_value=100.0, allow_nan=False).map(lambda v: round(v, 1))
+
+
+def _messy(poly):
+    """The same polygon with duplicated and collinear (midpoint) vertices inserted."""
+    ring = np.asarray(poly.exterior.coords)[:-1]
+    out = []
+    for k, p in enumerate(ring):
+        q = ring[(k + 1) % len(ring)]
+        out += [p, p, (p + q) / 2] if k % 2 == 0 else [p]
+    holes = [np.asarray(h.coords) for h in poly.interiors]
+    return Polygon(out, holes)
+
+
+@st.composite
+def _polygons(draw):
+    """Valid polygons of several kinds on a grid of 0.1 m: shared edges, touching
+    corners and collinear overlaps are frequent."""
+    kind = draw(st.sampled_from(["box", "hull", "star", "holed", "multi", "messy"]))
+    pts = draw(st.lists(st.tuples(_coord, _coord), min_size=3, max_size=9, unique=True))
+    x0, y0 = pts[0]
+    if kind == "box":
+        x1, y1 = pts[1]
+        geom = box(min(x0, x1), min(y0, y1), max(x0, x1) + 1, max(y0, y1) + 1)
+    elif kind == "hull":
+        geom = shapely.convex_hull(shapely.multipoints(pts))
+    elif kind == "star":
+        geom = shapely.make_valid(Polygon(sorted(
+            pts, key=lambda p: np.arctan2(p[1] - 50, p[0] - 50))))
+    elif kind == "holed":
+        geom = box(x0, y0, x0 + 30, y0 + 30).difference(box(x0 + 10, y0 + 10, x0 + 20, y0 + 15))
+    elif kind == "multi":
+        geom = MultiPolygon([box(x0, y0, x0 + 5, y0 + 5), box(x0 + 10, y0, x0 + 12, y0 + 40)])
+    else:
+        geom = _messy(shapely.convex_hull(shapely.multipoints(pts)).buffer(3, quad_segs=2))
+    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon",
+                                                                           "MultiPolygon")]
+    geom = shapely.union_all(parts) if parts else Polygon()
+    # at a UTM-like position, where rounding in the shoelace formula would show
+    return shapely.transform(geom, lambda xy: xy + np.array([580_000.0, 1_190_000.0]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_polygons(), _polygons()), min_size=1, max_size=8))
+def test_intersection_area_equals_geos_on_random_pairs(pairs):
+    a = np.array([p for p, _ in pairs], dtype=object)
+    b = np.array([q for _, q in pairs], dtype=object)
+    assert shapely.is_valid(a).all() and shapely.is_valid(b).all()
+    expected = shapely.area(shapely.intersection(a, b))
+    got = intersection_area(a, b)
+    scale = np.maximum(np.maximum(shapely.area(a), shapely.area(b)), 1.0)
+    assert np.all(np.abs(got - expected) <= 1e-9 * scale), (got, expected)
