@@ -30,7 +30,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geoagri._clip import intersection_area, polygons
-from geoagri._threads import n_threads, parallel
+from geoagri._threads import n_threads, parallel, query
 
 __all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "n_threads",
            "overlap_clusters", "parallel", "polygonal"]
@@ -187,7 +187,7 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     """
     n_communes = len(communes)
     area = shapely.area(geoms)
-    gi, pj = pieces.tree.query(geoms)
+    gi, pj = query(pieces.tree, geoms, threads=threads)
     gb = shapely.bounds(geoms)
     cell = pieces.cells[pj]
     b = gb[gi]
@@ -267,7 +267,7 @@ def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) 
     labels = np.full(n, -1)
     if n < 2:
         return labels
-    i, j = shapely.STRtree(geoms).query(geoms)
+    i, j = query(shapely.STRtree(geoms), geoms, threads=threads)
     keep = (i < j) & (codes[i] == codes[j])
     i, j = i[keep], j[keep]
     b = shapely.bounds(geoms)
@@ -277,14 +277,12 @@ def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) 
     i, j = i[keep], j[keep]
     if not len(i):
         return labels
-    used, at = np.unique(np.concatenate([i, j]), return_inverse=True)
-    ug = geoms[used]
-    flat = polygons(ug)
-    area = intersection_area(ug, ug, a_index=at[:len(i)], b_index=at[len(i):], a_polys=flat,
-                             b_polys=flat, threads=threads)
+    flat = polygons(geoms)  # most geometries have a candidate: flatten them all at once
+    area = intersection_area(geoms, geoms, a_index=i, b_index=j, a_polys=flat, b_polys=flat,
+                             threads=threads)
     # shared edges clip to rounding-sized slivers: below REL_TOL of the smaller, touching
-    size = shapely.area(ug)
-    overlap = area > REL_TOL * np.minimum(size[at[:len(i)]], size[at[len(i):]])
+    size = shapely.area(geoms)
+    overlap = area > REL_TOL * np.minimum(size[i], size[j])
     i, j = i[overlap], j[overlap]
     if not len(i):
         return labels

@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
-__all__ = ["n_threads", "parallel"]
+__all__ = ["n_threads", "parallel", "query"]
 
 
 def n_threads(threads: int | None) -> int:
@@ -44,3 +45,30 @@ def parallel(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int,
         parts = pool.map(lambda k: func(*(a[bounds[k]:bounds[k + 1]] for a in arrays)),
                          range(threads))
         return np.concatenate(list(parts))
+
+
+def query(tree: Any, geoms: np.ndarray, *, threads: int, min_chunk: int = 20_000) -> np.ndarray:
+    """``tree.query(geoms)`` (an STRtree's bounding-box matches) on threads.
+
+    The query releases the GIL: the geometries are split into chunks queried
+    in parallel, and the pairs come back in the same order as one query.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> g = np.array([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)])
+    >>> query(shapely.STRtree(g), g, threads=2).tolist()
+    [[0, 1], [0, 1]]
+    """
+    n = len(geoms)
+    if threads <= 1 or n < 2 * min_chunk:
+        return tree.query(geoms)
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+
+    def part(k: int) -> np.ndarray:
+        pairs = tree.query(geoms[bounds[k]:bounds[k + 1]])
+        pairs[0] += bounds[k]
+        return pairs
+
+    with ThreadPoolExecutor(threads) as pool:
+        return np.concatenate(list(pool.map(part, range(threads))), axis=1)
