@@ -164,8 +164,8 @@ def area_by_zone(
     >>> round(float(t.loc[t["zone_kind"] == "linkage", "area_ha"].sum()))
     23865
     """
-    if type(zones).__module__.startswith("dask"):  # dask-geopandas: run on the cluster
-        from geoagri import distributed
+    from geoagri import distributed  # light: dask itself is imported on the dask path only
+    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
         return distributed.area_by_zone(zones, communes, by=by, dissolve=dissolve, level=level,
                                         crs=crs, province=province, era=era, threads=threads,
                                         max_vertices=max_vertices)

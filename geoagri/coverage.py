@@ -598,20 +598,11 @@ def coverage(
     ...      - t.loc[t["crop"] == "rice", "both_ha"].sum())) < 1e-6)
     True
     """
-    if type(zones).__module__.startswith("dask"):  # dask-geopandas: run on the cluster
-        from geoagri import distributed
-        return distributed.coverage(
-            zones, communes=communes, pumps=pumps, pump_radius_m=pump_radius_m, canals=canals,
-            canal_reach_m=canal_reach_m, network_reach_m=network_reach_m, power=power,
-            power_reach_m=power_reach_m, by=by, pump_statuses=pump_statuses,
-            power_statuses=power_statuses, crs=crs, province=province, era=era,
-            quad_segs=quad_segs, threads=threads, max_vertices=max_vertices)
-    ctx = _prepare("coverage", zones, communes, pumps=pumps, pump_radius_m=pump_radius_m,
-                   canals=canals, canal_reach_m=canal_reach_m, network_reach_m=network_reach_m,
-                   power=power, power_reach_m=power_reach_m, by=by,
-                   pump_statuses=pump_statuses, power_statuses=power_statuses, crs=crs,
-                   province=province, era=era, quad_segs=quad_segs, threads=threads,
-                   max_vertices=max_vertices)
+    options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
+    from geoagri import distributed  # light: dask itself is imported on the dask path only
+    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
+        return distributed.coverage(zones, **options)
+    ctx = _prepare("coverage", zones, **options)
     geoms, codes, cgeoms = ctx["geoms"], ctx["codes"], ctx["cgeoms"]
     nthreads, nc = ctx["threads"], len(cgeoms)
     n = len(geoms)
@@ -761,20 +752,11 @@ def gaps(
     >>> g.crs == plan["zones"].crs
     True
     """
-    if type(zones).__module__.startswith("dask"):  # dask-geopandas: run on the cluster
-        from geoagri import distributed
-        return distributed.gaps(
-            zones, communes=communes, pumps=pumps, pump_radius_m=pump_radius_m, canals=canals,
-            canal_reach_m=canal_reach_m, network_reach_m=network_reach_m, power=power,
-            power_reach_m=power_reach_m, by=by, pump_statuses=pump_statuses,
-            power_statuses=power_statuses, crs=crs, province=province, era=era,
-            quad_segs=quad_segs, threads=threads, max_vertices=max_vertices)
-    ctx = _prepare("gaps", zones, communes, pumps=pumps, pump_radius_m=pump_radius_m,
-                   canals=canals, canal_reach_m=canal_reach_m, network_reach_m=network_reach_m,
-                   power=power, power_reach_m=power_reach_m, by=by,
-                   pump_statuses=pump_statuses, power_statuses=power_statuses, crs=crs,
-                   province=province, era=era, quad_segs=quad_segs, threads=threads,
-                   max_vertices=max_vertices)
+    options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
+    from geoagri import distributed  # light: dask itself is imported on the dask path only
+    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
+        return distributed.gaps(zones, **options)
+    ctx = _prepare("gaps", zones, **options)
     geoms, cgeoms, nthreads = ctx["geoms"], ctx["cgeoms"], ctx["threads"]
     nc = len(cgeoms)
     g1, c1, _ = _allocate(geoms, cgeoms, ctx["cpieces"], nthreads)
