@@ -30,10 +30,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geoagri._clip import intersection_area, polygons
-from geoagri._threads import n_threads, parallel, query
+from geoagri._threads import query
 
-__all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "n_threads",
-           "overlap_clusters", "parallel", "polygonal"]
+__all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "overlap_clusters", "polygonal"]
 
 #: A geometry whose unallocated area is below this share of its area is inside.
 REL_TOL = 1e-9

@@ -56,7 +56,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, n_threads, overlap_clusters
+from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_clusters
+from geoagri._threads import n_threads
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, SchemaError
 

@@ -81,11 +81,11 @@ from geoagri._pieces import (
     Pieces,
     allocate,
     cut_into_pieces,
-    n_threads,
     overlap_clusters,
     polygonal,
 )
 from geoagri._power import three_phase_lines
+from geoagri._threads import n_threads
 from geoagri.crs import metric_crs, require_layer
 from geoagri.errors import GeoagriError
 

@@ -721,7 +721,8 @@ def _old_units_text(parts: pd.DataFrame) -> str:
     for name, code, weight in zip(
         parts["old_name"], parts["old_code"], parts["weight"], strict=True
     ):
-        label = f"{name} ({code})" if not _missing(name) else str(code)
+        label = str(code) if _missing(name) else str(name) if _missing(code) \
+            else f"{name} ({code})"
         out.append(label if weight == 1 else f"{label} × {weight:.4g}")
     return "; ".join(dict.fromkeys(out))
 
@@ -887,7 +888,6 @@ def to_new_communes(
     parts.loc[out_rows, "approximate"] = False
     if out_rows.any():
         parts.loc[out_rows, "old_name"] = table[name_col].to_numpy()[parts.loc[out_rows, "_row"]]
-        parts.loc[out_rows, "old_code"] = "—"
     keys = ["new_code", "new_name", "new_province", *by]
     parts[keys[:3]] = parts[keys[:3]].astype(object)
     parts = parts.sort_values(["new_code", "_row"], kind="stable", na_position="last")
