@@ -214,11 +214,8 @@ def _read(p: Path, label: str, *, kind: str | None, layer: str | None,
             "set it in the file (e.g. ogr2ogr -a_srs EPSG:...) or read it with "
             "geoagri.io.read_layer")
     if kind is not None:
-        # the metadata from a few real rows (canonicalize checks the CRS against the
-        # coordinates, which an empty frame has not)
-        sample = ddf.head(5, npartitions=1, compute=True)
-        meta = canonicalize(sample, kind, layer=label, rename=rename, repair=repair,
-                            source=str(p), encoding="utf-8").iloc[:0]
+        meta = canonicalize(ddf._meta, kind, layer=label, rename=rename, repair=repair,
+                            source=str(p), encoding="utf-8")
         ddf = ddf.map_partitions(canonicalize, kind, layer=label, rename=rename,
                                  repair=repair, source=str(p), encoding="utf-8", meta=meta)
     return ddf
