@@ -257,52 +257,60 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def _run_child(args: argparse.Namespace, method: str, mode: str, run: int,
-               timeout_s: float) -> dict:
-    """One subprocess; returns its figures or why it failed."""
-    RUNS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = RUNS_DIR / f"{args.scale_now}-{method}-{mode}-{run}"
-    out = stem.with_suffix(".json")
-    log = stem.with_suffix(".log")
-    for p in (out, out.with_suffix(".parquet")):
-        p.unlink(missing_ok=True)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", method, mode,
-           "--scale", args.scale_now, "--seed", str(args.seed), "--_out", str(out)]
-    sampled_peak, max_load = 0, os.getloadavg()[0]
+def supervise(cmd: list[str], log: Path, *, timeout_s: float, load_allowance: float,
+              mem_limit_gb: float) -> dict:
+    """Run ``cmd`` (output to ``log``), sampling its process tree's memory and the load.
+
+    The child is killed past ``timeout_s + load_allowance`` seconds or
+    ``mem_limit_gb``.  Returns ``status`` (None, or why it stopped or failed),
+    ``wall_seconds``, ``sampled_tree_peak_rss`` and ``max_load_avg_1min``.
+    """
+    sampled_peak, max_load, status = 0, os.getloadavg()[0], None
     t0 = time.perf_counter()
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        status = None
         while proc.poll() is None:
             sampled_peak = max(sampled_peak, _tree_rss(proc.pid))
             max_load = max(max_load, os.getloadavg()[0])
-            elapsed = time.perf_counter() - t0
-            if elapsed > timeout_s + args.load_allowance:
+            if time.perf_counter() - t0 > timeout_s + load_allowance:
                 status = f"timed out (limit {timeout_s:.0f} s)"
-            elif sampled_peak > args.mem_limit_gb * GIB:
-                status = f"killed at {sampled_peak / GIB:.1f} GiB (limit {args.mem_limit_gb} GiB)"
+            elif sampled_peak > mem_limit_gb * GIB:
+                status = f"killed at {sampled_peak / GIB:.1f} GiB (limit {mem_limit_gb} GiB)"
             if status:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 break
             time.sleep(0.2)
-    wall = time.perf_counter() - t0
-    if status is None and (proc.returncode != 0 or not out.exists()):
+    if status is None and proc.returncode != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-3:]
         status = f"failed (exit {proc.returncode}): " + " | ".join(tail)
-    if status is not None:
-        return {"status": status, "wall_seconds": wall, "sampled_tree_peak_rss": sampled_peak,
-                "max_load_avg_1min": max_load}
+    return {"status": status, "wall_seconds": time.perf_counter() - t0,
+            "sampled_tree_peak_rss": sampled_peak, "max_load_avg_1min": max_load}
+
+
+def _run_child(args: argparse.Namespace, method: str, mode: str, run: int,
+               timeout_s: float) -> dict:
+    """One subprocess; returns its figures or why it failed."""
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    stem = RUNS_DIR / f"{args.scale_now}-{method}-{mode}-{run}"
+    out = stem.with_suffix(".json")
+    for p in (out, out.with_suffix(".parquet")):
+        p.unlink(missing_ok=True)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", method, mode,
+           "--scale", args.scale_now, "--seed", str(args.seed), "--_out", str(out)]
+    run_info = supervise(cmd, stem.with_suffix(".log"), timeout_s=timeout_s,
+                         load_allowance=args.load_allowance, mem_limit_gb=args.mem_limit_gb)
+    if run_info["status"] is None and not out.exists():
+        run_info["status"] = "failed: the child wrote no figures"
+    if run_info["status"] is not None:
+        return run_info
     record = json.loads(out.read_text())
-    if record["seconds"] > timeout_s:
-        record["status"] = f"timed out (limit {timeout_s:.0f} s)"
-    else:
-        record["status"] = "ok"
-    record.update(wall_seconds=wall, sampled_tree_peak_rss=sampled_peak,
-                  max_load_avg_1min=max_load, cells=str(out.with_suffix(".parquet")))
-    return record
+    record["status"] = "ok" if record["seconds"] <= timeout_s else \
+        f"timed out (limit {timeout_s:.0f} s)"
+    return {**record, **{k: v for k, v in run_info.items() if k != "status"},
+            "cells": str(out.with_suffix(".parquet"))}
 
 
 def _measure(args: argparse.Namespace, method: str, mode: str, timeout_s: float) -> dict:
@@ -453,18 +461,25 @@ def _print_report(report: dict) -> None:
     print(f"figures written to {report['json']}")
 
 
+def prepare_data(scale: str, seed: int, *, regenerate: bool = False) -> dict:
+    """Generate the cached layers if missing, in a subprocess (this process stays small).
+
+    Returns the data's ``meta.json``.
+    """
+    gen = subprocess.run([sys.executable, str(Path(synth.__file__).resolve()), "--scale", scale,
+                          "--seed", str(seed)] + (["--regenerate"] if regenerate else []),
+                         capture_output=True, text=True)
+    if gen.returncode != 0:
+        sys.exit(f"generating the {scale} data failed:\n{gen.stderr}")
+    return json.loads((synth.cache_path(scale, seed) / "meta.json").read_text())
+
+
 def _run_scale(args: argparse.Namespace, scale: str) -> dict:
     args.scale_now = scale
     print(f"== scale {scale}: preparing data (cached in {synth.cache_path(scale, args.seed)})",
           flush=True)
     t0 = time.perf_counter()
-    gen = subprocess.run([sys.executable, str(Path(synth.__file__).resolve()), "--scale", scale,
-                          "--seed", str(args.seed)] + (["--regenerate"] if args.regenerate
-                                                      else []),
-                         capture_output=True, text=True)
-    if gen.returncode != 0:
-        sys.exit(f"generating the {scale} data failed:\n{gen.stderr}")
-    meta = json.loads((synth.cache_path(scale, args.seed) / "meta.json").read_text())
+    meta = prepare_data(scale, args.seed, regenerate=args.regenerate)
     print(f"   data ready in {time.perf_counter() - t0:.1f} s", flush=True)
     timeout_s = args.timeout or DEFAULT_TIMEOUT_S[scale]
     json_path = synth.CACHE_DIR / f"bench_area_{scale}.json"

@@ -58,8 +58,6 @@ import gc
 import json
 import os
 import resource
-import signal
-import subprocess
 import sys
 import time
 import warnings
@@ -81,18 +79,6 @@ GIB = 1024**3
 
 
 # --------------------------------------------------------------------------- data
-
-
-def _ensure_cache(scale: str, seed: int) -> None:
-    """Generate the cached layers if missing, in a subprocess: this process stays small."""
-    folder = synth.cache_path(scale, seed)
-    if all((folder / name).exists() for name in ("parcels.parquet", "communes.parquet",
-                                                 "meta.json")):
-        return
-    gen = subprocess.run([sys.executable, str(Path(synth.__file__).resolve()), "--scale",
-                          scale, "--seed", str(seed)], capture_output=True, text=True)
-    if gen.returncode != 0:
-        sys.exit(f"generating the {scale} data failed:\n{gen.stderr}")
 
 
 def rowgrouped(scale: str, seed: int, rows: int) -> Path:
@@ -222,38 +208,19 @@ def _child(method: str, mode: str, scale: str, seed: int, rows: int, out: Path) 
 def _run_child(args, method: str, mode: str, timeout_s: float) -> dict:
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
     out = RUNS_DIR / f"scale-{args.scale_now}-{method}-{mode}.json"
-    log = out.with_suffix(".log")
     for p in (out, out.with_suffix(".parquet")):
         p.unlink(missing_ok=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", method, mode,
            "--scale", args.scale_now, "--seed", str(args.seed), "--rows-per-partition",
            str(args.rows_per_partition), "--_out", str(out)]
-    sampled_peak, max_load, status = 0, os.getloadavg()[0], None
-    t0 = time.perf_counter()
-    with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        while proc.poll() is None:
-            sampled_peak = max(sampled_peak, bench_area._tree_rss(proc.pid))
-            max_load = max(max_load, os.getloadavg()[0])
-            if time.perf_counter() - t0 > timeout_s + args.load_allowance:
-                status = f"timed out (limit {timeout_s:.0f} s)"
-            elif sampled_peak > args.mem_limit_gb * GIB:
-                status = f"killed at {sampled_peak / GIB:.1f} GiB (limit {args.mem_limit_gb} GiB)"
-            if status:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                break
-            time.sleep(0.2)
-    wall = time.perf_counter() - t0
-    if status is None and (proc.returncode != 0 or not out.exists()):
-        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-        status = f"failed (exit {proc.returncode}): " + " | ".join(tail)
-    base = {"method": method, "mode": mode, "wall_seconds": wall,
-            "sampled_tree_peak_rss": sampled_peak, "max_load_avg_1min": max_load}
-    if status is not None:
-        return {**base, "status": status}
+    run_info = bench_area.supervise(cmd, out.with_suffix(".log"), timeout_s=timeout_s,
+                                    load_allowance=args.load_allowance,
+                                    mem_limit_gb=args.mem_limit_gb)
+    if run_info["status"] is None and not out.exists():
+        run_info["status"] = "failed: the child wrote no figures"
+    base = {"method": method, "mode": mode, **run_info}
+    if run_info["status"] is not None:
+        return base
     rec = json.loads(out.read_text())
     rec["status"] = "ok" if rec["seconds"] <= timeout_s else \
         f"timed out (limit {timeout_s:.0f} s)"
@@ -282,8 +249,7 @@ def _run_scale(args, scale: str) -> dict:
     args.scale_now = scale
     print(f"== scale {scale}: preparing data", flush=True)
     # never load the layers here: every child would inherit this process's ru_maxrss
-    _ensure_cache(scale, args.seed)
-    meta = json.loads((synth.cache_path(scale, args.seed) / "meta.json").read_text())
+    meta = bench_area.prepare_data(scale, args.seed)
     rowgrouped(scale, args.seed, args.rows_per_partition)
     timeout_s = args.timeout or DEFAULT_TIMEOUT_S[scale]
     results = []
