@@ -64,10 +64,12 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -87,9 +89,9 @@ from geoagri._pieces import (
 from geoagri._power import three_phase_lines
 from geoagri._threads import n_threads
 from geoagri.crs import metric_crs, require_layer
-from geoagri.errors import GeoagriError
+from geoagri.errors import GeoagriError, OptionError
 
-__all__ = ["CLASSES", "MISSING", "coverage", "gaps"]
+__all__ = ["CLASSES", "MISSING", "ServiceCoverage", "coverage", "gaps", "service_coverage"]
 
 log = logging.getLogger("geoagri")
 
@@ -457,6 +459,7 @@ def _prepare(func: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
     info.update(metric_crs=target.to_string(), by=tuple(by),
                 pumps_given=pumps is not None, power_given=power is not None)
     return dict(target=target, threads=nthreads, info=info, regions=regions, cgeoms=cgeoms,
+                pump_area=pump_area, power_area=power_area,
                 cpieces=cpieces, zi=zi, geoms=trimmed, codes=codes[zi],
                 group_values=group_values, by=by, max_vertices=max_vertices)
 
@@ -527,82 +530,10 @@ def _doc(text: str) -> str:
         "    {raises}", _DOC_RAISES.strip("\n"))
 
 
-# --------------------------------------------------------------------------
-# Public functions
-# --------------------------------------------------------------------------
-
-def coverage(
-    zones: gpd.GeoDataFrame,
-    *,
-    communes: gpd.GeoDataFrame,
-    pumps: gpd.GeoDataFrame | None = None,
-    pump_radius_m: float | str | None = None,
-    canals: gpd.GeoDataFrame | None = None,
-    canal_reach_m: float | None = None,
-    network_reach_m: float | None = None,
-    power: gpd.GeoDataFrame | None = None,
-    power_reach_m: float | None = None,
-    by: Sequence[str] | str | None = None,
-    pump_statuses: Sequence[str] | str = ("operating",),
-    power_statuses: Sequence[str] | str = ("existing",),
-    crs: Any = None,
-    province: str | None = None,
-    era: str = "old",
-    quad_segs: int = 32,
-    threads: int | None = None,
-    max_vertices: int = 32,
-) -> pd.DataFrame:
-    """Hectares and shares of zones served by pumps, three-phase power, both, neither.
-
-    Areas are measured in a metric CRS (see the module docstring for how the
-    service areas are built).
-
-    Parameters
-    ----------
-    {service}
-
-    Returns
-    -------
-    DataFrame
-        One row per commune × group with zone area: ``commune_id``,
-        ``commune_name``, the ``by`` columns, ``area_ha`` (zone area, overlaps
-        of a group counted once), ``pump_ha`` (served by a pump),
-        ``power_ha`` (within reach of three-phase power), ``both_ha``,
-        ``neither_ha`` and the same as shares of ``area_ha``: ``pump_pct``,
-        ``power_pct``, ``both_pct``, ``neither_pct``.  Totals are conserved:
-        ``both_ha + (pump_ha - both_ha) + (power_ha - both_ha) + neither_ha
-        == area_ha``.  Zone area outside every commune is in rows whose
-        ``commune_id`` is missing (NA).  ``attrs`` records the metric CRS, the
-        grouping and how many pumps and power features served or were ignored.
-
-    Raises
-    ------
-    {raises}
-
-    See Also
-    --------
-    gaps : the unserved polygons themselves.
-    geoagri.area.area_by_zone : area by commune and group.
-
-    Examples
-    --------
-    >>> from geoagri.datasets import demo
-    >>> plan = demo()
-    >>> t = coverage(plan["zones"], communes=plan["communes"], by="crop",
-    ...              pumps=plan["pumps"], pump_radius_m=1000,
-    ...              power=plan["power"], power_reach_m=500, province=plan.province)
-    >>> rice = t[t["crop"] == "rice"][["area_ha", "pump_ha", "power_ha", "neither_ha"]].sum()
-    >>> bool(rice["neither_ha"] > 0)   # some rice has neither pump service nor power
-    True
-    >>> bool(abs(rice["area_ha"] - (rice["pump_ha"] + rice["power_ha"] + rice["neither_ha"]
-    ...      - t.loc[t["crop"] == "rice", "both_ha"].sum())) < 1e-6)
-    True
-    """
-    options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
-    from geoagri import distributed  # light: dask itself is imported on the dask path only
-    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
-        return distributed.coverage(zones, **options)
-    ctx = _prepare("coverage", zones, **options)
+def _coverage_table(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
+                    communes: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The coverage table of prepared zones (see :func:`coverage`)."""
+    max_vertices = ctx["max_vertices"]
     geoms, codes, cgeoms = ctx["geoms"], ctx["codes"], ctx["cgeoms"]
     nthreads, nc = ctx["threads"], len(cgeoms)
     n = len(geoms)
@@ -682,6 +613,129 @@ def coverage(
     return out
 
 
+def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
+               communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The gap polygons of prepared zones (see :func:`gaps`)."""
+    max_vertices = ctx["max_vertices"]
+    geoms, cgeoms, nthreads = ctx["geoms"], ctx["cgeoms"], ctx["threads"]
+    nc = len(cgeoms)
+    g1, c1, _ = _allocate(geoms, cgeoms, ctx["cpieces"], nthreads)
+    parts = _parts(geoms, ctx["cpieces"], g1, c1, nc)
+    keep = shapely.area(parts) > 0
+    g1, c1, parts = g1[keep], c1[keep], parts[keep]
+    p, k, _, cut = _allocate_classes(parts, ctx["regions"], nthreads, max_vertices)
+    if cut is None:
+        pieces_geom = parts[p]
+    else:
+        _, pieces, used = cut
+        # region index within the used regions (outside → len(used))
+        pos = np.full(4, len(used))
+        pos[used] = np.arange(len(used))
+        pieces_geom = _parts(parts, pieces, p, pos[k], len(used))
+    gap = (k > 0) & (shapely.area(pieces_geom) > 0)
+    p, k, pieces_geom = p[gap], k[gap], pieces_geom[gap]
+    zrow = ctx["zi"][g1[p]]
+    commune = c1[p]
+    order = np.lexsort((k, commune, zrow))
+    zrow, commune, k, pieces_geom = zrow[order], commune[order], k[order], pieces_geom[order]
+
+    attrs = pd.DataFrame(zones.drop(columns=zones.geometry.name)).rename(
+        columns={"commune_id": "zone_commune_id", "commune_name": "zone_commune_name"})
+    cid = communes["commune_id"].to_numpy(dtype=object)
+    cname = communes["commune_name"].to_numpy(dtype=object)
+    out = pd.DataFrame({
+        "missing": [MISSING[CLASSES[j]] for j in k],
+        "commune_id": pd.array([cid[j] if j < nc else pd.NA for j in commune], dtype=object),
+        "commune_name": [cname[j] if j < nc else None for j in commune],
+    })
+    out = pd.concat([out, attrs.iloc[zrow].reset_index(drop=True)], axis=1)
+    out["area_ha"] = shapely.area(pieces_geom) / 1e4
+    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(pieces_geom, crs=ctx["target"])
+                              .to_crs(zones.crs).array, crs=zones.crs)
+    result.attrs = dict(ctx["info"])
+    log.info("gaps: %d zones, %d gap polygons, %.1f ha", len(zones), len(result),
+             float(out["area_ha"].sum()))
+    return result
+
+
+# --------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------
+
+def coverage(
+    zones: gpd.GeoDataFrame,
+    *,
+    communes: gpd.GeoDataFrame,
+    pumps: gpd.GeoDataFrame | None = None,
+    pump_radius_m: float | str | None = None,
+    canals: gpd.GeoDataFrame | None = None,
+    canal_reach_m: float | None = None,
+    network_reach_m: float | None = None,
+    power: gpd.GeoDataFrame | None = None,
+    power_reach_m: float | None = None,
+    by: Sequence[str] | str | None = None,
+    pump_statuses: Sequence[str] | str = ("operating",),
+    power_statuses: Sequence[str] | str = ("existing",),
+    crs: Any = None,
+    province: str | None = None,
+    era: str = "old",
+    quad_segs: int = 32,
+    threads: int | None = None,
+    max_vertices: int = 32,
+) -> pd.DataFrame:
+    """Hectares and shares of zones served by pumps, three-phase power, both, neither.
+
+    Areas are measured in a metric CRS (see the module docstring for how the
+    service areas are built).
+
+    Parameters
+    ----------
+    {service}
+
+    Returns
+    -------
+    DataFrame
+        One row per commune × group with zone area: ``commune_id``,
+        ``commune_name``, the ``by`` columns, ``area_ha`` (zone area, overlaps
+        of a group counted once), ``pump_ha`` (served by a pump),
+        ``power_ha`` (within reach of three-phase power), ``both_ha``,
+        ``neither_ha`` and the same as shares of ``area_ha``: ``pump_pct``,
+        ``power_pct``, ``both_pct``, ``neither_pct``.  Totals are conserved:
+        ``both_ha + (pump_ha - both_ha) + (power_ha - both_ha) + neither_ha
+        == area_ha``.  Zone area outside every commune is in rows whose
+        ``commune_id`` is missing (NA).  ``attrs`` records the metric CRS, the
+        grouping and how many pumps and power features served or were ignored.
+
+    Raises
+    ------
+    {raises}
+
+    See Also
+    --------
+    gaps : the unserved polygons themselves.
+    geoagri.area.area_by_zone : area by commune and group.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> plan = demo()
+    >>> t = coverage(plan["zones"], communes=plan["communes"], by="crop",
+    ...              pumps=plan["pumps"], pump_radius_m=1000,
+    ...              power=plan["power"], power_reach_m=500, province=plan.province)
+    >>> rice = t[t["crop"] == "rice"][["area_ha", "pump_ha", "power_ha", "neither_ha"]].sum()
+    >>> bool(rice["neither_ha"] > 0)   # some rice has neither pump service nor power
+    True
+    >>> bool(abs(rice["area_ha"] - (rice["pump_ha"] + rice["power_ha"] + rice["neither_ha"]
+    ...      - t.loc[t["crop"] == "rice", "both_ha"].sum())) < 1e-6)
+    True
+    """
+    options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
+    from geoagri import distributed  # light: dask itself is imported on the dask path only
+    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
+        return distributed.coverage(zones, **options)
+    return _coverage_table(_prepare("coverage", zones, **options), zones, communes)
+
+
 coverage.__doc__ = _doc(coverage.__doc__ or "")
 
 
@@ -756,46 +810,73 @@ def gaps(
     from geoagri import distributed  # light: dask itself is imported on the dask path only
     if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
         return distributed.gaps(zones, **options)
-    ctx = _prepare("gaps", zones, **options)
-    geoms, cgeoms, nthreads = ctx["geoms"], ctx["cgeoms"], ctx["threads"]
-    nc = len(cgeoms)
-    g1, c1, _ = _allocate(geoms, cgeoms, ctx["cpieces"], nthreads)
-    parts = _parts(geoms, ctx["cpieces"], g1, c1, nc)
-    keep = shapely.area(parts) > 0
-    g1, c1, parts = g1[keep], c1[keep], parts[keep]
-    p, k, _, cut = _allocate_classes(parts, ctx["regions"], nthreads, max_vertices)
-    if cut is None:
-        pieces_geom = parts[p]
-    else:
-        _, pieces, used = cut
-        # region index within the used regions (outside → len(used))
-        pos = np.full(4, len(used))
-        pos[used] = np.arange(len(used))
-        pieces_geom = _parts(parts, pieces, p, pos[k], len(used))
-    gap = (k > 0) & (shapely.area(pieces_geom) > 0)
-    p, k, pieces_geom = p[gap], k[gap], pieces_geom[gap]
-    zrow = ctx["zi"][g1[p]]
-    commune = c1[p]
-    order = np.lexsort((k, commune, zrow))
-    zrow, commune, k, pieces_geom = zrow[order], commune[order], k[order], pieces_geom[order]
-
-    attrs = pd.DataFrame(zones.drop(columns=zones.geometry.name)).rename(
-        columns={"commune_id": "zone_commune_id", "commune_name": "zone_commune_name"})
-    cid = communes["commune_id"].to_numpy(dtype=object)
-    cname = communes["commune_name"].to_numpy(dtype=object)
-    out = pd.DataFrame({
-        "missing": [MISSING[CLASSES[j]] for j in k],
-        "commune_id": pd.array([cid[j] if j < nc else pd.NA for j in commune], dtype=object),
-        "commune_name": [cname[j] if j < nc else None for j in commune],
-    })
-    out = pd.concat([out, attrs.iloc[zrow].reset_index(drop=True)], axis=1)
-    out["area_ha"] = shapely.area(pieces_geom) / 1e4
-    result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(pieces_geom, crs=ctx["target"])
-                              .to_crs(zones.crs).array, crs=zones.crs)
-    result.attrs = dict(ctx["info"])
-    log.info("gaps: %d zones, %d gap polygons, %.1f ha", len(zones), len(result),
-             float(out["area_ha"].sum()))
-    return result
+    return _gap_layer(_prepare("gaps", zones, **options), zones, communes)
 
 
 gaps.__doc__ = _doc(gaps.__doc__ or "")
+
+
+@dataclass(frozen=True)
+class ServiceCoverage:
+    """Coverage, gaps and the service areas they were measured against, from one pass.
+
+    Attributes
+    ----------
+    coverage : DataFrame
+        As :func:`coverage` returns.
+    gaps : GeoDataFrame
+        As :func:`gaps` returns.
+    pump_service, power_service : GeoSeries
+        The land served by pumps and within reach of three-phase power (one
+        polygon each, empty when nothing serves; absent when the service was
+        not given), in the metric CRS: what a map draws as service areas.
+    """
+
+    coverage: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+    pump_service: gpd.GeoSeries | None
+    power_service: gpd.GeoSeries | None
+
+
+def service_coverage(zones: gpd.GeoDataFrame, *, communes: gpd.GeoDataFrame,
+                     **options: Any) -> ServiceCoverage:
+    """:func:`coverage` and :func:`gaps` with their service areas, built once.
+
+    Takes the keywords of :func:`coverage` (the service areas, the zone
+    pieces and the commune pieces are prepared once and used by both).
+
+    Returns
+    -------
+    ServiceCoverage
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> plan = demo()
+    >>> s = service_coverage(plan["zones"], communes=plan["communes"], pumps=plan["pumps"],
+    ...                      pump_radius_m=1000, power=plan["power"], power_reach_m=500,
+    ...                      crs=plan.metric_crs)
+    >>> gap = s.gaps.groupby("missing")["area_ha"].sum()
+    >>> bool(abs(gap["both"] - s.coverage["neither_ha"].sum()) < 1e-6)
+    True
+    """
+    from geoagri import distributed
+
+    if distributed.is_dask(zones):
+        return ServiceCoverage(coverage(zones, communes=communes, **options),
+                               gaps(zones, communes=communes, **options), None, None)
+    params = inspect.signature(coverage).parameters
+    defaults = {k: p.default for k, p in params.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and k != "communes"}
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise OptionError(f"service_coverage: unknown keyword(s) {unknown}; it takes those of "
+                          f"coverage: {sorted(defaults)}")
+    ctx = _prepare("coverage", zones, communes, **(defaults | options))
+
+    def area(geom: Any) -> gpd.GeoSeries | None:
+        return None if geom is None else gpd.GeoSeries([geom], crs=ctx["target"])
+
+    return ServiceCoverage(_coverage_table(ctx, zones, communes),
+                           _gap_layer(ctx, zones, communes),
+                           area(ctx["pump_area"]), area(ctx["power_area"]))

@@ -520,8 +520,8 @@ def metric_crs(
     centre of the data's lon/lat bounds, or, when that UTM zone would make
     lengths or areas over the data more than 0.1% wrong (data far from the
     zone's central meridian, common in central Vietnam), a WGS 84 transverse
-    Mercator (scale 1) centred on the data.  The choice is logged at INFO on
-    the ``"geoagri"`` logger.
+    Mercator (scale 1) centred on the data.  The choice is logged at DEBUG on
+    the ``"geoagri"`` logger (a plan logs its context once, at INFO).
 
     Parameters
     ----------
@@ -607,7 +607,7 @@ def metric_crs(
         if _scale_errors(chosen, lonlat)[0] > MAX_SCALE_ERROR:
             chosen = _local_tm(lon)
             why = "data too far from the UTM central meridian for 0.1%; centred on the data"
-    logger.info("metric CRS: %s (%s)", _describe(chosen), why)
+    logger.debug("metric CRS: %s (%s)", _describe(chosen), why)
     if has_extent:
         area_err, length_err = _scale_errors(chosen, lonlat)
         if max(area_err, length_err) > MAX_SCALE_ERROR:

@@ -31,6 +31,8 @@ __all__ = [
     "InfeasibleError",
     "LayerError",
     "NameMatchError",
+    "OptionError",
+    "OutputError",
     "PlanError",
     "Problem",
     "SchemaError",
@@ -74,6 +76,18 @@ class NameMatchError(GeoagriError):
 
 class PlanError(GeoagriError):
     """A plan file is malformed or names something that does not exist."""
+
+
+class OptionError(GeoagriError, ValueError):
+    """An option or setting has a value that cannot be used (the message says which)."""
+
+
+class OutputError(GeoagriError, OSError):
+    """An output could not be written: disk full, read-only, missing folder, locked.
+
+    The message is one paragraph naming the path and what to do; the
+    operating system's error is kept as ``__cause__``.
+    """
 
 
 class GeoagriWarning(UserWarning):

@@ -78,9 +78,10 @@ Name: actual, dtype: float64
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -91,8 +92,9 @@ from geoagri.errors import PlanError
 if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
 
-__all__ = ["ACTUALS_COLUMNS", "INDICATORS", "INVESTORS", "actuals", "commune_of",
-           "linkage_zones", "model_area_ha", "season_end_year"]
+__all__ = ["ACTUALS_COLUMNS", "INDICATORS", "INVESTORS", "LINKAGE_COLUMNS", "actuals",
+           "commune_of", "linkage_by_commune", "linkage_zones", "model_area_ha",
+           "season_end_year"]
 
 log = logging.getLogger("geoagri")
 
@@ -221,15 +223,15 @@ def _rows(indicator: str, year: int, season: str | None, by_commune: pd.Series,
     return rows
 
 
-def linkage_zones(zones: gpd.GeoDataFrame, *, year: int) -> gpd.GeoDataFrame:
+def linkage_zones(zones: gpd.GeoDataFrame, *, year: int | None) -> gpd.GeoDataFrame:
     """The linkage zones active in a year: the zones ``linkage_area`` counts.
 
     Parameters
     ----------
     zones : GeoDataFrame
         A ``zones`` layer.
-    year : int
-        Calendar year.
+    year : int or None
+        Calendar year (None: whatever their ``start_year``).
 
     Returns
     -------
@@ -248,38 +250,102 @@ def linkage_zones(zones: gpd.GeoDataFrame, *, year: int) -> gpd.GeoDataFrame:
     z = zones[zones["zone_kind"] == "linkage"]
     if "status" in z.columns:
         z = z[z["status"].isna() | (z["status"] == "active")]
-    if "start_year" in z.columns:
+    if "start_year" in z.columns and year is not None:
         start = pd.to_numeric(z["start_year"], errors="coerce")
         z = z[start.isna() | (start <= year)]
     return z.copy()
 
 
-def _linkage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, year: int,
-             crs: str | None, cache: dict) -> tuple[pd.Series, pd.Series]:
-    """Linkage area (ha) by commune and by district for one year."""
-    from geoagri.area import area_by_zone
+#: Columns of :func:`linkage_by_commune`.
+LINKAGE_COLUMNS = ("commune_id", "commune_name", "commune_area_ha", "area_ha", "overlap_ha",
+                   "commune_share_pct")
 
+
+def linkage_by_commune(zones: gpd.GeoDataFrame | None, communes: gpd.GeoDataFrame, *,
+                       year: int | None, crs: Any) -> pd.DataFrame:
+    """Linkage area per commune in a year: the one definition every output uses.
+
+    The report's appendix I, the ``linkage_area`` indicator (district figures
+    are sums of these rows), the map's coverage choropleth and ``geoagri run``
+    all read this table, so one plan gives one figure.
+
+    Parameters
+    ----------
+    zones : GeoDataFrame or None
+        A ``zones`` layer; its active linkage zones of ``year`` count
+        (:func:`linkage_zones`).  None: no linkage anywhere.
+    communes : GeoDataFrame
+        A ``communes`` layer.
+    year : int or None
+        Calendar year (None: every active linkage zone, whatever its
+        ``start_year``).
+    crs : CRS-like
+        The plan's metric CRS (``plan.metric_crs``): the commune and linkage
+        areas are measured in it.
+
+    Returns
+    -------
+    DataFrame
+        :data:`LINKAGE_COLUMNS`, one row per commune in the layer's order:
+        ``commune_id`` (string), ``commune_name``, ``commune_area_ha``,
+        ``area_ha`` (linkage area, overlaps counted once),
+        ``overlap_ha`` (area counted once that zones share),
+        ``commune_share_pct`` (linkage area as a % of the commune's area);
+        plus, when linkage zones reach outside every commune, one row with
+        no ``commune_id`` holding that area.  ``attrs["year"]`` is ``year``.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> plan = demo()
+    >>> t = linkage_by_commune(plan["zones"], plan["communes"], year=2024,
+    ...                        crs=plan.metric_crs)
+    >>> round(float(t["area_ha"].sum()))
+    23865
+    """
+    from geoagri.area import area_by_zone
+    from geoagri.crs import area_ha
+
+    ids = communes["commune_id"].astype(str)
+    table = pd.DataFrame({"commune_id": pd.array(ids.to_numpy(), dtype="string"),
+                          "commune_name": communes["commune_name"].to_numpy(),
+                          "commune_area_ha": area_ha(communes.geometry, crs=crs).to_numpy()})
+    z = linkage_zones(zones, year=year) if zones is not None else None
+    cols = ["area_ha", "overlap_ha", "commune_share_pct"]
+    if z is not None and len(z):
+        t = area_by_zone(z, communes, by=("zone_kind",), dissolve=True, level="commune",
+                         crs=crs)
+        inside = t[t["commune_id"].notna()]
+        inside = inside.groupby(inside["commune_id"].astype(str))[cols[:2]].sum()
+        table = table.join(inside, on="commune_id")
+        outside = t[t["commune_id"].isna()]
+        out_ha = float(outside["area_ha"].sum())
+        if out_ha > 0:
+            log.info("linkage %s: %.1f ha of linkage zones lie outside every commune",
+                     year, out_ha)
+            table = pd.concat([table, pd.DataFrame([{
+                "commune_id": pd.NA, "commune_name": None, "commune_area_ha": math.nan,
+                "area_ha": out_ha, "overlap_ha": float(outside["overlap_ha"].sum())}])],
+                ignore_index=True)
+    for col in cols[:2]:
+        table[col] = table[col].fillna(0.0) if col in table else 0.0
+    table["commune_share_pct"] = table["area_ha"] / table["commune_area_ha"] * 100
+    table = table.astype({"commune_id": "string"})
+    table.attrs["year"] = year
+    return table[list(LINKAGE_COLUMNS)]
+
+
+def _linkage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, year: int,
+             crs: Any, cache: dict) -> pd.Series:
+    """Linkage area (ha) by commune for one year (districts sum these rows)."""
     z = linkage_zones(zones, year=year)
     ids = tuple(sorted(z["zone_id"].astype(str)))
-    if ids in cache:
-        return cache[ids]
-    if z.empty:
-        result = (pd.Series(dtype=float), pd.Series(dtype=float))
-    else:
-        by_c = area_by_zone(z, communes, by=("zone_kind",), dissolve=True, level="commune",
-                            crs=crs)
-        by_d = area_by_zone(z, communes, by=("zone_kind",), dissolve=True, level="district",
-                            crs=crs)
-        inside_c = by_c[by_c["commune_id"].notna()]
-        inside_d = by_d[by_d["district"].notna()]
-        outside = float(by_c.loc[by_c["commune_id"].isna(), "area_ha"].sum())
-        if outside > 0:
-            log.info("linkage_area %d: %.1f ha of linkage zones lie outside every commune "
-                     "and are counted in no commune or district", year, outside)
-        result = (inside_c.groupby(inside_c["commune_id"].astype(str))["area_ha"].sum(),
-                  inside_d.groupby(inside_d["district"].astype(str))["area_ha"].sum())
-    cache[ids] = result
-    return result
+    if ids not in cache:
+        t = linkage_by_commune(z, communes, year=year, crs=crs)
+        inside = t[t["commune_id"].notna()]
+        cache[ids] = pd.Series(inside["area_ha"].to_numpy(),
+                               index=inside["commune_id"].astype(str).to_numpy())
+    return cache[ids]
 
 
 def model_area_ha(models: gpd.GeoDataFrame, *, crs: str | None = None) -> pd.Series:
@@ -397,8 +463,7 @@ def actuals(
     if zones is not None:
         cache: dict = {}
         for y in years:
-            by_c, by_d = _linkage(zones, communes, y, crs, cache)
-            add("linkage_area", y, None, by_c, by_d)
+            add("linkage_area", y, None, _linkage(zones, communes, y, crs, cache))
 
     models = _layer(plan, "models")
     if models is not None and len(models):

@@ -9,8 +9,8 @@ service) and the three-phase lines that connect them
 (:func:`geoagri.routing.route_power_lines`).  It only orchestrates: every
 number comes from those functions.
 
-Settings come from the plan's ``[settings]`` table (docs/plan.md), with these
-defaults:
+Settings come from the plan's context (``plan.service``, resolved once from
+``[settings]``: :class:`geoagri.context.ServiceSettings`), with these defaults:
 
 =========================  ==============  ==========================================
 setting                    default         meaning
@@ -39,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -47,24 +48,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoagri.coverage import coverage, gaps
-from geoagri.errors import PlanError
+from geoagri.coverage import service_coverage
 from geoagri.io import read_vector
 from geoagri.plan import Plan
 from geoagri.routing import bill_of_quantities, route_power_lines
 from geoagri.siting import SitingResult, site_pump_stations
 
-__all__ = ["DEFAULTS", "InfrastructureResult", "infrastructure"]
+__all__ = ["InfrastructureResult", "infrastructure"]
 
 log = logging.getLogger("geoagri")
-
-#: Default settings (see the module docstring).
-DEFAULTS: dict[str, Any] = {
-    "crop": "rice", "pump_radius_m": 1000.0, "power_reach_m": 500.0,
-    "site_radius_m": None, "station_cost_vnd": 800e6, "line_cost_vnd_per_km": 300e6,
-    "budget_vnd": None, "cell_m": 250.0, "candidate_spacing_m": 500.0,
-}
-
 
 @dataclass(frozen=True)
 class InfrastructureResult:
@@ -89,7 +81,10 @@ class InfrastructureResult:
         ``station_cost_vnd``, ``line_length_km``, ``connection_cost_vnd``,
         ``cost_vnd``.
     settings : dict
-        The settings used.
+        The settings used (:class:`geoagri.context.ServiceSettings` as a dict).
+    pump_service : GeoSeries or None
+        The land served by pumps that coverage and gaps were measured
+        against (drawn by the map).
     """
 
     coverage: pd.DataFrame
@@ -99,18 +94,7 @@ class InfrastructureResult:
     bill: pd.DataFrame
     appendix_iv: pd.DataFrame
     settings: dict[str, Any]
-
-
-def _settings(plan: Plan, overrides: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(overrides) - set(DEFAULTS)
-    if unknown:
-        raise PlanError(f"unknown infrastructure setting(s) {sorted(unknown)}; known: "
-                        f"{sorted(DEFAULTS)}")
-    out = {k: plan.settings.get(k, v) for k, v in DEFAULTS.items()}
-    out.update({k: v for k, v in overrides.items() if v is not None})
-    if out["site_radius_m"] is None:
-        out["site_radius_m"] = out["pump_radius_m"]
-    return out
+    pump_service: gpd.GeoSeries | None = None
 
 
 def infrastructure(plan: Plan, *, curve_steps: int = 5, **settings: Any) -> InfrastructureResult:
@@ -134,12 +118,15 @@ def infrastructure(plan: Plan, *, curve_steps: int = 5, **settings: Any) -> Infr
     Raises
     ------
     PlanError
-        If a layer is missing or a setting unknown.
+        If a layer is missing.
+    OptionError
+        If a setting is unknown or not a positive number.
     InfeasibleError
         From siting or routing, saying why (e.g. the budget is below the
         cheapest station).
     """
-    s = _settings(plan, settings)
+    service = plan.service.replace(**settings)
+    s = dataclasses.asdict(service)
     communes = plan.only("communes")
     zones = plan.only("zones")
     if s["crop"] and "crop" in zones.columns:
@@ -150,9 +137,9 @@ def infrastructure(plan: Plan, *, curve_steps: int = 5, **settings: Any) -> Infr
         canals = read_vector(plan.path(plan.settings["canals"]), name="canals")
     common = {"communes": communes, "pumps": pumps, "pump_radius_m": s["pump_radius_m"],
               "power": power, "power_reach_m": s["power_reach_m"], "by": "crop",
-              "crs": plan.metric_crs, "province": plan.province, "era": plan.era}
-    cov = coverage(zones, **common)
-    gap = gaps(zones, **common)
+              "crs": plan.metric_crs}
+    served = service_coverage(zones, **common)
+    cov, gap = served.coverage, served.gaps
     demand = gap[gap["missing"].isin(["pump", "both"])]
     siting = None
     lines = gpd.GeoDataFrame({"target_id": []}, geometry=[], crs=zones.crs)
@@ -176,7 +163,8 @@ def infrastructure(plan: Plan, *, curve_steps: int = 5, **settings: Any) -> Infr
     log.info("infrastructure: %d gap polygons, %d new stations, %.1f km of new line",
              len(gap), 0 if siting is None else len(siting.sites),
              float(lines["length_km"].sum()) if "length_km" in lines else 0.0)
-    return InfrastructureResult(cov, gap, siting, lines, bill, appendix, s)
+    return InfrastructureResult(cov, gap, siting, lines, bill, appendix, s,
+                                served.pump_service)
 
 
 def _appendix_iv(sites: gpd.GeoDataFrame, lines: gpd.GeoDataFrame,

@@ -87,7 +87,6 @@ from geoagri.errors import GeoagriError, GeoagriWarning, SchemaError
 from geoagri.schema import WORK_STATUSES
 
 __all__ = [
-    "DEFAULT_SERVICE_RADIUS_M",
     "LANGUAGES",
     "MapResults",
     "display_geometry",
@@ -104,9 +103,6 @@ log = logging.getLogger("geoagri")
 
 #: Languages of labels and numbers.
 LANGUAGES = ("vi", "en")
-
-#: Radius of a pump station's service circle when the results give none, m.
-DEFAULT_SERVICE_RADIUS_M = 2000.0
 
 #: Above this many features a polygon layer is shown aggregated.
 DEFAULT_MAX_FEATURES = 20_000
@@ -294,8 +290,16 @@ class MapResults:
         Proposed three-phase lines (``length_km``, ``cost_vnd``,
         ``served_area_ha`` shown if present).
     service_radius_m : float, optional
-        Radius of a pump station's service circle, m (default
-        :data:`DEFAULT_SERVICE_RADIUS_M`).
+        Radius of a pump station's service circle, m (default: the plan's
+        ``pump_radius_m``, ``plan.service.pump_radius_m``).
+    linkage : DataFrame, optional
+        The plan's :func:`geoagri.indicators.linkage_by_commune` table: the
+        choropleth draws it (default: computed for the plan's year, as the
+        report does).
+    pump_service : GeoSeries, optional
+        The pump service area the coverage analysis used
+        (``InfrastructureResult.pump_service``): drawn instead of circles, so
+        the map shows exactly what the gaps were measured against.
 
     Examples
     --------
@@ -307,6 +311,8 @@ class MapResults:
     sites: gpd.GeoDataFrame | None = None
     lines: gpd.GeoDataFrame | None = None
     service_radius_m: float | None = None
+    linkage: pd.DataFrame | None = None
+    pump_service: gpd.GeoSeries | None = None
 
     @classmethod
     def from_any(cls, results: MapResults | Mapping[str, Any] | Any | None) -> MapResults:
@@ -1061,26 +1067,25 @@ def _area_ha(gdf: gpd.GeoDataFrame, mcrs: Any) -> np.ndarray:
     return gdf.geometry.to_crs(mcrs).area.to_numpy() / 1e4
 
 
-def _linkage_coverage(plan: Any, communes: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Commune area, linkage area (overlaps once) and coverage % per commune."""
-    from geoagri.area import area_by_zone
+def _linkage_coverage(plan: Any, communes: gpd.GeoDataFrame,
+                      given: pd.DataFrame | None) -> pd.DataFrame:
+    """The plan's linkage table (the report's own), aligned to the communes' rows."""
+    from geoagri.indicators import linkage_by_commune
 
-    mcrs = metric_crs(communes, crs=plan.metric_crs, province=plan.province, era=plan.era)
-    table = pd.DataFrame({"commune_id": communes["commune_id"].to_numpy(),
-                          "commune_area_ha": _area_ha(communes, mcrs)}, index=communes.index)
-    linkage = pd.Series(0.0, index=table["commune_id"].to_numpy())
-    for _, zones in _layers(plan, "zones"):
-        if "zone_kind" not in zones.columns:
-            continue
-        z = zones[zones["zone_kind"] == "linkage"]
-        if not len(z):
-            continue
-        t = area_by_zone(z, communes, by=[], level="commune", crs=mcrs)
-        t = t.dropna(subset=["commune_id"]).groupby("commune_id")["area_ha"].sum()
-        linkage = linkage.add(t, fill_value=0.0)
-    table["linkage_area_ha"] = linkage.reindex(table["commune_id"]).fillna(0.0).to_numpy()
-    table["coverage_pct"] = 100.0 * table["linkage_area_ha"] / table["commune_area_ha"]
-    return table
+    if given is None:
+        zones = [g for _, g in _layers(plan, "zones")]
+        given = linkage_by_commune(
+            pd.concat(zones, ignore_index=True) if len(zones) > 1 else
+            zones[0] if zones else None, communes, year=plan.year, crs=plan.metric_crs)
+    inside = given[given["commune_id"].notna()].set_index(
+        given["commune_id"].dropna().astype(str))
+    ids = communes["commune_id"].astype(str)
+    table = inside.reindex(ids.to_numpy())
+    return pd.DataFrame({"commune_id": communes["commune_id"].to_numpy(),
+                         "commune_area_ha": table["commune_area_ha"].to_numpy(),
+                         "linkage_area_ha": table["area_ha"].fillna(0.0).to_numpy(),
+                         "coverage_pct": table["commune_share_pct"].fillna(0.0).to_numpy()},
+                        index=communes.index)
 
 
 def _classes(values: np.ndarray, k: int = 5) -> tuple[np.ndarray, list[float]]:
@@ -1140,7 +1145,8 @@ def plan_map(
     * irrigation works coloured by status (planned → completed);
     * three-phase and other power lines (and transformers);
     * pump stations by status, and their service circles (radius from
-      ``service_radius_m``, the results, or :data:`DEFAULT_SERVICE_RADIUS_M`);
+      ``service_radius_m``, the results, or the plan's ``pump_radius_m``; the
+      coverage's own service area when the results carry it);
     * parcels by land use (off when the map opens; above ``max_features``
       aggregated by commune × land use, with exact areas in the popups:
       see :func:`map_layer`);
@@ -1202,16 +1208,16 @@ def plan_map(
     _check_language(language)
     t = _T[language]
     res = MapResults.from_any(results)
-    radius = service_radius_m or res.service_radius_m or DEFAULT_SERVICE_RADIUS_M
+    radius = service_radius_m or res.service_radius_m or plan.service.pump_radius_m
     communes = plan.only("communes")
-    mcrs = metric_crs(communes, crs=plan.metric_crs, province=plan.province, era=plan.era)
+    mcrs = plan.metric_crs
     common = {"language": language, "simplify_m": simplify_m, "precision": precision,
               "max_features": max_features, "communes": communes, "crs": mcrs}
 
     m = folium.Map(tiles=None if offline else "OpenStreetMap", control_scale=True,
                    prefer_canvas=False, zoom_snap=0.25)
     # communes: coverage choropleth
-    cov = _linkage_coverage(plan, communes)
+    cov = _linkage_coverage(plan, communes, res.linkage)
     cls, bins = _classes(cov["coverage_pct"].to_numpy())
     pal = _palette_for(len(bins))
     table = communes.drop(columns="geometry").assign(
@@ -1274,11 +1280,14 @@ def plan_map(
                 power_items.append((color, name, "line" if dash is None else "dash"))
     # pumps and service circles
     for _, pumps in _layers(plan, "pumps"):
-        mcrs = metric_crs(pumps, crs=plan.metric_crs, province=plan.province, era=plan.era)
-        circles = gpd.GeoDataFrame(
-            {"pump_id": pumps["pump_id"].to_numpy() if "pump_id" in pumps else None,
-             "radius_m": radius},
-            geometry=pumps.geometry.to_crs(mcrs).buffer(radius, 32).to_numpy(), crs=mcrs)
+        if res.pump_service is not None and service_radius_m is None:
+            circles = gpd.GeoDataFrame({"radius_m": [radius]}, geometry=gpd.GeoSeries(
+                res.pump_service).to_crs(mcrs).to_numpy(), crs=mcrs)
+        else:
+            circles = gpd.GeoDataFrame(
+                {"pump_id": pumps["pump_id"].to_numpy() if "pump_id" in pumps else None,
+                 "radius_m": radius},
+                geometry=pumps.geometry.to_crs(mcrs).buffer(radius, 32).to_numpy(), crs=mcrs)
         label = t["service"].format(r=f"{format_number(radius, language=language)} m")
         map_layer(circles, name=label, color="#0288d1", fill_opacity=0.08, weight=1,
                   **common).add_to(m)

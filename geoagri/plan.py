@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -35,11 +36,12 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geoagri.context import PLAN_SETTINGS, PlanContext, ServiceSettings, resolve_context
 from geoagri.errors import GeoagriError, LayerError, PlanError
 from geoagri.schema import KINDS
 from geoagri.validate import layer_info, repairs
 
-__all__ = ["LayerSource", "Plan", "check_plan", "read_plan"]
+__all__ = ["LayerSource", "Plan", "check_plan", "plan_from_layers", "read_plan"]
 
 log = logging.getLogger("geoagri")
 
@@ -100,10 +102,15 @@ class Plan:
         As in the ``[plan]`` table (province and district may be ``None``).
     era : {"old", "new"}
         Whether commune codes are pre-2025 (``old``) or post-2025 (``new``).
-    metric_crs : str or None
-        Explicit metric CRS for lengths and areas, if set.
+    metric_crs : pyproj.CRS or None
+        The metric CRS every analysis of the plan measures in, resolved once
+        from the setting (a CRS-like given to the constructor), the province
+        or the communes (``context.metric_crs``; see :mod:`geoagri.context`).
     year : int or None
         Reporting year (progress is measured up to it), if set.
+    context : PlanContext
+        Everything resolved once: metric CRS and why, province, era, year,
+        and the service settings (``plan.service``).
     layers : dict of str to GeoDataFrame or DataFrame
         The canonical layers, in the order of the file.
     sources : dict of str to LayerSource
@@ -122,6 +129,41 @@ class Plan:
     metric_crs: str | None = None
     year: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    context: PlanContext = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.context is None:
+            spatial = sorted((g for g in self.layers.values() if hasattr(g, "geometry")),
+                             key=lambda g: g is not self._communes_or_none())
+            ctx = resolve_context(layers=spatial, metric_crs=self.metric_crs,
+                                  province=self.province, district=self.district,
+                                  era=self.era, year=self.year, settings=self.settings)
+            object.__setattr__(self, "context", ctx)
+        object.__setattr__(self, "metric_crs", self.context.metric_crs)
+
+    def _communes_or_none(self) -> Any:
+        found = [g for n, g in self.layers.items() if self.sources[n].kind == "communes"]
+        return found[0] if len(found) == 1 else None
+
+    @property
+    def service(self) -> ServiceSettings:
+        """The plan's infrastructure settings (``context.service``)."""
+        return self.context.service
+
+    def __repr__(self) -> str:
+        layers = ", ".join(f"{n} ({self.sources[n].kind}, {len(g)})"
+                           for n, g in self.layers.items())
+        crs = self.metric_crs.to_epsg() if self.metric_crs is not None else None
+        return (f"Plan({self.name!r}, year={self.year}, province={self.province!r}, "
+                f"metric CRS EPSG:{crs}, layers: {layers})")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        table = self.summary()[["kind", "features", "crs", "repairs"]].to_html(
+            escape=True, border=0)
+        return (f"<div><strong>Plan {html.escape(str(self.name))}</strong>{table}"
+                f"{self.context._repr_html_()}</div>")
 
     def __getitem__(self, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
         try:
@@ -209,6 +251,11 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[LayerSource]]:
     if head.get("era", "old") not in _ERAS:
         problems.append(f"[plan] era = {head.get('era')!r}; use 'old' (codes before "
                         "1 July 2025) or 'new'")
+    settings = doc.get("settings", {})
+    known = {f.name for f in dataclasses.fields(ServiceSettings)} | PLAN_SETTINGS
+    if set(settings) - known:
+        problems.append(f"[settings] has unknown key(s) {sorted(set(settings) - known)}; "
+                        f"allowed: {sorted(known)}")
     sources = []
     layers = doc.get("layers", {})
     if not layers:
@@ -313,3 +360,74 @@ def read_plan(path: str | Path) -> Plan:
         settings=dict(doc.get("settings", {})))
     log.info("plan %s: %d layers read", plan.name, len(layers))
     return plan
+
+
+def plan_from_layers(
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    *,
+    kinds: Mapping[str, str] | None = None,
+    name: str = "plan",
+    province: str | None = None,
+    district: str | None = None,
+    era: str = "old",
+    metric_crs: Any = None,
+    year: int | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Plan:
+    """A plan from layers already in memory, for notebooks; its context resolved once.
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame or DataFrame
+        Layers by name; each is validated (:func:`geoagri.validate.canonicalize`)
+        unless it already is a canonical layer of its kind.
+    kinds : mapping of str to str, optional
+        Kind of each layer (default: the kind the layer was read as, else its
+        name when that is a kind, e.g. ``communes``).
+    name, province, district, era, metric_crs, year, settings :
+        As the ``[plan]`` and ``[settings]`` tables of a plan file
+        (docs/plan.md).
+
+    Returns
+    -------
+    Plan
+        With ``context`` resolved (metric CRS, service settings, year).
+
+    Raises
+    ------
+    PlanError
+        If a layer's kind is unknown, or listing every layer that failed
+        validation.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> d = demo()
+    >>> plan = plan_from_layers({"communes": d["communes"], "zones": d["zones"]},
+    ...                         province="Long An", year=2024)
+    >>> plan.metric_crs.to_epsg(), plan.service.pump_radius_m
+    (9210, 1000.0)
+    """
+    from geoagri.validate import canonicalize
+
+    kinds = dict(kinds or {})
+    canonical: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {}
+    sources: dict[str, LayerSource] = {}
+    failed: dict[str, GeoagriError] = {}
+    for lname, layer in layers.items():
+        kind = kinds.get(lname) or layer_info(layer).get("kind") or lname
+        if kind not in KINDS:
+            raise PlanError(f"layer {lname!r}: kind {kind!r} is unknown; pass "
+                            f"kinds={{{lname!r}: ...}} with one of {', '.join(KINDS)}")
+        try:
+            canonical[lname] = (layer if layer_info(layer).get("kind") == kind
+                                else canonicalize(layer, kind, layer=lname))
+        except GeoagriError as err:
+            failed[lname] = err
+        sources[lname] = LayerSource(name=lname, kind=kind, path=Path("<memory>"))
+    if failed:
+        raise PlanError(f"{len(failed)} of {len(layers)} layers have problems:\n"
+                        + "\n".join(str(e) for e in failed.values()))
+    return Plan(name=name, layers=canonical, sources=sources, root=Path.cwd(),
+                province=province, district=district, era=era, metric_crs=metric_crs,
+                year=year, settings=dict(settings or {}))

@@ -83,7 +83,7 @@ from geoagri import _labels
 from geoagri.indicators import (
     actuals,
     commune_of,
-    linkage_zones,
+    linkage_by_commune,
     model_area_ha,
     season_end_year,
 )
@@ -529,6 +529,7 @@ def build_report_data(
     decimals: int = 1,
     rounding: Rounding = "truncate",
     proposals: pd.DataFrame | Any | bool = True,
+    linkage: pd.DataFrame | None = None,
 ) -> ReportData:
     """Compute a report's tables from a plan.
 
@@ -555,6 +556,10 @@ def build_report_data(
         ``power`` layers (the scenario ``geoagri run`` writes to
         ``tables/appendix_4_proposals.csv``); ``False``: none; a result of
         that function, or its ``appendix_iv`` table: those.
+    linkage : DataFrame, optional
+        The plan's :func:`geoagri.indicators.linkage_by_commune` table for
+        ``year`` when already computed (:func:`geoagri.results.compute` passes
+        the one the map draws); computed when not given.
 
     Returns
     -------
@@ -581,8 +586,6 @@ def build_report_data(
     >>> round(float(data.linkage_by_commune["area_ha"].sum()))
     23865
     """
-    from geoagri.area import area_by_zone
-
     as_of = year if as_of is None else as_of
     targets_layers = plan.of_kind("targets")
     targets = (next(iter(targets_layers.values())) if len(targets_layers) == 1
@@ -600,29 +603,11 @@ def build_report_data(
     ids = communes["commune_id"].astype(str)
     names = dict(zip(ids, communes["commune_name"], strict=True))
 
-    zones = plan.of_kind("zones")
-    linkage = pd.DataFrame({"commune_id": ids.to_numpy(),
-                            "commune_name": communes["commune_name"].to_numpy()})
-    if len(zones) == 1:
-        z = linkage_zones(next(iter(zones.values())), year=year)
-        if len(z):
-            t = area_by_zone(z, communes, by=("zone_kind",), dissolve=True, level="commune",
-                             crs=plan.metric_crs)
-            t = t.assign(commune_id=t["commune_id"].astype("string"))
-            inside = t[t["commune_id"].notna()].groupby("commune_id")[
-                ["area_ha", "overlap_ha", "commune_share_pct"]].sum()
-            linkage = linkage.join(inside, on="commune_id")
-            outside = t[t["commune_id"].isna()]
-            if len(outside) and float(outside["area_ha"].sum()) > 0:
-                linkage = pd.concat([linkage, pd.DataFrame([{
-                    "commune_id": None, "commune_name": None,
-                    "area_ha": float(outside["area_ha"].sum()),
-                    "overlap_ha": float(outside["overlap_ha"].sum())}])], ignore_index=True)
-    for col in ("area_ha", "overlap_ha", "commune_share_pct"):
-        if col not in linkage:
-            linkage[col] = 0.0
-    linkage[["area_ha", "overlap_ha", "commune_share_pct"]] = linkage[
-        ["area_ha", "overlap_ha", "commune_share_pct"]].fillna(0.0)
+    if linkage is None:
+        zones = plan.of_kind("zones")
+        linkage = linkage_by_commune(next(iter(zones.values())) if len(zones) == 1 else None,
+                                     communes, year=year, crs=plan.metric_crs)
+    linkage = linkage.drop(columns="commune_area_ha", errors="ignore")
     ct = prog[(prog["indicator"] == "linkage_area") & (prog["scope"] == "commune")
               & prog["start_year"].isna() & prog["season"].isna()]
     ct = ct.sort_values("year", key=lambda s: (s - year).abs(), kind="stable")

@@ -41,7 +41,7 @@ X, Y = 500_000, 1_200_000  # UTM 48N: 1 km² = 100 ha
 EXPECTED_VI = [
     "Xã: tỷ lệ diện tích liên kết (%)", "Liên kết sản xuất – lúa", "Công trình thủy lợi",
     "Điện 3 pha", "Điện 1 pha và khác", "Trạm bơm", "Mô hình HT 2024",
-    "Vùng phục vụ trạm bơm (bán kính 2.000 m)", "Thửa đất",
+    "Vùng phục vụ trạm bơm (bán kính 1.000 m)", "Thửa đất",
 ]
 
 
