@@ -26,15 +26,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geoagri import __version__
-from geoagri.errors import GeoagriError, PlanError
+from geoagri.errors import GeoagriError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geoagri.outputs import OutputSet
     from geoagri.plan import Plan
+    from geoagri.results import PlanResults
 
 __all__ = ["main"]
 
@@ -55,134 +57,149 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1
 
 
-def _write_outputs(plan: Plan, out: Path, *, year: int | None, language: str) -> list[str]:
-    """Everything the analyses available so far produce for a plan, into ``out``."""
+class _Progress:
+    """Steps of a long command, as a bar on a terminal and silent otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, file=sys.stderr, leave=False, unit="step",
+                            bar_format="{desc:<32} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+
+    def __call__(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(name)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
+                    step: Callable[[str], None], layers: bool = True) -> None:
+    """Every output of a plan's results, each on its own (the report first)."""
     from geoagri.export import export_layers
     from geoagri.io import write_layer
-    from geoagri.report import build_report_data, write_report
+    from geoagri.maps import plan_map
+    from geoagri.report import write_report
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    write_layer(plan.summary().reset_index(), out / "layers.csv")
+    plan = results.plan
+    for failure in results.failed.values():
+        outputs.fail(failure)
+    if results.report is not None:
+        step("report.xlsx")
+        outputs.render("report", lambda d: write_report(
+            results.report, d / "report.xlsx", language=language, tables_dir=d / "tables"))
+    if results.carried is not None:
+        outputs.render("appendix I on the 2025 communes", lambda d: write_layer(
+            results.carried, d / "tables" / "appendix_1_linkage_2025.csv"))
+    infra = results.infrastructure
+    if infra is not None:
+        step("infrastructure tables")
+
+        def tables(d: Path) -> None:
+            write_layer(infra.coverage, d / "tables" / "coverage.csv")
+            write_layer(infra.appendix_iv, d / "tables" / "appendix_4_proposals.csv")
+            if infra.siting is not None:
+                write_layer(infra.siting.curve, d / "tables" / "siting_curve.csv")
+            if len(infra.lines):
+                write_layer(infra.bill, d / "tables" / "bill_of_quantities.csv")
+
+        outputs.render("infrastructure tables", tables)
+        found = {"gaps": infra.gaps}
+        if infra.siting is not None:
+            found["proposed_stations"] = infra.siting.sites
+        if len(infra.lines):
+            found["proposed_lines"] = infra.lines
+        outputs.render("proposals.gpkg", lambda d: export_layers(
+            found, d / "proposals.gpkg", language=language))
+    step("map.html")
+    outputs.render("map", lambda d: plan_map(plan, results.map_results(),
+                                             language=language).save(d / "map.html"))
+    if not layers:
+        return
+    step("layers")
     spatial = {n: g for n, g in plan.layers.items() if hasattr(g, "geometry")}
-    export_layers(spatial, out / "layers.gpkg", language=language)
-    written += ["layers.csv", "layers.gpkg"]
-    year = year if year is not None else plan.year
-    if year is None:
-        raise PlanError(
-            f"plan '{plan.name}' says no reporting year: pass --year 2024 or write "
-            "year = 2024 in the plan's [plan] table")
-    files, res = _write_infrastructure(plan, out, budget_vnd=None, language=language)
-    written += files
-    # the report's appendix IV lists the same proposals (False: the plan has none)
-    data = build_report_data(plan, year=year, proposals=res if res is not None else False)
-    if plan.settings.get("carry_to_2025"):
-        data, files = _carry_to_2025(plan, data, out)
-        written += files
-    files = write_report(data, out / "report.xlsx", language=language,
-                         tables_dir=out / "tables")
-    written += sorted(str(Path(p).relative_to(out)) for p in files.values())
-    for line in data.summary_lines(language=language):
-        print(line)
-    return written
+    outputs.render("layers", lambda d: (
+        write_layer(plan.summary().reset_index(), d / "layers.csv"),
+        export_layers(spatial, d / "layers.gpkg", language=language)))
 
 
-def _carry_to_2025(plan: Plan, data: Any, out: Path) -> tuple[Any, list[str]]:
-    """Appendix I carried onto the 2025 communes; the lineage becomes appendix V.
+def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command: str,
+              budget_vnd: float | None = None) -> int:
+    """Compute a plan's results once and write every output as one set into ``out``."""
+    from geoagri.outputs import OutputSet
+    from geoagri.results import STEPS, compute
 
-    Read when the plan's ``[settings]`` say ``carry_to_2025 = true``.
-    """
-    from dataclasses import replace
+    progress = _Progress(len(STEPS) + 5)
+    try:
+        with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
+            results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=progress)
+            _render_results(outputs, results, language=language, step=progress)
+    finally:
+        progress.close()
+    if results.report is not None:
+        for line in results.report.summary_lines(language=language):
+            print(line)
+    _print_proposals(results.infrastructure)
+    for name, why in results.skipped.items():
+        print(f"{name}: not run ({why})")
+    files = [f for name in outputs.written for f in outputs.written[name]]
+    first = [f for f in ("map.html", "report.xlsx") if f in files]
+    print(f"wrote {len(files) + 1} files to {out}/ (manifest.json lists them)"
+          + (f"; open {', '.join(f'{out}/{f}' for f in first)} first" if first else ""))
+    if outputs.failed:
+        print(f"{len(outputs.failed)} output(s) failed; the others were written:",
+              file=sys.stderr)
+        for f in outputs.failed:
+            print(f"  - {f.step}: {f.message}", file=sys.stderr)
+        return 1
+    return 0
 
-    from geoagri.io import write_layer
-    from geoagri.reform import OUTSIDE_NAMES, lineage, to_new_communes
 
-    if plan.era == "new":
-        raise PlanError(
-            f"plan '{plan.name}': carry_to_2025 = true, but its communes are already the 2025 "
-            "ones (era = \"new\"); remove the setting or set era = \"old\"")
-    table = data.linkage_by_commune.copy()
-    outside = table["commune_id"].isna()
-    table.loc[outside, "commune_name"] = OUTSIDE_NAMES[1]
-    lin = lineage(provinces=plan.province, era="old")
-    carried = to_new_communes(table, lin, code_col="commune_id", name_col="commune_name",
-                              extensive=["area_ha", "overlap_ha", "target_ha"], intensive={})
-    carried["achieved_pct"] = carried["area_ha"] / carried["target_ha"] * 100
-    path = out / "tables" / "appendix_1_linkage_2025.csv"
-    write_layer(carried, path)
-    print(f"carried to the 2025 communes: {len(table)} rows → "
-          f"{carried['new_code'].nunique()} new communes "
-          f"({int(carried['approximate'].sum())} with approximate shares)")
-    return replace(data, lineage=carried.attrs["lineage"]), [str(path.relative_to(out))]
-
-
-def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,
-                          language: str) -> tuple[list[str], Any]:
-    """Coverage, gaps and proposals (stations, lines) of a plan, into ``out``.
-
-    Returns the files written and the :func:`geoagri.infrastructure.infrastructure`
-    result (None when the plan lacks the layers it needs).
-    """
-    from geoagri.export import export_layers
-    from geoagri.infrastructure import infrastructure
-    from geoagri.io import write_layer
-    from geoagri.maps import MapResults, plan_map
-
-    kinds = {plan.sources[n].kind for n in plan.layers}
-    if not {"communes", "zones", "pumps", "power"} <= kinds:
-        print("infrastructure: skipped (the plan needs communes, zones, pumps and power)")
-        return [], None
-    res = infrastructure(plan, budget_vnd=budget_vnd)
-    tables = out / "tables"
-    write_layer(res.coverage, tables / "coverage.csv")
-    write_layer(res.appendix_iv, tables / "appendix_4_proposals.csv")
-    written = ["tables/coverage.csv", "tables/appendix_4_proposals.csv"]
-    layers = {"gaps": res.gaps}
-    if res.siting is not None:
-        layers["proposed_stations"] = res.siting.sites
-        write_layer(res.siting.curve, tables / "siting_curve.csv")
-        written.append("tables/siting_curve.csv")
-    if len(res.lines):
-        layers["proposed_lines"] = res.lines
-        write_layer(res.bill, tables / "bill_of_quantities.csv")
-        written.append("tables/bill_of_quantities.csv")
-    export_layers(layers, out / "proposals.gpkg", language=language)
-    written.append("proposals.gpkg")
-    results = MapResults(gaps=res.gaps,
-                         sites=None if res.siting is None else res.siting.sites,
-                         lines=res.lines if len(res.lines) else None,
-                         service_radius_m=float(res.settings["pump_radius_m"]))
-    plan_map(plan, results, language=language).save(out / "map.html")
-    written.append("map.html")
-    if res.siting is not None:
-        total = res.appendix_iv["cost_vnd"].sum()
-        print(f"proposals: {len(res.siting.sites)} pump stations, "
-              f"{res.lines['length_km'].sum() if len(res.lines) else 0:.1f} km of three-phase "
-              f"line, {res.siting.covered_ha:,.0f} ha served, {total / 1e9:.2f} billion VND")
-    return written, res
+def _print_proposals(infra: Any) -> None:
+    """The proposals' one line (stations, km of line, ha served, cost), when there are any."""
+    if infra is None or infra.siting is None:
+        return
+    total = infra.appendix_iv["cost_vnd"].sum()
+    print(f"proposals: {len(infra.siting.sites)} pump stations, "
+          f"{infra.lines['length_km'].sum() if len(infra.lines) else 0:.1f} km of "
+          f"three-phase line, {infra.siting.covered_ha:,.0f} ha served, "
+          f"{total / 1e9:.2f} billion VND")
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
+    from geoagri.infrastructure import infrastructure
+    from geoagri.outputs import OutputSet
     from geoagri.plan import read_plan
+    from geoagri.results import PlanResults
 
     plan = read_plan(args.plan)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    written, _ = _write_infrastructure(plan, out, budget_vnd=args.budget_vnd,
-                                       language=args.language)
-    print(f"wrote {', '.join(written)} to {out}/")
-    return 0
+    res = infrastructure(plan, budget_vnd=args.budget_vnd)
+    results = PlanResults(plan=plan, year=plan.year or 0, infrastructure=res)
+    with OutputSet(args.out, command=f"geoagri site {args.plan}",
+                   context=plan.context.describe()) as outputs:
+        _render_results(outputs, results, language=args.language, step=lambda _: None,
+                        layers=False)
+    _print_proposals(res)
+    for f in outputs.failed:
+        print(f"geoagri site: {f.step} failed: {f.message}", file=sys.stderr)
+    print(f"wrote {', '.join(f for v in outputs.written.values() for f in v)} to {args.out}/")
+    return 1 if outputs.failed else 0
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
     from geoagri.maps import plan_map
+    from geoagri.outputs import write_atomically
     from geoagri.plan import read_plan
 
     plan = read_plan(args.plan)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    plan_map(plan, language=args.language, offline=args.offline).save(out)
-    print(f"map written to {out}{' (offline)' if args.offline else ''}")
+    m = plan_map(plan, language=args.language, offline=args.offline)
+    write_atomically(args.out, m.save)
+    print(f"map written to {args.out}{' (offline)' if args.offline else ''}")
     return 0
 
 
@@ -190,10 +207,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from geoagri.plan import read_plan
 
     plan = read_plan(args.plan)
-    written = _write_outputs(plan, Path(args.out), year=args.year, language=args.language)
-    print(f"plan '{plan.name}': {len(plan.layers)} layers valid; wrote {len(written)} files "
-          f"to {args.out}/")
-    return 0
+    print(f"plan '{plan.name}': {len(plan.layers)} layers valid")
+    return _run_plan(plan, Path(args.out), year=args.year, language=args.language,
+                     command=f"geoagri run {args.plan}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -203,10 +219,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     summary = plan.summary()
     print(f"demo plan '{plan.name}': {len(plan.layers)} layers valid")
     print(summary[["kind", "features", "crs"]].to_string())
-    written = _write_outputs(plan, Path(args.out), year=args.year, language=args.language)
-    print(f"wrote {len(written)} files to {args.out}/: {', '.join(written[:6])}"
-          + (" …" if len(written) > 6 else ""))
-    return 0
+    return _run_plan(plan, Path(args.out), year=args.year, language=args.language,
+                     command="geoagri demo")
 
 
 #: Formats ``geoagri export`` writes into one file (the others write a folder).
@@ -219,14 +233,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     plan = read_plan(args.plan)
     out = args.out
-    if not out.startswith(("postgresql://", "postgres://")):
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        out = folder / f"layers.{args.format}" if args.format in _SINGLE_FILE else folder
-    written = export_layers(plan, out, format=args.format, language=args.language)
-    for name, where in written.items():
-        print(f"{name:14s} → {where}")
-    return 0
+    if out.startswith(("postgresql://", "postgres://")):
+        written = export_layers(plan, out, format=args.format, language=args.language)
+        for name, where in written.items():
+            print(f"{name:14s} → {where}")
+        return 0
+    from geoagri.outputs import OutputSet
+
+    with OutputSet(out, command=f"geoagri export {args.plan} --format {args.format}",
+                   context=plan.context.describe()) as outputs:
+        outputs.render(f"layers ({args.format})", lambda d: export_layers(
+            plan, d / f"layers.{args.format}" if args.format in _SINGLE_FILE else d,
+            format=args.format, language=args.language))
+    for f in outputs.failed:
+        print(f"geoagri export: {f.step} failed: {f.message}", file=sys.stderr)
+    for rel in (f for v in outputs.written.values() for f in v):
+        print(f"{rel:24s} → {Path(out) / rel}")
+    return 1 if outputs.failed else 0
 
 
 def _cmd_area(args: argparse.Namespace) -> int:
@@ -237,10 +260,11 @@ def _cmd_area(args: argparse.Namespace) -> int:
     plan = read_plan(args.plan)
     by = None if args.by is None else [c for c in args.by.split(",") if c]
     table = area_by_zone(plan[args.layer], plan.only("communes"), by=by,
-                         dissolve=not args.raw, level=args.level,
-                         crs=plan.metric_crs, province=plan.province, era=plan.era)
+                         dissolve=not args.raw, level=args.level, crs=plan.metric_crs)
     if args.out:
-        write_layer(table, args.out)
+        from geoagri.outputs import write_atomically
+
+        write_atomically(args.out, lambda tmp: write_layer(table, tmp))
         print(f"{len(table)} rows written to {args.out}")
     else:
         print(table.to_string(index=False))
@@ -400,6 +424,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except GeoagriError as err:
         print(f"geoagri {args.command}: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a file could not be written or read: one paragraph
+        from geoagri.outputs import os_error_message
+
+        print(f"geoagri {args.command}: "
+              f"{os_error_message(err, err.filename or getattr(args, 'out', '') or '.')}",
+              file=sys.stderr)
         return 1
 
 

@@ -1,0 +1,254 @@
+"""A plan's results, computed once: what every output of ``geoagri run`` draws.
+
+:func:`compute` runs the analyses of a plan once, in its context
+(:mod:`geoagri.context`), and returns :class:`PlanResults`: the linkage table
+by commune, the report's tables (progress against the targets and the
+appendices) and the infrastructure scenario (coverage, gaps, proposed
+stations and lines).  The renderers — :func:`geoagri.report.write_report`,
+:func:`geoagri.maps.plan_map`, :func:`geoagri.export.export_layers` and the
+command line — draw these results and compute no figure, so a figure that
+appears in the report, the map and the CLI is one value.
+
+An analysis that fails does not stop the others: its error is kept in
+``failed`` (by step name) and the outputs that need it say so.
+
+Examples
+--------
+>>> from geoagri.datasets import demo
+>>> res = compute(demo(), curve_steps=0)
+>>> res.year, sorted(res.failed)
+(2024, [])
+>>> round(float(res.linkage["area_ha"].sum()))           # the report's figure ...
+23865
+>>> res.map_results().linkage is res.linkage              # ... is the map's
+True
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from geoagri.errors import GeoagriError, PlanError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geoagri.infrastructure import InfrastructureResult
+    from geoagri.maps import MapResults
+    from geoagri.plan import Plan
+    from geoagri.report import ReportData
+
+__all__ = ["PlanResults", "StepFailure", "compute"]
+
+log = logging.getLogger("geoagri")
+
+#: The analyses :func:`compute` runs, in order.
+STEPS = ("linkage", "infrastructure", "report", "carry_to_2025")
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """An analysis or output that failed: its name, the message and the error's type."""
+
+    step: str
+    message: str
+    error_type: str
+    expected: bool  # a GeoagriError (a problem of the data or settings), not a bug
+
+    @classmethod
+    def of(cls, step: str, err: BaseException) -> StepFailure:
+        """The failure of ``step`` from the exception it raised (logged, with its traceback
+        at DEBUG when it is not a :class:`~geoagri.errors.GeoagriError`)."""
+        expected = isinstance(err, GeoagriError)
+        message = str(err) if expected else f"unexpected {type(err).__name__}: {err}"
+        log.warning("%s failed: %s", step, message)
+        if not expected:
+            log.debug("".join(traceback.format_exception(err)))
+        return cls(step, message, type(err).__name__, expected)
+
+
+@dataclass(frozen=True)
+class PlanResults:
+    """Everything :func:`compute` found for a plan.
+
+    Attributes
+    ----------
+    plan : Plan
+        The plan (its ``context`` is what every figure was computed in).
+    year : int
+        Reporting year.
+    linkage : DataFrame or None
+        :func:`geoagri.indicators.linkage_by_commune` for ``year``: the
+        report's appendix I and the map's choropleth.
+    infrastructure : InfrastructureResult or None
+        Coverage, gaps and proposals (None when the plan lacks communes,
+        zones, pumps or power, or the step failed).
+    report : ReportData or None
+        The report's tables (None when the step failed).
+    carried : DataFrame or None
+        Appendix I carried onto the communes of 1 July 2025 (plans with
+        ``carry_to_2025 = true``).
+    failed : dict of str to StepFailure
+        The analyses that failed, by step name.
+    skipped : dict of str to str
+        The analyses not run, with why.
+    """
+
+    plan: Plan
+    year: int
+    linkage: pd.DataFrame | None = None
+    infrastructure: InfrastructureResult | None = None
+    report: ReportData | None = None
+    carried: pd.DataFrame | None = None
+    failed: dict[str, StepFailure] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def map_results(self) -> MapResults:
+        """What the map draws of these results (gaps, proposals, linkage, service area)."""
+        from geoagri.maps import MapResults
+
+        infra = self.infrastructure
+        return MapResults(
+            gaps=None if infra is None else infra.gaps,
+            sites=None if infra is None or infra.siting is None else infra.siting.sites,
+            lines=None if infra is None or not len(infra.lines) else infra.lines,
+            service_radius_m=self.plan.service.pump_radius_m,
+            linkage=self.linkage,
+            pump_service=None if infra is None else infra.pump_service)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per headline figure: indicator, target, actual, % achieved.
+
+        Examples
+        --------
+        >>> from geoagri.datasets import demo
+        >>> compute(demo(), curve_steps=0).summary().iloc[0]["achieved_pct"]
+        112.4
+        """
+        if self.report is None:
+            return pd.DataFrame(columns=["indicator", "year", "target", "actual",
+                                         "achieved_pct"])
+        p = self.report.progress
+        p = p[p["scope"] != "commune"]
+        cols = [c for c in ("indicator", "season", "source", "year", "unit", "target",
+                            "actual", "achieved_pct") if c in p.columns]
+        return p[cols].reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        head = (f"<strong>Results of plan {html.escape(str(self.plan.name))}, "
+                f"{self.year}</strong>")
+        body = self.summary().to_html(index=False, escape=True, border=0, na_rep="—")
+        notes = "".join(f"<li>{html.escape(f.step)} failed: {html.escape(f.message)}</li>"
+                        for f in self.failed.values())
+        notes += "".join(f"<li>{html.escape(k)} not run: {html.escape(v)}</li>"
+                         for k, v in self.skipped.items())
+        return f"<div>{head}{body}<ul>{notes}</ul></div>"
+
+
+def compute(
+    plan: Plan,
+    *,
+    year: int | None = None,
+    budget_vnd: float | None = None,
+    curve_steps: int = 5,
+    on_step: Callable[[str], None] | None = None,
+) -> PlanResults:
+    """Run a plan's analyses once, in its context; a failing one does not stop the others.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan with a ``communes`` layer (others as available).
+    year : int, optional
+        Reporting year (default: the plan's ``year``).
+    budget_vnd : float, optional
+        Budget of the infrastructure scenario, VND (default: the plan's).
+    curve_steps : int, default 5
+        Points of the siting's ha-against-budget curve (0: none).
+    on_step : callable, optional
+        Called with each step's name before it runs (progress display).
+
+    Returns
+    -------
+    PlanResults
+
+    Raises
+    ------
+    PlanError
+        If no reporting year is given or set in the plan.
+    """
+    year = year if year is not None else plan.year
+    if year is None:
+        raise PlanError(
+            f"plan '{plan.name}' says no reporting year: pass --year 2024 (year=2024) or "
+            "write year = 2024 in the plan's [plan] table")
+    found: dict[str, Any] = {}
+    failed: dict[str, StepFailure] = {}
+    skipped: dict[str, str] = {}
+
+    def step(name: str, func: Callable[[], Any]) -> None:
+        if on_step is not None:
+            on_step(name)
+        try:
+            found[name] = func()
+        except Exception as err:  # an analysis's failure is reported, the others go on
+            failed[name] = StepFailure.of(name, err)
+
+    def linkage() -> pd.DataFrame:
+        from geoagri.indicators import linkage_by_commune
+
+        zones = plan.of_kind("zones")
+        return linkage_by_commune(next(iter(zones.values())) if len(zones) == 1 else None,
+                                  plan.only("communes"), year=year, crs=plan.metric_crs)
+
+    step("linkage", linkage)
+    kinds = {plan.sources[n].kind for n in plan.layers}
+    if {"communes", "zones", "pumps", "power"} <= kinds:
+        from geoagri.infrastructure import infrastructure
+
+        step("infrastructure", lambda: infrastructure(plan, curve_steps=curve_steps,
+                                                      budget_vnd=budget_vnd))
+    else:
+        skipped["infrastructure"] = "the plan needs communes, zones, pumps and power layers"
+    if "linkage" in found:
+        from geoagri.report import build_report_data
+
+        infra = found.get("infrastructure")
+        step("report", lambda: build_report_data(plan, year=year, linkage=found["linkage"],
+                                                 proposals=infra if infra is not None
+                                                 else False))
+    else:
+        skipped["report"] = "the linkage table failed"
+    if plan.settings.get("carry_to_2025") and "report" in found:
+        step("carry_to_2025", lambda: _carry_to_2025(plan, found["report"]))
+    report = found.get("report")
+    carried = None
+    if "carry_to_2025" in found:
+        carried = found["carry_to_2025"]
+        report = replace(report, lineage=carried.attrs["lineage"])
+    return PlanResults(plan=plan, year=year, linkage=found.get("linkage"),
+                       infrastructure=found.get("infrastructure"), report=report,
+                       carried=carried, failed=failed, skipped=skipped)
+
+
+def _carry_to_2025(plan: Plan, data: ReportData) -> pd.DataFrame:
+    """Appendix I carried onto the 2025 communes (its ``attrs["lineage"]`` is appendix V)."""
+    from geoagri.reform import OUTSIDE_NAMES, lineage, to_new_communes
+
+    if plan.era == "new":
+        raise PlanError(
+            f"plan '{plan.name}': carry_to_2025 = true, but its communes are already the 2025 "
+            "ones (era = \"new\"); remove the setting or set era = \"old\"")
+    table = data.linkage_by_commune.copy()
+    outside = table["commune_id"].isna()
+    table.loc[outside, "commune_name"] = OUTSIDE_NAMES[1]
+    lin = lineage(provinces=plan.province, era="old")
+    carried = to_new_communes(table, lin, code_col="commune_id", name_col="commune_name",
+                              extensive=["area_ha", "overlap_ha", "target_ha"], intensive={})
+    carried["achieved_pct"] = carried["area_ha"] / carried["target_ha"] * 100
+    return carried
