@@ -91,10 +91,10 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         outputs.fail(failure)
     if results.report is not None:
         step("report.xlsx")
-        outputs.render("report", lambda d: write_report(
+        outputs.render("report.xlsx", lambda d: write_report(
             results.report, d / "report.xlsx", language=language, tables_dir=d / "tables"))
     if results.carried is not None:
-        outputs.render("appendix I on the 2025 communes", lambda d: write_layer(
+        outputs.render("tables/appendix_1_linkage_2025.csv", lambda d: write_layer(
             results.carried, d / "tables" / "appendix_1_linkage_2025.csv"))
     infra = results.infrastructure
     if infra is not None:
@@ -108,7 +108,7 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
             if len(infra.lines):
                 write_layer(infra.bill, d / "tables" / "bill_of_quantities.csv")
 
-        outputs.render("infrastructure tables", tables)
+        outputs.render("tables (coverage, proposals)", tables)
         found = {"gaps": infra.gaps}
         if infra.siting is not None:
             found["proposed_stations"] = infra.siting.sites
@@ -117,13 +117,13 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         outputs.render("proposals.gpkg", lambda d: export_layers(
             found, d / "proposals.gpkg", language=language))
     step("map.html")
-    outputs.render("map", lambda d: plan_map(plan, results.map_results(),
+    outputs.render("map.html", lambda d: plan_map(plan, results.map_results(),
                                              language=language).save(d / "map.html"))
     if not layers:
         return
     step("layers")
     spatial = {n: g for n, g in plan.layers.items() if hasattr(g, "geometry")}
-    outputs.render("layers", lambda d: (
+    outputs.render("layers.gpkg", lambda d: (
         write_layer(plan.summary().reset_index(), d / "layers.csv"),
         export_layers(spatial, d / "layers.gpkg", language=language)))
 

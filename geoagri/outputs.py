@@ -60,6 +60,9 @@ log = logging.getLogger("geoagri")
 #: Name of the manifest every output folder holds.
 MANIFEST = "manifest.json"
 
+#: Free space under which a failed write is put down to a full disk, bytes.
+_NEARLY_FULL = 64 * 1024
+
 
 def os_error_message(err: OSError, path: str | os.PathLike[str]) -> str:
     """One paragraph for an operating-system error while writing ``path``.
@@ -186,14 +189,33 @@ class OutputSet:
         try:
             func(self.staging)
         except Exception as err:  # one failing output never loses the others
+            free = shutil.disk_usage(self.staging).free
             for rel in set(self._files()) - before:
                 (self.staging / rel).unlink(missing_ok=True)
             if isinstance(err, OSError) and not isinstance(err, GeoagriError):
-                err = OutputError(os_error_message(err, self.folder / name))
+                err = OutputError(os_error_message(err, self._final(err.filename, name)))
+            elif free < _NEARLY_FULL:
+                # GDAL and others say "failed to commit" where the cause is a full disk
+                err = OutputError(f"{err} — the disk holding {self.folder} is full "
+                                  f"({free:,} bytes free); free some space or write to "
+                                  "another folder (--out)")
             self.failed.append(StepFailure.of(name, err))
             return False
         self.written[name] = sorted(set(self._files()) - before)
         return True
+
+    def _final(self, filename: Any, name: str) -> Path:
+        """Where a file being written in the staging folder will be in the output folder."""
+        assert self.staging is not None
+        if filename:
+            try:
+                rel = Path(filename).relative_to(self.staging)
+            except ValueError:
+                return Path(filename)
+            # a writer's own temporary folder (".name-XXXX/") stands for the file itself
+            parts = [p for p in rel.parts if not p.startswith(".")]
+            return self.folder.joinpath(*parts) if parts else self.folder / name
+        return self.folder / name
 
     def fail(self, failure: StepFailure) -> None:
         """Record a failure that happened before rendering (an analysis the outputs need)."""

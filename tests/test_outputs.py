@@ -1,0 +1,235 @@
+"""Outputs written as a set, and one figure everywhere (geoagri.outputs, geoagri.results).
+
+Faults are real: a renderer that raises on real input, a folder held by another
+run, a read-only file system and a full disk (tmpfs mounts, where this machine
+lets the tests mount; skipped with the reason otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import folium
+import pandas as pd
+import pytest
+
+from geoagri.datasets import demo_plan_path
+from geoagri.errors import GeoagriError, OutputError, PlanError
+from geoagri.io import write_layer
+from geoagri.maps import format_area_ha, plan_map
+from geoagri.outputs import MANIFEST, OutputSet
+from geoagri.plan import read_plan
+from geoagri.results import compute
+
+SCRIPT = Path(sys.executable).with_name("geoagri")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    exe = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "geoagri.cli"]
+    return subprocess.run([*exe, *args], capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# ----------------------------------------------------------------------------- the set
+
+
+def test_a_failing_output_loses_nothing_else(tmp_path):
+    out = tmp_path / "out"
+    table = pd.DataFrame({"commune_id": ["27772"], "area_ha": [12.5]})
+
+    def broken_map(folder: Path) -> None:
+        (folder / "half.html").write_text("<html>")          # a partial file ...
+        plan_map(read_plan(demo_plan_path()), language="fr")  # ... then a real error
+
+    with OutputSet(out, command="test") as outputs:
+        assert outputs.render("table", lambda d: write_layer(table, d / "t.csv"))
+        assert not outputs.render("map", broken_map)
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, "t.csv"])  # no half.html
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["outputs"] == ["table"]
+    assert [f["output"] for f in manifest["failed"]] == ["map"]
+    assert "language" in manifest["failed"][0]["error"]
+    assert manifest["files"][0]["path"] == "t.csv"
+    assert manifest["files"][0]["bytes"] == (out / "t.csv").stat().st_size
+    assert hidden(tmp_path) == []
+
+
+def test_a_run_that_fails_late_leaves_the_old_folder_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    with OutputSet(out, command="first") as outputs:
+        outputs.render("a", lambda d: (d / "a.txt").write_text("old"))
+    with pytest.raises(PlanError), OutputSet(out, command="second") as outputs:
+        outputs.render("a", lambda d: (d / "a.txt").write_text("new"))
+        outputs.render("b", lambda d: (d / "b.txt").write_text("new"))
+        raise PlanError("the plan has no reporting year")
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, "a.txt"])
+    assert (out / "a.txt").read_text() == "old"
+    assert json.loads((out / MANIFEST).read_text())["command"] == "first"
+    assert hidden(tmp_path) == []
+
+
+def test_a_new_run_replaces_the_whole_folder(tmp_path):
+    out = tmp_path / "out"
+    with OutputSet(out, command="first") as outputs:
+        outputs.render("a", lambda d: (d / "a.txt").write_text("1"))
+    with OutputSet(out, command="second") as outputs:
+        outputs.render("b", lambda d: (d / "b.txt").write_text("2"))
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, "b.txt"])
+
+
+def test_a_folder_geoagri_did_not_write_is_never_replaced(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "luan_van.docx").write_text("two years of work")
+    with pytest.raises(GeoagriError, match=r"not empty and was not written by geoagri"):
+        OutputSet(out, command="test").__enter__()
+    assert (out / "luan_van.docx").read_text() == "two years of work"
+    assert hidden(tmp_path) == []
+
+
+def test_folders_left_by_a_killed_run_are_removed(tmp_path):
+    out = tmp_path / "out"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".out.staging-{dead.pid}"
+    (stale / "tables").mkdir(parents=True)
+    with OutputSet(out, command="test") as outputs:
+        outputs.render("a", lambda d: (d / "a.txt").write_text("1"))
+    assert not stale.exists() and hidden(tmp_path) == []
+
+
+def test_two_runs_into_one_folder_cannot_interleave(tmp_path):
+    out = tmp_path / "out"
+    with OutputSet(out, command="first run") as outputs:
+        res = run("demo", "--out", str(out))
+        outputs.render("a", lambda d: (d / "a.txt").write_text("first"))
+    assert res.returncode == 1
+    assert f"another geoagri run (process {os.getpid()}) is writing to {out}" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, "a.txt"])
+    assert hidden(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- disks
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount a small tmpfs; yields a function (size, read_only) -> mount point."""
+    mounted = []
+
+    def mount(size: str, *, read_only: bool = False) -> Path:
+        point = tmp_path / f"mnt-{uuid.uuid4().hex[:6]}"
+        point.mkdir()
+        opts = f"size={size}" + (",ro" if read_only else "")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(point)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or 'not root'}); "
+                        "the full-disk and read-only cases need one")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+def test_a_read_only_folder_is_one_paragraph(tmpfs):
+    point = tmpfs("1m", read_only=True)
+    res = run("demo", "--out", str(point / "out"))
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
+    assert "read-only" in res.stderr and str(point / "out") in res.stderr
+    assert list(point.iterdir()) == []
+
+
+def test_a_full_disk_names_what_failed_and_keeps_the_rest(tmpfs):
+    point = tmpfs("900k")
+    res = run("demo", "--out", str(point / "out"))
+    assert res.returncode == 1, res.stdout
+    assert "Traceback" not in res.stderr
+    out = point / "out"
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    failed = {f["output"] for f in manifest["failed"]}
+    assert "report.xlsx" not in failed and (out / "report.xlsx").exists()  # the report first
+    assert "map.html" in failed
+    assert "disk is full" in next(f["error"] for f in manifest["failed"]
+                                  if f["output"] == "map.html")
+    assert f"cannot write {out / 'map.html'}: the disk is full" in res.stderr
+    for name in failed:
+        assert f"  - {name}: " in res.stderr
+    listed = {f["path"] for f in manifest["files"]}
+    on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert on_disk == listed | {MANIFEST}                  # no partial file left
+    assert hidden(point) == []
+
+
+# ----------------------------------------------------------------------------- one figure
+
+
+@pytest.fixture(scope="module")
+def unset_plan(tmp_path_factory):
+    """The demo plan without [plan] metric_crs: the CRS is the province's, chosen once."""
+    root = tmp_path_factory.mktemp("unset")
+    shutil.copytree(demo_plan_path().parent.parent, root / "d")
+    path = root / "d" / demo_plan_path().parent.name / "plan.toml"
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^metric_crs\s*=.*$", "", text)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_report_map_and_area_command_give_one_figure(unset_plan, tmp_path):
+    plan = read_plan(unset_plan)
+    assert plan.context.metric_crs_reason == "VN-2000 zone of province Long An"
+    results = compute(plan, curve_steps=0)
+    report = results.report.linkage_by_commune.dropna(subset=["commune_id"])
+    # the map's popups, drawn from the plan alone (no results given), show the report's
+    m = plan_map(plan, language="en")
+    layer = next(c for c in m._children.values()
+                 if isinstance(c, folium.GeoJson) and "linkage" in str(c.layer_name))
+    popup = next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonPopup))
+    rows = [dict(zip(popup.aliases, (f["properties"][k] for k in popup.fields), strict=True))
+            for f in layer.data["features"]]
+    shown = {r["Commune"]: r["Linkage area"] for r in rows}
+    assert len(shown) == len(report) == 10
+    for _, row in report.iterrows():
+        assert shown[row["commune_name"]] == format_area_ha(row["area_ha"], language="en")
+    # geoagri area prints the same linkage total (counted once, same CRS)
+    res = run("area", str(unset_plan), "--by", "zone_kind", "--out", str(tmp_path / "a.csv"))
+    assert res.returncode == 0, res.stderr
+    area = pd.read_csv(tmp_path / "a.csv")
+    linkage = area[(area["zone_kind"] == "linkage") & area["commune_id"].notna()]
+    assert linkage["area_ha"].sum() == pytest.approx(report["area_ha"].sum(), rel=1e-12)
+
+
+def test_run_writes_the_figures_it_prints(tmp_path):
+    res = run("demo", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out"
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["failed"] == []
+    assert manifest["context"]["pump radius"] == "1000 m"
+    assert {f["path"] for f in manifest["files"]} >= {"report.xlsx", "map.html",
+                                                      "tables/summary.csv"}
+    # the map's service circles are the plan's 1 km, not a default
+    page = (out / "map.html").read_text(encoding="utf-8")
+    label = "Vùng phục vụ trạm bơm (bán kính 1.000 m)"
+    assert label in page or json.dumps(label)[1:-1] in page
+    assert f"open {out}/map.html, {out}/report.xlsx first" in res.stdout
+
+
+def test_output_error_is_an_oserror_and_a_geoagri_error():
+    assert issubclass(OutputError, GeoagriError) and issubclass(OutputError, OSError)
