@@ -68,6 +68,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import math
 import os
@@ -416,9 +417,10 @@ def _service_reach(options: dict[str, Any], target: Any) -> dict[str, Any]:
 
 def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str, Any],
          client: Any, npartitions: int | None) -> Any:
-    from geoagri import area as area_mod
-    from geoagri import coverage as coverage_mod
+    import geoagri.area as area_mod  # the modules (geoagri.coverage is also a function)
     from geoagri.crs import metric_crs
+
+    coverage_mod = importlib.import_module("geoagri.coverage")
 
     if is_dask(communes):
         communes = communes.compute()
