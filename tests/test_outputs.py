@@ -233,3 +233,37 @@ def test_run_writes_the_figures_it_prints(tmp_path):
 
 def test_output_error_is_an_oserror_and_a_geoagri_error():
     assert issubclass(OutputError, GeoagriError) and issubclass(OutputError, OSError)
+
+
+# ----------------------------------------------------------------------------- a province
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "communes_2025" \
+    / "communes_2025.gpkg"
+
+
+@pytest.mark.skipif(not REAL.exists(), reason=f"real 2025 communes not found at {REAL}")
+def test_a_province_wide_plan_writes_every_output(tmp_path):
+    """The 96 real communes of the new Tây Ninh with the demo's layers, no metric_crs set."""
+    import geopandas as gpd
+
+    g = gpd.read_file(REAL, where="province = 'Tây Ninh'")
+    g = g.rename(columns={"ward_id": "commune_id", "name": "commune_name"})
+    root = tmp_path / "plan"
+    shutil.copytree(demo_plan_path().parent, root)
+    g[["commune_id", "commune_name", "geometry"]].to_file(root / "communes.gpkg")
+    text = (root / "plan.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(?ms)^path = "\.\./boundaries/communes\.gpkg"\nlayer = "communes"\n',
+                  'path = "communes.gpkg"\n', text)
+    text = re.sub(r"(?m)^(metric_crs|district|carry_to_2025)\s*=.*$", "", text)
+    text = text.replace('province = "Long An"', 'province = "Tây Ninh"')
+    text = re.sub(r'(?m)^era = "old".*$', 'era = "new"', text)
+    (root / "plan.toml").write_text(text, encoding="utf-8")
+    res = run("run", str(root / "plan.toml"), "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["failed"] == []
+    assert {"report.xlsx", "map.html", "layers.gpkg"} <= {f["path"] for f in manifest["files"]}
+    # the new Tây Ninh measures in the zone of the old province whose name it keeps (105°30')
+    assert manifest["context"]["metric CRS"].startswith("EPSG:9209")
+    linkage = pd.read_csv(tmp_path / "out" / "tables" / "appendix_1_linkage.csv")
+    assert len(linkage) >= 96
