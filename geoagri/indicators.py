@@ -399,6 +399,7 @@ def actuals(
     year: int,
     since: int | None = None,
     scopes: Iterable[str] = ("district", "commune"),
+    linkage: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Compute the known indicators from a plan's layers, per year, commune and district.
 
@@ -415,6 +416,9 @@ def actuals(
         ``start_year`` of the targets for cumulative ("lũy kế") targets.
     scopes : iterable of {"district", "commune"}
         Scope levels to give.
+    linkage : DataFrame, optional
+        The :func:`linkage_by_commune` table of ``year`` when already computed
+        (its ``attrs["year"]`` must be ``year``); reused, not recomputed.
 
     Returns
     -------
@@ -462,6 +466,11 @@ def actuals(
     zones = _layer(plan, "zones")
     if zones is not None:
         cache: dict = {}
+        if linkage is not None and linkage.attrs.get("year") == year:
+            z = linkage_zones(zones, year=year)
+            inside = linkage[linkage["commune_id"].notna()]
+            cache[tuple(sorted(z["zone_id"].astype(str)))] = pd.Series(
+                inside["area_ha"].to_numpy(), index=inside["commune_id"].astype(str).to_numpy())
         for y in years:
             add("linkage_area", y, None, _linkage(zones, communes, y, crs, cache))
 

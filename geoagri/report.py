@@ -596,7 +596,7 @@ def build_report_data(
     starts = (pd.to_numeric(targets["start_year"], errors="coerce").dropna()
               if "start_year" in targets else pd.Series(dtype=float))
     since = int(min([year, *starts.astype(int).tolist()]))
-    facts = actuals(plan, year=year, since=since)
+    facts = actuals(plan, year=year, since=since, linkage=linkage)
     prog = progress(facts, targets, as_of=as_of, decimals=decimals, rounding=rounding)
 
     communes = plan.only("communes")
