@@ -218,7 +218,11 @@ def _read_vector(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDataF
         raise GeoagriError(
             f"layer '{name}': {path.name} has no layer {layer!r}; its layers are {layers}")
     if suffix == ".shp":
-        frame, enc = _read_shapefile(path, layer, name)
+        try:
+            frame, enc = _read_shapefile(path, layer, name)
+        except (ValueError, pyproj.exceptions.CRSError, pyogrio.errors.CRSError):
+            _check_prj(None, path, name)  # a .prj that breaks the reader is named
+            raise
         _check_prj(frame, path, name)
         return frame, enc
     return pyogrio.read_dataframe(path, layer=layer), "utf-8"
@@ -250,13 +254,25 @@ def _read_shapefile(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDa
     return frame, enc
 
 
-def _check_prj(frame: gpd.GeoDataFrame, path: Path, name: str) -> None:
-    """A .prj that GDAL could not read is an error naming the file, not a missing CRS."""
+def _check_prj(frame: gpd.GeoDataFrame | None, path: Path, name: str) -> None:
+    """A .prj that could not be read is an error naming the file, not a missing CRS.
+
+    ``frame`` is the layer as read (a .prj GDAL skipped leaves it without a
+    CRS), or ``None`` when reading failed (the .prj is then blamed only if
+    PROJ cannot parse it either).
+    """
     prj = [p for p in path.parent.glob(f"{glob.escape(path.stem)}.*")
            if p.suffix.lower() == ".prj"]
-    if frame.crs is not None or not prj:
+    if not prj or (frame is not None and frame.crs is not None):
         return
-    text = prj[0].read_bytes()[:60].decode("utf-8", "replace")
+    raw = prj[0].read_bytes()
+    if frame is None:
+        try:
+            pyproj.CRS.from_user_input(raw.decode("utf-8", "replace"))
+            return
+        except pyproj.exceptions.CRSError:
+            pass
+    text = raw[:60].decode("utf-8", "replace")
     raise LayerError(name, [Problem(
         "crs", f"{prj[0].name} is not a coordinate system GDAL can read (it begins "
         f"{text!r})", layer=name,
