@@ -156,3 +156,65 @@ def test_qml_is_well_formed_with_hostile_values():
     qml = qgis_style(works, kind="works")
     root = ET.fromstring(qml.split("\n", 1)[1])
     assert root.tag == "qgis" and root.find(".//script") is None
+
+
+# --------------------------------------------------------------------------- what holds
+
+
+def _kml(doctype: str, name: str) -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE kml [{doctype}]>\n'
+            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>'
+            f'<name>{name}</name><ExtendedData><Data name="pump_id"><value>{name}</value>'
+            '</Data><Data name="status"><value>operating</value></Data></ExtendedData>'
+            '<Point><coordinates>105.02,10.87</coordinates></Point></Placemark></Document>'
+            '</kml>')
+
+
+def _bomb() -> str:
+    ents = ['<!ENTITY a0 "lol">'] + [f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">'
+                                      for i in range(1, 10)]
+    return _kml("".join(ents), "&a9;")
+
+
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+@pytest.mark.parametrize("kind", ["external", "expansion"])
+def test_kml_entities_are_refused_and_nothing_leaks(tmp_path, capsys, suffix, kind):
+    from geoagri.cli import main
+    from geoagri.errors import GeoagriError
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-XYZ-42", encoding="utf-8")
+    text = (_kml(f'<!ENTITY xxe SYSTEM "{secret.as_uri()}">', "&xxe;") if kind == "external"
+            else _bomb())
+    path = tmp_path / f"pumps{suffix}"
+    if suffix == ".kmz":
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("doc.kml", text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(GeoagriError) as info:
+        read_layer(path, kind="pumps")
+    assert "SECRET" not in str(info.value) and "lollol" not in str(info.value)
+    assert path.name in str(info.value)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(f'[layers.pumps]\nkind = "pumps"\npath = "{path.name}"\n', encoding="utf-8")
+    assert main(["check", str(plan)]) == 1
+    out, err = capsys.readouterr()
+    assert "layer 'pumps'" in out and "Traceback" not in out + err
+    assert "SECRET" not in out + err
+
+
+def test_zip_members_with_dotdot_write_nothing_outside(tmp_path):
+    from geoagri.errors import GeoagriError
+
+    inside = tmp_path / "work"
+    inside.mkdir()
+    archive = inside / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../escaped.txt", "x")
+        zf.writestr("/abs_escaped.txt", "x")
+    before = {p for p in tmp_path.rglob("*")}
+    with pytest.raises(GeoagriError, match="holds 0 shapefiles"):
+        read_layer(archive, kind="pumps")
+    assert {p for p in tmp_path.rglob("*")} == before
+    assert not (tmp_path / "escaped.txt").exists() and not (inside / "escaped.txt").exists()
