@@ -28,7 +28,8 @@ NAMES = ["Xã Thái Trị", "Xã Vĩnh Trị", "Thị trấn Vĩnh Hưng"]
 
 def _communes():
     return gpd.GeoDataFrame(
-        {"commune_id": ["27784", "27757", "27760"], "commune_name": NAMES},
+        {"commune_id": ["27784", "27757", "27760"], "commune_name": NAMES,
+         "district": ["Huyện Vĩnh Hưng"] * 3},
         geometry=[box(X + 5000 * i, Y, X + 5000 * (i + 1), Y + 5000) for i in range(3)],
         crs=UTM)
 
@@ -87,6 +88,8 @@ def test_the_clean_plan_passes(tmp_path, capsys):
     plan = _plan(tmp_path)
     assert check_plan(plan) == {}
     assert main(["check", str(plan)]) == 0
+    assert main(["run", str(plan), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "report.xlsx").exists()
 
 
 def test_huge_coordinates(tmp_path, capsys):
