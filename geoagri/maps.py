@@ -645,7 +645,7 @@ def map_layer(
         data, name=_escape(name), show=show, marker=point,
         popup=folium.GeoJsonPopup(fields=[f"p{k}" for k in range(len(cols))],
                                   aliases=aliases, localize=False, labels=True)
-        if cols else None,
+        if cols and data["features"] else None,  # folium refuses fields of no feature
         tooltip=folium.GeoJsonTooltip(fields=[tip_key], labels=False)
         if tip_key is not None and data["features"] else None,
     )

@@ -633,3 +633,12 @@ def test_hostile_names_do_not_run_in_chromium(browser, hostile):
         assert any(pump_id in p for p in shown["popups"]), pump_id
     for crop in set(hostile_plan["zones"]["crop"]):
         assert f"Liên kết sản xuất – {crop}" in overlays, overlays
+
+
+@pytest.mark.parametrize("kind", ["pumps", "zones", "communes"])
+def test_an_empty_layer_maps_to_an_empty_overlay(plan, kind):
+    m = layer_map(plan[kind].iloc[:0], name="Empty")
+    assert layer_names(m) == ["Empty"]
+    layer = next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
+    assert layer.data["features"] == []
+    assert "\"Empty\"" in m.get_root().render()  # the layer control lists it
