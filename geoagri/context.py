@@ -45,7 +45,7 @@ __all__ = ["PLAN_SETTINGS", "PlanContext", "ServiceSettings", "resolve_context"]
 log = logging.getLogger("geoagri")
 
 #: ``[settings]`` keys that are not service settings (read by the run itself).
-PLAN_SETTINGS = frozenset({"canals", "carry_to_2025"})
+PLAN_SETTINGS = frozenset({"canals", "carry_to_2025", "max_outside_km"})
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ __all__ = [
     "geodesic_length_km",
     "length_km",
     "metric_crs",
+    "outside_area_of_use",
     "require_crs",
     "require_layer",
     "sniff_coordinates",
@@ -81,6 +82,11 @@ logger = logging.getLogger("geoagri")
 #: Largest relative error of lengths or areas that a metric CRS may make
 #: over a layer before :func:`metric_crs` warns (0.1%).
 MAX_SCALE_ERROR = 0.001
+
+#: How far, in degrees, coordinates may lie beyond their CRS's area of use before
+#: :func:`outside_area_of_use` calls them out of range (10° ≈ 1,100 km: a zone is
+#: used well beyond its official area, but not on another continent).
+AREA_OF_USE_MARGIN_DEG = 10.0
 
 # --------------------------------------------------------------------------
 # Zone tables
@@ -1111,8 +1117,10 @@ def _same_crs(a: CRS, b: CRS) -> bool:
 def _check_fits(declared: CRS, bounds: Bounds, layer: str) -> None:
     """Raise CRSError if the coordinates obviously do not fit the declared CRS.
 
-    A layer without coordinates (no rows, or only empty geometries) fits any CRS.
+    A CRS not tied to the Earth (a LOCAL_CS) fits nothing; otherwise a layer
+    without coordinates (no rows, or only empty geometries) fits any CRS.
     """
+    _check_earth(declared, layer)
     if not all(math.isfinite(v) for v in bounds):
         return
     guess = sniff_coordinates(bounds)
@@ -1146,6 +1154,85 @@ def _check_fits(declared: CRS, bounds: Bounds, layer: str) -> None:
         )
     if guess.kind == "projected_vn_swapped":
         raise CRSError(f"layer '{layer}' declares {name} but {guess.message}")
+
+
+def _check_earth(declared: CRS, layer: str) -> None:
+    """Raise CRSError if the CRS is not tied to the Earth (a LOCAL_CS, an engineering CRS).
+
+    Such a layer cannot be transformed to lon/lat, measured against other
+    layers or mapped: every analysis would fail on it.
+    """
+    if declared.geodetic_crs is not None:
+        return
+    raise CRSError(
+        f"layer '{layer}' declares a local coordinate system ({declared.type_name} "
+        f"{declared.name!r}) that is not tied to the Earth, so it cannot be placed on a map "
+        "or compared with the other layers. Fix: declare the CRS the coordinates really are "
+        "in (for a shapefile, replace its .prj, e.g. by QGIS 'Assign projection' with the "
+        "province's VN-2000 zone, geoagri.crs.vn2000_epsg(province))")
+
+
+def outside_area_of_use(
+    geoms: gpd.GeoSeries, *, margin_deg: float = AREA_OF_USE_MARGIN_DEG
+) -> np.ndarray:
+    """Which geometries lie outside the area where their CRS is valid.
+
+    A geometry is outside when a corner of its bounding box, taken to
+    lon/lat, is not finite or lies more than ``margin_deg`` degrees beyond the
+    CRS's area of use (EPSG's, e.g. 102°E–108°E, 0°–84°N for UTM 48N).
+    Coordinates like 1e300 metres, or a VN-2000 layer whose northing lost its
+    sign, are outside; a layer whose CRS has no area of use never is.
+
+    Parameters
+    ----------
+    geoms : GeoSeries
+        Geometries with a CRS; empty and null ones are never outside.
+    margin_deg : float, default :data:`AREA_OF_USE_MARGIN_DEG`
+        Tolerance beyond the area of use, degrees.
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per geometry.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> pts = gpd.GeoSeries([Point(500_000, 1_200_000), Point(1e300, 1e300),
+    ...                      Point(500_000, -1_200_000)], crs="EPSG:32648")
+    >>> outside_area_of_use(pts).tolist()
+    [False, True, True]
+    """
+    out = np.zeros(len(geoms), dtype=bool)
+    area = geoms.crs.area_of_use if geoms.crs is not None else None
+    values = np.asarray(geoms.values, dtype=object)
+    present = ~(shapely.is_missing(values) | shapely.is_empty(values))
+    if area is None or not present.any():
+        return out
+    b = shapely.bounds(values[present])
+    xs = np.concatenate([b[:, 0], b[:, 0], b[:, 2], b[:, 2]])
+    ys = np.concatenate([b[:, 1], b[:, 3], b[:, 1], b[:, 3]])
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    lon = np.full(xs.shape, np.inf)
+    lat = np.full(ys.shape, np.inf)
+    if geoms.crs.is_geographic:
+        lon[finite], lat[finite] = xs[finite], ys[finite]
+    elif finite.any():
+        to_lonlat = Transformer.from_crs(geoms.crs, 4326, always_xy=True)
+        with np.errstate(all="ignore"):
+            lon[finite], lat[finite] = to_lonlat.transform(xs[finite], ys[finite],
+                                                           errcheck=False)
+    west, south, east, north = area.west, area.south, area.east, area.north
+    if east < west:  # an area across the antimeridian: compare in 0°–360°
+        lon, east = np.where(lon < 0, lon + 360, lon), east + 360
+    with np.errstate(invalid="ignore"):
+        ok = (np.isfinite(lon) & np.isfinite(lat)
+              & (lon >= west - margin_deg) & (lon <= east + margin_deg)
+              & (lat >= south - margin_deg) & (lat <= north + margin_deg)
+              & (np.abs(lat) <= 90))
+    out[present] = (~ok).reshape(4, -1).any(axis=0)
+    return out
 
 
 def require_crs(

@@ -62,6 +62,7 @@ import shapely
 
 from geoagri import _labels
 from geoagri.errors import CRSError, GeoagriError, GeoagriWarning
+from geoagri.io import write_csv
 from geoagri.schema import KINDS, spec
 
 __all__ = ["FORMATS", "export_layers", "shapefile_field_names"]
@@ -468,8 +469,27 @@ def _kml_document(layers: Mapping[str, tuple[gpd.GeoDataFrame, str | None]],
             if geom is not None and not geom.is_empty:
                 _kml_geometry(pm, geom)
     ET.indent(kml, space=" ")
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="utf-8",
-                                                                     xml_declaration=False)
+    body = ET.tostring(kml, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + _xml_chars(body)
+
+
+#: Control characters XML 1.0 does not allow, even escaped (one byte each in UTF-8).
+_NOT_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml_chars(document: bytes) -> bytes:
+    """A UTF-8 XML document with the control characters XML forbids made spaces.
+
+    ElementTree escapes ``< > & "`` but writes a vertical tab or a NUL from a
+    spreadsheet cell as is, and no XML reader (Google Earth, GDAL) opens the
+    file then.  In UTF-8 these bytes never occur inside a multi-byte character.
+
+    Examples
+    --------
+    >>> _xml_chars(b"<name>a\x0bb</name>")
+    b'<name>a b</name>'
+    """
+    return _NOT_XML.sub(b" ", document)
 
 
 def _xml_id(text: str) -> str:
@@ -645,7 +665,7 @@ def _plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     geometry = [c for c in frame.columns if isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
-    pd.DataFrame(frame.drop(columns=geometry)).to_csv(path, index=False, encoding="utf-8-sig")
+    write_csv(frame.drop(columns=geometry), path)
 
 
 def _write_gpkg(spatial: Mapping[str, tuple[gpd.GeoDataFrame, str | None]], path: Path,
@@ -716,7 +736,7 @@ def _write_shapefile_zip(frame: gpd.GeoDataFrame, folder: Path, name: str) -> Pa
                                     layer_options={"ENCODING": "UTF-8"})
         parts.append(part_name)
     csv_name = f"{name}_fields.csv"
-    mapping.to_csv(work / csv_name, index=False, encoding="utf-8-sig")
+    write_csv(mapping, work / csv_name)
     archive = folder / f"{name}.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for p in sorted(work.iterdir()):

@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import re
@@ -41,15 +42,16 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 
 from geoagri.crs import require_crs
-from geoagri.errors import GeoagriError, LayerError, Problem
+from geoagri.errors import GeoagriError, GeoagriWarning, LayerError, Problem
 from geoagri.legacy_encoding import fix_text_columns, sniff_dbf_encoding
 from geoagri.schema import spec
 from geoagri.validate import canonicalize
 
-__all__ = ["list_layers", "read_layer", "read_table", "read_vector", "replace_file",
-           "write_layer"]
+__all__ = ["FORMULA_PREFIXES", "csv_safe", "list_layers", "read_layer", "read_table",
+           "read_vector", "replace_file", "write_csv", "write_layer"]
 
 log = logging.getLogger("geoagri")
 
@@ -64,6 +66,10 @@ _KML_DEFAULTS = {"id": None, "description": None, "timestamp": None, "begin": No
                  "visibility": -1, "drawOrder": None, "icon": None}
 _TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls"}
 _KML_SUFFIXES = {".kml", ".kmz"}
+
+#: First characters that make a spreadsheet read a cell as a formula (the OWASP list for
+#: CSV injection: ``=``, ``+``, ``-``, ``@``, tab, carriage return).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 #: GDAL driver for each suffix :func:`write_layer` knows.
 WRITE_DRIVERS = {
@@ -212,14 +218,67 @@ def _read_vector(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDataF
         raise GeoagriError(
             f"layer '{name}': {path.name} has no layer {layer!r}; its layers are {layers}")
     if suffix == ".shp":
-        declared = sniff_dbf_encoding(path)
-        if declared is None:
+        try:
+            frame, enc = _read_shapefile(path, layer, name)
+        except (ValueError, pyproj.exceptions.CRSError, pyogrio.errors.CRSError):
+            _check_prj(None, path, name)  # a .prj that breaks the reader is named
+            raise
+        _check_prj(frame, path, name)
+        return frame, enc
+    return pyogrio.read_dataframe(path, layer=layer), "utf-8"
+
+
+def _read_shapefile(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDataFrame, str]:
+    """A shapefile's text decoded as its .cpg says, or as the sniffer finds it.
+
+    A .cpg that contradicts the bytes (UTF-8 declared over TCVN3 text, as
+    some converters write) does not stop the read: the legacy-encoding
+    sniffer decodes the text instead, with a warning naming the file.
+    """
+    declared = sniff_dbf_encoding(path)
+    if declared is not None:
+        try:
+            return pyogrio.read_dataframe(path, layer=layer, encoding=declared), declared
+        except UnicodeDecodeError as err:
             frame = pyogrio.read_dataframe(path, layer=layer, encoding="latin1")
             frame, enc = fix_text_columns(frame)
-            log.info("layer %s: %s declares no encoding; text decoded as %s", name, path.name, enc)
+            warnings.warn(
+                f"layer '{name}': {path.with_suffix('.cpg').name} declares {declared}, but "
+                f"{path.with_suffix('.dbf').name} is not {declared} ({err.reason} at byte "
+                f"{err.start}); its text was decoded as {enc} instead. Fix: correct or delete "
+                "the .cpg", GeoagriWarning, stacklevel=4)
             return frame, enc
-        return pyogrio.read_dataframe(path, layer=layer, encoding=declared), declared
-    return pyogrio.read_dataframe(path, layer=layer), "utf-8"
+    frame = pyogrio.read_dataframe(path, layer=layer, encoding="latin1")
+    frame, enc = fix_text_columns(frame)
+    log.info("layer %s: %s declares no encoding; text decoded as %s", name, path.name, enc)
+    return frame, enc
+
+
+def _check_prj(frame: gpd.GeoDataFrame | None, path: Path, name: str) -> None:
+    """A .prj that could not be read is an error naming the file, not a missing CRS.
+
+    ``frame`` is the layer as read (a .prj GDAL skipped leaves it without a
+    CRS), or ``None`` when reading failed (the .prj is then blamed only if
+    PROJ cannot parse it either).
+    """
+    prj = [p for p in path.parent.glob(f"{glob.escape(path.stem)}.*")
+           if p.suffix.lower() == ".prj"]
+    if not prj or (frame is not None and frame.crs is not None):
+        return
+    raw = prj[0].read_bytes()
+    if frame is None:
+        try:
+            pyproj.CRS.from_user_input(raw.decode("utf-8", "replace"))
+            return
+        except pyproj.exceptions.CRSError:
+            pass
+    text = raw[:60].decode("utf-8", "replace")
+    raise LayerError(name, [Problem(
+        "crs", f"{prj[0].name} is not a coordinate system GDAL can read (it begins "
+        f"{text!r})", layer=name,
+        fix=f"replace {prj[0].name} with the .prj of the CRS the data is in (QGIS: Layer ▸ "
+            "Set CRS, then Export ▸ Save Features As), or delete it and give the CRS in the "
+            "plan: crs = \"EPSG:9210\" (geoagri.crs.vn2000_epsg(province))")])
 
 
 def read_vector(source: str | os.PathLike, *, layer: str | None = None,
@@ -339,6 +398,13 @@ def read_layer(
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError,
                 OSError) as err:
             raise GeoagriError(f"layer '{label}': cannot read {path.name}: {err}") from None
+        except pyproj.exceptions.CRSError:
+            raise LayerError(label, [Problem(
+                "crs", f"the coordinate system of {path.name} (for a shapefile, its .prj) "
+                "cannot be read", layer=label,
+                fix="save the layer again with a known CRS (QGIS: Layer ▸ Set CRS, then "
+                    "Export ▸ Save Features As), or give it in the plan: crs = "
+                    "\"EPSG:9210\"")]) from None
     if layer_spec.has_geometry and not isinstance(frame, gpd.GeoDataFrame):
         if rename:
             frame = frame.rename(columns={k: v for k, v in rename.items()
@@ -389,6 +455,59 @@ def _staging(path: Path) -> Iterator[Path]:
         folder.rmdir()
 
 
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells a spreadsheet cannot take for formulas.
+
+    Text starting with one of :data:`FORMULA_PREFIXES` (``=HYPERLINK(…)``,
+    ``@SUM(…)``, ``+84…``) gets a leading ``'``, which Excel and LibreOffice
+    read as "this is text" (the OWASP rule for CSV injection).  Numbers,
+    dates and missing values are left as they are; the column names too
+    when they are geoagri's, and protected the same way otherwise.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"name": ["=1+2", "Xã A"], "ha": [-1.5, 2.0]})
+    >>> csv_safe(t)["name"].tolist(), csv_safe(t)["ha"].tolist()
+    (["'=1+2", 'Xã A'], [-1.5, 2.0])
+    """
+    def safe(value: Any) -> Any:
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) \
+            else value
+
+    out = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    out = out.rename(columns=safe)
+    text = [c for c in out.columns if out[c].dtype == object
+            or pd.api.types.is_string_dtype(out[c].dtype)]
+    if text:
+        out = out.assign(**{c: out[c].map(safe) for c in text})
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table as CSV for Excel: UTF-8 with a byte-order mark, text made safe.
+
+    The one CSV writer: :func:`write_layer` and :func:`geoagri.export.export_layers`
+    use it.  The geometry column, if any, is left out; text cells pass
+    through :func:`csv_safe`; lines end in CRLF (RFC 4180), so that a line
+    break of any kind inside a value is quoted.  Not atomic by itself
+    (:func:`write_layer` is).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = write_csv(pd.DataFrame({"name": ["@SUM(A1)"]}), p)
+    >>> p.read_text(encoding="utf-8-sig").splitlines()
+    ['name', "'@SUM(A1)"]
+    """
+    path = Path(path)
+    # CRLF (RFC 4180): a carriage return inside a value is then quoted, not a row break
+    csv_safe(frame).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    return path
+
+
 def write_layer(
     frame: pd.DataFrame,
     target: str | os.PathLike,
@@ -403,8 +522,9 @@ def write_layer(
     A GeoPackage may hold several layers: writing ``layer="b"`` to an
     existing ``.gpkg`` keeps its other layers (the file is copied, the layer
     written to the copy, and the copy moved into place).  Shapefiles are
-    written in UTF-8 with a ``.cpg``; CSV in UTF-8 with a byte-order mark, so
-    that Excel shows Vietnamese text (pandas and GDAL read it as plain UTF-8).
+    written in UTF-8 with a ``.cpg``; CSV by :func:`write_csv` (UTF-8 with a
+    byte-order mark, so that Excel shows Vietnamese text, and text that a
+    spreadsheet would take for a formula prefixed with ``'``).
 
     Returns
     -------
@@ -428,8 +548,7 @@ def write_layer(
     with _staging(path) as folder:
         tmp = folder / path.name
         if driver == "csv":
-            pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_csv(
-                tmp, index=False, encoding="utf-8-sig")
+            write_csv(frame, tmp)
         elif driver == "parquet":
             frame.to_parquet(tmp, index=False)
         else:

@@ -59,6 +59,7 @@ Examples
 
 from __future__ import annotations
 
+import html
 import importlib
 import json
 import logging
@@ -441,9 +442,11 @@ def _properties(gdf: pd.DataFrame, cols: Sequence[str], language: str,
         kind, dec = _FIELDS.get(c, ("text", 0))
         if kind == "text" and pd.api.types.is_float_dtype(gdf[c]):
             kind, dec = "number", 2  # a number without a known unit
-        values = [_format_field(v, c, kind, dec, language).rstrip() for v in gdf[c].tolist()]
+        # escaped: the popup and tooltip templates put these into innerHTML
+        values = [_escape(_format_field(v, c, kind, dec, language).rstrip())
+                  for v in gdf[c].tolist()]
         props[f"p{k}"] = values
-        aliases.append((labels or {}).get(c) or _labels.label(c, language))
+        aliases.append(_escape((labels or {}).get(c) or _labels.label(c, language)))
     return pd.DataFrame(props, index=gdf.index), aliases
 
 
@@ -640,15 +643,15 @@ def map_layer(
             tip_key = f"p{cols.index(tooltip_field)}"
         else:
             tip_key = "tip"
-            props[tip_key] = [_labels.value_label(v, language, field=tooltip_field)
+            props[tip_key] = [_escape(_labels.value_label(v, language, field=tooltip_field))
                               for v in gdf[tooltip_field]]
     data = _feature_collection(geoms, props, styles)
     point = folium.CircleMarker(radius=6, fill=True) if (kinds == "point").any() else None
-    layer = folium.GeoJson(
-        data, name=name, show=show, marker=point,
+    layer = folium.GeoJson(  # the layer control shows the name as HTML
+        data, name=_escape(name), show=show, marker=point,
         popup=folium.GeoJsonPopup(fields=[f"p{k}" for k in range(len(cols))],
                                   aliases=aliases, localize=False, labels=True)
-        if cols else None,
+        if cols and data["features"] else None,  # folium refuses fields of no feature
         tooltip=folium.GeoJsonTooltip(fields=[tip_key], labels=False)
         if tip_key is not None and data["features"] else None,
     )
@@ -964,9 +967,19 @@ class _Legend(branca.element.MacroElement):
         self.html = "".join(parts)
 
 
-def _escape(text: str) -> str:
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+def _escape(text: object) -> str:
+    """Text made safe to place in HTML: ``& < > " '`` as entities.
+
+    Every string from data that reaches the page (popup and tooltip values
+    and labels, layer names, legend entries) goes through it: folium's popup
+    and tooltip templates and Leaflet's layer control set ``innerHTML``.
+
+    Examples
+    --------
+    >>> _escape('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    """
+    return html.escape(str(text), quote=True)
 
 
 # --------------------------------------------------------------------------- offline
@@ -1361,5 +1374,5 @@ def layer_names(m: folium.Map) -> list[str]:
     for child in m._children.values():
         if isinstance(child, folium.map.Layer) and not isinstance(child, folium.TileLayer) \
                 and child.control and child.overlay:
-            out.append(child.layer_name)
+            out.append(html.unescape(child.layer_name))
     return out

@@ -39,7 +39,7 @@ import pandas as pd
 from geoagri.context import PLAN_SETTINGS, PlanContext, ServiceSettings, resolve_context
 from geoagri.errors import GeoagriError, LayerError, PlanError
 from geoagri.schema import KINDS
-from geoagri.validate import layer_info, repairs
+from geoagri.validate import MAX_OUTSIDE_KM, far_from_communes, layer_info, repairs
 
 __all__ = ["LayerSource", "Plan", "check_plan", "plan_from_layers", "read_plan"]
 
@@ -287,6 +287,19 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[LayerSource]]:
     return doc, sources
 
 
+def _far_outside(doc: dict[str, Any], sources: list[LayerSource],
+                 layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame]) -> dict[str, LayerError]:
+    """Features of the loaded layers far outside every commune (see far_from_communes)."""
+    head = doc.get("plan", {})
+    max_km = doc.get("settings", {}).get("max_outside_km", MAX_OUTSIDE_KM)
+    if isinstance(max_km, bool) or not isinstance(max_km, int | float) or not max_km >= 0:
+        raise PlanError(f"[settings] max_outside_km = {max_km!r}; write a distance in km, "
+                        "e.g. max_outside_km = 25")
+    return far_from_communes(layers, {s.name: s.kind for s in sources},
+                             crs=head.get("metric_crs"), province=head.get("province"),
+                             era=head.get("era", "old"), max_km=float(max_km))
+
+
 def check_plan(path: str | Path) -> dict[str, GeoagriError]:
     """Validate every layer of a plan and return the errors by layer name.
 
@@ -300,13 +313,15 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
     {}
     """
     path = Path(path)
-    _, sources = _parse(path)
+    doc, sources = _parse(path)
     errors: dict[str, GeoagriError] = {}
+    layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {}
     for src in sources:
         try:
-            src.read()
+            layers[src.name] = src.read()
         except GeoagriError as err:
             errors[src.name] = err
+    errors.update(_far_outside(doc, sources, layers))
     return errors
 
 
@@ -345,6 +360,8 @@ def read_plan(path: str | Path) -> Plan:
             layers[src.name] = src.read()
         except GeoagriError as err:
             failed[src.name] = err
+    if not failed:
+        failed.update(_far_outside(doc, sources, layers))
     if failed:
         detail = "\n".join(str(e) if isinstance(e, LayerError) else f"layer '{n}': {e}"
                            for n, e in failed.items())

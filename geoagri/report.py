@@ -87,7 +87,7 @@ from geoagri.indicators import (
     model_area_ha,
     season_end_year,
 )
-from geoagri.io import replace_file, write_layer
+from geoagri.io import FORMULA_PREFIXES, replace_file, write_layer
 from geoagri.names import unit_key
 from geoagri.progress import Rounding, progress
 from geoagri.schema import WORK_STATUSES
@@ -691,10 +691,27 @@ def _cell(value: object) -> object:
     return value
 
 
+def _text_row(ws: Any) -> None:
+    """The last row's strings as text cells, never formulas.
+
+    openpyxl stores a string starting with ``=`` as a formula; a name from
+    the data (``=HYPERLINK(…)``) must stay text.  Strings a spreadsheet
+    would read as a formula when edited (:data:`geoagri.io.FORMULA_PREFIXES`)
+    also get Excel's "quote prefix" style.
+    """
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            if cell.data_type == "f":
+                cell.data_type = "s"
+            if cell.value.startswith(FORMULA_PREFIXES):
+                cell.quotePrefix = True
+
+
 def _append_row(ws: Any, values: list[object], cols: Sequence[_Col],
                 widths: list[float]) -> None:
     """One row of numbers and text, with the columns' number formats."""
     ws.append(values)
+    _text_row(ws)
     r = ws.max_row
     for j, (col, v) in enumerate(zip(cols, values, strict=True)):
         cell = ws.cell(row=r, column=j + 1)
@@ -795,6 +812,7 @@ def _write_sheet(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
         ws.append([])
         for n in notes:
             ws.append([n])
+            _text_row(ws)
             ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
     if proposals is not None and len(proposals):
         _write_proposals(ws, proposals, li, widths)

@@ -38,11 +38,11 @@ import pandas as pd
 import shapely
 
 from geoagri._pieces import polygonal as polygonal_parts
-from geoagri.crs import require_crs
+from geoagri.crs import AREA_OF_USE_MARGIN_DEG, outside_area_of_use, require_crs
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem
 from geoagri.schema import Column, LayerSpec, canonical_season, spec
 
-__all__ = ["canonicalize", "layer_info", "repairs"]
+__all__ = ["MAX_OUTSIDE_KM", "canonicalize", "far_from_communes", "layer_info", "repairs"]
 
 log = logging.getLogger("geoagri")
 
@@ -316,6 +316,45 @@ def _check_geometry(
     return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records
 
 
+def _check_coordinates(frame: gpd.GeoDataFrame, layer_spec: LayerSpec,
+                       name: str) -> list[Problem]:
+    """Coordinates that are not numbers, or lie outside the valid range of the CRS.
+
+    Such a feature passes every other check, and then vanishes from the totals
+    (an area of ``inf`` or ``nan`` is dropped) or stops the run when it is
+    transformed.
+    """
+    values = np.asarray(frame.geometry.values, dtype=object)
+    coords, index = shapely.get_coordinates(values, return_index=True)
+    bad_rows = index[~np.isfinite(coords).all(axis=1)]
+    nonfinite = np.bincount(bad_rows, minlength=len(values)).astype(bool)
+    problems = []
+    idc = layer_spec.id_column
+    if nonfinite.any():
+        problems.append(Problem(
+            "non_finite", f"{int(nonfinite.sum())} feature(s) have coordinates that are not "
+            "numbers (NaN or infinite)", layer=name, ids=_row_labels(frame, idc, nonfinite),
+            fix="correct the coordinates in the source (a blank or #N/A cell in a table, a "
+                "broken export), or remove the feature"))
+    if frame.crs is None:
+        return problems
+    outside = outside_area_of_use(frame.geometry) & ~nonfinite
+    if outside.any():
+        area = frame.crs.area_of_use
+        b = shapely.bounds(values[outside])
+        found = ", ".join(f"({x:.6g}, {y:.6g})" for x, y in b[:3, :2])
+        problems.append(Problem(
+            "out_of_range", f"{int(outside.sum())} feature(s) lie outside the range where "
+            f"{frame.crs.name} is valid ({area.west:g}°–{area.east:g}° E, "
+            f"{area.south:g}°–{area.north:g}° N, give or take "
+            f"{AREA_OF_USE_MARGIN_DEG:g}°); found x, y = {found}", layer=name,
+            ids=_row_labels(frame, idc, outside),
+            fix="correct the coordinates (a digit too many, a lost minus sign, a value "
+                "typed into the wrong column) or the layer's CRS if the file declares the "
+                "wrong one"))
+    return problems
+
+
 def canonicalize(
     data: pd.DataFrame,
     kind: str,
@@ -450,6 +489,14 @@ def canonicalize(
         geometry, found, records = _check_geometry(frame, layer_spec, name, repair)
         problems += found
         frame = frame.set_geometry(geometry)
+        if not any(p.code == "crs" for p in problems):
+            problems += _check_coordinates(frame, layer_spec, name)
+        if layer_spec.kind == "communes" and not len(frame):
+            problems.append(Problem(
+                "empty_layer", "the layer has no features; every analysis measures and "
+                "reports by commune", layer=name,
+                fix="read the file (or layer, sheet) that holds the commune boundaries; "
+                    "check the plan's path and layer"))
         if frame.geometry.name != "geometry":
             frame = frame.rename_geometry("geometry")
     if problems:
@@ -470,3 +517,89 @@ def canonicalize(
     frame.attrs = {"geoagri": {"kind": kind, "layer": name, "source": source,
                                "encoding": encoding, "repairs": records}}
     return frame
+
+
+#: Features farther than this from every commune are named by ``geoagri check``, km
+#: (a plan's ``[settings] max_outside_km`` changes it).
+MAX_OUTSIDE_KM = 10.0
+
+
+def far_from_communes(
+    layers: Mapping[str, pd.DataFrame],
+    kinds: Mapping[str, str],
+    *,
+    crs: Any = None,
+    province: str | None = None,
+    era: str = "old",
+    max_km: float = MAX_OUTSIDE_KM,
+) -> dict[str, LayerError]:
+    """Features of a plan that lie far outside every commune, by layer.
+
+    A pump station 40 km from the district, or a point whose latitude lost
+    its minus sign (the other hemisphere), is valid on its own and is then
+    silently left out of every table by commune.  Each layer with such
+    features gets a :class:`LayerError` (code ``far_outside``) naming them,
+    their distance, and the fix.
+
+    Parameters
+    ----------
+    layers : mapping of str to (Geo)DataFrame
+        Canonical layers by name (tables without geometry are skipped).
+    kinds : mapping of str to str
+        Each layer's kind; the one ``communes`` layer is the reference (with
+        none, or several, nothing is checked).
+    crs, province, era :
+        The plan's metric CRS setting (see :func:`geoagri.crs.metric_crs`).
+    max_km : float, default :data:`MAX_OUTSIDE_KM`
+        Largest distance from the nearest commune accepted, km.
+
+    Returns
+    -------
+    dict of str to LayerError
+        Empty when every feature lies within ``max_km`` of a commune.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point, box
+    >>> communes = gpd.GeoDataFrame({"commune_id": ["1"]},
+    ...     geometry=[box(500_000, 1_200_000, 510_000, 1_210_000)], crs="EPSG:32648")
+    >>> pumps = gpd.GeoDataFrame({"pump_id": ["TB01", "TB99"]},
+    ...     geometry=[Point(505_000, 1_205_000), Point(550_000, 1_205_000)], crs="EPSG:32648")
+    >>> err = far_from_communes({"communes": communes, "pumps": pumps},
+    ...                         {"communes": "communes", "pumps": "pumps"})["pumps"]
+    >>> err.problems[0].ids, err.problems[0].code
+    (['TB99'], 'far_outside')
+    """
+    from geoagri.crs import metric_crs
+
+    ref = [n for n in layers if kinds.get(n) == "communes"]
+    if len(ref) != 1 or not len(layers[ref[0]]):
+        return {}
+    communes = layers[ref[0]]
+    mcrs = metric_crs(communes, crs=crs, province=province, era=era)
+    land = shapely.union_all(np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object))
+    shapely.prepare(land)
+    errors: dict[str, LayerError] = {}
+    for name, frame in layers.items():
+        if name in ref or not isinstance(frame, gpd.GeoDataFrame) or not len(frame):
+            continue
+        geoms = np.asarray(frame.geometry.to_crs(mcrs).values, dtype=object)
+        dist = np.zeros(len(geoms))
+        away = ~shapely.intersects(land, geoms) & ~shapely.is_missing(geoms)
+        dist[away] = shapely.distance(land, geoms[away])
+        far = dist > max_km * 1000
+        if not far.any():
+            continue
+        worst = float(np.nanmax(np.where(far, dist, np.nan))) / 1000
+        hint = (" (another country or hemisphere: a longitude or latitude with a lost minus "
+                "sign, swapped lon/lat, or the wrong CRS?)" if worst > 500 else "")
+        idc = spec(kinds[name]).id_column if kinds.get(name) else None
+        errors[name] = LayerError(name, [Problem(
+            "far_outside", f"{int(far.sum())} feature(s) lie more than {max_km:g} km outside "
+            f"every commune of layer '{ref[0]}' (the farthest {worst:,.1f} km){hint}",
+            layer=name, ids=_row_labels(frame, idc, far),
+            fix="correct their coordinates; if they are right, add the communes they lie in, "
+                "or accept features that far with max_outside_km = <km> in the plan's "
+                "[settings]")])
+    return errors

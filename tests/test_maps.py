@@ -538,3 +538,107 @@ def test_aggregated_layer_in_chromium(browser, aggregated_html):
     assert "Số thửa" in text and target["properties"]["p3"] in text, text
     OUTPUT.mkdir(exist_ok=True)
     browser.save_screenshot(str(OUTPUT / f"aggregated_layer_{os.getpid()}.png"))
+
+
+# ----------------------------------------------------------------------------- hostile names
+
+
+def _payload(where: str) -> str:
+    """A name that would run script (recording ``where``) if the page read it as HTML."""
+    mark = f"window.__pwned=(window.__pwned||[]).concat(['{where}'])"
+    return {0: f'Xã <img src=x onerror="{mark}"> & "Tây"',
+            1: f"<script>{mark}</script>Bình 'A'",
+            2: f'<a href="javascript:{mark}">{where}</a> &amp;',
+            3: f"</script><script>{mark}</script><svg onload=\"{mark}\">"}[len(where) % 4]
+
+
+@pytest.fixture(scope="module")
+def hostile(plan, tmp_path_factory):
+    """The demo with script payloads in commune, district, crop and pump names."""
+    pytest.importorskip("offlinefolium", reason="offline maps need folium-offline "
+                        "(pip install geoagri[offline])")
+    from dataclasses import replace
+
+    layers = dict(plan.layers)
+    communes = layers["communes"].copy()
+    communes["commune_name"] = [_payload(f"commune{i}") for i in range(len(communes))]
+    communes["district"] = [_payload(f"district{i}") for i in range(len(communes))]
+    zones = layers["zones"].copy()
+    zones["crop"] = [_payload(f"crop{i % 2}") for i in range(len(zones))]
+    pumps = layers["pumps"].copy()
+    pumps["pump_id"] = [f"{_payload(f'pump{i}')}{i}" for i in range(len(pumps))]
+    layers.update(communes=communes, zones=zones, pumps=pumps)
+    hostile_plan = replace(plan, layers=layers)
+    m = plan_map(hostile_plan, offline=True, parcels=False)
+    path = tmp_path_factory.mktemp("map") / "hostile.html"
+    m.save(path)
+    return path, m, hostile_plan
+
+
+def test_hostile_names_are_text_in_the_html(hostile):
+    path, m, hostile_plan = hostile
+    page = path.read_text(encoding="utf-8")
+    for bad in ("<img src=x", "<svg onload", "<script>window.__pwned", 'href="javascript:'):
+        assert bad not in page, bad
+    # the layer control lists the crop layers under their names as written
+    names = layer_names(m)
+    for crop in set(hostile_plan["zones"]["crop"]):
+        assert f"Liên kết sản xuất – {crop}" in names
+
+
+def test_hostile_names_do_not_run_in_chromium(browser, hostile):
+    """Every popup and tooltip opened, the layer control shown: no payload runs."""
+    path, m, hostile_plan = hostile
+    browser.get(path.as_uri())
+    _wait(browser, "return document.readyState === 'complete' && "
+                   "document.querySelectorAll('.leaflet-overlay-pane path').length > 0")
+    layers = [c.get_name() for c in m._children.values() if isinstance(c, folium.GeoJson)]
+    shown = browser.execute_script("""
+        const out = {popups: [], tooltips: []};
+        const map = window[arguments[1]];
+        for (const name of arguments[0]) {
+            const group = window[name];
+            if (!map.hasLayer(group)) group.addTo(map);  // layers off at load too
+            group.eachLayer(function (layer) {
+                const at = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+                map.eachLayer(function (l) { if (l instanceof L.Popup) map.closePopup(l); });
+                layer.fire('click', {latlng: at}, true);
+                // a closed popup fades out for 200 ms: the newest one is the last
+                const p = Array.from(document.querySelectorAll('.leaflet-popup-content')).pop();
+                if (p) out.popups.push(p.textContent);
+                layer.fire('mouseover', {latlng: at}, true);
+                const t = Array.from(document.querySelectorAll('.leaflet-tooltip')).pop();
+                if (t) out.tooltips.push(t.textContent.trim());
+                layer.fire('mouseout', {latlng: at}, true);
+            });
+        }
+        return out;""", layers, m.get_name())
+    overlays = browser.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'.leaflet-control-layers-overlays label span')).map(s => s.textContent.trim())")
+    # nothing ran, and no element came out of the data
+    assert browser.execute_script("return window.__pwned === undefined"), \
+        browser.execute_script("return window.__pwned")
+    assert browser.execute_script(
+        "return document.querySelectorAll('.leaflet-container img, .leaflet-container svg "
+        "[onload], .leaflet-container a[href^=\"javascript\"], .leaflet-popup script').length"
+    ) == 0
+    # the popups and tooltips show the names as written
+    communes = hostile_plan["communes"]
+    assert len(shown["popups"]) >= len(communes) + len(hostile_plan["pumps"])
+    for name, district in zip(communes["commune_name"], communes["district"], strict=True):
+        assert any(name in p and district in p for p in shown["popups"]), name
+        assert name in shown["tooltips"], name
+    for pump_id in hostile_plan["pumps"]["pump_id"]:
+        assert any(pump_id in p for p in shown["popups"]), pump_id
+    for crop in set(hostile_plan["zones"]["crop"]):
+        assert f"Liên kết sản xuất – {crop}" in overlays, overlays
+
+
+@pytest.mark.parametrize("kind", ["pumps", "zones", "communes"])
+def test_an_empty_layer_maps_to_an_empty_overlay(plan, kind):
+    m = layer_map(plan[kind].iloc[:0], name="Empty")
+    assert layer_names(m) == ["Empty"]
+    layer = next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
+    assert layer.data["features"] == []
+    assert "\"Empty\"" in m.get_root().render()  # the layer control lists it
