@@ -24,6 +24,7 @@ geoagri ...
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -116,6 +117,11 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
             found["proposed_lines"] = infra.lines
         outputs.render("proposals.gpkg", lambda d: export_layers(
             found, d / "proposals.gpkg", language=language))
+    if results.accounting is not None:
+        table = results.accounting.reset_index()
+        outputs.record("features", json.loads(table.to_json(orient="records")))
+        outputs.render("tables/feature_accounting.csv", lambda d: write_layer(
+            table, d / "tables" / "feature_accounting.csv"))
     step("map.html")
     outputs.render("map.html", lambda d: plan_map(plan, results.map_results(),
                                              language=language).save(d / "map.html"))

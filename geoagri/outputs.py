@@ -147,6 +147,7 @@ class OutputSet:
         self.context = list(context)
         self.failed: list[StepFailure] = []
         self.written: dict[str, list[str]] = {}
+        self.records: dict[str, Any] = {}
         self._lock_fd: int | None = None
         self._lock_path = self.folder.parent / f".{self.folder.name}.geoagri-lock"
         self.staging: Path | None = None
@@ -217,6 +218,10 @@ class OutputSet:
             return self.folder.joinpath(*parts) if parts else self.folder / name
         return self.folder / name
 
+    def record(self, key: str, value: Any) -> None:
+        """Add a JSON-serialisable entry to the manifest (e.g. the feature accounting)."""
+        self.records[key] = value
+
     def fail(self, failure: StepFailure) -> None:
         """Record a failure that happened before rendering (an analysis the outputs need)."""
         self.failed.append(failure)
@@ -245,6 +250,7 @@ class OutputSet:
             "files": files,
             "failed": [{"output": f.step, "error": f.message, "type": f.error_type}
                        for f in self.failed],
+            **self.records,
         }
 
     def _commit(self) -> None:

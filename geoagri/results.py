@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from geoagri._accounting import feature_accounting
 from geoagri.errors import GeoagriError, PlanError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +49,7 @@ __all__ = ["PlanResults", "StepFailure", "compute"]
 log = logging.getLogger("geoagri")
 
 #: The analyses :func:`compute` runs, in order.
-STEPS = ("linkage", "infrastructure", "report", "carry_to_2025")
+STEPS = ("linkage", "infrastructure", "report", "carry_to_2025", "accounting")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ class PlanResults:
     carried : DataFrame or None
         Appendix I carried onto the communes of 1 July 2025 (plans with
         ``carry_to_2025 = true``).
+    accounting : DataFrame or None
+        Per layer: features read, used, repaired, outside every commune and
+        dropped, with why (:func:`geoagri._accounting.feature_accounting`).
     failed : dict of str to StepFailure
         The analyses that failed, by step name.
     skipped : dict of str to str
@@ -105,6 +109,7 @@ class PlanResults:
     infrastructure: InfrastructureResult | None = None
     report: ReportData | None = None
     carried: pd.DataFrame | None = None
+    accounting: pd.DataFrame | None = None
     failed: dict[str, StepFailure] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
@@ -226,6 +231,8 @@ def compute(
         skipped["report"] = "the linkage table failed"
     if plan.settings.get("carry_to_2025") and "report" in found:
         step("carry_to_2025", lambda: _carry_to_2025(plan, found["report"]))
+    step("accounting", lambda: feature_accounting(
+        plan.layers, {n: plan.sources[n].kind for n in plan.layers}, crs=plan.metric_crs))
     report = found.get("report")
     carried = None
     if "carry_to_2025" in found:
@@ -233,7 +240,8 @@ def compute(
         report = replace(report, lineage=carried.attrs["lineage"])
     return PlanResults(plan=plan, year=year, linkage=found.get("linkage"),
                        infrastructure=found.get("infrastructure"), report=report,
-                       carried=carried, failed=failed, skipped=skipped)
+                       carried=carried, accounting=found.get("accounting"), failed=failed,
+                       skipped=skipped)
 
 
 def _carry_to_2025(plan: Plan, data: ReportData) -> pd.DataFrame:

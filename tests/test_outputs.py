@@ -229,6 +229,13 @@ def test_run_writes_the_figures_it_prints(tmp_path):
     label = "Vùng phục vụ trạm bơm (bán kính 1.000 m)"
     assert label in page or json.dumps(label)[1:-1] in page
     assert f"open {out}/map.html, {out}/report.xlsx first" in res.stdout
+    # every input feature is accounted for, layer by layer
+    plan = read_plan(demo_plan_path())
+    features = {r["layer"]: r for r in manifest["features"]}
+    assert set(features) == set(plan.layers)
+    for name, layer in plan.layers.items():
+        assert features[name]["read"] == len(layer)
+        assert features[name]["used"] + features[name]["dropped"] == len(layer)
 
 
 def test_output_error_is_an_oserror_and_a_geoagri_error():
