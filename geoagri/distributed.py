@@ -352,8 +352,8 @@ def _run_task(func: str, frames: list[gpd.GeoDataFrame], communes: gpd.GeoDataFr
     zones = _concat(frames)
     if not len(zones):
         return None
-    from geoagri import area, coverage
-
+    area = importlib.import_module("geoagri.area")
+    coverage = importlib.import_module("geoagri.coverage")  # the module, not ga.coverage
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeoagriWarning)
         if func == "area_by_zone":

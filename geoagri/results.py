@@ -132,7 +132,7 @@ class PlanResults:
         Examples
         --------
         >>> from geoagri.datasets import demo
-        >>> compute(demo(), curve_steps=0).summary().iloc[0]["achieved_pct"]
+        >>> float(compute(demo(), curve_steps=0).summary().iloc[0]["achieved_pct"])
         112.4
         """
         if self.report is None:

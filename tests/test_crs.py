@@ -205,8 +205,8 @@ def _longan_points() -> gpd.GeoSeries:
 
 
 def test_metric_crs_order_and_logging(caplog):
-    pts = _longan_points()
-    with caplog.at_level(logging.INFO, logger="geoagri"):
+    pts = _longan_points()  # logged at DEBUG: a plan logs its resolved context once, at INFO
+    with caplog.at_level(logging.DEBUG, logger="geoagri"):
         assert metric_crs(pts, crs="EPSG:32648").to_epsg() == 32648
         assert metric_crs(pts, province="Long An").to_epsg() == 9210
         assert metric_crs(pts, province="Tây Ninh", era="new").to_epsg() == 9209

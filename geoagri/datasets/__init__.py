@@ -134,8 +134,8 @@ def demo() -> Plan:
     Examples
     --------
     >>> plan = demo()
-    >>> len(plan["communes"]), plan.metric_crs
-    (10, 'EPSG:9210')
+    >>> len(plan["communes"]), plan.metric_crs.to_epsg()
+    (10, 9210)
     """
     from geoagri.plan import read_plan
 
