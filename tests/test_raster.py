@@ -555,8 +555,8 @@ def test_bad_inputs(classes_tif, tmp_path):
         raster_area_by_zone(np.zeros((2, 2)), communes)
     with pytest.raises(GeoagriError, match=r"classes must map class values to names"):
         raster_area_by_zone(classes_tif, communes, classes=["rice"])
-    with pytest.raises(GeoagriError, match=r"unknown statistic 'median'; choose from mean"):
-        raster_stats_by_zone(classes_tif, communes, stats=("mean", "median"))
+    with pytest.raises(GeoagriError, match=r"unknown statistic 'mode'; choose from mean"):
+        raster_stats_by_zone(classes_tif, communes, stats=("mean", "mode"))
     with rasterio.open(classes_tif) as ds:
         pass
     with pytest.raises(GeoagriError, match=r"dataset is closed"):
