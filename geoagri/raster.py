@@ -1060,9 +1060,9 @@ def raster_stats_by_zone(
     >>> table[["mean", "max", "majority", "count", "coverage_ha"]]   # mean = (2·1 + 1·4) / 3
        mean  max  majority  count  coverage_ha
     0   2.0  4.0       1.0    3.0          3.0
-    >>> centre[["mean", "count", "coverage_ha"]]   # the centres of column 1 only
+    >>> centre[["mean", "count", "coverage_ha"]]   # column 1's centres on the border count
        mean  count  coverage_ha
-    0   1.0    2.0          2.0
+    0   2.5    4.0          4.0
     """
     wanted, quantiles = _check_stats(stats)
     if rule not in RULES:
