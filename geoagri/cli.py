@@ -117,7 +117,7 @@ def _carry_to_2025(plan: Plan, data: Any, out: Path) -> tuple[Any, list[str]]:
 
 
 def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,
-                          language: str) -> tuple[list[str], Any]:
+                          language: str, cover_all: bool = False) -> tuple[list[str], Any]:
     """Coverage, gaps and proposals (stations, lines) of a plan, into ``out``.
 
     Returns the files written and the :func:`geoagri.infrastructure.infrastructure`
@@ -132,7 +132,7 @@ def _write_infrastructure(plan: Plan, out: Path, *, budget_vnd: float | None,
     if not {"communes", "zones", "pumps", "power"} <= kinds:
         print("infrastructure: skipped (the plan needs communes, zones, pumps and power)")
         return [], None
-    res = infrastructure(plan, budget_vnd=budget_vnd)
+    res = infrastructure(plan, budget_vnd=budget_vnd, cover_all=cover_all or None)
     tables = out / "tables"
     write_layer(res.coverage, tables / "coverage.csv")
     write_layer(res.appendix_iv, tables / "appendix_4_proposals.csv")
@@ -169,7 +169,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written, _ = _write_infrastructure(plan, out, budget_vnd=args.budget_vnd,
-                                       language=args.language)
+                                       language=args.language, cover_all=args.cover_all)
     print(f"wrote {', '.join(written)} to {out}/")
     return 0
 
@@ -324,6 +324,9 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("plan", help="plan file (plan.toml)")
     site.add_argument("--budget-vnd", type=float, dest="budget_vnd",
                       help="budget for stations and connections, VND (default: the plan's)")
+    site.add_argument("--cover-all", action="store_true", dest="cover_all",
+                      help="instead of a budget: the least-cost stations that serve all "
+                           "reachable rice (set covering); unreachable land is reported")
     site.add_argument("--out", required=True, help="output folder")
     site.add_argument("--language", default="vi", choices=["vi", "en"])
     site.set_defaults(func=_cmd_site)

@@ -23,6 +23,8 @@ setting                    default         meaning
 ``station_cost_vnd``       800,000,000     cost of one new station, VND
 ``line_cost_vnd_per_km``   300,000,000     cost of new three-phase line, VND/km
 ``budget_vnd``             none            budget for stations and their connection
+``cover_all``              false           instead of a budget: the least cost that
+                                           serves all reachable rice (set covering)
 ``cell_m``                 250             demand cell size, m
 ``candidate_spacing_m``    500             spacing of candidate sites along canals, m
 =========================  ==============  ==========================================
@@ -62,7 +64,7 @@ log = logging.getLogger("geoagri")
 DEFAULTS: dict[str, Any] = {
     "crop": "rice", "pump_radius_m": 1000.0, "power_reach_m": 500.0,
     "site_radius_m": None, "station_cost_vnd": 800e6, "line_cost_vnd_per_km": 300e6,
-    "budget_vnd": None, "cell_m": 250.0, "candidate_spacing_m": 500.0,
+    "budget_vnd": None, "cell_m": 250.0, "candidate_spacing_m": 500.0, "cover_all": False,
 }
 
 
@@ -164,7 +166,8 @@ def infrastructure(plan: Plan, *, curve_steps: int = 5, **settings: Any) -> Infr
         siting = site_pump_stations(
             demand, radius_m=s["site_radius_m"], canals=canals,
             candidate_spacing_m=s["candidate_spacing_m"], cell_m=s["cell_m"],
-            budget_vnd=s["budget_vnd"], station_cost_vnd=s["station_cost_vnd"], power=power,
+            budget_vnd=None if s["cover_all"] else s["budget_vnd"], cover_all=bool(s["cover_all"]),
+            station_cost_vnd=s["station_cost_vnd"], power=power,
             line_cost_vnd_per_km=s["line_cost_vnd_per_km"], curve_steps=curve_steps,
             crs=plan.metric_crs)
         if len(siting.sites):
