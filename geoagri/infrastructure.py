@@ -25,6 +25,8 @@ setting                    default         meaning
 ``budget_vnd``             none            budget for stations and their connection
 ``cover_all``              false           instead of a budget: the least cost that
                                            serves all reachable rice (set covering)
+``time_limit_s``           120             HiGHS stops a siting solve after this (the
+                                           result's status and gap say so)
 ``cell_m``                 250             demand cell size, m
 ``candidate_spacing_m``    500             spacing of candidate sites along canals, m
 =========================  ==============  ==========================================
@@ -65,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "crop": "rice", "pump_radius_m": 1000.0, "power_reach_m": 500.0,
     "site_radius_m": None, "station_cost_vnd": 800e6, "line_cost_vnd_per_km": 300e6,
     "budget_vnd": None, "cell_m": 250.0, "candidate_spacing_m": 500.0, "cover_all": False,
+    "time_limit_s": 120.0,
 }
 
 
@@ -169,7 +172,7 @@ def infrastructure(plan: Plan, *, curve_steps: int = 5, **settings: Any) -> Infr
             budget_vnd=None if s["cover_all"] else s["budget_vnd"], cover_all=bool(s["cover_all"]),
             station_cost_vnd=s["station_cost_vnd"], power=power,
             line_cost_vnd_per_km=s["line_cost_vnd_per_km"], curve_steps=curve_steps,
-            crs=plan.metric_crs)
+            crs=plan.metric_crs, time_limit_s=s["time_limit_s"])
         if len(siting.sites):
             lines = route_power_lines(siting.sites, power, canals=canals,
                                       cost_vnd_per_km=s["line_cost_vnd_per_km"],

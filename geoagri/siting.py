@@ -1,15 +1,18 @@
-"""Siting pump stations: budgeted maximal covering, solved exactly with HiGHS.
+"""Siting pump stations: budgeted maximal covering and set covering, solved exactly with HiGHS.
 
 :func:`site_pump_stations` chooses where new pump stations go so that they
 serve as many hectares of unserved rice land as possible, within a budget in
-VND, or with a given number of stations, or both:
+VND, or with a given number of stations, or both; or, with ``cover_all``, the
+least-cost stations that serve all of it that can be reached:
 
 1. **Demand.** The polygons to serve (typically the gaps layer of
    :mod:`geoagri.coverage`) are cut into square cells of ``cell_m`` on a grid
    aligned to multiples of ``cell_m`` in the metric CRS (:func:`demand_cells`).
    A cell's weight is its exact area in ha (overlapping demand polygons
    counted once); its demand point is a point on its surface (the centre of a
-   whole cell).
+   whole cell).  Demand may instead be **points** (villages, households,
+   field centroids), each one row weighted by its ``weight`` column (ha,
+   households, m³; 1 each without one), as spopt takes it.
 2. **Candidates** are the given points, or points along the canals every
    ``candidate_spacing_m`` (:func:`candidates_along_canals`).
 3. **Coverage.** A site covers a cell when the straight-line distance from the
@@ -29,6 +32,14 @@ VND, or with a given number of stations, or both:
    and 0 ≤ yᵢ ≤ 1.  Cells covered by the same set of candidates are merged
    first (their weights added), which shrinks the model without changing its
    optimum.  HiGHS solves it to a zero optimality gap.
+6. **Set covering** (``cover_all``; Toregas et al.'s location set covering
+   problem, spopt's LSCP; :func:`solve_set_cover`): minimise Σ cⱼ xⱼ (Σ xⱼ
+   without costs) subject to Σ_{j covers i} xⱼ ≥ 1 for every cell that some
+   candidate reaches and no existing station serves.  Cells no candidate
+   reaches cannot be served: they are reported (``unreachable``, with the
+   distance to the nearest candidate) instead of making the model
+   infeasible.  Rows whose candidates include all of another row's are
+   dropped too (covering the smaller row covers them).
 
 Examples
 --------
@@ -1077,13 +1088,16 @@ def site_pump_stations(
 ) -> SitingResult:
     """Choose new pump-station sites that serve the most demand within a budget or count.
 
-    See the module documentation for the model.  Demand is cut into cells
-    (:func:`demand_cells`); cells within ``radius_m`` of an ``existing``
-    station count as served and are left out; of the others, the model
-    maximises the hectares within ``radius_m`` of a chosen site, subject to
-    Σ cost ≤ ``budget_vnd`` and/or the number of sites: exactly
-    ``n_stations`` without a budget (spopt's MCLP), at most ``n_stations``
-    with one.  Distances are straight lines in the metric CRS.
+    See the module documentation for the model.  Polygon demand is cut into
+    cells (:func:`demand_cells`), point demand taken point by point; demand
+    within ``radius_m`` of an ``existing`` station counts as served and is
+    left out; of the rest, the model maximises the weight (ha) within
+    ``radius_m`` of a chosen site, subject to Σ cost ≤ ``budget_vnd`` and/or
+    the number of sites: exactly ``n_stations`` without a budget (spopt's
+    MCLP), at most ``n_stations`` with one.  With ``cover_all`` it instead
+    finds the least-cost (without costs, the fewest) sites that serve all the
+    demand any candidate reaches (spopt's LSCP), and reports the rest in
+    ``unreachable``.  Distances are straight lines in the metric CRS.
 
     The **curve** re-solves the model at ``curve_steps`` budgets evenly spaced
     up to ``budget_vnd`` (the last point is the result itself) or, without a
@@ -1096,7 +1110,9 @@ def site_pump_stations(
     ----------
     demand : GeoDataFrame
         Polygons to serve, e.g. the gaps layer (unserved rice land); an
-        ``area_ha`` column is not used, areas are measured.
+        ``area_ha`` column is not used, areas are measured.  Or points, each
+        weighted by its ``weight`` column; a ``demand_id`` column (else the
+        index) names them in ``cells`` and ``unreachable``.
     radius_m : float
         Service radius of a pump station, metres.
     candidates : GeoDataFrame, optional
@@ -1132,6 +1148,15 @@ def site_pump_stations(
     crs : str, int or pyproj.CRS, optional
         Metric CRS for distances and areas (default:
         :func:`geoagri.crs.metric_crs` of the demand).
+    weight : str, optional
+        With point demand: the column holding each point's demand (ha,
+        households, m³), 0 or more; the result's ``*_ha`` figures are then in
+        that unit (:attr:`SitingResult.demand_unit`).  Without it each point
+        counts 1.  Not for polygon demand, which is weighted by its area.
+    cover_all : bool, default False
+        Instead of a budget or a count: the least-cost sites (the fewest,
+        without costs) that serve every reachable demand; takes no
+        ``budget_vnd`` or ``n_stations``.  Its curve runs up to that cost.
 
     Returns
     -------
@@ -1150,15 +1175,18 @@ def site_pump_stations(
         ``n_stations`` exceeds the number of candidates; if the power layer
         has no three-phase line.
     SchemaError
-        If neither ``budget_vnd`` nor ``n_stations`` is given, if
-        ``budget_vnd`` comes without ``station_cost_vnd``, if only one of
+        If neither ``budget_vnd`` nor ``n_stations`` is given (nor
+        ``cover_all``), if ``cover_all`` comes with either, if ``weight``
+        names no column or holds negative or missing values, if ``weight``
+        comes with polygon demand, if ``budget_vnd`` comes without
+        ``station_cost_vnd``, if only one of
         ``power`` and ``line_cost_vnd_per_km`` is given, if neither
         ``candidates`` nor ``canals`` is given, or an option or cost is
         negative or missing.
     CRSError
         If a layer has no CRS.
     GeometryError
-        If demand rows are not polygons, candidates or existing stations not
+        If demand mixes polygons with other rows, candidates or existing stations not
         points, or canals not lines.
 
     Examples
@@ -1367,7 +1395,8 @@ def site_pump_stations(
                                         site_ids[np.maximum(nearest_site, 0)], None))
     cells.insert(4, "reachable", reachable | by_existing)
 
-    curve = _curve(model, cost, weights, cover, budget_vnd=budget_vnd, n_stations=n_stations,
+    curve = _curve(model, cost, weights, cover, n_stations=n_stations,
+                   budget_vnd=sol.cost_vnd if cover_all else budget_vnd,
                    steps=int(curve_steps) if has_cost else 0, final=sol)
     covered_ha = float(area_ha[new_cov].sum())
     return SitingResult(

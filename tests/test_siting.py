@@ -692,3 +692,41 @@ def test_point_demand_errors(three_fields):
                            cover_all=True)
     with pytest.raises(SchemaError, match=r"weights has shape \(2,\) but cover has 1 rows"):
         solve_set_cover([1.0, 2.0], [[True]])
+
+
+@pytest.fixture
+def coarse_demo(tmp_path):
+    """A copy of the demo plan with coarse siting settings (1 km cells, candidates every
+    2 km, 2.5 km radius) and no budget, so that set covering solves in seconds."""
+    import shutil
+
+    from geoagri.datasets import demo_plan_path
+
+    src = demo_plan_path()
+    shutil.copytree(src.parent.parent, tmp_path / "d")
+    plan = tmp_path / "d" / src.parent.name / "plan.toml"
+    text = plan.read_text(encoding="utf-8")
+    assert "budget_vnd = 4_400_000_000" in text
+    plan.write_text(text.replace("budget_vnd = 4_400_000_000", "cell_m = 1000\n"
+                                 "candidate_spacing_m = 2000\nsite_radius_m = 2500"),
+                    encoding="utf-8")
+    return plan
+
+
+def test_site_cover_all_command(coarse_demo, tmp_path, capsys):
+    from geoagri.cli import main
+    from geoagri.infrastructure import infrastructure
+    from geoagri.plan import read_plan
+
+    res = infrastructure(read_plan(coarse_demo), cover_all=True, curve_steps=2).siting
+    assert res.status == "Optimal"
+    assert res.covered_ha == pytest.approx(res.reachable_ha)  # every reachable ha served
+    assert res.curve["cost_vnd"].iloc[-1] == pytest.approx(res.cost_vnd)
+    assert main(["site", str(coarse_demo), "--cover-all", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert f"proposals: {len(res.sites)} pump stations" in out
+    assert f"{res.covered_ha:,.0f} ha served" in out
+    proposals = pd.read_csv(tmp_path / "o" / "tables" / "appendix_4_proposals.csv")
+    assert len(proposals) == len(res.sites)
+    # Without --cover-all and without a budget the plan has nothing to limit the sites.
+    assert main(["site", str(coarse_demo), "--out", str(tmp_path / "p")]) == 1
