@@ -546,6 +546,12 @@ def test_exactextract_basic_stats(tmp_path):
     assert row["q25"] == pytest.approx(3.5)
     assert row["q75"] == pytest.approx(6.5)
     assert row["coverage_ha"] == pytest.approx(4.0)
+    # The square's sides run through centres: GDAL takes those on the right, top and
+    # bottom sides, not the left (6 cells: columns 1-2, all rows); all touched, 9.
+    for rule, count, total in (("centre", 6, 2 + 3 + 5 + 6 + 8 + 9), ("all_touched", 9, 45)):
+        row = raster_stats_by_zone(path, communes_of(peer_rect(0.5, 0.5, 2.5, 2.5, 3)),
+                                   stats=("count", "sum"), rule=rule).iloc[0]
+        assert (row["count"], row["sum"]) == (count, total), rule
 
 
 def test_exactextract_partial_cell_and_nodata(tmp_path):
