@@ -474,6 +474,16 @@ def _check_options(budget_vnd: float | None, n_sites: int | None, name: str) -> 
         raise SchemaError(f"{name}={n_sites!r}; give a whole number of stations, 1 or more")
 
 
+def _check_mode(budget_vnd: float | None, n_stations: int | None, cover_all: bool) -> None:
+    """site_pump_stations: a budget and/or a count, or cover_all alone."""
+    if not cover_all:
+        _check_options(budget_vnd, n_stations, "n_stations")
+    elif budget_vnd is not None or n_stations is not None:
+        raise SchemaError("cover_all=True finds the least cost (or fewest stations) that "
+                          "serves all reachable demand, so it takes no budget_vnd= or "
+                          "n_stations=; leave them out, or leave out cover_all")
+
+
 def _check_costs(cost: np.ndarray, name: str, ids: Any) -> None:
     bad = ~np.isfinite(cost) | (cost < 0)
     if bad.any():
@@ -1207,13 +1217,7 @@ def site_pump_stations(
     >>> bool(0 < result.covered_ha <= result.reachable_ha)
     True
     """
-    if cover_all:
-        if budget_vnd is not None or n_stations is not None:
-            raise SchemaError("cover_all=True finds the least cost (or fewest stations) that "
-                              "serves all reachable demand, so it takes no budget_vnd= or "
-                              "n_stations=; leave them out, or leave out cover_all")
-    else:
-        _check_options(budget_vnd, n_stations, "n_stations")
+    _check_mode(budget_vnd, n_stations, cover_all)
     if not (np.isfinite(radius_m) and radius_m > 0):
         raise SchemaError(f"radius_m={radius_m!r}; give a service radius in metres, more than 0")
     if (power is None) != (line_cost_vnd_per_km is None):
