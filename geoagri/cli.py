@@ -184,7 +184,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     from geoagri.results import PlanResults
 
     plan = read_plan(args.plan)
-    res = infrastructure(plan, budget_vnd=args.budget_vnd)
+    res = infrastructure(plan, budget_vnd=args.budget_vnd, cover_all=args.cover_all or None)
     results = PlanResults(plan=plan, year=plan.year or 0, infrastructure=res)
     with OutputSet(args.out, command=f"geoagri site {args.plan}",
                    context=plan.context.describe()) as outputs:
@@ -354,6 +354,9 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("plan", help="plan file (plan.toml)")
     site.add_argument("--budget-vnd", type=float, dest="budget_vnd",
                       help="budget for stations and connections, VND (default: the plan's)")
+    site.add_argument("--cover-all", action="store_true", dest="cover_all",
+                      help="instead of a budget: the least-cost stations that serve all "
+                           "reachable rice (set covering); unreachable land is reported")
     site.add_argument("--out", required=True, help="output folder")
     site.add_argument("--language", default="vi", choices=["vi", "en"])
     site.set_defaults(func=_cmd_site)

@@ -76,6 +76,12 @@ class ServiceSettings:
         Side of the demand cells of siting, m.
     candidate_spacing_m : float, default 500
         Spacing of candidate sites along the canals, m.
+    cover_all : bool, default False
+        Instead of a budget: the least-cost new stations that serve all
+        reachable demand (set covering).
+    time_limit_s : float, default 120
+        Time limit of one siting solve, s (the result's status and gap say
+        when it was reached).
 
     Examples
     --------
@@ -97,10 +103,14 @@ class ServiceSettings:
     budget_vnd: float | None = None
     cell_m: float = 250.0
     candidate_spacing_m: float = 500.0
+    cover_all: bool = False
+    time_limit_s: float = 120.0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.cover_all, bool):
+            raise OptionError(f"[settings] cover_all = {self.cover_all!r}: write true or false")
         for f in dataclasses.fields(self):
-            if f.name == "crop":
+            if f.name in ("crop", "cover_all"):
                 continue
             value = getattr(self, f.name)
             if value is None and f.default is None:
@@ -143,7 +153,8 @@ class ServiceSettings:
 
 _UNITS = {"pump_radius_m": "metres", "power_reach_m": "metres", "site_radius_m": "metres",
           "station_cost_vnd": "VND", "line_cost_vnd_per_km": "VND per km",
-          "budget_vnd": "VND", "cell_m": "metres", "candidate_spacing_m": "metres"}
+          "budget_vnd": "VND", "cell_m": "metres", "candidate_spacing_m": "metres",
+          "time_limit_s": "seconds"}
 
 
 def _example(default: Any) -> str:

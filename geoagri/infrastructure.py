@@ -23,6 +23,10 @@ setting                    default         meaning
 ``station_cost_vnd``       800,000,000     cost of one new station, VND
 ``line_cost_vnd_per_km``   300,000,000     cost of new three-phase line, VND/km
 ``budget_vnd``             none            budget for stations and their connection
+``cover_all``              false           instead of a budget: the least cost that
+                                           serves all reachable rice (set covering)
+``time_limit_s``           120             HiGHS stops a siting solve after this (the
+                                           result's status and gap say so)
 ``cell_m``                 250             demand cell size, m
 ``candidate_spacing_m``    500             spacing of candidate sites along canals, m
 =========================  ==============  ==========================================
@@ -151,9 +155,10 @@ def infrastructure(plan: Plan, *, curve_steps: int = 5, **settings: Any) -> Infr
         siting = site_pump_stations(
             demand, radius_m=s["site_radius_m"], canals=canals,
             candidate_spacing_m=s["candidate_spacing_m"], cell_m=s["cell_m"],
-            budget_vnd=s["budget_vnd"], station_cost_vnd=s["station_cost_vnd"], power=power,
+            budget_vnd=None if s["cover_all"] else s["budget_vnd"],
+            cover_all=bool(s["cover_all"]), station_cost_vnd=s["station_cost_vnd"], power=power,
             line_cost_vnd_per_km=s["line_cost_vnd_per_km"], curve_steps=curve_steps,
-            crs=plan.metric_crs)
+            crs=plan.metric_crs, time_limit_s=s["time_limit_s"])
         if len(siting.sites):
             lines = route_power_lines(siting.sites, power, canals=canals,
                                       cost_vnd_per_km=s["line_cost_vnd_per_km"],

@@ -96,7 +96,7 @@ from rasterio.windows import Window
 from geoagri.crs import MAX_SCALE_ERROR, require_crs
 from geoagri.errors import CRSError, GeoagriError, GeoagriWarning, SchemaError
 
-__all__ = ["MAX_CHUNK_PIXELS", "STATS", "raster_area_by_zone", "raster_stats_by_zone"]
+__all__ = ["MAX_CHUNK_PIXELS", "RULES", "STATS", "raster_area_by_zone", "raster_stats_by_zone"]
 
 logger = logging.getLogger("geoagri")
 
@@ -106,12 +106,26 @@ MAX_CHUNK_PIXELS = 1 << 22
 #: Communes whose borders are cut into pixel pieces at once (bounds memory).
 _EDGE_BATCH = 64
 
-#: Statistics :func:`raster_stats_by_zone` can compute.
-STATS = ("mean", "min", "max", "std")
+#: Statistics :func:`raster_stats_by_zone` can compute; quantiles are asked
+#: for as ``"q<percent>"`` (``"q10"``, ``"q2.5"``, ``"q90"``).
+STATS = ("mean", "min", "max", "std", "median", "majority", "minority", "variety", "count",
+         "sum")
+
+#: How pixels take part in :func:`raster_stats_by_zone`.
+RULES = ("exact", "centre", "all_touched")
 
 #: Pixels covered by less than this fraction of the largest weight of their
 #: strip take no part in min/max (floating-point noise of the sums is ~1e-15).
 _MIN_COVERAGE = 1e-10
+
+#: Coverage fractions at or below this are floating-point noise (``all_touched``).
+_MIN_FRACTION = 1e-10
+
+#: Coverage fractions within this of 1 are whole pixels (their centre is inside).
+_WHOLE_TOLERANCE = 1e-9
+
+#: ``rule="centre"`` tests a pixel's centre this far (in pixels) to its left.
+_CENTRE_NUDGE = 1e-7
 
 #: Class areas at or below this (ha, i.e. 1 mm²) are floating-point noise.
 _MIN_AREA_HA = 1e-10
@@ -577,11 +591,17 @@ class _Walker:
             invalid = nan if invalid is None else invalid | nan
         return invalid
 
-    def walk(self, i: int, zone: _Zone) -> Iterator[tuple[np.ndarray, np.ndarray, Window]]:
-        """Yield (values, weights_ha, window) strips of commune ``i``; set ``zone.total_ha``.
+    def walk(self, i: int, zone: _Zone, rule: str = "exact"
+             ) -> Iterator[tuple[np.ndarray, np.ndarray, Window, Any]]:
+        """Yield (values, weights_ha, window, pixel_ha) strips of commune ``i``.
 
         ``weights_ha`` is the area in ha of each pixel that the commune
-        covers; it is a reused buffer, valid until the next strip.
+        covers (``rule="exact"``), or the whole pixel's area for the pixels
+        the rule selects (see :func:`raster_stats_by_zone`); it is a reused
+        buffer, valid until the next strip.  ``pixel_ha`` is the area of a
+        whole pixel: a number, or a column of one value per row of the strip.
+        Sets ``zone.total_ha`` and adds the exact area of the commune on the
+        strip to ``zone.in_raster_ha``.
         """
         e = self._edges_of(i)
         j = i % _EDGE_BATCH
@@ -613,15 +633,50 @@ class _Walker:
             if len(self._buffer) < need:
                 self._buffer = np.empty(need)
             b = np.searchsorted(row, s1)
-            if np.isscalar(row_ha):
+            pixel_ha = row_ha if np.isscalar(row_ha) else row_ha[s0 - r_lo:s1 - r_lo, None]
+            if rule == "exact" and np.isscalar(pixel_ha):
                 weights = _coverage(row[:b], col[:b], dx[:b], ym[:b], s0, s1, c0, c1,
-                                    scale=float(row_ha), buffer=self._buffer)
+                                    scale=float(pixel_ha), buffer=self._buffer)
+                zone.in_raster_ha += float(weights.sum())
             else:
                 weights = _coverage(row[:b], col[:b], dx[:b], ym[:b], s0, s1, c0, c1,
                                     buffer=self._buffer)
-                weights *= row_ha[s0 - r_lo:s1 - r_lo, None]
+                if rule == "exact":
+                    weights *= pixel_ha
+                    zone.in_raster_ha += float(weights.sum())
+                else:
+                    zone.in_raster_ha += float(np.sum(weights * pixel_ha))
+                    weights = self._whole_pixels(weights, i, s0, c0, rule) * pixel_ha
             window = Window(c0, s0, c1 - c0, s1 - s0)
-            yield self.ds.read(self.band, window=window), weights, window
+            yield self.ds.read(self.band, window=window), weights, window, pixel_ha
+
+    def _whole_pixels(self, fraction: np.ndarray, i: int, r0: int, c0: int,
+                      rule: str) -> np.ndarray:
+        """1 for the pixels that ``rule`` selects from their coverage fractions, else 0.
+
+        ``all_touched``: the pixels whose interior the commune meets.
+        ``centre``: the pixels whose centre lies in the commune, on GDAL's
+        rasterisation's terms (rasterstats, QGIS): a centre on the border
+        counts, except on a border that has the commune to its right (the
+        centre is tested a hair to its left along its row), so that two
+        communes sharing a border never both take a pixel.  Only pixels
+        partly covered are tested; whole ones are inside.
+        """
+        touched = fraction > _MIN_FRACTION
+        if rule == "all_touched":
+            return touched.astype(np.float64)
+        whole = fraction >= 1.0 - _WHOLE_TOLERANCE
+        out = whole.astype(np.float64)
+        r, c = np.nonzero(touched & ~whole)
+        if r.size:
+            t = self.ds.transform
+            col = c0 + c + 0.5 - _CENTRE_NUDGE
+            row = r0 + r + 0.5
+            x = t.a * col + t.b * row + t.c
+            y = t.d * col + t.e * row + t.f
+            inside = shapely.intersects_xy(self.geoms[i], x, y)
+            out[r[inside], c[inside]] = 1.0
+        return out
 
 
 def _base_row(communes: gpd.GeoDataFrame, i: int) -> dict[str, Any]:
@@ -793,16 +848,13 @@ def raster_area_by_zone(
             zone = _Zone()
             sums: dict[Any, float] = {}
             nodata_ha = 0.0
-            for values, weights, window in walker.walk(i, zone):
+            for values, weights, window, _ in walker.walk(i, zone):
                 if not by_value:
                     invalid = walker.invalid(values, window)
                     if invalid is not None:
-                        lost = float(weights[invalid].sum())
-                        nodata_ha += lost
-                        zone.in_raster_ha += lost
+                        nodata_ha += float(weights[invalid].sum())
                         weights[invalid] = 0.0
                 found, areas = _class_sums(values, weights)
-                zone.in_raster_ha += float(areas.sum())
                 for value, area in zip(found.tolist(), areas.tolist(), strict=True):
                     sums[value] = sums.get(value, 0.0) + area
             if by_value:
@@ -895,27 +947,67 @@ def raster_stats_by_zone(
     communes: gpd.GeoDataFrame,
     *,
     stats: Sequence[str] = ("mean", "min", "max"),
+    rule: str = "exact",
     band: int = 1,
     nodata: float | None = None,
 ) -> pd.DataFrame:
-    """Coverage-weighted statistics of a continuous raster (e.g. elevation), per commune.
+    """Statistics of a raster (elevation, yield, salinity, classes) per commune.
 
-    Every pixel the commune covers, even partly, takes part; its weight is
-    the area of the pixel that the commune covers (coverage fraction × pixel
-    area, which on a projected raster is the coverage fraction up to a
-    constant).  Nodata pixels take no part.
+    Which pixels take part, and with what weight, is set by ``rule``:
+
+    - ``"exact"`` (default, as exactextract): every pixel the commune
+      covers, even partly, weighted by the share of it the commune covers
+      (its coverage fraction, 0-1).
+    - ``"centre"`` (rasterstats' and QGIS's zonal statistics default): the
+      pixels whose centre lies in the commune, whole.  A centre exactly on
+      the border follows GDAL's rasterisation (it counts, except on a border
+      with the commune to its right), so neighbours never share a pixel.
+    - ``"all_touched"`` (rasterstats' ``all_touched=True``): every pixel
+      whose interior the commune meets, whole.  Unlike GDAL, a pixel that
+      only shares an edge or a corner with the commune does not count.
+
+    With the last two every chosen pixel has fraction 1.  Nodata pixels
+    (the ``nodata`` value, the band's mask, NaN in a float band) never take
+    part in any statistic; their area goes to ``nodata_ha``.
 
     Parameters
     ----------
     raster : str, os.PathLike or rasterio dataset
-        A continuous raster: a path or an open rasterio dataset (left open).
+        A path or an open rasterio dataset (left open).
     communes : GeoDataFrame
         Canonical communes layer (``commune_id``, ``commune_name``, polygons,
         with a CRS); transformed to the raster's CRS if needed.  Not changed.
-    stats : sequence of {"mean", "min", "max", "std"}, default ("mean", "min", "max")
-        ``mean``: area-weighted mean; ``min``/``max``: over the pixels with
-        coverage > 0; ``std``: area-weighted population standard deviation.
-        All in the raster's units.
+    stats : sequence of str, default ("mean", "min", "max")
+        Any of the following; each gives a column of that name.  "Weight"
+        below is the area of the pixel that takes part (fraction × pixel
+        area), which on a projected raster is the fraction up to a constant.
+
+        - ``mean``: weighted mean.  ``std``: weighted population standard
+          deviation.
+        - ``min``, ``max``: over the pixels that take part (any fraction > 0),
+          unweighted.
+        - ``median`` and ``"q<percent>"`` quantiles, e.g. ``"q10"``,
+          ``"q2.5"``: weighted quantiles over the pixels (the definition
+          exactextract uses, https://stats.stackexchange.com/a/13223): with
+          equal weights, e.g. ``rule="centre"``, this is numpy's default
+          linear percentile, as rasterstats' ``median`` and
+          ``percentile_<q>`` give; with coverage fractions it moves toward
+          the values of the better covered pixels.  exactextract applies it
+          to each distinct value (its summed weight) rather than each pixel,
+          which agrees when values do not repeat, and returns it in the
+          raster's type (truncated on an integer raster).
+        - ``majority``, ``minority``: the value with the largest, the
+          smallest, summed weight; ties go to the smallest value (as
+          rasterstats; exactextract gives the largest for the majority).
+        - ``variety``: the number of distinct values taking part.
+        - ``count``: the number of pixels, each counted for its fraction
+          (exactextract's ``count``; with ``rule="centre"`` the whole pixels,
+          rasterstats' ``count``).
+        - ``sum``: Σ value × fraction, in the raster's units × pixels
+          (exactextract's and rasterstats' ``sum``).  For a density such as
+          t/ha, the total over the commune is ``mean × coverage_ha``.
+    rule : {"exact", "centre", "all_touched"}, default "exact"
+        Which pixels take part and with what fraction, as above.
     band : int, default 1
         Band to read (1-based).
     nodata : number, optional
@@ -926,9 +1018,14 @@ def raster_stats_by_zone(
     -------
     pandas.DataFrame
         One row per commune, in input order: ``commune_id``,
-        ``commune_name``, the requested statistics (float; NaN where the
-        commune has no valid pixel), ``coverage_ha`` (area of the commune on
-        pixels with data), ``nodata_ha`` and ``outside_raster_ha``.
+        ``commune_name``, the requested statistics (float, ``variety`` an
+        integer; NaN where the commune has no pixel with data, ``count``,
+        ``sum`` and ``variety`` 0 there), ``coverage_ha`` (area of the pixels
+        with data taking part, times their fraction: the commune's area on
+        them with ``"exact"``, the area of the whole pixels with the other
+        rules), ``nodata_ha`` (the same for pixels without data) and
+        ``outside_raster_ha`` (the exact area of the commune beyond the
+        raster, whatever the rule).
 
     Raises
     ------
@@ -937,8 +1034,9 @@ def raster_stats_by_zone(
     SchemaError
         If ``communes`` lacks ``commune_id`` or ``commune_name``.
     GeoagriError
-        If a statistic is unknown, the band does not exist, or the raster
-        and the communes do not overlap (the message gives both bounds).
+        If a statistic or the rule is unknown, a quantile is outside 0-100,
+        the band does not exist, or the raster and the communes do not
+        overlap (the message gives both bounds).
 
     Examples
     --------
@@ -957,12 +1055,19 @@ def raster_stats_by_zone(
     ...     geometry=[box(500_000, 1_150_000, 500_150, 1_150_200)], crs="EPSG:32648")
     >>> with MemoryFile() as mem, mem.open(**profile) as ds:
     ...     ds.write(elevation, 1)
-    ...     table = raster_stats_by_zone(ds, communes)
-    >>> table[["mean", "min", "max", "coverage_ha"]]     # mean = (2·1 + 1·4) / 3
-       mean  min  max  coverage_ha
-    0   2.0  1.0  4.0          3.0
+    ...     table = raster_stats_by_zone(ds, communes, stats=("mean", "max", "majority", "count"))
+    ...     centre = raster_stats_by_zone(ds, communes, stats=("mean", "count"), rule="centre")
+    >>> table[["mean", "max", "majority", "count", "coverage_ha"]]   # mean = (2·1 + 1·4) / 3
+       mean  max  majority  count  coverage_ha
+    0   2.0  4.0       1.0    3.0          3.0
+    >>> centre[["mean", "count", "coverage_ha"]]   # column 1's centres on the border count
+       mean  count  coverage_ha
+    0   2.5    4.0          4.0
     """
-    wanted = _check_stats(stats)
+    wanted, quantiles = _check_stats(stats)
+    if rule not in RULES:
+        raise GeoagriError(f"rule={rule!r} is not known; choose from {', '.join(RULES)} "
+                           "(exact coverage fractions, cell centre inside, all touched)")
     with _opened(raster) as ds:
         walker = _Walker(ds, communes, band, nodata)
         rows: list[dict[str, Any]] = []
@@ -970,41 +1075,68 @@ def raster_stats_by_zone(
         for i in range(len(communes)):
             zone = _Zone()
             acc = _Moments()
+            tally = _Tally(wanted, quantiles)
             nodata_ha = 0.0
-            for values, weights, window in walker.walk(i, zone):
-                zone.in_raster_ha += float(weights.sum())
+            for values, weights, window, pixel_ha in walker.walk(i, zone, rule):
                 invalid = walker.invalid(values, window)
+                tally.add(values, weights, pixel_ha, invalid)
                 nodata_ha += acc.add(values, weights, invalid, squares="std" in wanted)
             row = _base_row(communes, i)
             row.update(acc.result(wanted))
+            row.update(tally.result())
             row.update(coverage_ha=acc.weight, nodata_ha=nodata_ha,
                        outside_raster_ha=zone.outside_ha)
             if zone.total_ha > 0 and zone.in_raster_ha <= 0:
                 outside_ids.append(str(row["commune_id"]))
             rows.append(row)
-        meta = {"raster_crs": _crs_label(walker.crs), "pixel_area": walker.pixel_area.mode}
-    columns = ["commune_id", "commune_name", *wanted, "coverage_ha", "nodata_ha",
-               "outside_raster_ha"]
-    table = pd.DataFrame(rows, columns=columns)
-    for name in (*wanted, "coverage_ha", "nodata_ha", "outside_raster_ha"):
-        table[name] = table[name].astype(float)
+        meta = {"raster_crs": _crs_label(walker.crs), "pixel_area": walker.pixel_area.mode,
+                "rule": rule}
+    names = [*wanted, "coverage_ha", "nodata_ha", "outside_raster_ha"]
+    table = pd.DataFrame(rows, columns=["commune_id", "commune_name", *names])
+    for name in names:
+        table[name] = table[name].astype("int64" if name == "variety" else float)
     _warn_outside(outside_ids)
     table.attrs["geoagri"] = meta
     return table
 
 
-def _check_stats(stats: Sequence[str]) -> list[str]:
+def _check_stats(stats: Sequence[str]) -> tuple[list[str], dict[str, float]]:
+    """The statistics asked for, in order, and the quantiles (0-1) among them by name."""
     if isinstance(stats, str):
         stats = (stats,)
     wanted = list(dict.fromkeys(stats))
-    unknown = [s for s in wanted if s not in STATS]
+    quantiles: dict[str, float] = {}
+    unknown = []
+    for name in wanted:
+        if name in STATS:
+            if name == "median":
+                quantiles[name] = 0.5
+            continue
+        percent = _percent(name)
+        if percent is None:
+            unknown.append(name)
+        elif not 0.0 <= percent <= 100.0:
+            raise GeoagriError(f"quantile {name!r} is outside 0-100; ask for e.g. 'q10' or "
+                               "'q90' (the percentage below which that share of the area lies)")
+        else:
+            quantiles[name] = percent / 100.0
     if unknown or not wanted:
         raise GeoagriError(
             f"unknown statistic{'s' if len(unknown) > 1 else ''} "
             f"{', '.join(repr(s) for s in unknown) or '(none given)'}; choose from "
-            f"{', '.join(STATS)}"
+            f"{', '.join(STATS)}, or a quantile as 'q<percent>' (e.g. 'q10', 'q90')"
         )
-    return wanted
+    return wanted, quantiles
+
+
+def _percent(name: Any) -> float | None:
+    if not isinstance(name, str) or not name.startswith("q"):
+        return None
+    try:
+        value = float(name[1:])
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -1046,8 +1178,9 @@ class _Moments:
         return lost
 
     def result(self, wanted: Sequence[str]) -> dict[str, float]:
+        keys = [k for k in wanted if k in ("mean", "min", "max", "std")]
         if self.weight <= 0 or self.shift is None:
-            return dict.fromkeys(wanted, math.nan)
+            return dict.fromkeys(keys, math.nan)
         mean_d = self.total / self.weight
         out = {
             "mean": self.shift + mean_d,
@@ -1055,4 +1188,97 @@ class _Moments:
             "max": self.high,
             "std": math.sqrt(max(0.0, self.squares / self.weight - mean_d * mean_d)),
         }
-        return {k: out[k] for k in wanted}
+        return {k: out[k] for k in keys}
+
+
+class _Tally:
+    """What the statistics beyond the moments need from a commune's pixels.
+
+    ``count``/``sum``: running Σ fraction and Σ fraction × value.
+    ``majority``/``minority``/``variety``: the area of each distinct value.
+    Quantiles: the values and weights themselves (one commune at a time).
+    """
+
+    def __init__(self, wanted: Sequence[str], quantiles: Mapping[str, float]) -> None:
+        self.wanted = wanted
+        self.quantiles = dict(quantiles)
+        self.sums = "count" in wanted or "sum" in wanted
+        self.by_value = any(k in wanted for k in ("majority", "minority", "variety"))
+        self.count = 0.0
+        self.total = 0.0
+        self.classes: list[tuple[np.ndarray, np.ndarray]] = []
+        self.samples: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, values: np.ndarray, weights: np.ndarray, pixel_ha: Any,
+            invalid: np.ndarray | None) -> None:
+        """Add a strip (before :meth:`_Moments.add` changes ``weights``)."""
+        if not (self.sums or self.by_value or self.quantiles):
+            return
+        keep = weights > _MIN_COVERAGE * weights.max(initial=0.0)
+        if invalid is not None:
+            keep &= ~invalid
+        v, w = values[keep], weights[keep]
+        if v.size == 0:
+            return
+        if self.sums:
+            fraction = w / (pixel_ha if np.isscalar(pixel_ha)
+                            else np.broadcast_to(pixel_ha, weights.shape)[keep])
+            self.count += float(fraction.sum())
+            self.total += float(np.sum(fraction * v.astype(np.float64)))
+        if self.by_value:
+            self.classes.append(_class_sums(v, w))
+        if self.quantiles:
+            self.samples.append((v.astype(np.float64), w))
+
+    def result(self) -> dict[str, float]:
+        out: dict[str, float] = {"count": self.count, "sum": self.total}
+        if self.by_value:
+            out.update(_majority(self.classes))
+        if self.quantiles:
+            if self.samples:
+                x = np.concatenate([s[0] for s in self.samples])
+                w = np.concatenate([s[1] for s in self.samples])
+                found = _weighted_quantiles(x, w, list(self.quantiles.values()))
+            else:
+                found = [math.nan] * len(self.quantiles)
+            out.update(zip(self.quantiles, found, strict=True))
+        return {k: out[k] for k in self.wanted if k in out}
+
+
+def _majority(classes: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Majority, minority and variety from (values, areas) pairs; ties to the smallest value."""
+    if not classes:
+        return {"majority": math.nan, "minority": math.nan, "variety": 0}
+    found, inverse = np.unique(np.concatenate([np.asarray(c[0], dtype=np.float64)
+                                               for c in classes]), return_inverse=True)
+    area = np.bincount(inverse.ravel(), weights=np.concatenate([c[1] for c in classes]),
+                       minlength=found.size)
+    tol = 1e-9 * float(area.max())
+    # found is sorted, so the first value within tol of the extreme is the smallest one.
+    return {"majority": float(found[np.flatnonzero(area >= area.max() - tol)[0]]),
+            "minority": float(found[np.flatnonzero(area <= area.min() + tol)[0]]),
+            "variety": int(found.size)}
+
+
+def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """Weighted quantiles (https://stats.stackexchange.com/a/13223): the sorted values
+    x₁ ≤ … ≤ xₙ sit at sₖ = (k − 1)·wₖ + (n − 1)·Σ_{i<k} wᵢ, the quantile q is read by
+    linear interpolation at q·(n − 1)·Σw; with equal weights, numpy's linear percentile."""
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order]
+    n = x.size
+    before = np.concatenate([[0.0], np.cumsum(w)[:-1]])
+    s = np.arange(n) * w + (n - 1) * before
+    top = (n - 1) * float(w.sum())
+    out = []
+    for q in qs:
+        t = q * top
+        k = int(np.searchsorted(s, t, side="right"))  # first position beyond t
+        if k == 0 or n == 1:
+            out.append(float(x[0]))
+        elif k == n:
+            out.append(float(x[-1]))
+        else:
+            j = k - 1
+            out.append(float(x[j] + (t - s[j]) * (x[k] - x[j]) / (s[k] - s[j])))
+    return out

@@ -1,15 +1,18 @@
-"""Siting pump stations: budgeted maximal covering, solved exactly with HiGHS.
+"""Siting pump stations: budgeted maximal covering and set covering, solved exactly with HiGHS.
 
 :func:`site_pump_stations` chooses where new pump stations go so that they
 serve as many hectares of unserved rice land as possible, within a budget in
-VND, or with a given number of stations, or both:
+VND, or with a given number of stations, or both; or, with ``cover_all``, the
+least-cost stations that serve all of it that can be reached:
 
 1. **Demand.** The polygons to serve (typically the gaps layer of
    :mod:`geoagri.coverage`) are cut into square cells of ``cell_m`` on a grid
    aligned to multiples of ``cell_m`` in the metric CRS (:func:`demand_cells`).
    A cell's weight is its exact area in ha (overlapping demand polygons
    counted once); its demand point is a point on its surface (the centre of a
-   whole cell).
+   whole cell).  Demand may instead be **points** (villages, households,
+   field centroids), each one row weighted by its ``weight`` column (ha,
+   households, m³; 1 each without one), as spopt takes it.
 2. **Candidates** are the given points, or points along the canals every
    ``candidate_spacing_m`` (:func:`candidates_along_canals`).
 3. **Coverage.** A site covers a cell when the straight-line distance from the
@@ -29,6 +32,14 @@ VND, or with a given number of stations, or both:
    and 0 ≤ yᵢ ≤ 1.  Cells covered by the same set of candidates are merged
    first (their weights added), which shrinks the model without changing its
    optimum.  HiGHS solves it to a zero optimality gap.
+6. **Set covering** (``cover_all``; Toregas et al.'s location set covering
+   problem, spopt's LSCP; :func:`solve_set_cover`): minimise Σ cⱼ xⱼ (Σ xⱼ
+   without costs) subject to Σ_{j covers i} xⱼ ≥ 1 for every cell that some
+   candidate reaches and no existing station serves.  Cells no candidate
+   reaches cannot be served: they are reported (``unreachable``, with the
+   distance to the nearest candidate) instead of making the model
+   infeasible.  Rows whose candidates include all of another row's are
+   dropped too (covering the smaller row covers them).
 
 Examples
 --------
@@ -86,6 +97,7 @@ __all__ = [
     "demand_cells",
     "site_pump_stations",
     "solve_max_cover",
+    "solve_set_cover",
 ]
 
 log = logging.getLogger("geoagri")
@@ -182,6 +194,18 @@ class SitingResult:
         The options the result answers.
     metric_crs : pyproj.CRS
         The CRS distances were measured in.
+    unreachable : DataFrame
+        The demand no existing station serves and no candidate reaches:
+        ``cell_id``, its weight (``area_ha``, or the point demand's weight
+        column) and ``nearest_candidate_m``, the distance to the nearest
+        candidate (how far ``radius_m`` falls short).
+    demand_unit : str
+        ``"ha"`` for polygon demand; for point demand the weight column's
+        name (e.g. ``"households"``), or ``"n_points"`` without one.  Every
+        ``*_ha`` figure and column above is then in that unit.
+    unreachable_ha : float
+        Σ of ``unreachable``'s weights: ``demand_ha`` − ``existing_covered_ha``
+        − ``reachable_ha``.
     """
 
     sites: gpd.GeoDataFrame
@@ -199,6 +223,13 @@ class SitingResult:
     n_stations: int | None
     radius_m: float
     metric_crs: CRS = field(repr=False)
+    unreachable: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    demand_unit: str = "ha"
+
+    @property
+    def unreachable_ha(self) -> float:
+        """Demand neither served by existing stations nor within reach of a candidate."""
+        return float(self.demand_ha - self.existing_covered_ha - self.reachable_ha)
 
 
 # --------------------------------------------------------------------------
@@ -379,21 +410,48 @@ class _CoverModel:
 
     def min_cost_full_cover(self) -> float:
         """Least cost of candidates that together cover every row (a set-cover MIP)."""
-        import highspy
-
         if self.m == 0 or self.cost is None:
             return 0.0
-        h = _highs(None)
-        cover = self.cover.astype(np.float64)
-        n, m = self.n, self.m
-        h.passModel(n, m, int(cover.nnz), int(highspy.MatrixFormat.kRowwise),
-                    int(highspy.ObjSense.kMinimize), 0.0, np.asarray(self.cost, np.float64),
-                    np.zeros(n), np.ones(n), np.ones(m), np.full(m, highspy.kHighsInf),
-                    cover.indptr[:-1].astype(np.int32), cover.indices.astype(np.int32),
-                    cover.data.astype(np.float64), np.ones(n, dtype=np.int32))
-        h.run()
-        x = np.asarray(h.getSolution().col_value) > 0.5
+        x, _, _ = _set_cover(self.cover, self.cost, None)
         return float(np.asarray(self.cost)[x].sum())
+
+
+def _set_cover(cover: sparse.csr_matrix, cost: np.ndarray | None,
+               time_limit_s: float | None) -> tuple[np.ndarray, str, float]:
+    """Least-cost (fewest, without costs) candidates covering every row of ``cover``.
+
+    Minimise Σ cⱼ xⱼ subject to Σ_{j covers i} xⱼ ≥ 1 for every row, xⱼ
+    binary (Toregas et al.'s location set covering problem, spopt's LSCP).
+    Every row must be covered by some candidate.  Returns the chosen
+    candidates, the HiGHS status and the proved gap.
+    """
+    import highspy
+
+    m, n = cover.shape
+    if m == 0:
+        return np.zeros(n, dtype=bool), "Optimal", 0.0
+    h = _highs(time_limit_s)
+    # Unlike the maximal-covering model, set covering gains much from HiGHS's presolve
+    # (dominated rows and columns).
+    h.setOptionValue("presolve", "on")
+    c = np.ones(n) if cost is None else np.asarray(cost, np.float64)
+    # Scaled to O(1) (HiGHS struggles with 1e9-sized objective coefficients).
+    c = c / (float(c.max()) if c.max() > 0 else 1.0)
+    a = cover.astype(np.float64)
+    h.passModel(n, m, int(a.nnz), int(highspy.MatrixFormat.kRowwise),
+                int(highspy.ObjSense.kMinimize), 0.0, c, np.zeros(n), np.ones(n), np.ones(m),
+                np.full(m, highspy.kHighsInf), a.indptr[:-1].astype(np.int32),
+                a.indices.astype(np.int32), a.data.astype(np.float64),
+                np.ones(n, dtype=np.int32))
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    if status not in ("Optimal", "Time limit reached", "Iteration limit reached"):
+        raise InfeasibleError(f"HiGHS could not solve the set-covering model: status {status!r}")
+    gap = 0.0 if status == "Optimal" else float(h.getInfo().mip_gap)
+    if status != "Optimal":
+        log.warning("siting: HiGHS stopped early (%s) with a gap of %.3g%%; the sites serve "
+                    "all reachable demand but may not be the cheapest", status, 100 * gap)
+    return np.asarray(h.getSolution().col_value[:n]) > 0.5, status, gap
 
 
 def _as_csr(cover: Any, m: int | None = None) -> sparse.csr_matrix:
@@ -414,6 +472,16 @@ def _check_options(budget_vnd: float | None, n_sites: int | None, name: str) -> 
         raise SchemaError(f"budget_vnd={budget_vnd!r}; give a budget of 0 VND or more")
     if n_sites is not None and (int(n_sites) != n_sites or n_sites < 1):
         raise SchemaError(f"{name}={n_sites!r}; give a whole number of stations, 1 or more")
+
+
+def _check_mode(budget_vnd: float | None, n_stations: int | None, cover_all: bool) -> None:
+    """site_pump_stations: a budget and/or a count, or cover_all alone."""
+    if not cover_all:
+        _check_options(budget_vnd, n_stations, "n_stations")
+    elif budget_vnd is not None or n_stations is not None:
+        raise SchemaError("cover_all=True finds the least cost (or fewest stations) that "
+                          "serves all reachable demand, so it takes no budget_vnd= or "
+                          "n_stations=; leave them out, or leave out cover_all")
 
 
 def _check_costs(cost: np.ndarray, name: str, ids: Any) -> None:
@@ -487,19 +555,9 @@ def solve_max_cover(
     ([True, False, False], 8.0, 3000000000.0)
     """
     _check_options(budget_vnd, n_sites, "n_sites")
-    w = np.asarray(weights, dtype=np.float64)
-    a = _as_csr(cover)
-    m, n = a.shape
-    if w.shape != (m,):
-        raise SchemaError(f"weights has shape {w.shape} but cover has {m} rows; give one "
-                          "weight per row of cover")
-    if (w < 0).any() or not np.isfinite(w).all():
-        raise SchemaError("weights must be finite and 0 or more")
-    cost = None
-    if cost_vnd is not None:
-        cost = np.broadcast_to(np.asarray(cost_vnd, dtype=np.float64), (n,)).copy()
-        _check_costs(cost, "cost_vnd", np.arange(n))
-    elif budget_vnd is not None:
+    w, a, cost = _cover_inputs(weights, cover, cost_vnd)
+    n = a.shape[1]
+    if cost is None and budget_vnd is not None:
         raise SchemaError("budget_vnd needs cost_vnd, the cost of each candidate in VND")
     if n_sites is not None and n_sites > n:
         raise InfeasibleError(f"n_sites={n_sites} is more than the {n} candidates; give "
@@ -532,6 +590,112 @@ def _solve(w: np.ndarray, a: sparse.csr_matrix, cost: np.ndarray | None, *,
                         objective=float(w[np.asarray(covered).ravel()].sum()), cost_vnd=spent,
                         status=status, mip_gap=gap)
     return sol, model
+
+
+def solve_set_cover(
+    weights: Any,
+    cover: Any,
+    *,
+    cost_vnd: Any = None,
+    time_limit_s: float | None = None,
+) -> CoverSolution:
+    """Least-cost (or fewest) candidates that serve every reachable demand row; no geometry.
+
+    Minimise Σ cⱼ xⱼ (Σ xⱼ without costs: spopt's LSCP) subject to
+    Σ_{j: cover[i, j]} xⱼ ≥ 1 for every row of positive weight that some
+    candidate covers, xⱼ binary; HiGHS solves it to a zero gap.  Rows no
+    candidate covers cannot be served: they come back with ``covered``
+    false instead of making the problem infeasible.  Rows covered by the same
+    set of candidates are merged first, and chosen sites that serve nothing
+    another chosen site does not are dropped afterwards.
+
+    Parameters
+    ----------
+    weights : array-like of float, shape (m,)
+        Demand weights (e.g. ha, households), 0 or more; rows of weight 0
+        need no service.
+    cover : array-like or scipy.sparse matrix of bool, shape (m, n)
+        ``cover[i, j]`` is true when candidate ``j`` serves demand ``i``.
+    cost_vnd : array-like of float, shape (n,), optional
+        Cost of each candidate, VND; without it the fewest sites are chosen.
+    time_limit_s : float, optional
+        Stop HiGHS after this many seconds (the status then says so).
+
+    Returns
+    -------
+    CoverSolution
+        ``selected``, ``covered``, ``objective`` (the weight served: all of
+        the reachable weight), ``cost_vnd``, ``status``, ``mip_gap``.
+
+    Raises
+    ------
+    SchemaError
+        If shapes disagree, or weights or costs are negative or not finite.
+
+    Examples
+    --------
+    Four demand rows, the last one out of every candidate's reach:
+
+    >>> import numpy as np
+    >>> cover = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 0]], dtype=bool)
+    >>> sol = solve_set_cover([7.0, 1.0, 1.0, 4.0], cover)
+    >>> sol.selected.tolist(), sol.covered.tolist(), sol.objective
+    ([True, True, False], [True, True, True, False], 9.0)
+    >>> solve_set_cover([7.0, 1.0, 1.0, 4.0], cover,
+    ...                 cost_vnd=[1e9, 3e9, 1e9]).selected.tolist()
+    [True, False, True]
+    """
+    w, a, cost = _cover_inputs(weights, cover, cost_vnd)
+    return _solve_cover_all(w, a, cost, time_limit_s=time_limit_s, curve=False)[0]
+
+
+def _cover_inputs(weights: Any, cover: Any, cost_vnd: Any
+                  ) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray | None]:
+    """Checked weights, cover matrix and costs of the geometry-free solvers."""
+    w = np.asarray(weights, dtype=np.float64)
+    a = _as_csr(cover)
+    m, n = a.shape
+    if w.shape != (m,):
+        raise SchemaError(f"weights has shape {w.shape} but cover has {m} rows; give one "
+                          "weight per row of cover")
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise SchemaError("weights must be finite and 0 or more")
+    cost = None
+    if cost_vnd is not None:
+        cost = np.broadcast_to(np.asarray(cost_vnd, dtype=np.float64), (n,)).copy()
+        _check_costs(cost, "cost_vnd", np.arange(n))
+    return w, a, cost
+
+
+def _solve_cover_all(w: np.ndarray, a: sparse.csr_matrix, cost: np.ndarray | None, *,
+                     time_limit_s: float | None, curve: bool
+                     ) -> tuple[CoverSolution, _CoverModel | None]:
+    """Set covering of the rows of positive weight that some candidate reaches; with
+    ``curve``, also the maximal-covering model the budget curve re-solves."""
+    agg, agg_w, _ = _aggregate(a, w)
+    selected, status, gap = _set_cover(_drop_supersets(agg), cost, time_limit_s)
+    selected = _drop_redundant(a, w, selected, cost)
+    covered = np.asarray(a @ selected.astype(np.int64)).ravel() > 0
+    sol = CoverSolution(selected=selected, covered=covered,
+                        objective=float(w[covered].sum()),
+                        cost_vnd=float(cost[selected].sum()) if cost is not None else 0.0,
+                        status=status, mip_gap=gap)
+    model = _CoverModel(agg, agg_w, cost, time_limit_s) if curve and agg.shape[0] else None
+    return sol, model
+
+
+def _drop_supersets(cover: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Rows whose candidate set holds another row's set, dropped (covering the smaller
+    row covers them); rows with equal sets must be merged first (:func:`_aggregate`)."""
+    if cover.shape[0] < 2:
+        return cover
+    a = cover.astype(np.int32)
+    length = np.diff(a.indptr)
+    shared = (a @ a.T).tocoo()
+    inside = (shared.data == length[shared.col]) & (length[shared.col] < length[shared.row])
+    keep = np.ones(cover.shape[0], dtype=bool)
+    keep[shared.row[inside]] = False
+    return cover[keep]
 
 
 def _drop_redundant(a: sparse.csr_matrix, w: np.ndarray, selected: np.ndarray,
@@ -618,7 +782,8 @@ def _demand_metric(demand: gpd.GeoDataFrame, metric: CRS, cell_m: float
     if bad.any():
         raise GeometryError(f"layer 'demand': {int(bad.sum())} row(s) are not polygons "
                             f"[{_ids(demand, bad)}]; demand must be the polygons to serve "
-                            "(e.g. the gaps layer); drop or buffer the other rows")
+                            "(e.g. the gaps layer) or points with a weight column, not a mix; "
+                            "drop or buffer the other rows")
     geoms = geoms[present]
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
@@ -685,8 +850,7 @@ def demand_cells(
     """
     require_layer(demand, name="demand", func="demand_cells", series=True)
     metric = metric_crs(demand, crs=crs)
-    pieces, area_ha, ix, iy = _demand_metric(demand, metric, cell_m)
-    return _cells_frame(pieces, area_ha, ix, iy, cell_m, metric, demand.crs)
+    return _polygon_demand(demand, metric, cell_m).frame(demand.crs)
 
 
 def _cell_ids(ix: np.ndarray, iy: np.ndarray, cell_m: float) -> list[str]:
@@ -694,11 +858,76 @@ def _cell_ids(ix: np.ndarray, iy: np.ndarray, cell_m: float) -> list[str]:
     return [f"E{x:.12g}N{y:.12g}" for x, y in zip(xs, ys, strict=True)]
 
 
-def _cells_frame(pieces: np.ndarray, area_ha: np.ndarray, ix: np.ndarray, iy: np.ndarray,
-                 cell_m: float, metric: CRS, out_crs: Any) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"cell_id": _cell_ids(ix, iy, cell_m), "area_ha": area_ha},
-                            geometry=gpd.GeoSeries(pieces, crs=metric).to_crs(out_crs).values,
-                            crs=out_crs)
+@dataclass(frozen=True)
+class _Demand:
+    """Demand rows in the metric CRS: where each is, what it weighs, how to show it.
+
+    ``geoms`` are the cell pieces of polygon demand (``points`` a point on
+    each) or the demand points themselves; ``weight`` is in ``unit``: ha, or
+    the point demand's weight column.
+    """
+
+    geoms: np.ndarray
+    points: np.ndarray
+    weight: np.ndarray
+    ids: np.ndarray
+    unit: str
+    metric: CRS
+
+    @property
+    def column(self) -> str:
+        """Name of the weight's column in ``cells`` and ``unreachable``."""
+        return "area_ha" if self.unit == "ha" else self.unit
+
+    def frame(self, out_crs: Any) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(
+            {"cell_id": self.ids, self.column: self.weight},
+            geometry=gpd.GeoSeries(self.geoms, crs=self.metric).to_crs(out_crs).values,
+            crs=out_crs)
+
+
+def _polygon_demand(demand: gpd.GeoDataFrame, metric: CRS, cell_m: float) -> _Demand:
+    pieces, area_ha, ix, iy = _demand_metric(demand, metric, cell_m)
+    return _Demand(pieces, shapely.point_on_surface(pieces), area_ha,
+                   np.asarray(_cell_ids(ix, iy, cell_m), dtype=object), "ha", metric)
+
+
+def _point_demand(demand: gpd.GeoDataFrame, metric: CRS, weight: str | None) -> _Demand:
+    """Each demand point is one row, weighted by its ``weight`` column (1 without one)."""
+    geoms = np.asarray(demand.geometry.to_crs(metric).values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if weight is None:
+        w, unit = np.ones(len(demand)), "n_points"
+        log.info("siting: point demand without weight=; each point counts 1")
+    else:
+        if weight not in demand.columns:
+            raise SchemaError(f"weight={weight!r} names no column of layer 'demand' (columns: "
+                              f"{', '.join(map(str, demand.columns))}); give the column holding "
+                              "each point's demand, e.g. ha, households or m³")
+        w = pd.to_numeric(demand[weight], errors="coerce").to_numpy(float)
+        bad = present & ~(np.isfinite(w) & (w >= 0))
+        if bad.any():
+            found = ", ".join(repr(v) for v in demand[weight].to_numpy()[bad][:5])
+            raise SchemaError(f"layer 'demand', column {weight!r}: {int(bad.sum())} row(s) are "
+                              f"missing, negative or not numbers [{_ids(demand, bad)}] (found "
+                              f"{found}); give every point a weight of 0 or more")
+        unit = str(weight)
+    ids = (demand["demand_id"] if "demand_id" in demand.columns else demand.index.to_series())
+    return _Demand(geoms[present], geoms[present], w[present],
+                   ids.astype(str).to_numpy(dtype=object)[present], unit, metric)
+
+
+def _demand_rows(demand: gpd.GeoDataFrame, metric: CRS, cell_m: float,
+                 weight: str | None) -> _Demand:
+    """Demand as rows: polygons cut into cells weighted by area, or weighted points."""
+    geoms = np.asarray(demand.geometry.values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if present.any() and (shapely.get_type_id(geoms[present]) == 0).all():
+        return _point_demand(demand, metric, weight)
+    if weight is not None:
+        raise SchemaError(f"weight={weight!r} is for point demand; polygon demand is weighted "
+                          "by its area in ha (leave out weight=, or give points)")
+    return _polygon_demand(demand, metric, cell_m)
 
 
 def candidates_along_canals(
@@ -864,16 +1093,21 @@ def site_pump_stations(
     curve_steps: int = 10,
     time_limit_s: float | None = None,
     crs: Any = None,
+    weight: str | None = None,
+    cover_all: bool = False,
 ) -> SitingResult:
     """Choose new pump-station sites that serve the most demand within a budget or count.
 
-    See the module documentation for the model.  Demand is cut into cells
-    (:func:`demand_cells`); cells within ``radius_m`` of an ``existing``
-    station count as served and are left out; of the others, the model
-    maximises the hectares within ``radius_m`` of a chosen site, subject to
-    Σ cost ≤ ``budget_vnd`` and/or the number of sites: exactly
-    ``n_stations`` without a budget (spopt's MCLP), at most ``n_stations``
-    with one.  Distances are straight lines in the metric CRS.
+    See the module documentation for the model.  Polygon demand is cut into
+    cells (:func:`demand_cells`), point demand taken point by point; demand
+    within ``radius_m`` of an ``existing`` station counts as served and is
+    left out; of the rest, the model maximises the weight (ha) within
+    ``radius_m`` of a chosen site, subject to Σ cost ≤ ``budget_vnd`` and/or
+    the number of sites: exactly ``n_stations`` without a budget (spopt's
+    MCLP), at most ``n_stations`` with one.  With ``cover_all`` it instead
+    finds the least-cost (without costs, the fewest) sites that serve all the
+    demand any candidate reaches (spopt's LSCP), and reports the rest in
+    ``unreachable``.  Distances are straight lines in the metric CRS.
 
     The **curve** re-solves the model at ``curve_steps`` budgets evenly spaced
     up to ``budget_vnd`` (the last point is the result itself) or, without a
@@ -886,7 +1120,9 @@ def site_pump_stations(
     ----------
     demand : GeoDataFrame
         Polygons to serve, e.g. the gaps layer (unserved rice land); an
-        ``area_ha`` column is not used, areas are measured.
+        ``area_ha`` column is not used, areas are measured.  Or points, each
+        weighted by its ``weight`` column; a ``demand_id`` column (else the
+        index) names them in ``cells`` and ``unreachable``.
     radius_m : float
         Service radius of a pump station, metres.
     candidates : GeoDataFrame, optional
@@ -922,6 +1158,15 @@ def site_pump_stations(
     crs : str, int or pyproj.CRS, optional
         Metric CRS for distances and areas (default:
         :func:`geoagri.crs.metric_crs` of the demand).
+    weight : str, optional
+        With point demand: the column holding each point's demand (ha,
+        households, m³), 0 or more; the result's ``*_ha`` figures are then in
+        that unit (:attr:`SitingResult.demand_unit`).  Without it each point
+        counts 1.  Not for polygon demand, which is weighted by its area.
+    cover_all : bool, default False
+        Instead of a budget or a count: the least-cost sites (the fewest,
+        without costs) that serve every reachable demand; takes no
+        ``budget_vnd`` or ``n_stations``.  Its curve runs up to that cost.
 
     Returns
     -------
@@ -940,15 +1185,18 @@ def site_pump_stations(
         ``n_stations`` exceeds the number of candidates; if the power layer
         has no three-phase line.
     SchemaError
-        If neither ``budget_vnd`` nor ``n_stations`` is given, if
-        ``budget_vnd`` comes without ``station_cost_vnd``, if only one of
+        If neither ``budget_vnd`` nor ``n_stations`` is given (nor
+        ``cover_all``), if ``cover_all`` comes with either, if ``weight``
+        names no column or holds negative or missing values, if ``weight``
+        comes with polygon demand, if ``budget_vnd`` comes without
+        ``station_cost_vnd``, if only one of
         ``power`` and ``line_cost_vnd_per_km`` is given, if neither
         ``candidates`` nor ``canals`` is given, or an option or cost is
         negative or missing.
     CRSError
         If a layer has no CRS.
     GeometryError
-        If demand rows are not polygons, candidates or existing stations not
+        If demand mixes polygons with other rows, candidates or existing stations not
         points, or canals not lines.
 
     Examples
@@ -969,7 +1217,7 @@ def site_pump_stations(
     >>> bool(0 < result.covered_ha <= result.reachable_ha)
     True
     """
-    _check_options(budget_vnd, n_stations, "n_stations")
+    _check_mode(budget_vnd, n_stations, cover_all)
     if not (np.isfinite(radius_m) and radius_m > 0):
         raise SchemaError(f"radius_m={radius_m!r}; give a service radius in metres, more than 0")
     if (power is None) != (line_cost_vnd_per_km is None):
@@ -997,14 +1245,15 @@ def site_pump_stations(
                               "the result of geoagri.coverage.gaps()")
     metric = metric_crs(demand, crs=crs)
 
-    # Demand cells.
-    pieces, area_ha, ix, iy = _demand_metric(demand, metric, cell_m)
+    # Demand: cells of the polygons, or the weighted points.
+    dem = _demand_rows(demand, metric, cell_m, weight)
+    area_ha, points = dem.weight, dem.points
     demand_ha = float(area_ha.sum())
-    if pieces.size == 0 or demand_ha <= 0:
-        raise InfeasibleError(f"layer 'demand' has no area to serve ({len(demand)} row(s), "
-                              "none with a polygon of positive area); give the polygons of "
-                              "unserved land, e.g. the result of geoagri.coverage.gaps()")
-    points = shapely.point_on_surface(pieces)
+    if points.size == 0 or demand_ha <= 0:
+        raise InfeasibleError(f"layer 'demand' has nothing to serve ({len(demand)} row(s), "
+                              f"none with a polygon of positive area or a point of positive "
+                              f"{dem.unit}); give the polygons of unserved land, e.g. the "
+                              "result of geoagri.coverage.gaps(), or weighted points")
     m = points.size
 
     # Candidates.
@@ -1084,7 +1333,11 @@ def site_pump_stations(
                 f"{_fmt_vnd(cost[cheapest])} or give cheaper candidates")
 
     # Solve.
-    if open_ha > 0:
+    if open_ha > 0 and cover_all:
+        sol, model = _solve_cover_all(weights, cover, cost if has_cost else None,
+                                      time_limit_s=time_limit_s,
+                                      curve=has_cost and curve_steps > 0)
+    elif open_ha > 0:
         sol, model = _solve(weights, cover, cost if has_cost else None, budget_vnd=budget_vnd,
                             n_sites=n_stations, time_limit_s=time_limit_s)
     else:  # existing stations serve everything: propose nothing
@@ -1092,9 +1345,13 @@ def site_pump_stations(
                                    "Optimal", 0.0), None
     status = sol.status if open_ha > 0 else "Nothing to serve"
     chosen = np.flatnonzero(sol.selected)
-    log.info("siting: %d cells (%.1f ha; %.1f ha served by existing stations), %d candidates; "
-             "%d sites chosen serving %.1f ha for %s (%s)", m, demand_ha, existing_ha, n,
-             chosen.size, sol.objective, _fmt_vnd(sol.cost_vnd), status)
+    log.info("siting: %d demand rows (%.1f %s; %.1f served by existing stations), "
+             "%d candidates; %d sites chosen serving %.1f for %s (%s)", m, demand_ha, dem.unit,
+             existing_ha, n, chosen.size, sol.objective, _fmt_vnd(sol.cost_vnd), status)
+    if cover_all and open_ha > reachable_ha:
+        log.warning("siting: %.1f %s of demand lies beyond radius_m=%g m of every candidate "
+                    "and stays unserved; see SitingResult.unreachable",
+                    open_ha - reachable_ha, dem.unit, radius_m)
 
     # Per-cell and per-site figures.
     new_cov = sol.covered & ~by_existing & (weights > 0)
@@ -1135,14 +1392,15 @@ def site_pump_stations(
                              geometry=gpd.GeoSeries(cand_pts[chosen], crs=metric)
                              .to_crs(out_crs).values, crs=out_crs).reset_index(drop=True)
 
-    cells = _cells_frame(pieces, area_ha, ix, iy, cell_m, metric, out_crs)
+    cells = dem.frame(out_crs)
     served = np.where(by_existing, "existing", np.where(new_cov, "new", "none"))
     cells.insert(2, "served_by", served)
     cells.insert(3, "site_id", np.where(nearest_site >= 0,
                                         site_ids[np.maximum(nearest_site, 0)], None))
     cells.insert(4, "reachable", reachable | by_existing)
 
-    curve = _curve(model, cost, weights, cover, budget_vnd=budget_vnd, n_stations=n_stations,
+    curve = _curve(model, cost, weights, cover, n_stations=n_stations,
+                   budget_vnd=sol.cost_vnd if cover_all else budget_vnd,
                    steps=int(curve_steps) if has_cost else 0, final=sol)
     covered_ha = float(area_ha[new_cov].sum())
     return SitingResult(
@@ -1152,7 +1410,20 @@ def site_pump_stations(
         ha_per_billion_vnd=(covered_ha / (sol.cost_vnd / _BILLION) if sol.cost_vnd > 0
                             else math.nan),
         objective=sol.objective, status=status, budget_vnd=budget_vnd, n_stations=n_stations,
-        radius_m=float(radius_m), metric_crs=metric)
+        radius_m=float(radius_m), metric_crs=metric,
+        unreachable=_unreachable(dem, weights, reachable, cand_pts), demand_unit=dem.unit)
+
+
+def _unreachable(dem: _Demand, weights: np.ndarray, reachable: np.ndarray,
+                 cand_pts: np.ndarray) -> pd.DataFrame:
+    """Demand no existing station serves and no candidate reaches, with how far it is."""
+    lost = np.flatnonzero((weights > 0) & ~reachable)
+    dist = np.full(lost.size, np.nan)
+    if lost.size and cand_pts.size:
+        dist = shapely.STRtree(cand_pts).query_nearest(dem.points[lost], return_distance=True,
+                                                       all_matches=False)[1]
+    return pd.DataFrame({"cell_id": dem.ids[lost], dem.column: weights[lost],
+                         "nearest_candidate_m": dist})
 
 
 def _curve(model: _CoverModel | None, cost: np.ndarray, weights: np.ndarray,

@@ -508,6 +508,192 @@ def test_stats_single_statistic_as_string(tmp_path):
 
 
 # --------------------------------------------------------------------------
+# More statistics, and the centre / all-touched rules: peers' own test cases
+# --------------------------------------------------------------------------
+
+
+def peer_rect(xmin, ymin, xmax, ymax, n_rows):
+    """A rectangle given as exactextract's and rasterstats' tests give it: in pixel units
+    from the raster's lower-left corner, y up (their grids have 1-unit pixels)."""
+    return pixel_box(xmin, n_rows - ymin, xmax, n_rows - ymax)
+
+
+ONE_TO_NINE = np.arange(1, 10, dtype="float32").reshape(3, 3)
+
+
+def test_exactextract_basic_stats(tmp_path):
+    # exactextract python/tests/test_exact_extract.py::test_basic_stats: values 1..9 on a
+    # 3 x 3 grid, the square (0.5, 0.5)-(2.5, 2.5): coverage 0.25 at the corners, 0.5 on
+    # the sides, 1 in the middle.  Its stated values: count 4, mean 5, median 5, min 1,
+    # max 9, majority 5, minority 1, variety 9, variance 5.
+    path = write(tmp_path / "nine.tif", ONE_TO_NINE)
+    stats = ("count", "mean", "median", "min", "max", "majority", "minority", "variety",
+             "std", "sum", "q25", "q75")
+    row = raster_stats_by_zone(path, communes_of(peer_rect(0.5, 0.5, 2.5, 2.5, 3)),
+                               stats=stats).iloc[0]
+    assert row["count"] == pytest.approx(4.0)
+    assert row["mean"] == pytest.approx(5.0)
+    assert row["median"] == pytest.approx(5.0)
+    assert (row["min"], row["max"]) == (1.0, 9.0)
+    assert (row["majority"], row["minority"], row["variety"]) == (5.0, 1.0, 9)
+    assert row["std"] == pytest.approx(math.sqrt(5.0))
+    # Σ fraction x value = 0.25 (1 + 3 + 7 + 9) + 0.5 (2 + 4 + 6 + 8) + 5
+    assert row["sum"] == pytest.approx(20.0)
+    # Quantiles by hand (s_k = (k-1) w_k + 8 Σ_{i<k} w_i = 0, 2.5, 6.5, 9.5, 16, 22.5,
+    # 25.5, 29.5, 32; q x 32 = 8 lies between 6.5 (x=3) and 9.5 (x=4), 24 between 22.5
+    # (x=6) and 25.5 (x=7)).  exactextract states 3 and 6: the same numbers truncated to
+    # the int32 type of its test raster.
+    assert row["q25"] == pytest.approx(3.5)
+    assert row["q75"] == pytest.approx(6.5)
+    assert row["coverage_ha"] == pytest.approx(4.0)
+    # The square's sides run through centres: GDAL takes those on the right, top and
+    # bottom sides, not the left (6 cells: columns 1-2, all rows); all touched, 9.
+    for rule, count, total in (("centre", 6, 2 + 3 + 5 + 6 + 8 + 9), ("all_touched", 9, 45)):
+        row = raster_stats_by_zone(path, communes_of(peer_rect(0.5, 0.5, 2.5, 2.5, 3)),
+                                   stats=("count", "sum"), rule=rule).iloc[0]
+        assert (row["count"], row["sum"]) == (count, total), rule
+
+
+def test_exactextract_partial_cell_and_nodata(tmp_path):
+    # test_multisource: the square (0.5, 0.5)-(1, 1) covers a quarter of the cell holding 7
+    # (and 14 on the doubled raster): count 0.25, mean 7.
+    path = write(tmp_path / "nine.tif", ONE_TO_NINE)
+    doubled = write(tmp_path / "doubled.tif", 2 * ONE_TO_NINE)
+    corner = communes_of(peer_rect(0.5, 0.5, 1.0, 1.0, 3))
+    row = raster_stats_by_zone(path, corner, stats=("count", "mean")).iloc[0]
+    assert (row["count"], row["mean"]) == (pytest.approx(0.25), pytest.approx(7.0))
+    assert raster_stats_by_zone(doubled, corner, stats="mean")["mean"].iloc[0] == 14.0
+    # test_nodata: 1..100 on 10 x 10, the lower-left 4 x 4 block nodata (-999).  The
+    # square (3.5, 3.5)-(4.5, 4.5) takes a quarter of 54, 55, 65 and of a nodata cell:
+    # sum 43.5, mean 58; the square (0, 0)-(3, 3) lies in the block: sum 0, mean NaN.
+    data = np.arange(1, 101, dtype="int32").reshape(10, 10)
+    data[6:10, 0:4] = -999
+    path = write(tmp_path / "hundred.tif", data, nodata=-999)
+    table = raster_stats_by_zone(
+        path, communes_of(peer_rect(3.5, 3.5, 4.5, 4.5, 10), peer_rect(0, 0, 3, 3, 10)),
+        stats=("sum", "mean", "count", "median", "majority", "variety"))
+    assert table["sum"].tolist() == [pytest.approx(43.5), 0.0]
+    assert table["mean"].iloc[0] == pytest.approx(58.0)
+    assert table["nodata_ha"].tolist() == [pytest.approx(0.25), pytest.approx(9.0)]
+    empty = table.iloc[1]
+    assert math.isnan(empty["mean"]) and math.isnan(empty["median"])
+    assert math.isnan(empty["majority"]) and empty["variety"] == 0 and empty["count"] == 0.0
+
+
+def test_rasterstats_nan_and_nodata(tmp_path):
+    # rasterstats tests/test_zonal.py::test_nan_nodata: [[nan, 12.25], [-999, 12.75]],
+    # nodata=-999, the whole raster: count 2, mean 12.5, min 12.25, max 12.75.
+    data = np.array([[np.nan, 12.25], [-999, 12.75]], dtype="float64")
+    path = write(tmp_path / "nan.tif", data)
+    whole = communes_of(peer_rect(0, 0, 2, 2, 2))
+    for rule in ("centre", "exact", "all_touched"):
+        row = raster_stats_by_zone(path, whole, stats=("count", "mean", "min", "max"),
+                                   nodata=-999, rule=rule).iloc[0]
+        assert row["count"] == 2.0
+        assert row["mean"] == pytest.approx(12.5)
+        assert (row["min"], row["max"]) == (12.25, 12.75)
+        assert row["nodata_ha"] == pytest.approx(2.0)
+    # test_nan_counts: a row of NaN, a row of the nodata value 0, then 1, 4, 5: count 3
+    # (rasterstats also counts 3 nodata and 3 nan; geoagri's nodata_ha holds both).
+    data = np.array([[np.nan] * 3, [0, 0, 0], [1, 4, 5]], dtype="float64")
+    path = write(tmp_path / "nan_counts.tif", data, nodata=0.0)
+    row = raster_stats_by_zone(path, communes_of(peer_rect(0, 0, 3, 3, 3)),
+                               stats=("count", "sum", "mean"), rule="centre").iloc[0]
+    assert (row["count"], row["sum"]) == (3.0, 10.0)
+    assert row["nodata_ha"] == pytest.approx(6.0)
+
+
+def test_rasterstats_centre_rule_and_the_exact_one(tmp_path):
+    # rasterstats test_geojson_out_with_no_properties: this polygon over [[100, 1],
+    # [100, 1]] has mean 34 (three centres inside: 100, 1, 1).
+    data = np.array([[100, 1], [100, 1]], dtype="float32")
+    path = write(tmp_path / "two.tif", data)
+    poly = Polygon([px(x, 2 - y) for x, y in
+                    [(0, 0), (0, 0.5), (1, 1.5), (1.5, 2), (2, 2), (2, 0)]])
+    communes = communes_of(poly)
+    centre = raster_stats_by_zone(path, communes, stats=("mean", "count"), rule="centre")
+    assert centre["mean"].iloc[0] == pytest.approx(34.0)
+    assert centre["count"].iloc[0] == 3.0
+    # Exact, by hand: the line y = x + 0.5 leaves 0.125 of the upper-left cell (100),
+    # 0.875 of the upper-right (1) and of the lower-left (100), all of the lower-right (1).
+    exact = raster_stats_by_zone(path, communes, stats=("mean", "count")).iloc[0]
+    assert exact["count"] == pytest.approx(2.875)
+    assert exact["mean"] == pytest.approx((12.5 + 0.875 + 87.5 + 1) / 2.875)
+    touched = raster_stats_by_zone(path, communes, stats=("mean", "count"),
+                                   rule="all_touched").iloc[0]
+    assert (touched["mean"], touched["count"]) == (50.5, 4.0)
+    assert touched["coverage_ha"] == 4.0
+    assert touched["outside_raster_ha"] == 0.0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_centre_and_all_touched_pick_gdals_pixels(tmp_path, seed):
+    # rasterstats selects pixels with GDAL's rasterisation (rasterio.features): the same
+    # pixels here, on random polygons, and on squares whose sides run through centres.
+    from rasterio.features import rasterize
+
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 50, size=(10, 10)).astype("float32")
+    path = write(tmp_path / "random.tif", values)
+    transform = from_origin(X0, Y0, PX, PX)
+    geoms = [pixel_box(2.5, 2.5, 5.5, 6.5), pixel_box(0.5, 7.5, 3.5, 9.5)]
+    for _ in range(4):
+        pts = rng.uniform(0, 10, size=(7, 2))
+        geoms.append(shapely.convex_hull(shapely.MultiPoint([px(*p) for p in pts])))
+    communes = communes_of(*geoms)
+    for rule, all_touched in (("centre", False), ("all_touched", True)):
+        table = raster_stats_by_zone(path, communes, stats=("count", "sum"), rule=rule)
+        for k, geom in enumerate(geoms):
+            burned = rasterize([geom], out_shape=values.shape, transform=transform,
+                               all_touched=all_touched).astype(bool)
+            assert table["count"].iloc[k] == burned.sum(), (rule, k)
+            assert table["sum"].iloc[k] == pytest.approx(float(values[burned].sum()))
+
+
+def test_quantiles_with_whole_pixels_are_numpys_percentiles(tmp_path):
+    # With equal weights (rule="centre") the weighted quantile is numpy's linear one,
+    # which rasterstats' median and percentile_<q> return; repeated values included.
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 6, size=(10, 10)).astype("float32")
+    path = write(tmp_path / "ints.tif", values)
+    geom = pixel_box(1, 2, 8, 7)  # 7 x 5 whole pixels
+    inside = values[2:7, 1:8].ravel()
+    row = raster_stats_by_zone(path, communes_of(geom), rule="centre",
+                               stats=("median", "q10", "q2.5", "q90", "q0", "q100")).iloc[0]
+    assert row["median"] == pytest.approx(np.median(inside))
+    for name, q in (("q10", 10), ("q2.5", 2.5), ("q90", 90), ("q0", 0), ("q100", 100)):
+        assert row[name] == pytest.approx(np.percentile(inside, q)), name
+
+
+def test_majority_minority_ties_and_area_weights(tmp_path):
+    # Classes 1, 2 and 3 by column; the commune (columns 0-2.5, rows 0.5-2) takes 1.5 ha
+    # of class 1, 1.5 ha of class 2 and 0.75 ha of class 3, so 1 and 2 tie for the
+    # majority (the smaller wins).
+    data = np.array([[1, 2, 3], [1, 2, 3]], dtype="uint8")
+    path = write(tmp_path / "classes3.tif", data)
+    geom = pixel_box(0, 0.5, 2.5, 2)
+    row = raster_stats_by_zone(path, communes_of(geom),
+                               stats=("majority", "minority", "variety", "count")).iloc[0]
+    assert (row["majority"], row["minority"], row["variety"]) == (1.0, 3.0, 3)
+    assert row["count"] == pytest.approx(3.75)
+    centre = raster_stats_by_zone(path, communes_of(geom), rule="centre",
+                                  stats=("majority", "minority", "variety")).iloc[0]
+    # Centres inside: row 1 (y 1.5) only, whole pixels of 1 and 2: column 2's centre (2.5)
+    # lies on the right border, which counts as in GDAL, so 1, 2 and 3 tie.
+    assert (centre["majority"], centre["minority"], centre["variety"]) == (1.0, 1.0, 3)
+
+
+def test_rule_keeps_the_outside_part_exact(tmp_path):
+    path = write(tmp_path / "dem.tif", ELEVATION)
+    # Half a pixel west of the raster, then 1.4 pixels on it.
+    communes = communes_of(pixel_box(-0.5, 0, 1.4, 1))
+    for rule, coverage in (("exact", 1.4), ("centre", 1.0), ("all_touched", 2.0)):
+        row = raster_stats_by_zone(path, communes, rule=rule, stats="mean").iloc[0]
+        assert row["coverage_ha"] == pytest.approx(coverage), rule
+        assert row["outside_raster_ha"] == pytest.approx(0.5), rule
+
+
+# --------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------
 
@@ -555,8 +741,12 @@ def test_bad_inputs(classes_tif, tmp_path):
         raster_area_by_zone(np.zeros((2, 2)), communes)
     with pytest.raises(GeoagriError, match=r"classes must map class values to names"):
         raster_area_by_zone(classes_tif, communes, classes=["rice"])
-    with pytest.raises(GeoagriError, match=r"unknown statistic 'median'; choose from mean"):
-        raster_stats_by_zone(classes_tif, communes, stats=("mean", "median"))
+    with pytest.raises(GeoagriError, match=r"unknown statistic 'mode'; choose from mean"):
+        raster_stats_by_zone(classes_tif, communes, stats=("mean", "mode"))
+    with pytest.raises(GeoagriError, match=r"quantile 'q101' is outside 0-100"):
+        raster_stats_by_zone(classes_tif, communes, stats=("q101",))
+    with pytest.raises(GeoagriError, match=r"rule='center' is not known; choose from exact"):
+        raster_stats_by_zone(classes_tif, communes, rule="center")
     with rasterio.open(classes_tif) as ds:
         pass
     with pytest.raises(GeoagriError, match=r"dataset is closed"):

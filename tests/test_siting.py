@@ -5,6 +5,7 @@ and every error path."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,7 @@ from geoagri.siting import (
     demand_cells,
     site_pump_stations,
     solve_max_cover,
+    solve_set_cover,
 )
 
 UTM = "EPSG:32648"
@@ -434,9 +436,11 @@ def test_missing_crs(three_fields):
 
 
 def test_wrong_geometry_types(three_fields):
-    with pytest.raises(GeometryError, match=r"layer 'demand': 1 row\(s\) are not polygons"):
-        site_pump_stations(gpd.GeoDataFrame(geometry=[km_pt(0, 0)], crs=UTM),
-                           candidates=points(["A"], [(0.5, 0.5)]), radius_m=800, n_stations=1)
+    mixed = gpd.GeoDataFrame(geometry=[km_box(0, 0, 1, 1), km_pt(3, 3)], crs=UTM)
+    with pytest.raises(GeometryError, match=r"layer 'demand': 1 row\(s\) are not polygons"
+                                            r".*or points with a weight column, not a mix"):
+        site_pump_stations(mixed, candidates=points(["A"], [(0.5, 0.5)]), radius_m=800,
+                           n_stations=1)
     cand = gpd.GeoDataFrame({"site_id": ["A"]}, geometry=[km_box(0, 0, 1, 1)], crs=UTM)
     with pytest.raises(GeometryError, match=r"layer 'candidates': 1 row\(s\) are not points"):
         site_pump_stations(three_fields, candidates=cand, radius_m=800, n_stations=1)
@@ -454,3 +458,275 @@ def test_solve_max_cover_bad_inputs():
         solve_max_cover([1.0], [[True]], budget_vnd=1.0)
     with pytest.raises(SchemaError, match=r"weights must be finite and 0 or more"):
         solve_max_cover([-1.0], [[True]], n_sites=1)
+
+
+# --------------------------------------------------------------------------
+# Point demand and set covering: spopt's own San Francisco case
+# --------------------------------------------------------------------------
+
+
+def spopt_data():
+    """spopt's test data (tests/test_locate/data of the installed package)."""
+    spopt = pytest.importorskip("spopt", reason="spopt is a test extra: pip install spopt pulp")
+    from pathlib import Path
+
+    path = Path(spopt.__file__).parent / "tests" / "test_locate" / "data"
+    if not (path / "SF_demand_205_centroid_uniform_weight.csv").exists():
+        pytest.skip(f"spopt's test data is not installed ({path})")
+    return path
+
+
+@pytest.fixture(scope="module")
+def san_francisco():
+    """spopt's TestRealWorldLocate: 205 census tracts (POP2000, HOUSEHOLDS) and 16 store
+    sites in lon/lat, sorted by NAME as spopt's tests sort them, and its network
+    distance matrix (tracts x stores)."""
+    path = spopt_data()
+    tracts = pd.read_csv(path / "SF_demand_205_centroid_uniform_weight.csv")
+    stores = pd.read_csv(path / "SF_store_site_16_longlat.csv")
+    tracts = gpd.GeoDataFrame(tracts, geometry=gpd.points_from_xy(tracts.long, tracts.lat),
+                              crs=4326).sort_values("NAME").reset_index(drop=True)
+    stores = gpd.GeoDataFrame(stores, geometry=gpd.points_from_xy(stores.long, stores.lat),
+                              crs=4326).sort_values("NAME").reset_index(drop=True)
+    tracts["demand_id"] = tracts["NAME"].astype(str)
+    stores["site_id"] = stores["NAME"]
+    network = pd.read_csv(path / "SF_network_distance_candidateStore_16_censusTract_205_new.csv")
+    matrix = network.pivot_table(values="distance", index="DestinationName", columns="name")
+    return tracts, stores, matrix.to_numpy()
+
+
+def spopt_objective(model):
+    pulp = pytest.importorskip("pulp")
+    model.solve(pulp.PULP_CBC_CMD(msg=False))
+    assert model.problem.status == pulp.LpStatusOptimal
+    return pulp.value(model.problem.objective)
+
+
+SF_UTM = "EPSG:32610"  # UTM 10N: spopt measures straight lines in the CRS it is given
+
+
+def test_network_case_as_spopt_states_it(san_francisco):
+    # spopt test_mclp.py TestRealWorldLocate: service 5000, p = 4, weights POP2000 on the
+    # network distances: 21 tracts uncovered, 89.75609756097561 % covered.
+    tracts, _, dist = san_francisco
+    sol = solve_max_cover(tracts["POP2000"].to_numpy(float), dist <= 5000.0, n_sites=4)
+    assert int((~sol.covered).sum()) == 21
+    assert 100 * sol.covered.mean() == pytest.approx(89.75609756097561)
+    assert sol.selected.sum() == 4
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_set_cover_same_optimum_as_spopt_lscp_on_the_network_case(san_francisco):
+    locate = pytest.importorskip("spopt.locate")
+    tracts, _, dist = san_francisco
+    # 5000 m as spopt's test; then the least radius that reaches every tract.
+    for radius in (5000.0, float(dist.min(axis=1).max())):
+        expected = spopt_objective(locate.LSCP.from_cost_matrix(dist, radius))
+        sol = solve_set_cover(np.ones(len(tracts)), dist <= radius)
+        assert sol.selected.sum() == pytest.approx(expected)
+        assert sol.covered.all()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize(("radius", "p"), [(1000.0, 4), (1500.0, 2), (2500.0, 4)])
+def test_point_demand_same_optimum_as_spopt_mclp(san_francisco, radius, p):
+    # The tracts as weighted points (households), the stores as candidates, straight
+    # lines in UTM 10N, as spopt's from_geodataframe measures them in that CRS.
+    locate = pytest.importorskip("spopt.locate")
+    tracts, stores, _ = san_francisco
+    expected = spopt_objective(locate.MCLP.from_geodataframe(
+        tracts.to_crs(SF_UTM), stores.to_crs(SF_UTM), "geometry", "geometry", "HOUSEHOLDS",
+        service_radius=radius, p_facilities=p))
+    result = site_pump_stations(tracts, candidates=stores, radius_m=radius, n_stations=p,
+                                weight="HOUSEHOLDS", crs=SF_UTM, curve_steps=0)
+    assert result.objective == pytest.approx(expected)
+    assert result.covered_ha == pytest.approx(expected)  # in households here
+    assert result.demand_unit == "HOUSEHOLDS"
+    assert result.demand_ha == tracts["HOUSEHOLDS"].sum()
+    assert len(result.sites) == p
+    assert result.sites["covered_ha"].sum() == pytest.approx(expected)
+    assert list(result.cells.columns[:2]) == ["cell_id", "HOUSEHOLDS"]
+    assert set(result.cells["cell_id"]) == set(tracts["demand_id"])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_cover_all_same_optimum_as_spopt_lscp_with_unreachable_reported(san_francisco):
+    locate = pytest.importorskip("spopt.locate")
+    tracts, stores, _ = san_francisco
+    radius = 1200.0
+    utm_t, utm_s = tracts.to_crs(SF_UTM), stores.to_crs(SF_UTM)
+    d = np.hypot(utm_t.geometry.x.to_numpy()[:, None] - utm_s.geometry.x.to_numpy()[None, :],
+                 utm_t.geometry.y.to_numpy()[:, None] - utm_s.geometry.y.to_numpy()[None, :])
+    reach = (d <= radius).any(axis=1)
+    assert 0 < (~reach).sum() < len(tracts)  # some tracts beyond every store
+    # spopt's LSCP is infeasible with them, so it is given only the reachable tracts.
+    expected = spopt_objective(locate.LSCP.from_geodataframe(
+        utm_t[reach], utm_s, "geometry", "geometry", service_radius=radius))
+    result = site_pump_stations(tracts, candidates=stores, radius_m=radius, cover_all=True,
+                                weight="HOUSEHOLDS", crs=SF_UTM)
+    assert len(result.sites) == pytest.approx(expected)
+    assert result.status == "Optimal"
+    assert result.covered_ha == pytest.approx(tracts["HOUSEHOLDS"][reach].sum())
+    lost = result.unreachable
+    assert set(lost["cell_id"]) == set(tracts["demand_id"][~reach])
+    assert lost["HOUSEHOLDS"].sum() == pytest.approx(tracts["HOUSEHOLDS"][~reach].sum())
+    assert result.unreachable_ha == pytest.approx(tracts["HOUSEHOLDS"][~reach].sum())
+    nearest = dict(zip(tracts["demand_id"], d.min(axis=1), strict=True))
+    assert lost["nearest_candidate_m"].to_numpy() == pytest.approx(
+        [nearest[i] for i in lost["cell_id"]], rel=1e-6)
+    # The cost curve, without costs, is empty; every cell is new, none or existing.
+    assert result.curve.empty
+    assert set(result.cells["served_by"]) <= {"new", "none"}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_cover_all_keeps_existing_stations_as_spopt_predefined_facilities(san_francisco):
+    # spopt's LSCP with a predefined facility counts it in its objective; geoagri's
+    # existing station is free and not counted, so one less.
+    locate = pytest.importorskip("spopt.locate")
+    tracts, stores, _ = san_francisco
+    utm_s = stores.to_crs(SF_UTM)
+    # The least radius (to the metre above) at which every tract is within reach.
+    radius = float(np.ceil(tracts.to_crs(SF_UTM).geometry.apply(
+        lambda p: utm_s.distance(p).min()).max()))
+    utm_s["predefined"] = (utm_s["site_id"] == "Store_7").astype(int)
+    expected = spopt_objective(locate.LSCP.from_geodataframe(
+        tracts.to_crs(SF_UTM), utm_s, "geometry", "geometry", service_radius=radius,
+        predefined_facility_col="predefined"))
+    result = site_pump_stations(tracts, candidates=stores[stores["site_id"] != "Store_7"],
+                                existing=stores[stores["site_id"] == "Store_7"],
+                                radius_m=radius, cover_all=True, crs=SF_UTM)
+    assert len(result.sites) == pytest.approx(expected - 1)
+    assert result.demand_unit == "n_points"
+    assert result.existing_covered_ha + result.covered_ha == len(tracts)
+    assert result.unreachable.empty
+
+
+# --------------------------------------------------------------------------
+# Set covering: brute force, costs, hand-made points
+# --------------------------------------------------------------------------
+
+
+def brute_force_cover(cover, cost):
+    """Least cost of a subset of columns covering every coverable row."""
+    n = cover.shape[1]
+    need = cover.any(axis=1)
+    best = np.inf
+    for k in range(n + 1):
+        for subset in itertools.combinations(range(n), k):
+            s = list(subset)
+            if cover[need][:, s].any(axis=1).all():
+                best = min(best, float(cost[s].sum()))
+    return best
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cover_all_matches_brute_force(seed):
+    demand, cand, _, dist = random_instance(seed, n_cand=10)
+    cost = cand["cost"].to_numpy()
+    result = site_pump_stations(demand, candidates=cand, radius_m=400, cover_all=True,
+                                station_cost_vnd="cost", cell_m=250, curve_steps=0)
+    assert result.cost_vnd == pytest.approx(brute_force_cover(dist <= 400, cost))
+    assert result.covered_ha == pytest.approx(result.reachable_ha)
+    fewest = site_pump_stations(demand, candidates=cand, radius_m=400, cover_all=True,
+                                cell_m=250, curve_steps=0)
+    assert len(fewest.sites) == brute_force_cover(dist <= 400, np.ones(10))
+    rng = np.random.default_rng(seed)
+    cover = rng.random((25, 8)) < 0.25
+    assert solve_set_cover(np.ones(25), cover, cost_vnd=cost[:8]).cost_vnd == \
+        pytest.approx(brute_force_cover(cover, cost[:8]))
+
+
+def test_cover_all_curve_ends_at_the_cover_cost(three_fields):
+    cand = points(["W", "M", "E"], [(0.5, 0.5), (2.5, 0.5), (4.5, 0.5)],
+                  cost=[1.0e9, 2.0e9, 1.5e9])
+    result = site_pump_stations(three_fields, candidates=cand, radius_m=800, cover_all=True,
+                                station_cost_vnd="cost", cell_m=1000, curve_steps=3)
+    assert result.cost_vnd == 4.5e9 and result.covered_ha == 300.0
+    assert result.curve["budget_vnd"].iloc[-1] == pytest.approx(4.5e9)
+    assert result.curve["covered_ha"].iloc[-1] == 300.0
+
+
+def test_weighted_villages_hand_made():
+    # Four villages (households); two candidates 2 km apart, radius 1 km; an existing
+    # station serves village D; village C lies 3 km from everything.
+    villages = gpd.GeoDataFrame(
+        {"demand_id": ["A", "B", "C", "D"], "households": [120, 80, 45, 60]},
+        geometry=[km_pt(0, 0.5), km_pt(2, 0.5), km_pt(6, 6), km_pt(-3, 0)], crs=UTM)
+    cand = points(["S1", "S2"], [(0, 0), (2, 0)])
+    pumps = points(["P"], [(-3, 0.2)])
+    best = site_pump_stations(villages, candidates=cand, existing=pumps, radius_m=1000,
+                              n_stations=1, weight="households", curve_steps=0)
+    assert best.sites["site_id"].tolist() == ["S1"] and best.covered_ha == 120
+    assert best.existing_covered_ha == 60 and best.reachable_ha == 200
+    assert best.unreachable["cell_id"].tolist() == ["C"]
+    assert best.unreachable["households"].tolist() == [45]
+    assert best.unreachable["nearest_candidate_m"].iloc[0] == pytest.approx(math.hypot(4, 6) * 1000)
+    every = site_pump_stations(villages, candidates=cand, existing=pumps, radius_m=1000,
+                               cover_all=True, weight="households", curve_steps=0)
+    assert sorted(every.sites["site_id"]) == ["S1", "S2"] and every.covered_ha == 200
+    assert every.unreachable_ha == 45
+    served = dict(zip(every.cells["cell_id"], every.cells["served_by"], strict=True))
+    assert served == {"A": "new", "B": "new", "C": "none", "D": "existing"}
+
+
+def test_point_demand_errors(three_fields):
+    villages = gpd.GeoDataFrame({"households": [10, -1, "x"]},
+                                geometry=[km_pt(0, 0), km_pt(1, 0), km_pt(2, 0)], crs=UTM)
+    cand = points(["S"], [(0, 0)])
+    with pytest.raises(SchemaError, match=r"column 'households': 2 row\(s\) are missing, "
+                                          r"negative or not numbers \[1, 2\]"):
+        site_pump_stations(villages, candidates=cand, radius_m=500, n_stations=1,
+                           weight="households")
+    with pytest.raises(SchemaError, match=r"weight='hh' names no column of layer 'demand'"):
+        site_pump_stations(villages, candidates=cand, radius_m=500, n_stations=1, weight="hh")
+    with pytest.raises(SchemaError, match=r"weight='field' is for point demand"):
+        site_pump_stations(three_fields, candidates=cand, radius_m=500, n_stations=1,
+                           weight="field")
+    with pytest.raises(SchemaError, match=r"cover_all=True .* takes no budget_vnd= or"):
+        site_pump_stations(three_fields, candidates=cand, radius_m=500, n_stations=1,
+                           cover_all=True)
+    with pytest.raises(SchemaError, match=r"weights has shape \(2,\) but cover has 1 rows"):
+        solve_set_cover([1.0, 2.0], [[True]])
+
+
+@pytest.fixture
+def coarse_demo(tmp_path):
+    """A copy of the demo plan with coarse siting settings (1 km cells, candidates every
+    2 km, 2.5 km radius) and no budget, so that set covering solves in seconds."""
+    import shutil
+
+    from geoagri.datasets import demo_plan_path
+
+    src = demo_plan_path()
+    shutil.copytree(src.parent.parent, tmp_path / "d")
+    plan = tmp_path / "d" / src.parent.name / "plan.toml"
+    text = plan.read_text(encoding="utf-8")
+    assert "budget_vnd = 4_400_000_000" in text
+    plan.write_text(text.replace("budget_vnd = 4_400_000_000", "cell_m = 1000\n"
+                                 "candidate_spacing_m = 2000\nsite_radius_m = 2500"),
+                    encoding="utf-8")
+    return plan
+
+
+def test_site_cover_all_command(coarse_demo, tmp_path, capsys):
+    from geoagri.cli import main
+    from geoagri.infrastructure import infrastructure
+    from geoagri.plan import read_plan
+
+    res = infrastructure(read_plan(coarse_demo), cover_all=True, curve_steps=2).siting
+    assert res.status == "Optimal"
+    assert res.covered_ha == pytest.approx(res.reachable_ha)  # every reachable ha served
+    assert res.curve["cost_vnd"].iloc[-1] == pytest.approx(res.cost_vnd)
+    assert main(["site", str(coarse_demo), "--cover-all", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert f"proposals: {len(res.sites)} pump stations" in out
+    assert f"{res.covered_ha:,.0f} ha served" in out
+    proposals = pd.read_csv(tmp_path / "o" / "tables" / "appendix_4_proposals.csv")
+    assert len(proposals) == len(res.sites)
+    # Without --cover-all and without a budget the plan has nothing to limit the sites.
+    assert main(["site", str(coarse_demo), "--out", str(tmp_path / "p")]) == 1
