@@ -118,8 +118,9 @@ def test_no_grouping_and_identical_duplicates(communes):
 
 def test_district_and_province_levels(communes, zones):
     d = area_by_zone(zones, communes, by="zone_kind", level="district")
-    assert list(d.columns) == ["district", "zone_kind", "area_ha", "overlap_ha",
-                               "district_share_pct"]
+    assert list(d.columns) == ["district_code", "district", "zone_kind", "area_ha",
+                               "overlap_ha", "district_share_pct", "approximate"]
+    assert d["district_code"].isna().all()  # "D1", "D2" name no official district
     d1 = cell(d, district="D1", zone_kind="linkage")
     assert d1.area_ha == pytest.approx(300) and d1.overlap_ha == pytest.approx(50)
     assert d1.district_share_pct == pytest.approx(300 / 800 * 100)
