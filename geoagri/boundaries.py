@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -38,7 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["BOUNDARY_COLUMNS", "boundary_problems", "disjoint", "summary"]
+__all__ = ["BOUNDARY_COLUMNS", "boundary_problems", "disjoint", "summary", "warn_boundaries"]
 
 log = logging.getLogger("geoagri")
 
@@ -250,3 +251,41 @@ def summary(problems: pd.DataFrame, *, layer: str = "communes", top: int = 5) ->
             + "; area figures count each overlap once, in the commune with the lowest code. "
               "Fix the boundaries in the source to remove them; the full list: "
               "geoagri.boundaries.boundary_problems(layer)")
+
+
+def warn_boundaries(communes: gpd.GeoDataFrame, *, layer: str = "communes",
+                    **options: Any) -> pd.DataFrame:
+    """:func:`boundary_problems`, with one :class:`~geoagri.errors.GeoagriWarning` if any.
+
+    What ``geoagri check`` runs on every ``communes`` layer: overlaps and gaps
+    are a warning, never an error (the analyses still run, counting each
+    overlap once).
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Canonical communes.
+    layer : str, default "communes"
+        Layer name quoted in the warning.
+    **options
+        Keywords of :func:`boundary_problems` (``crs``, ``province``, ``era``,
+        ``min_ha``).
+
+    Returns
+    -------
+    DataFrame
+        The :func:`boundary_problems` table.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> len(warn_boundaries(demo()["communes"]))
+    0
+    """
+    from geoagri.errors import GeoagriWarning
+
+    problems = boundary_problems(communes, **options)
+    text = summary(problems, layer=layer)
+    if text:
+        warnings.warn(text, GeoagriWarning, stacklevel=2)
+    return problems

@@ -47,7 +47,7 @@ import pandas as pd
 
 from geoagri.errors import NameMatchError, SchemaError
 
-__all__ = ["LEVELS", "assign_units", "hierarchy", "roll_up", "select_units"]
+__all__ = ["LEVELS", "assign_units", "hierarchy", "official_rows", "roll_up", "select_units"]
 
 log = logging.getLogger("geoagri")
 
@@ -74,13 +74,36 @@ def _check_era(era: str) -> str:
     return check(era)
 
 
-def _by_code(communes: pd.DataFrame, *, era: str) -> tuple[pd.DataFrame | None, list[str]]:
-    """Official rows of the layer's commune_id, when every id is an official code of ``era``.
+def official_rows(communes: pd.DataFrame, *,
+                  era: str) -> tuple[pd.DataFrame | None, list[str]]:
+    """The official units of a layer's ``commune_id``, when they are official codes of ``era``.
 
-    Returns ``(rows, disagreements)``: ``rows`` is None when some id is not a
-    code of the era, or when a name of the layer is not its code's official
-    name (then ``disagreements`` describes the first few: codes of the other
-    era, or codes of one's own).
+    Parameters
+    ----------
+    communes : DataFrame
+        A layer with ``commune_id`` (and ``commune_name``, checked).
+    era : {"old", "new"}
+        Namespace of the codes.
+
+    Returns
+    -------
+    (DataFrame or None, list of str)
+        The :func:`geoagri.names.admin_units` row of each commune, in the
+        layer's order, or None when some id is not a code of ``era`` or when
+        a name of the layer is not its code's official name (any spelling);
+        then the list describes the disagreements (codes of the other era, or
+        codes of one's own that happen to be official codes).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows, _ = official_rows(pd.DataFrame({"commune_id": ["27775"],
+    ...                                       "commune_name": ["Xã Vĩnh Bình"]}), era="old")
+    >>> rows["district"].tolist()
+    ['Huyện Vĩnh Hưng']
+    >>> official_rows(pd.DataFrame({"commune_id": ["27775"], "commune_name": ["Xã Vĩnh Bình"]}),
+    ...               era="new")[1]
+    ["27775: the layer says 'Xã Vĩnh Bình', the official new unit 27775 is 'Xã Tuyên Bình'"]
     """
     from geoagri.names import admin_units, ascii_key
 
@@ -223,7 +246,7 @@ def hierarchy(
     from geoagri.names import admin_units, official_codes
 
     era = _check_era(era)
-    rows, disagree = _by_code(communes, era=era)
+    rows, disagree = official_rows(communes, era=era)
     ids = pd.Index([_code(v) for v in communes["commune_id"]] if "commune_id" in communes
                    else [str(i) for i in communes.index], name="commune_id")
     if rows is not None:
@@ -393,7 +416,7 @@ def assign_units(
         codes = [None if pd.isna(v) else str(v).strip() for v in communes[code_col]]
         names = communes[name_col] if name_col in communes.columns else codes
         return frame(codes, names)
-    rows, _ = _by_code(communes, era=era)
+    rows, _ = official_rows(communes, era=era)
     if rows is not None:
         if level == "province" or era == "old":
             return frame(rows[code_col], rows[name_col])
@@ -523,6 +546,7 @@ def select_units(
     *,
     id_column: str = "commune_id",
     name: str = "layer",
+    canonical: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The rows of a layer in some units: a province, a district, a list of codes.
 
@@ -542,6 +566,10 @@ def select_units(
         The column a list of ids refers to.
     name : str, default "layer"
         Layer name quoted in errors.
+    canonical : mapping, optional
+        The canonical name of columns named otherwise in ``layer`` (a file
+        not yet renamed: ``{"TINH": "province"}``), which decides how they
+        compare.
 
     Returns
     -------
@@ -584,12 +612,15 @@ def select_units(
             f"have; its columns are {[c for c in layer.columns if c != 'geometry']}. Fix: "
             "rename the column in the layer's rename map, or select on another column")
     mask = np.ones(len(layer), dtype=bool)
+    canonical = dict(canonical or {})
+    names = ("province", "district", "commune_name", "name")
     for col, wanted in conditions.items():
         values = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
-        if col.endswith(("_id", "_code")):
+        as_name = canonical.get(col, col)
+        if col == id_column or as_name.endswith(("_id", "_code")):
             def key(v: object) -> object:
                 return _code(v)
-        elif col in ("province", "district", "commune_name", "name"):
+        elif as_name in names:
             def key(v: object) -> object:
                 return None if pd.isna(v) else unit_key(str(v))
         else:
@@ -597,7 +628,7 @@ def select_units(
                 return None if pd.isna(v) else str(v).strip()
         keys = {key(v) for v in values}
         hit = np.array([key(v) in keys for v in layer[col]], dtype=bool)
-        if not hit.any() and col in ("province", "district", "commune_name", "name"):
+        if not hit.any() and as_name in names:
             asc = {ascii_key(str(v)) for v in values}
             hit = np.array([not pd.isna(v) and ascii_key(str(v)) in asc for v in layer[col]])
         if not hit.any():
