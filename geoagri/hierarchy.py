@@ -349,9 +349,10 @@ def assign_units(
        commune that came from it (``weight``), ``approximate`` where a
        commune spans several districts;
     3. the ``<level>`` column, names resolved to official codes within
-       ``province`` where they are official names; a name that fits several
-       units of the province (two "Huyện Châu Thành") is an error; names of
-       no official unit are kept as written, without a code;
+       ``province`` where they are official names (and then given their
+       official spelling); a name that fits several units of the province
+       (two "Huyện Châu Thành") is an error; names of no official unit are
+       kept as written, without a code;
     4. for ``level="province"`` without a province column: the ``province``
        given (the plan's).
 
@@ -398,6 +399,8 @@ def assign_units(
     0           821  Huyện Châu Thành
     1           817    Thị xã Cai Lậy
     """
+    from geoagri.names import admin_units
+
     if level not in LEVELS:
         raise SchemaError(f"level={level!r}; use one of {', '.join(LEVELS)}")
     era = _check_era(era)
@@ -431,11 +434,17 @@ def assign_units(
         names = pd.Series(communes[name_col].to_numpy(dtype=object), index=pos)
         if level == "district":
             codes = _district_codes(names, province=province, era=era, layer=layer)
+            official = _old_districts(None, era="old").set_index("district_code")["district"]
         else:
             codes = _province_codes(names, era=era)
-        return frame(codes.tolist(), names.tolist())
+            official = admin_units(era=era).drop_duplicates("province_code").set_index(
+                "province_code")["province"]
+        # a unit found by its code is named officially, however the layer spells it
+        names = [official.get(c, n) if isinstance(c, str) else n
+                 for c, n in zip(codes, names, strict=True)]
+        return frame(codes.tolist(), names)
     if level == "province" and province is not None:
-        from geoagri.names import _resolve_province, admin_units
+        from geoagri.names import _resolve_province
 
         code = _resolve_province(province, era=era)
         name = admin_units(era=era, province=code)["province"].iloc[0]
