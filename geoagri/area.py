@@ -208,7 +208,7 @@ def area_by_zone(
     target = metric_crs(communes, crs=crs, province=province, era=era)
     nthreads = n_threads(threads)
     cgeoms = disjoint(np.array(communes.geometry.to_crs(target).array, dtype=object),
-                      communes["commune_id"].to_numpy(dtype=object))
+                      communes["commune_id"].to_numpy(dtype=object), threads=nthreads)
     zgeoms = np.asarray(zones.geometry.to_crs(target).array, dtype=object)
     polygonal = np.isin(shapely.get_type_id(zgeoms), (3, 6))
     if not polygonal.all():

@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from typing import Any
@@ -51,17 +52,20 @@ BOUNDARY_COLUMNS = ("problem", "commune_id", "commune_name", "other_id", "other_
 _REL_TOL = 1e-9
 
 
-def _overlapping_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _overlapping_pairs(geoms: np.ndarray, *,
+                       threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i < j) of geometries that overlap with positive area, and that area."""
+    from geoagri._clip import intersection_area
+
     tree = shapely.STRtree(geoms)
     i, j = tree.query(geoms, predicate="intersects")
     keep = i < j
     i, j = i[keep], j[keep]
     if not len(i):
         return i, j, np.zeros(0)
-    area = shapely.area(shapely.intersection(geoms[i], geoms[j]))
-    small = np.minimum(shapely.area(geoms[i]), shapely.area(geoms[j]))
-    real = area > _REL_TOL * small
+    area = intersection_area(geoms, geoms, a_index=i, b_index=j, threads=threads)
+    own = shapely.area(geoms)
+    real = area > _REL_TOL * np.minimum(own[i], own[j])
     return i[real], j[real], area[real]
 
 
@@ -73,7 +77,7 @@ def _valid(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def disjoint(geoms: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def disjoint(geoms: np.ndarray, keys: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """The communes with every overlap given to the one whose key sorts first.
 
     Parameters
@@ -83,13 +87,17 @@ def disjoint(geoms: np.ndarray, keys: np.ndarray) -> np.ndarray:
     keys : ndarray
         Their ``commune_id``; compared as text (zero-padded codes: the lowest
         code first).
+    threads : int, default 1
+        Threads for the overlap areas.
 
     Returns
     -------
     ndarray of shapely geometries
         A new array: each commune minus the communes it overlaps whose key
         sorts before its own.  Communes that overlap nothing are the same
-        objects.  The union is unchanged.
+        objects.  The union is unchanged.  The result is cached for the last
+        few distinct layers (same geometries, same keys), so that repeated
+        analyses of one communes layer pay for it once.
 
     Examples
     --------
@@ -100,23 +108,47 @@ def disjoint(geoms: np.ndarray, keys: np.ndarray) -> np.ndarray:
     [2.0, 4.0]
     """
     geoms = np.asarray(geoms, dtype=object)
-    out = geoms.copy()
     if len(geoms) < 2:
-        return out
+        return geoms.copy()
+    text = np.array([str(k) for k in np.asarray(keys, dtype=object)], dtype=object)
+    key = hashlib.sha1(b"".join(w or b"" for w in shapely.to_wkb(geoms).tolist())
+                       + "\x00".join(text).encode()).hexdigest()
+    if key not in _CACHE:
+        _CACHE[key] = _disjoint(geoms, text, threads=threads)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+    return _CACHE[key].copy()
+
+
+#: Disjoint communes of the last few layers, by a hash of their geometries and keys.
+_CACHE: dict[str, np.ndarray] = {}
+_CACHE_SIZE = 4
+
+
+def _disjoint(geoms: np.ndarray, text: np.ndarray, *, threads: int) -> np.ndarray:
+    out = geoms.copy()
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     idx = np.flatnonzero(present)
     valid = _valid(geoms[idx])
-    i, j, _ = _overlapping_pairs(valid)
+    i, j, _ = _overlapping_pairs(valid, threads=threads)
     if not len(i):
         return out
-    text = np.array([str(k) for k in np.asarray(keys, dtype=object)[idx]], dtype=object)
-    first = np.array([a < b for a, b in zip(text[i], text[j], strict=True)], dtype=bool)
+    t = text[idx]
+    first = np.array([a < b for a, b in zip(t[i], t[j], strict=True)], dtype=bool)
     loser = np.where(first, j, i)
     winner = np.where(first, i, j)
-    for k in np.unique(loser):
-        won = valid[winner[loser == k]]
-        cut = shapely.difference(valid[k], shapely.union_all(won))
-        out[idx[k]] = shapely.make_valid(cut) if not shapely.is_valid(cut) else cut
+    losers, counts = np.unique(loser, return_counts=True)
+    single = losers[counts == 1]
+    if len(single):  # one winner: one vectorised difference
+        w = np.zeros(len(valid), dtype=np.int64)
+        mask = np.isin(loser, single)
+        w[loser[mask]] = winner[mask]
+        out[idx[single]] = shapely.difference(valid[single], valid[w[single]])
+    for k in losers[counts > 1]:
+        out[idx[k]] = shapely.difference(valid[k], shapely.union_all(valid[winner[loser == k]]))
+    bad = np.flatnonzero(~shapely.is_valid(out[idx[losers]]))
+    if len(bad):
+        out[idx[losers[bad]]] = shapely.make_valid(out[idx[losers[bad]]])
     log.info("communes: %d overlapping pair(s); each overlap counted in the commune with the "
              "lowest code", len(i))
     return out
