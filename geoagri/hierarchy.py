@@ -144,10 +144,12 @@ def _old_districts(province: str | None, *, era: str) -> pd.DataFrame:
 
 def _district_codes(names: pd.Series, *, province: str | None, era: str,
                     layer: str) -> pd.Series:
-    """Official old district code of each district name (NA when it names no official one).
+    """Official old district code of each district name (NA when it names no single one).
 
     A name that fits several districts of the province raises, with the
-    candidates' codes and the fix.
+    candidates' codes and the fix.  Without a province, a name that fits
+    several districts of the country (there are ten "Huyện Châu Thành") keeps
+    no code and groups by name.
     """
     from geoagri.names import _Index, _match
 
@@ -163,16 +165,17 @@ def _district_codes(names: pd.Series, *, province: str | None, era: str,
                        narrow="add a district_code column with the official district code, "
                               "or give every commune its official code in commune_id")
     except NameMatchError as err:
-        if getattr(err, "ambiguous", None):
-            raise
+        if getattr(err, "ambiguous", None) and province is not None:
+            raise  # two units of one province share the name: which one is unknowable
         codes = pd.Series([None] * len(distinct), dtype=object)
         for pos, name in enumerate(distinct):
             rows, _ = index.find(name)
             if len(rows) == 1:
                 codes.iloc[pos] = index.ids[rows[0]]
         unmatched = [n for n, c in zip(distinct, codes, strict=True) if c is None]
-        log.info("layer '%s': district name(s) %s are no official district of %s; they are "
-                 "grouped by name as written", layer, unmatched, province or "Vietnam")
+        log.info("layer '%s': district name(s) %s name no single official district of %s; "
+                 "they are grouped by name as written (give the province, or a "
+                 "district_code column)", layer, unmatched, province or "Vietnam")
     found = dict(zip(distinct, codes, strict=True))
     for idx, name in names.items():
         if isinstance(name, str) and found.get(name) is not None:
@@ -351,8 +354,9 @@ def assign_units(
     3. the ``<level>`` column, names resolved to official codes within
        ``province`` where they are official names (and then given their
        official spelling); a name that fits several units of the province
-       (two "Huyện Châu Thành") is an error; names of no official unit are
-       kept as written, without a code;
+       (two "Huyện Châu Thành") is an error; names of no official unit, or
+       of several when no province is given, are kept as written, without a
+       code;
     4. for ``level="province"`` without a province column: the ``province``
        given (the plan's).
 

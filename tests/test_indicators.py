@@ -184,7 +184,8 @@ def test_demo_actuals_reproduce_the_seed(demo_plan):
     facts = actuals(demo_plan, year=2024)
     d = "797"  # the official code of Huyện Vĩnh Hưng: districts are keyed by code
     district = facts[facts["scope"] == "district"]
-    assert set(zip(district["scope_id"], district["scope_name"])) == {("797", "Huyện Vĩnh Hưng")}
+    assert set(zip(district["scope_id"], district["scope_name"], strict=True)) == {
+        ("797", "Huyện Vĩnh Hưng")}
     assert value(facts, "linkage_area", d, 2024) == pytest.approx(23865, abs=0.5)
     assert value(facts, "hightech_rice_area", d, 2024) == 1300.0       # 450 DX + 850 HT
     assert value(facts, "hightech_rice_area", d, 2024, "DX 2023-2024") == 450.0
