@@ -317,8 +317,9 @@ def _lineage_weights(codes: list[str], lineage: pd.DataFrame | None) -> pd.DataF
     lin = lin[known]
     lin = lin.assign(district_code=old.loc[lin["old_code"], "district_code"].to_numpy(),
                      district=old.loc[lin["old_code"], "district"].to_numpy())
-    area = pd.to_numeric(lin.get("part_area_ha"), errors="coerce")
-    use_area = area.notna().all() and len(area) > 0
+    area = (pd.to_numeric(lin["part_area_ha"], errors="coerce") if "part_area_ha" in lin
+            else pd.Series(np.nan, index=lin.index))
+    use_area = bool(len(area)) and bool(area.notna().all())
     size = area if use_area else lin["weight"].astype(float)
     lin = lin.assign(_size=size.to_numpy(dtype=float))
     w = lin.groupby(["new_code", "district_code", "district"], sort=False)["_size"].sum()
@@ -428,10 +429,15 @@ def assign_units(
         if level == "province" or era == "old":
             return frame(rows[code_col], rows[name_col])
         weights = _lineage_weights(rows["commune_code"].tolist(), lineage)
-        table = pd.DataFrame({"_pos": pos, "new_code": rows["commune_code"].to_numpy()})
+        table = pd.DataFrame({"_pos": pos, "new_code": rows["commune_code"].to_numpy(),
+                              "_name": rows["commune_name"].to_numpy()})
         out = table.merge(weights, on="new_code", how="left").drop(columns="new_code")
         missing = out["weight"].isna()
+        # not in the lineage (the special zones, đặc khu, were island districts without
+        # communes): a unit of its own, named after the commune, without a district code
+        out.loc[missing, "district"] = out.loc[missing, "_name"]
         out.loc[missing, "weight"] = 1.0
+        out = out.drop(columns="_name")
         out["approximate"] = out["approximate"].fillna(False).astype(bool)
         return out[["_pos", code_col, name_col, "weight", "approximate"]]
     if name_col in communes.columns:

@@ -158,7 +158,7 @@ def _districts(communes: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     units = assign_units(communes, "district", era=plan.era, province=plan.province,
                          layer="communes") if (
         "district" in communes.columns or "district_code" in communes.columns
-        or plan.era == "new" or _official_codes(communes, plan.era)) else None
+        or _official_codes(communes, plan.era)) else None
     ids = communes["commune_id"].astype(str).to_numpy()
     if units is None:
         return pd.DataFrame({"commune_id": ids, "scope_id": fallback, "scope_name": fallback,

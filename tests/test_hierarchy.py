@@ -158,6 +158,18 @@ def test_new_communes_roll_up_to_old_districts_through_the_lineage():
         {"800": 100, "801": 100})
 
 
+def test_special_zone_without_old_communes_is_its_own_unit():
+    # Côn Đảo was an island district without communes: it is in no lineage row
+    from geoagri.names import official_codes
+
+    code = official_codes(["Đặc khu Côn Đảo"], era="new", province=None).item()
+    c = squares([code], ["Đặc khu Côn Đảo"])
+    t = area_by_zone(gpd.GeoDataFrame(geometry=[km_box(0, 0, 2, 1)], crs=UTM), c, by=(),
+                     level="district", era="new")
+    rows = sorted(zip([str(d) for d in t["district"]], t["area_ha"].round(6), strict=True))
+    assert rows == [("None", 100.0), ("Đặc khu Côn Đảo", 100.0)]  # 100 ha outside every commune
+
+
 def test_province_level_uses_the_plans_province():
     c = squares(["A", "B"], ["Xã A", "Xã B"])
     with pytest.raises(SchemaError, match="province"):
