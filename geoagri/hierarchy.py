@@ -45,7 +45,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geoagri._lineage import code_text as _code
+from geoagri._lineage import official_lineage
 from geoagri.errors import NameMatchError, SchemaError
+from geoagri.names import (
+    _check_era,
+    _Index,
+    _match,
+    _province_index,
+    _resolve_province,
+    admin_units,
+    ascii_key,
+    official_codes,
+    unit_key,
+)
 
 __all__ = ["LEVELS", "assign_units", "hierarchy", "official_rows", "roll_up", "select_units"]
 
@@ -60,18 +73,6 @@ LEVELS = {
 
 #: Stands for a missing unit while grouping (groupby keys cannot be None reliably).
 _NONE = "\x00none"
-
-
-def _code(value: object) -> str | None:
-    from geoagri._lineage import code_text
-
-    return code_text(value)
-
-
-def _check_era(era: str) -> str:
-    from geoagri.names import _check_era as check
-
-    return check(era)
 
 
 def official_rows(communes: pd.DataFrame, *,
@@ -105,7 +106,6 @@ def official_rows(communes: pd.DataFrame, *,
     ...               era="new")[1]
     ["27775: the layer says 'Xã Vĩnh Bình', the official new unit 27775 is 'Xã Tuyên Bình'"]
     """
-    from geoagri.names import admin_units, ascii_key
 
     if "commune_id" not in communes.columns or not len(communes):
         return None, []
@@ -128,8 +128,6 @@ def official_rows(communes: pd.DataFrame, *,
 
 def _old_districts(province: str | None, *, era: str) -> pd.DataFrame:
     """Old districts (one row each) of an old province, or of the old provinces of a new one."""
-    from geoagri._lineage import official_lineage
-    from geoagri.names import _resolve_province, admin_units
 
     old = admin_units(era="old")
     if province is not None:
@@ -151,7 +149,6 @@ def _district_codes(names: pd.Series, *, province: str | None, era: str,
     several districts of the country (there are ten "Huyện Châu Thành") keeps
     no code and groups by name.
     """
-    from geoagri.names import _Index, _match
 
     districts = _old_districts(province, era=era)
     labels = [f"{d} ({c}, {p})" for d, c, p in zip(
@@ -246,7 +243,6 @@ def hierarchy(
     ...           era="new").loc["27775", ["province", "matched_by"]].tolist()
     ['Tỉnh Tây Ninh', 'code']
     """
-    from geoagri.names import admin_units, official_codes
 
     era = _check_era(era)
     rows, disagree = official_rows(communes, era=era)
@@ -305,8 +301,6 @@ def _lineage_weights(codes: list[str], lineage: pd.DataFrame | None) -> pd.DataF
     official lineage has no areas) each old commune's lineage weight, as if
     the old communes were equal in size.
     """
-    from geoagri._lineage import official_lineage
-    from geoagri.names import admin_units
 
     lin = official_lineage() if lineage is None else lineage.copy()
     lin["new_code"] = [_code(v) for v in lin["new_code"]]
@@ -404,7 +398,6 @@ def assign_units(
     0           821  Huyện Châu Thành
     1           817    Thị xã Cai Lậy
     """
-    from geoagri.names import admin_units
 
     if level not in LEVELS:
         raise SchemaError(f"level={level!r}; use one of {', '.join(LEVELS)}")
@@ -454,7 +447,6 @@ def assign_units(
                  for c, n in zip(codes, names, strict=True)]
         return frame(codes.tolist(), names)
     if level == "province" and province is not None:
-        from geoagri.names import _resolve_province
 
         code = _resolve_province(province, era=era)
         name = admin_units(era=era, province=code)["province"].iloc[0]
@@ -468,7 +460,6 @@ def assign_units(
 
 def _province_codes(names: pd.Series, *, era: str) -> pd.Series:
     """Official code of each province name of ``era`` (NA when it names none, or several)."""
-    from geoagri.names import _province_index
 
     index, _ = _province_index(era)
     out = pd.Series(pd.NA, index=names.index, dtype=object)
@@ -612,7 +603,6 @@ def select_units(
     >>> select_units(t, [4])["commune_id"].tolist()
     ['00004']
     """
-    from geoagri.names import ascii_key, unit_key
 
     if isinstance(where, Mapping):
         conditions = dict(where)
