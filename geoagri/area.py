@@ -127,8 +127,10 @@ def area_by_zone(
         Count area where zones of one group overlap once (``area_ha`` is the
         area of their union).  With ``False``, ``area_ha`` is the raw sum.
         ``overlap_ha`` is reported either way.
-    level : {"commune", "district", "province"}
-        Unit of the rows.  Districts and provinces are grouped by official
+    level : {"village", "commune", "district", "province"}
+        Unit of the rows.  With ``level="village"``, ``communes`` is a
+        ``villages`` layer (``village_id``, ``village_name``, ``commune_id``)
+        and the rows are villages.  Districts and provinces are grouped by official
         code (:func:`geoagri.hierarchy.assign_units`): from a
         ``district_code`` / ``province_code`` column, else from the
         official hierarchy of the communes' codes, else from the
@@ -185,6 +187,10 @@ def area_by_zone(
     >>> round(float(t.loc[t["zone_kind"] == "linkage", "area_ha"].sum()))
     23865
     """
+    if level == "village":
+        return _by_village(zones, communes, by=by, dissolve=dissolve, crs=crs,
+                           province=province, era=era, threads=threads,
+                           max_vertices=max_vertices)
     from geoagri import distributed  # light: dask itself is imported on the dask path only
     if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
         return distributed.area_by_zone(zones, communes, by=by, dissolve=dissolve, level=level,
@@ -271,3 +277,26 @@ def area_by_zone(
     log.info("area_by_zone: %d zones, %d overlap clusters, %d rows", len(zones),
              len(unions), len(out))
     return out
+
+
+def _by_village(zones: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, **options: Any
+                ) -> pd.DataFrame:
+    """:func:`area_by_zone` with villages as the units (``level="village"``)."""
+    need = ["village_id", "village_name", "commune_id"]
+    missing = [c for c in need if c not in villages.columns]
+    if missing:
+        raise SchemaError(
+            f"area_by_zone(level='village'): the villages layer has no column(s) {missing}; "
+            "read it with read_layer(path, kind='villages', rename={...})")
+    regions = gpd.GeoDataFrame(
+        {"commune_id": villages["village_id"].to_numpy(dtype=object),
+         "commune_name": villages["village_name"].to_numpy(dtype=object)},
+        geometry=villages.geometry.to_numpy(), crs=villages.crs)
+    t = area_by_zone(zones, regions, level="commune", **options)
+    parent = dict(zip(villages["village_id"], villages["commune_id"], strict=True))
+    t = t.rename(columns={"commune_id": "village_id", "commune_name": "village_name",
+                          "commune_share_pct": "village_share_pct"})
+    t.insert(2, "commune_id", [None if pd.isna(v) else parent[v] for v in t["village_id"]])
+    t.attrs["level"] = "village"
+    return t
+

@@ -66,6 +66,7 @@ log = logging.getLogger("geoagri")
 
 #: Levels of the hierarchy and the (code, name) columns naming a unit of each.
 LEVELS = {
+    "village": ("village_id", "village_name"),
     "commune": ("commune_id", "commune_name"),
     "district": ("district_code", "district"),
     "province": ("province_code", "province"),
@@ -399,8 +400,9 @@ def assign_units(
     1           817    Thị xã Cai Lậy
     """
 
-    if level not in LEVELS:
-        raise SchemaError(f"level={level!r}; use one of {', '.join(LEVELS)}")
+    if level not in LEVELS or level == "village":
+        raise SchemaError(f"level={level!r}; assign communes to one of commune, district, "
+                          "province")
     era = _check_era(era)
     code_col, name_col = LEVELS[level]
     n = len(communes)

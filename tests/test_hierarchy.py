@@ -349,3 +349,30 @@ def test_real_old_district_roll_up_sums_to_the_province(tay_ninh):
     # old Long An (14 districts and Tân An) and old Tây Ninh (9): 24 old districts
     assert d["district_code"].nunique() == 24
     assert d["approximate"].any() and not d["approximate"].all()
+
+
+# ------------------------------------------------------------------- below the commune
+
+
+def test_area_by_village(tmp_path):
+    villages = gpd.GeoDataFrame(
+        {"MA_THON": ["T1", "T2"], "TEN_THON": ["Thôn Phú Khê", "Thôn Trung"],
+         "MAXA": ["27757", "27757"]},
+        geometry=[km_box(0, 0, 1, 1), km_box(1, 0, 2, 1)], crs=UTM)
+    write_layer(villages, tmp_path / "thon.gpkg")
+    v = read_layer(tmp_path / "thon.gpkg", "villages",
+                   rename={"MA_THON": "village_id", "TEN_THON": "village_name",
+                           "MAXA": "commune_id"})
+    # a 38 ha aquaculture area in Phú Khê (0.38 km²) and a 1 km² zone across both villages
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["ao", "lk"], "zone_kind": ["production", "linkage"]},
+        geometry=[km_box(0, 0, 0.38, 1), km_box(0.5, 0, 1.5, 1)], crs=UTM)
+    t = area_by_zone(zones, v, by="zone_kind", level="village")
+    assert list(t.columns[:4]) == ["village_id", "village_name", "commune_id", "zone_kind"]
+    got = {(r.village_id, r.zone_kind): r.area_ha for r in t.itertuples()}
+    assert got == pytest.approx({("T1", "production"): 38, ("T1", "linkage"): 50,
+                                 ("T2", "linkage"): 50})
+    assert set(t["commune_id"]) == {"27757"}
+    assert t["village_share_pct"].max() == pytest.approx(50)
+    with pytest.raises(SchemaError, match="village_id"):
+        area_by_zone(zones, squares(["A"], ["Xã A"]), level="village")
