@@ -58,8 +58,10 @@ import shapely
 
 from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_clusters
 from geoagri._threads import n_threads
+from geoagri.boundaries import disjoint
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, SchemaError
+from geoagri.hierarchy import LEVELS, assign_units, roll_up
 
 __all__ = ["area_by_zone"]
 
@@ -69,8 +71,6 @@ log = logging.getLogger("geoagri")
 DEFAULT_BY = {"zones": ("zone_kind",), "models": ("season", "support"),
               "parcels": ("land_use",)}
 
-#: Levels :func:`area_by_zone` can roll up to, and the column naming the unit.
-LEVELS = {"commune": "commune_id", "district": "district", "province": "province"}
 
 def _union_clusters(geoms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Union each cluster; returns (one member index per cluster, union geometry)."""
@@ -101,6 +101,7 @@ def area_by_zone(
     crs: Any = None,
     province: str | None = None,
     era: str = "old",
+    lineage: pd.DataFrame | None = None,
     threads: int | None = None,
     max_vertices: int = 32,
 ) -> pd.DataFrame:
@@ -112,8 +113,11 @@ def area_by_zone(
         Polygons: a canonical ``zones``, ``models`` or ``parcels`` layer (or
         any polygon layer with the ``by`` columns).  Not modified.
     communes : GeoDataFrame
-        Canonical communes (``commune_id``, ``commune_name``; ``district``
-        and ``province`` for those levels).  Not modified.
+        Canonical communes (``commune_id``, ``commune_name``).  Not
+        modified.  Where communes overlap each other, the overlap is counted
+        in one commune only, the one whose ``commune_id`` sorts first (the
+        lowest code; :func:`geoagri.boundaries.disjoint`), so that commune
+        figures add up to the area of their union.
     by : str or sequence of str, optional
         Zone columns to group by.  Default by layer kind: zones →
         ``zone_kind``; models → ``season``, ``support``; parcels →
@@ -123,14 +127,29 @@ def area_by_zone(
         Count area where zones of one group overlap once (``area_ha`` is the
         area of their union).  With ``False``, ``area_ha`` is the raw sum.
         ``overlap_ha`` is reported either way.
-    level : {"commune", "district", "province"}
-        Unit of the rows.
+    level : {"village", "commune", "district", "province"}
+        Unit of the rows.  With ``level="village"``, ``communes`` is a
+        ``villages`` layer (``village_id``, ``village_name``, ``commune_id``)
+        and the rows are villages.  Districts and provinces are grouped by official
+        code (:func:`geoagri.hierarchy.assign_units`): from a
+        ``district_code`` / ``province_code`` column, else from the
+        official hierarchy of the communes' codes, else from the
+        ``district`` / ``province`` names (resolved to codes within
+        ``province``; a name that fits several units is an error), else, for
+        ``level="province"``, the ``province`` given.  New (2025) communes
+        (``era="new"``) roll up to the old districts through the lineage,
+        area-weighted (``approximate`` where a commune spans districts).
     crs : CRS-like, optional
         Metric CRS to measure in; default :func:`geoagri.crs.metric_crs`
         (the province's VN-2000 zone when ``province`` is given, else UTM
         or a local transverse Mercator, within 0.1 % of geodesic areas).
     province, era : str, optional
-        Province (and naming era) used to choose the VN-2000 zone.
+        Province of the communes and era of their codes (``"old"``:
+        before 1 July 2025, ``"new"``: after): choose the VN-2000 zone and
+        name the units of the roll-ups.
+    lineage : DataFrame, optional
+        Lineage (:func:`geoagri.reform.lineage`) for new communes rolled up
+        to old districts; default the official one.
     threads : int, optional
         Threads for the geometry work (default: up to 4, the CPU count).
     max_vertices : int, default 32
@@ -140,10 +159,13 @@ def area_by_zone(
     -------
     DataFrame
         One row per unit × group with area: ``commune_id``, ``commune_name``
-        (``district`` or ``province`` at those levels), the ``by`` columns,
+        (``district_code`` and ``district``, or ``province_code`` and
+        ``province``, at those levels), the ``by`` columns,
         ``area_ha``, ``overlap_ha`` (area counted more than once by the raw
         zones of the group; removed from ``area_ha`` when ``dissolve``),
-        ``<level>_share_pct`` (``area_ha`` as a share of the unit's area).
+        ``<level>_share_pct`` (``area_ha`` as a share of the unit's area),
+        and at those levels ``approximate`` (True where a commune's split
+        between units is a guess).
         Zone area outside every commune is in rows whose unit is missing
         (NA), so totals are conserved.  ``attrs["metric_crs"]`` names the
         CRS measured in.
@@ -165,11 +187,15 @@ def area_by_zone(
     >>> round(float(t.loc[t["zone_kind"] == "linkage", "area_ha"].sum()))
     23865
     """
+    if level == "village":
+        return _by_village(zones, communes, by=by, dissolve=dissolve, crs=crs,
+                           province=province, era=era, threads=threads,
+                           max_vertices=max_vertices)
     from geoagri import distributed  # light: dask itself is imported on the dask path only
     if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
         return distributed.area_by_zone(zones, communes, by=by, dissolve=dissolve, level=level,
-                                        crs=crs, province=province, era=era, threads=threads,
-                                        max_vertices=max_vertices)
+                                        crs=crs, province=province, era=era, lineage=lineage,
+                                        threads=threads, max_vertices=max_vertices)
     if level not in LEVELS:
         raise SchemaError(f"level={level!r}; use one of {', '.join(LEVELS)}")
     kind = zones.attrs.get("geoagri", {}).get("kind")
@@ -180,16 +206,15 @@ def area_by_zone(
         raise SchemaError(
             f"area_by_zone: the zones layer has no column(s) {missing} to group by; its "
             f"columns are {[c for c in zones.columns if c != 'geometry']}")
-    need = ["commune_id", "commune_name"] + ([LEVELS[level]] if level != "commune" else [])
-    missing = [c for c in need if c not in communes.columns]
+    missing = [c for c in ("commune_id", "commune_name") if c not in communes.columns]
     if missing:
-        raise SchemaError(
-            f"area_by_zone: the communes layer has no column(s) {missing}"
-            + (f", needed for level={level!r}; add a {LEVELS[level]} column to the communes"
-               if level != "commune" else ""))
+        raise SchemaError(f"area_by_zone: the communes layer has no column(s) {missing}")
+    units = (assign_units(communes, level, era=era, province=province, lineage=lineage)
+             if level != "commune" else None)
     target = metric_crs(communes, crs=crs, province=province, era=era)
     nthreads = n_threads(threads)
-    cgeoms = np.array(communes.geometry.to_crs(target).array, dtype=object)
+    cgeoms = disjoint(np.array(communes.geometry.to_crs(target).array, dtype=object),
+                      communes["commune_id"].to_numpy(dtype=object), threads=nthreads)
     zgeoms = np.asarray(zones.geometry.to_crs(target).array, dtype=object)
     polygonal = np.isin(shapely.get_type_id(zgeoms), (3, 6))
     if not polygonal.all():
@@ -231,7 +256,7 @@ def area_by_zone(
     ci, gk = np.divmod(cells, ngroups)
 
     commune_area = shapely.area(cgeoms)
-    out = pd.DataFrame({"_c": ci})
+    out = pd.DataFrame({"_pos": ci})
     cid = communes["commune_id"].to_numpy(dtype=object)
     cname = communes["commune_name"].to_numpy(dtype=object)
     out["commune_id"] = pd.array([cid[k] if k < nc else pd.NA for k in ci], dtype=object)
@@ -243,20 +268,35 @@ def area_by_zone(
     if level == "commune":
         share = np.where(ci < nc, value[cells] / np.r_[commune_area, np.nan][ci] * 100, np.nan)
         out["commune_share_pct"] = share
-        out = out.drop(columns="_c")
+        out = out.drop(columns="_pos")
     else:
-        unit_col = LEVELS[level]
-        units = communes[unit_col].to_numpy(dtype=object)
-        out[unit_col] = [units[k] if k < nc else None for k in ci]
-        unit_area = pd.Series(commune_area, index=communes.index).groupby(
-            communes[unit_col].to_numpy(dtype=object)).sum()
-        keys_cols = [unit_col, *by]
-        out = (out.drop(columns=["_c", "commune_id", "commune_name"])
-               .groupby(keys_cols, dropna=False, sort=False)[["area_ha", "overlap_ha"]].sum()
-               .reset_index())
-        out[f"{level}_share_pct"] = out["area_ha"] * 1e4 / out[unit_col].map(unit_area) * 100
+        out = roll_up(out.drop(columns=["commune_id", "commune_name"]), units, level=level,
+                      by=by, commune_area=commune_area / 1e4)
     out.attrs = {"metric_crs": target.to_string(), "level": level, "dissolve": dissolve,
                  "by": tuple(by)}
     log.info("area_by_zone: %d zones, %d overlap clusters, %d rows", len(zones),
              len(unions), len(out))
     return out
+
+
+def _by_village(zones: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, **options: Any
+                ) -> pd.DataFrame:
+    """:func:`area_by_zone` with villages as the units (``level="village"``)."""
+    need = ["village_id", "village_name", "commune_id"]
+    missing = [c for c in need if c not in villages.columns]
+    if missing:
+        raise SchemaError(
+            f"area_by_zone(level='village'): the villages layer has no column(s) {missing}; "
+            "read it with read_layer(path, kind='villages', rename={...})")
+    regions = gpd.GeoDataFrame(
+        {"commune_id": villages["village_id"].to_numpy(dtype=object),
+         "commune_name": villages["village_name"].to_numpy(dtype=object)},
+        geometry=villages.geometry.to_numpy(), crs=villages.crs)
+    t = area_by_zone(zones, regions, level="commune", **options)
+    parent = dict(zip(villages["village_id"], villages["commune_id"], strict=True))
+    t = t.rename(columns={"commune_id": "village_id", "commune_name": "village_name",
+                          "commune_share_pct": "village_share_pct"})
+    t.insert(2, "commune_id", [None if pd.isna(v) else parent[v] for v in t["village_id"]])
+    t.attrs["level"] = "village"
+    return t
+

@@ -45,9 +45,19 @@ log = logging.getLogger("geoagri")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    import warnings
+
+    from geoagri.errors import GeoagriWarning
     from geoagri.plan import check_plan
 
-    errors = check_plan(args.plan)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GeoagriWarning)
+        errors = check_plan(args.plan)
+    for w in caught:
+        if issubclass(w.category, GeoagriWarning):
+            print(f"warning: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not errors:
         print(f"{args.plan}: every layer is valid")
         return 0

@@ -418,6 +418,7 @@ def _service_reach(options: dict[str, Any], target: Any) -> dict[str, Any]:
 def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str, Any],
          client: Any, npartitions: int | None) -> Any:
     import geoagri.area as area_mod  # the modules (geoagri.coverage is also a function)
+    from geoagri.boundaries import disjoint
     from geoagri.crs import metric_crs
 
     coverage_mod = importlib.import_module("geoagri.coverage")
@@ -446,10 +447,15 @@ def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str
                             era=options["era"])
         opts = {**options, "by": [by] if isinstance(by, str) else list(by), "crs": target}
         by = opts["by"]
+        names = {"province": options["province"], "era": options["era"],
+                 "lineage": options.pop("lineage", None)}
+        opts.pop("lineage", None)
         opts["province"] = None
         if opts.get("threads") is None:
             opts["threads"] = 1
         cgeoms = np.array(communes.geometry.to_crs(target).array, dtype=object)
+        if func == "area_by_zone":  # each overlap of communes in one commune, as in memory
+            cgeoms = disjoint(cgeoms, communes["commune_id"].to_numpy(dtype=object))
         nc = len(cgeoms)
         k = npartitions or max(2 * _n_threads(cl), ddf.npartitions)
         parts = _partition.partition_communes(cgeoms, npartitions=k,
@@ -457,7 +463,7 @@ def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str
         # communes as the workers see them: commune_id is the position in the layer
         slim = gpd.GeoDataFrame({"commune_id": np.arange(nc, dtype=object),
                                  "commune_name": communes["commune_name"].to_numpy(object)},
-                                geometry=communes.geometry.array, crs=communes.crs)
+                                geometry=cgeoms, crs=target)
         service = _service_reach(opts, target) if func != "area_by_zone" else {}
         [parts_f] = cl.scatter([parts], broadcast=True, hash=False)
         import dask
@@ -495,7 +501,7 @@ def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str
     frames = [f for f in frames if f is not None]
     if func == "gaps":
         return _assemble_gaps(frames, template, communes, meta)
-    return _assemble_table(frames, template, communes, by, codes, level, cgeoms)
+    return _assemble_table(frames, template, communes, by, codes, level, cgeoms, **names)
 
 
 def _positions(values: pd.Series, nc: int) -> np.ndarray:
@@ -514,8 +520,9 @@ def _named(out: pd.DataFrame, pos: np.ndarray, communes: gpd.GeoDataFrame) -> pd
 
 def _assemble_table(frames: list[pd.DataFrame], template: pd.DataFrame,
                     communes: gpd.GeoDataFrame, by: list[str], codes: dict[tuple, int],
-                    level: str, cgeoms: np.ndarray) -> pd.DataFrame:
-    from geoagri.area import LEVELS
+                    level: str, cgeoms: np.ndarray, *, province: str | None, era: str,
+                    lineage: pd.DataFrame | None) -> pd.DataFrame:
+    from geoagri.hierarchy import assign_units, roll_up
 
     nc = len(communes)
     if not frames:
@@ -535,15 +542,10 @@ def _assemble_table(frames: list[pd.DataFrame], template: pd.DataFrame,
     pos = pos[order]
     out = _named(out, pos, communes)
     if level != "commune":
-        unit_col = LEVELS[level]
-        units = communes[unit_col].to_numpy(dtype=object)
-        out[unit_col] = [units[k] if k < nc else None for k in pos]
-        unit_area = pd.Series(shapely.area(cgeoms), index=communes.index).groupby(
-            units).sum()
-        out = (out.drop(columns=["commune_id", "commune_name", "commune_share_pct"])
-               .groupby([unit_col, *by], dropna=False, sort=False)[["area_ha", "overlap_ha"]]
-               .sum().reset_index())
-        out[f"{level}_share_pct"] = out["area_ha"] * 1e4 / out[unit_col].map(unit_area) * 100
+        units = assign_units(communes, level, era=era, province=province, lineage=lineage)
+        out = roll_up(out.drop(columns=["commune_id", "commune_name", "commune_share_pct"])
+                      .assign(_pos=pos), units, level=level, by=by,
+                      commune_area=shapely.area(cgeoms) / 1e4)
     out = out[list(template.columns)]
     out.attrs = dict(template.attrs)
     return out
@@ -586,6 +588,7 @@ def area_by_zone(
     crs: Any = None,
     province: str | None = None,
     era: str = "old",
+    lineage: pd.DataFrame | None = None,
     threads: int | None = None,
     max_vertices: int = 32,
     client: Any = None,
@@ -600,7 +603,7 @@ def area_by_zone(
         in-memory GeoDataFrame is split into partitions first.
     communes : GeoDataFrame
         Canonical communes (small: they are sent to every worker).
-    by, dissolve, level, crs, province, era, max_vertices
+    by, dissolve, level, crs, province, era, lineage, max_vertices
         As :func:`geoagri.area.area_by_zone`.  The metric CRS is chosen once,
         from all communes.
     threads : int, optional
@@ -636,7 +639,7 @@ def area_by_zone(
     See the module docstring.
     """
     options = dict(by=by, dissolve=dissolve, level=level, crs=crs, province=province,
-                   era=era, threads=threads, max_vertices=max_vertices)
+                   era=era, lineage=lineage, threads=threads, max_vertices=max_vertices)
     return _run("area_by_zone", zones, communes, options=options, client=client,
                 npartitions=npartitions)
 

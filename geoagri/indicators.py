@@ -146,14 +146,37 @@ def season_end_year(season: str) -> int:
     return int(years[-1])
 
 
-def _districts(communes: pd.DataFrame, plan_district: str | None) -> pd.Series:
-    """District name of each commune, indexed by commune_id."""
-    fallback = plan_district or "district"
-    if "district" in communes.columns:
-        values = communes["district"].where(communes["district"].notna(), fallback)
-    else:
-        values = pd.Series(fallback, index=communes.index)
-    return pd.Series(values.astype(str).to_numpy(), index=communes["commune_id"].astype(str))
+def _districts(communes: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """District of each commune, by code: ``commune_id``, ``scope_id``, ``scope_name``, ``weight``.
+
+    ``scope_id`` is the official district code where one is known, else the
+    district's name as written; a commune without a district counts in the
+    plan's ``district``.  New (2025) communes count in the old districts they
+    came from, area-weighted (:func:`geoagri.hierarchy.assign_units`).
+    """
+    from geoagri.hierarchy import assign_units
+
+    fallback = plan.district or "district"
+    units = assign_units(communes, "district", era=plan.era, province=plan.province,
+                         layer="communes") if (
+        "district" in communes.columns or "district_code" in communes.columns
+        or _official_codes(communes, plan.era)) else None
+    ids = communes["commune_id"].astype(str).to_numpy()
+    if units is None:
+        return pd.DataFrame({"commune_id": ids, "scope_id": fallback, "scope_name": fallback,
+                             "weight": 1.0})
+    name = units["district"].where(units["district"].notna(), fallback)
+    code = units["district_code"].where(units["district_code"].notna(), name)
+    return pd.DataFrame({"commune_id": ids[units["_pos"].to_numpy()],
+                         "scope_id": code.astype(str).to_numpy(),
+                         "scope_name": name.astype(str).to_numpy(),
+                         "weight": units["weight"].to_numpy(dtype=float)})
+
+
+def _official_codes(communes: pd.DataFrame, era: str) -> bool:
+    from geoagri.hierarchy import official_rows
+
+    return official_rows(communes, era=era)[0] is not None
 
 
 def commune_of(layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
@@ -203,23 +226,22 @@ def commune_of(layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
 
 
 def _rows(indicator: str, year: int, season: str | None, by_commune: pd.Series,
-          districts: pd.Series, names: pd.Series, scopes: tuple[str, ...],
-          district_values: pd.Series | None = None) -> list[dict]:
+          districts: pd.DataFrame, names: pd.Series, scopes: tuple[str, ...]) -> list[dict]:
     """Fact rows for every commune (missing → 0) and district."""
     unit = INDICATORS[indicator][0] if indicator in INDICATORS else "count"
-    values = by_commune.reindex(districts.index).fillna(0.0).astype(float)
+    values = by_commune.reindex(names.index).fillna(0.0).astype(float)
     rows = []
     if "commune" in scopes:
         rows += [{"indicator": indicator, "unit": unit, "scope": "commune", "scope_id": cid,
                   "scope_name": names[cid], "year": year, "season": season, "actual": v}
                  for cid, v in values.items()]
     if "district" in scopes:
-        totals = (district_values if district_values is not None
-                  else values.groupby(districts).sum())
-        totals = totals.reindex(sorted(set(districts))).fillna(0.0)
+        part = districts.assign(actual=values.reindex(districts["commune_id"]).to_numpy()
+                                * districts["weight"].to_numpy())
+        totals = part.groupby(["scope_id", "scope_name"], sort=True)["actual"].sum()
         rows += [{"indicator": indicator, "unit": unit, "scope": "district", "scope_id": d,
-                  "scope_name": d, "year": year, "season": season, "actual": float(v)}
-                 for d, v in totals.items()]
+                  "scope_name": n, "year": year, "season": season, "actual": float(v)}
+                 for (d, n), v in totals.items()]
     return rows
 
 
@@ -454,14 +476,14 @@ def actuals(
         raise ValueError(f"since={since} is after year={year}")
     years = list(range(since, year + 1))
     communes = plan.only("communes")
-    districts = _districts(communes, plan.district)
-    names = pd.Series(communes["commune_name"].astype(str).to_numpy(), index=districts.index)
+    districts = _districts(communes, plan)
+    names = pd.Series(communes["commune_name"].astype(str).to_numpy(),
+                      index=communes["commune_id"].astype(str).to_numpy())
     crs = plan.metric_crs
     rows: list[dict] = []
 
-    def add(indicator, y, season, by_commune, district_values=None):
-        rows.extend(_rows(indicator, y, season, by_commune, districts, names, scopes,
-                          district_values))
+    def add(indicator, y, season, by_commune):
+        rows.extend(_rows(indicator, y, season, by_commune, districts, names, scopes))
 
     zones = _layer(plan, "zones")
     if zones is not None:

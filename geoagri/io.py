@@ -35,7 +35,7 @@ import tempfile
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -315,6 +315,7 @@ def read_layer(
     crs: Any = None,
     repair: bool = False,
     name: str | None = None,
+    where: Mapping[str, Any] | Sequence[Any] | None = None,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read a layer of a given kind and return it canonical and validated.
 
@@ -341,6 +342,14 @@ def read_layer(
         Repair invalid geometries and report each repair.
     name : str, optional
         Layer name used in messages; defaults to the file name.
+    where : mapping or sequence, optional
+        Keep only some units, before validation (so the rest of a national
+        file is not checked): ``{"province": "Tây Ninh"}`` (names in any
+        spelling), ``{"district": [...]}``, ``{"province_code": "80"}``, or
+        a list of ids of the kind's id column (``["27775", "27778"]``).
+        Columns are the canonical ones (after ``rename``).  See
+        :func:`geoagri.hierarchy.select_units`; the selection is recorded in
+        ``attrs["geoagri"]["where"]``.
 
     Returns
     -------
@@ -366,53 +375,74 @@ def read_layer(
     (4326, 'operating')
     """
     layer_spec = spec(kind)
-    encoding = None
-    src_name = None
-    if isinstance(source, pd.DataFrame):
-        frame = source
-        label = name or kind
-    else:
-        if isinstance(source, str) and re.match(r"^postgres(ql)?://", source):
-            from geoagri.postgis import read_table_as_frame, redact_dsn
-
-            if layer is None:
-                raise GeoagriError(
-                    f"reading {kind} from {redact_dsn(source)}: name the table with "
-                    "layer='…' (schema.table or table)")
-            schema, _, table = layer.rpartition(".")
-            frame = read_table_as_frame(source, layer=table, schema=schema or "public")
-            return canonicalize(frame, kind, layer=name or table, rename=rename, crs=crs,
-                                repair=repair, source=f"{redact_dsn(source)}#{layer}",
-                                encoding="utf-8")
-        path = Path(source)
-        src_name = str(path)
-        label = name or path.stem
-        if not path.exists():
-            raise GeoagriError(f"layer '{label}': file not found: {path}")
-        try:
-            if path.suffix.lower() in _TABLE_SUFFIXES:
-                frame = read_table(path, layer=layer)
-                encoding = "utf-8"
-            else:
-                frame, encoding = _read_vector(path, layer, label)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError,
-                OSError) as err:
-            raise GeoagriError(f"layer '{label}': cannot read {path.name}: {err}") from None
-        except pyproj.exceptions.CRSError:
-            raise LayerError(label, [Problem(
-                "crs", f"the coordinate system of {path.name} (for a shapefile, its .prj) "
-                "cannot be read", layer=label,
-                fix="save the layer again with a known CRS (QGIS: Layer ▸ Set CRS, then "
-                    "Export ▸ Save Features As), or give it in the plan: crs = "
-                    "\"EPSG:9210\"")]) from None
+    frame, label, src_name, encoding = _read_source(source, kind, layer=layer, name=name)
+    if where is not None:
+        frame, conditions = _select(frame, kind, where, rename=rename, label=label)
     if layer_spec.has_geometry and not isinstance(frame, gpd.GeoDataFrame):
         if rename:
             frame = frame.rename(columns={k: v for k, v in rename.items()
                                           if k in frame.columns})
             rename = None
         frame = points_from_table(frame, crs=crs, layer=label)
-    return canonicalize(frame, kind, layer=label, rename=rename, crs=crs, repair=repair,
-                        source=src_name, encoding=encoding)
+    out = canonicalize(frame, kind, layer=label, rename=rename, crs=crs, repair=repair,
+                       source=src_name, encoding=encoding)
+    if where is not None:
+        out.attrs["geoagri"]["where"] = conditions
+    return out
+
+
+def _read_source(source: Any, kind: str, *, layer: str | None,
+                 name: str | None) -> tuple[pd.DataFrame, str, str | None, str | None]:
+    """The frame as stored, its label, source name and text encoding."""
+    if isinstance(source, pd.DataFrame):
+        return source, name or kind, None, None
+    if isinstance(source, str) and re.match(r"^postgres(ql)?://", source):
+        from geoagri.postgis import read_table_as_frame, redact_dsn
+
+        if layer is None:
+            raise GeoagriError(
+                f"reading {kind} from {redact_dsn(source)}: name the table with "
+                "layer='…' (schema.table or table)")
+        schema, _, table = layer.rpartition(".")
+        frame = read_table_as_frame(source, layer=table, schema=schema or "public")
+        return frame, name or table, f"{redact_dsn(source)}#{layer}", "utf-8"
+    path = Path(source)
+    label = name or path.stem
+    if not path.exists():
+        raise GeoagriError(f"layer '{label}': file not found: {path}")
+    try:
+        if path.suffix.lower() in _TABLE_SUFFIXES:
+            return read_table(path, layer=layer), label, str(path), "utf-8"
+        frame, encoding = _read_vector(path, layer, label)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError,
+            OSError) as err:
+        raise GeoagriError(f"layer '{label}': cannot read {path.name}: {err}") from None
+    except pyproj.exceptions.CRSError:
+        raise LayerError(label, [Problem(
+            "crs", f"the coordinate system of {path.name} (for a shapefile, its .prj) "
+            "cannot be read", layer=label,
+            fix="save the layer again with a known CRS (QGIS: Layer ▸ Set CRS, then "
+                "Export ▸ Save Features As), or give it in the plan: crs = "
+                "\"EPSG:9210\"")]) from None
+    return frame, label, str(path), encoding
+
+
+def _select(frame: pd.DataFrame, kind: str, where: Mapping[str, Any] | Sequence[Any], *,
+            rename: Mapping[str, str] | None,
+            label: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows ``where`` selects, on the frame as stored (canonical names via ``rename``)."""
+    from geoagri.hierarchy import select_units
+
+    source_of = {canon: src for src, canon in (rename or {}).items()}
+    id_column = spec(kind).id_column or "id"
+    if isinstance(where, Mapping):
+        conditions = {str(k): v for k, v in where.items()}
+    else:
+        conditions = {id_column: where}
+    stored = {source_of.get(k, k): v for k, v in conditions.items()}
+    picked = select_units(frame, stored, id_column=source_of.get(id_column, id_column),
+                          name=label, canonical={source_of.get(k, k): k for k in conditions})
+    return picked, conditions
 
 
 def replace_file(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:

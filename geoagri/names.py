@@ -571,7 +571,8 @@ def match_names(
 
 # --------------------------------------------------------------------- official units
 
-_TYPE_OF_LABEL = {"Xã": "xa", "Phường": "phuong", "Thị trấn": "thi_tran", "Đặc khu": "dac_khu"}
+_TYPE_OF_LABEL = {"Xã": "xa", "Phường": "phuong", "Thị trấn": "thi_tran", "Đặc khu": "dac_khu",
+                  "Huyện": "huyen", "Quận": "quan", "Thị xã": "thi_xa", "Thành phố": "thanh_pho"}
 
 
 def _check_era(era: object) -> str:
@@ -598,6 +599,7 @@ def _official(era: str) -> pd.DataFrame:
             "province": raw["province"],
             "district_code": raw["districtCode"],
             "district": raw["district"],
+            "district_type": raw["districtType"].map(_TYPE_OF_LABEL),
             "commune_code": raw["wardCode"],
             "commune_name": raw["ward"],
             "commune_type": raw["wardType"].map(_TYPE_OF_LABEL),
@@ -679,10 +681,12 @@ def admin_units(
     -------
     pandas.DataFrame
         Era ``"old"``: ``province_code``, ``province``, ``district_code``,
-        ``district``, ``commune_code``, ``commune_name``, ``commune_type``,
+        ``district``, ``district_type`` (``huyen``, ``quan``, ``thi_xa``,
+        ``thanh_pho``), ``commune_code``, ``commune_name``, ``commune_type``,
         ``era``.  Era ``"new"``: the same without the district columns.
-        Codes are official zero-padded strings; ``commune_name`` is the full
-        name (``"Xã Tuyên Bình Tây"``); ``commune_type`` is a key of
+        Codes are official zero-padded strings; ``commune_name`` and
+        ``district`` are full names (``"Xã Tuyên Bình Tây"``, ``"Huyện
+        Vĩnh Hưng"``); ``commune_type`` and ``district_type`` are keys of
         :data:`UNIT_TYPES`; ``era`` repeats the era.
 
     Raises

@@ -46,7 +46,7 @@ __all__ = ["LayerSource", "Plan", "check_plan", "plan_from_layers", "read_plan"]
 log = logging.getLogger("geoagri")
 
 _PLAN_KEYS = {"name", "province", "district", "era", "metric_crs", "year", "description"}
-_LAYER_KEYS = {"kind", "path", "layer", "rename", "crs", "repair", "description"}
+_LAYER_KEYS = {"kind", "path", "layer", "rename", "crs", "repair", "where", "description"}
 _ERAS = ("old", "new")
 
 
@@ -70,6 +70,9 @@ class LayerSource:
         CRS to assume when the file has none.
     repair : bool
         Repair invalid geometries (each repair reported).
+    where : mapping or list, optional
+        Keep only some units: ``{"province": "Tây Ninh"}`` or a list of
+        ids (see :func:`geoagri.io.read_layer`).
     """
 
     name: str
@@ -79,13 +82,14 @@ class LayerSource:
     rename: Mapping[str, str] = field(default_factory=dict)
     crs: str | None = None
     repair: bool = False
+    where: Mapping[str, Any] | list[Any] | None = None
 
     def read(self) -> gpd.GeoDataFrame | pd.DataFrame:
         """Read and validate the layer (see :func:`geoagri.io.read_layer`)."""
         from geoagri.io import read_layer
 
         return read_layer(self.path, self.kind, layer=self.layer, rename=self.rename,
-                          crs=self.crs, repair=self.repair, name=self.name)
+                          crs=self.crs, repair=self.repair, name=self.name, where=self.where)
 
 
 @dataclass(frozen=True)
@@ -278,10 +282,15 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[LayerSource]]:
         if not isinstance(rename, dict):
             problems.append(f"{where} rename must be a table like {{ TEN_XA = \"commune_name\" }}")
             rename = {}
+        where_ = entry.get("where")
+        if where_ is not None and not (isinstance(where_, (dict, list)) and where_):
+            problems.append(f"{where} where = {where_!r}; select units with a table such as "
+                            "{ province = \"Tây Ninh\" } or a list of codes [\"27775\"]")
+            where_ = None
         sources.append(LayerSource(
             name=lname, kind=str(kind), path=(path.parent / entry["path"]).resolve(),
             layer=entry.get("layer"), rename=rename, crs=entry.get("crs"),
-            repair=bool(entry.get("repair", False))))
+            repair=bool(entry.get("repair", False)), where=where_))
     if problems:
         raise PlanError(f"plan {path} is malformed:\n" + "\n".join(f"  - {p}" for p in problems))
     return doc, sources
@@ -304,7 +313,10 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
     """Validate every layer of a plan and return the errors by layer name.
 
     An empty dict means every layer is valid.  A malformed plan file raises
-    :class:`PlanError` (there is nothing else to check then).
+    :class:`PlanError` (there is nothing else to check then).  Communes that
+    overlap each other or leave gaps between neighbours are reported as a
+    :class:`~geoagri.errors.GeoagriWarning`
+    (:func:`geoagri.boundaries.warn_boundaries`), not as an error.
 
     Examples
     --------
@@ -312,8 +324,11 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
     >>> check_plan(demo_plan_path())
     {}
     """
+    from geoagri.boundaries import warn_boundaries
+
     path = Path(path)
     doc, sources = _parse(path)
+    head = doc.get("plan", {})
     errors: dict[str, GeoagriError] = {}
     layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {}
     for src in sources:
@@ -321,6 +336,10 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
             layers[src.name] = src.read()
         except GeoagriError as err:
             errors[src.name] = err
+            continue
+        if src.kind == "communes":  # overlaps and gaps: a warning, never an error
+            warn_boundaries(layers[src.name], layer=src.name, crs=head.get("metric_crs"),
+                            province=head.get("province"), era=head.get("era", "old"))
     errors.update(_far_outside(doc, sources, layers))
     return errors
 

@@ -31,9 +31,11 @@ past years copied from earlier reports can be appended to it.
 How a target is compared
 ------------------------
 * **Scope.** ``scope`` must be equal; ``scope_id`` is compared with
-  :func:`geoagri.names.unit_key` against the fact's ``scope_id`` or
+  :func:`geoagri.names.unit_key` against the fact's ``scope_id``, else its
   ``scope_name`` (``"Huyện Vĩnh Hưng"`` matches ``"Vĩnh Hưng"``, ``"Xã Thái
-  Trị"`` matches ``"thái trị"``).
+  Trị"`` matches ``"thái trị"``, ``"Huyện Vĩnh Hưng"`` matches the district
+  fact ``"797"`` named ``"Huyện Vĩnh Hưng"``).  A name that several units of
+  the facts share (two "Xã Bình Hòa") is an error: give the unit's code.
 * **A plain target** (no ``start_year``, no ``season``) is compared with the
   actual of its ``year``: the whole-year fact (empty ``season``), or, when the
   facts are only given per season, the sum of the seasons of that year.
@@ -86,7 +88,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from geoagri.errors import SchemaError
+from geoagri.errors import NameMatchError, SchemaError
 from geoagri.names import unit_key
 from geoagri.schema import canonical_season, spec
 
@@ -195,6 +197,9 @@ def _prepare_actual(actual: pd.DataFrame) -> pd.DataFrame:
         "unit": [_canon(u, "unit") for u in actual["unit"]],
         "scope": [_canon(s, "scope") for s in actual["scope"]],
         "key": [_key(s) for s in actual["scope_id"]],
+        "unit_id": actual["scope_id"].astype(object).to_numpy(),
+        "unit_name": (actual["scope_name"].astype(object).to_numpy() if "scope_name" in actual
+                      else actual["scope_id"].astype(object).to_numpy()),
         "name_key": ([_key(s) for s in actual["scope_name"]] if "scope_name" in actual
                      else [None] * len(actual)),
         "year": pd.to_numeric(actual["year"], errors="coerce").to_numpy(),
@@ -339,6 +344,10 @@ def progress(
         If a table lacks required columns, a season or year is unreadable, a
         fact is repeated, or an indicator's target unit differs from its
         actual unit (the message names the indicator and both units).
+    NameMatchError
+        If a target's ``scope_id`` is the name of several units of the facts
+        (two communes named "Xã Bình Hòa"), listing them with their ids: the
+        target must give the unit's code.
     ValueError
         If ``rounding`` is unknown.
 
@@ -399,6 +408,7 @@ def progress(
                           "percentage of mismatched units would be meaningless")
     by_ind = {ind: grp for ind, grp in facts.groupby("indicator")}
     actual_values, actual_years, notes = [], [], []
+    ambiguous: list[str] = []
     for _, row in t.iterrows():
         start = row["start_year"]
         row = row.copy()
@@ -407,13 +417,25 @@ def progress(
         known = grp is not None
         if known:
             key = _key(row["scope_id"])
-            grp = grp[(grp["scope"] == row["scope"])
-                      & ((grp["key"] == key) | (grp["name_key"] == key))]
+            grp = grp[grp["scope"] == row["scope"]]
+            exact = grp[grp["key"] == key]  # the unit's id (code) first, else its name
+            grp = exact if len(exact) else grp[grp["name_key"] == key]
+            units = grp.drop_duplicates("key")
+            if len(units) > 1:  # two communes named "Xã Bình Hòa": which one is unknowable
+                ambiguous.append(
+                    f"{row['indicator']} {row['year']} {row['scope']} {row['scope_id']!r} "
+                    "matches " + ", ".join(f"{n} ({i})" for n, i in
+                                           zip(units["unit_name"], units["unit_id"], strict=True)))
         value, year, note = _compare(row, grp if known else facts.iloc[:0], as_of=as_of,
                                      indicator_known=known)
         actual_values.append(value)
         actual_years.append(year)
         notes.append("; ".join(note))
+    if ambiguous:
+        raise NameMatchError(
+            f"{len(ambiguous)} target(s) name a unit that several units of the actuals "
+            "share: " + "; ".join(ambiguous[:10]) + ". Fix: write the unit's code in the "
+            "target's scope_id (e.g. the commune code)")
     out = t.copy()
     out["actual"] = np.array(actual_values, dtype=float)
     out["actual_year"] = pd.array(actual_years, dtype="Int64")

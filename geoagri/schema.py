@@ -429,6 +429,20 @@ _add(LayerSpec(
     key_columns=("indicator", "scope", "scope_id", "year", "start_year", "season", "source"),
 ))
 
+_add(LayerSpec(
+    "villages", "village_id",
+    _cols(
+        Column("village_id", "str", True, "village code or identifier"),
+        Column("village_name", "str", True, "village name, e.g. 'Thôn Phú Khê', 'Ấp 3'"),
+        Column("commune_id", "str", True, "code of the commune the village belongs to"),
+        Column("village_type", "str", description="thôn / ấp / bản / tổ dân phố / khóm"),
+        Column("population", "int", description="inhabitants", minimum=0),
+    ),
+    ("Polygon", "MultiPolygon"),
+    "Villages (thôn, ấp, bản, tổ dân phố) below the commune, for plans that report by "
+    "village; area_by_zone(zones, villages, level=\"village\").",
+))
+
 #: The layer kinds, in the order a plan lists them.
 KINDS: tuple[str, ...] = tuple(_SPECS)
 

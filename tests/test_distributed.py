@@ -180,6 +180,17 @@ def test_area_by_zone_hook_district_level_and_default_client(client, parcels, co
     _assert_same_table(got, ref)
 
 
+def test_overlapping_communes_counted_once_as_in_memory(client, parcels, communes):
+    # every commune grown by 30 m: neighbours overlap; each overlap goes to the lowest code
+    grown = communes.assign(geometry=communes.geometry.buffer(30))
+    ref = area_by_zone(parcels, grown, by="crop")
+    got = distributed.area_by_zone(_dask(parcels), grown, by="crop", client=client,
+                                   npartitions=4)
+    _assert_same_table(got, ref)
+    plain = area_by_zone(parcels, communes, by="crop")
+    assert got["area_ha"].sum() == pytest.approx(plain["area_ha"].sum(), rel=RTOL)
+
+
 def test_area_by_zone_kind_default_grouping_and_many_partitions(client, parcels, communes):
     layer = parcels.rename(columns={"crop": "land_use"})
     layer.attrs["geoagri"] = {"kind": "parcels"}

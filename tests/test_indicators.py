@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from shapely import box
 
+from geoagri.errors import NameMatchError
 from geoagri.indicators import (
     ACTUALS_COLUMNS,
     INDICATORS,
@@ -73,6 +75,30 @@ def test_linkage_area_counts_overlaps_once_and_follows_start_year():
     assert value(facts, "linkage_area", "Huyện Mẫu", 2023) == pytest.approx(200.0)
     commune = facts[(facts["scope"] == "commune") & (facts["scope_id"] == "001")]
     assert commune["scope_name"].iloc[0] == "Xã An"
+
+
+def test_same_named_districts_stay_apart_by_code():
+    # two "Huyện Châu Thành" of the new Tây Ninh (708 and 808) and two "Xã Bình Hòa"
+    communes = gpd.GeoDataFrame({
+        "commune_id": ["A", "B"], "commune_name": ["Xã Bình Hòa", "Xã Bình Hòa"],
+        "district": ["Huyện Châu Thành"] * 2, "district_code": ["708", "808"],
+        "geometry": [km(0, 0, 2, 2), km(2, 0, 4, 2)]}, crs=CRS)
+    zones = gpd.GeoDataFrame({"zone_id": ["z"], "zone_kind": ["linkage"],
+                              "geometry": [km(1, 0, 4, 1)]}, crs=CRS)  # 100 ha in A, 200 in B
+    plan = make_plan(zones=zones)
+    plan = replace(plan, layers={**plan.layers, "communes": communes})
+    facts = actuals(plan, year=2024)
+    district = facts[facts["scope"] == "district"]
+    assert sorted(zip(district["scope_id"], district["scope_name"], district["actual"].round(6),
+                      strict=True)) == [("708", "Huyện Châu Thành", 100.0),
+                                        ("808", "Huyện Châu Thành", 200.0)]
+    assert value(facts, "linkage_area", "A", 2024) == pytest.approx(100.0)
+    assert value(facts, "linkage_area", "B", 2024) == pytest.approx(200.0)
+    # without the codes the name fits two districts of the province: an error naming both
+    plan = replace(plan, layers={**plan.layers, "communes": communes.drop(columns="district_code")},
+                   province="Tây Ninh", era="new")
+    with pytest.raises(NameMatchError, match=r"(?s)708.*808"):
+        actuals(plan, year=2024)
 
 
 def test_linkage_zones_filter():
@@ -182,7 +208,10 @@ def test_demo_targets_are_known_indicators(demo_plan):
 
 def test_demo_actuals_reproduce_the_seed(demo_plan):
     facts = actuals(demo_plan, year=2024)
-    d = "Huyện Vĩnh Hưng"
+    d = "797"  # the official code of Huyện Vĩnh Hưng: districts are keyed by code
+    district = facts[facts["scope"] == "district"]
+    assert set(zip(district["scope_id"], district["scope_name"], strict=True)) == {
+        ("797", "Huyện Vĩnh Hưng")}
     assert value(facts, "linkage_area", d, 2024) == pytest.approx(23865, abs=0.5)
     assert value(facts, "hightech_rice_area", d, 2024) == 1300.0       # 450 DX + 850 HT
     assert value(facts, "hightech_rice_area", d, 2024, "DX 2023-2024") == 450.0

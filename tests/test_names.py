@@ -261,7 +261,8 @@ def test_admin_units_columns_and_counts():
     old = admin_units(era="old")
     new = admin_units(era="new")
     assert list(old.columns) == ["province_code", "province", "district_code", "district",
-                                 "commune_code", "commune_name", "commune_type", "era"]
+                                 "district_type", "commune_code", "commune_name",
+                                 "commune_type", "era"]
     assert list(new.columns) == ["province_code", "province", "commune_code", "commune_name",
                                  "commune_type", "era"]
     assert len(old) == 10_035 and old["province_code"].nunique() == 63

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from geoagri.errors import SchemaError
+from geoagri.errors import NameMatchError, SchemaError
 from geoagri.progress import PROGRESS_COLUMNS, achieved_pct, progress
 
 DISTRICT = "Huyện Vĩnh Hưng"
@@ -257,3 +257,17 @@ def test_demo_targets_table():
     assert len(out) == len(plan_targets)
     assert out["achieved_pct"][:3].tolist() == [112.4, 105.4, 96.2]
     assert out["source_ref"][0].startswith("NQ 36")
+
+
+def test_a_name_two_units_share_needs_the_code():
+    # two communes named Xã Bình Hòa (codes 30607 and 21079) in the facts
+    actual = pd.DataFrame({
+        "indicator": "linkage_area", "unit": "ha", "scope": "commune",
+        "scope_id": ["30607", "21079"], "scope_name": ["Xã Bình Hòa", "Xã Bình Hòa"],
+        "year": 2024, "actual": [120.0, 80.0]})
+    target = {"indicator": "linkage_area", "unit": "ha", "scope": "commune", "year": 2024,
+              "source": "plan", "target": 100.0}
+    with pytest.raises(NameMatchError, match=r"Xã Bình Hòa \(30607\), Xã Bình Hòa \(21079\)"):
+        progress(actual, pd.DataFrame([{**target, "scope_id": "Bình Hòa"}]))
+    out = progress(actual, pd.DataFrame([{**target, "scope_id": "21079"}]))
+    assert out["actual"].tolist() == [80.0] and out["achieved_pct"].tolist() == [80.0]
