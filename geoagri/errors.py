@@ -34,6 +34,7 @@ __all__ = [
     "PlanError",
     "Problem",
     "SchemaError",
+    "UnitError",
 ]
 
 #: How many ids a problem lists before it says "and N more".
@@ -54,6 +55,10 @@ class CRSError(GeoagriError):
 
 class SchemaError(GeoagriError):
     """A table does not have the columns, types or values a kind requires."""
+
+
+class UnitError(SchemaError):
+    """A unit is not understood, or does not measure what it is compared with."""
 
 
 class GeometryError(GeoagriError):
