@@ -94,7 +94,7 @@ import numpy as np
 import pandas as pd
 
 from geoagri import units as _units
-from geoagri.errors import SchemaError, UnitError
+from geoagri.errors import SchemaError
 from geoagri.names import unit_key
 from geoagri.schema import canonical_season, spec
 
@@ -171,21 +171,11 @@ def _canon(value: object, column: str) -> object:
     return found if found is not None else str(value).strip()
 
 
-def _unit_code(value: object) -> str | None:
-    """The canonical code of a unit (``t_ha`` for ``tạ/ha``), or ``None`` if not understood."""
-    if _missing(value):
-        return None
-    try:
-        return _units.unit_code(str(value))
-    except UnitError:
-        return None
-
-
 def _in_code(values: pd.Series, units: pd.Series) -> np.ndarray:
     """Values converted from their unit to its canonical code (NaN where not understood)."""
     out = []
     for v, u in zip(values, units, strict=True):
-        code = _unit_code(u)
+        code = _units.code_or_none(u)
         out.append(math.nan if code is None or pd.isna(v)
                    else float(_units.convert([v], str(u), code)[0]))
     return np.array(out, dtype=float)
@@ -218,14 +208,14 @@ def _prepare_actual(actual: pd.DataFrame) -> pd.DataFrame:
     _check_columns(actual, ACTUAL_COLUMNS, "actual",
                    "give one row per indicator, unit, scope, scope_id, year (and season) "
                    "with the value in 'actual' (see geoagri.indicators.actuals)")
-    bad_unit = [u for u in actual["unit"] if _unit_code(u) is None]
+    bad_unit = [u for u in actual["unit"] if _units.code_or_none(u) is None]
     if bad_unit:
         raise SchemaError(f"actual table: unit(s) {sorted(map(str, set(bad_unit)))} not "
                           "understood. Fix: write units as geoagri.units reads them (ha, "
                           "tạ/ha, triệu đồng, %, count, HTX…)")
     facts = pd.DataFrame({
         "indicator": actual["indicator"].astype(str).to_numpy(),
-        "unit": [_unit_code(u) for u in actual["unit"]],
+        "unit": [_units.code_or_none(u) for u in actual["unit"]],
         "scope": [_canon(s, "scope") for s in actual["scope"]],
         "key": [_key(s) for s in actual["scope_id"]],
         "name_key": ([_key(s) for s in actual["scope_name"]] if "scope_name" in actual
@@ -262,7 +252,7 @@ def _unit_problem(code: str | None, written: object, fact_unit: str | None) -> s
     """Why a target cannot be compared with its facts' unit ("" when it can)."""
     if _missing(written):
         return "the target has no unit"
-    if code is None or _unit_code(code) is None:
+    if code is None or _units.code_or_none(code) is None:
         return (f"unit {written!r} is not understood; write it as the documents do (ha, "
                 "tạ/ha, triệu đồng, %, HTX, hộ…)")
     if fact_unit is not None and not _units.compatible(code, fact_unit):
@@ -417,7 +407,8 @@ def progress(
     facts = _prepare_actual(actual)
     t = pd.DataFrame({
         "indicator": targets["indicator"].astype(str).to_numpy(),
-        "unit": [_unit_code(u) or (None if _missing(u) else str(u)) for u in targets["unit"]],
+        "unit": [_units.code_or_none(u) or (None if _missing(u) else str(u))
+                 for u in targets["unit"]],
         "scope": [_canon(s, "scope") for s in targets["scope"]],
         "scope_id": targets["scope_id"].to_numpy(),
         "start_year": (pd.to_numeric(targets["start_year"], errors="coerce").astype("Int64")

@@ -68,11 +68,10 @@ from geoagri.errors import (
     NameMatchError,
     Problem,
     SchemaError,
-    UnitError,
 )
 from geoagri.names import admin_units, ascii_key, match_names, unit_key, unit_type
 from geoagri.schema import spec
-from geoagri.units import convert, is_intensive, unit_code
+from geoagri.units import code_or_none, convert, is_intensive
 
 __all__ = [
     "COMPARE_COLUMNS",
@@ -125,16 +124,6 @@ _TARGET_KEYS = ("indicator", "unit", "scope", "scope_id", "year", "source", "tar
 
 def _missing(value: object) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-
-
-def _target_unit(value: object) -> str | None:
-    """The canonical code of a target's unit, or ``None`` when missing or not understood."""
-    if _missing(value):
-        return None
-    try:
-        return unit_code(str(value))
-    except UnitError:
-        return None
 
 
 # ------------------------------------------------------------------------------ lineage
@@ -1109,7 +1098,7 @@ def rebase_targets(targets: pd.DataFrame, lineage: pd.DataFrame) -> pd.DataFrame
     scope = [
         columns["scope"].canonical_value(s) if not _missing(s) else None for s in targets["scope"]
     ]
-    unit = [_target_unit(u) for u in targets["unit"]]
+    unit = [code_or_none(u) for u in targets["unit"]]
     bad = [i for i, (u, code) in enumerate(zip(targets["unit"], unit, strict=True))
            if code is None and scope[i] == "commune"]
     if bad:

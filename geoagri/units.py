@@ -50,6 +50,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -63,6 +64,7 @@ from geoagri.schema import word_key
 __all__ = [
     "CODES",
     "COUNT_UNITS",
+    "code_or_none",
     "column_unit",
     "compatible",
     "conversion_factor",
@@ -342,6 +344,22 @@ def unit_code(unit: str) -> str:
             return code
     raise UnitError(f"unit {unit!r} ({q.dimensionality}) has no canonical column unit; "
                     f"units accepted: {_accepted()}")
+
+
+def code_or_none(unit: object) -> str | None:
+    """:func:`unit_code` of a unit, or ``None`` when it is missing or not understood.
+
+    Examples
+    --------
+    >>> code_or_none("tạ/ha"), code_or_none("gánh"), code_or_none(None)
+    ('t_ha', None, None)
+    """
+    if unit is None or (isinstance(unit, float) and math.isnan(unit)):
+        return None
+    try:
+        return unit_code(str(unit))
+    except UnitError:
+        return None
 
 
 def dimension_name(unit: str) -> str:

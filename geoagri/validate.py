@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoagri import units as _units
 from geoagri._pieces import polygonal as polygonal_parts
 from geoagri.crs import require_crs
-from geoagri import units as _units
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem, UnitError
 from geoagri.schema import Column, LayerSpec, canonical_season, spec, vocabulary_problems
 

@@ -73,9 +73,9 @@ def test_counts_are_never_areas():
 
 
 def test_a_bare_sao_and_unknown_words_are_refused():
-    with pytest.raises(UnitError, match="360 m² in the north.*sào Bắc Bộ"):
+    with pytest.raises(UnitError, match=r"360 m² in the north.*sào Bắc Bộ"):
         unit_code("sào")
-    with pytest.raises(UnitError, match="'gánh'.*units accepted: ha, m²"):
+    with pytest.raises(UnitError, match=r"'gánh'.*units accepted: ha, m²"):
         unit_code("gánh")
 
 
