@@ -273,14 +273,14 @@ _AREA_UNITS = ("m²", "công", "sào Bắc Bộ", "sào Trung Bộ")
 
 def _declared(largest_ha: float) -> Column:
     return Column("declared_area_ha", "float", description="area stated in the source, ha",
-                  minimum=0, plausible=(1e-4, largest_ha), likely_units=_AREA_UNITS)
+                  minimum=0, plausible=(0, largest_ha), likely_units=_AREA_UNITS)
 
 
 _CROP = Column("crop", "str", description="crop, e.g. 'rice', 'lotus', 'vegetables'",
                vocabulary=tuple(CROPS), closed=False,
                aliases={w: crop for crop, words in CROPS.items() for w in words})
 _SERVED = Column("served_area_ha", "float", description="area the work serves, ha", minimum=0,
-                 plausible=(1e-2, 1e5), likely_units=_AREA_UNITS)
+                 plausible=(0, 1e5), likely_units=_AREA_UNITS)
 
 _SPECS: dict[str, LayerSpec] = {}
 

@@ -389,8 +389,8 @@ def _implausible(frame: pd.DataFrame, col: Column, idc: str | None, name: str) -
         if n > best_n:
             best, best_n, best_factor = candidate, n, factor
     shown = [float(v) for v in values[off][:5]]
-    message = (f"{int(off.sum())} value(s) are implausible for {col.description} in {col.unit} "
-               f"(plausible {lo:g} to {hi:g} {col.unit}; found {[f'{v:g}' for v in shown]})")
+    message = (f"{int(off.sum())} value(s) are implausible in {col.unit} ({col.description}: "
+               f"plausible {lo:g} to {hi:g} {col.unit}; found {[f'{v:g}' for v in shown]})")
     key = _stem(col)
     if best is not None:
         message += (f"; they look like {best}: {shown[0]:g} {best} = "
