@@ -69,6 +69,7 @@ __all__ = [
     "compatible",
     "conversion_factor",
     "convert",
+    "customary",
     "dimension_name",
     "header_unit",
     "is_count",
@@ -451,3 +452,65 @@ def convert(values: Iterable[float], from_unit: str, to_unit: str) -> np.ndarray
         # 82 / 10 is the double nearest 8.2; 82 * 0.1 is not
         return values / inverse
     return values * factor
+
+
+#: How the documents print each canonical unit: code → (unit in vi, unit in en).
+CUSTOMARY: dict[str, tuple[str, str]] = {
+    "ha": ("ha", "ha"), "t_ha": ("tạ/ha", "t/ha"), "kg_ha": ("tạ/ha", "t/ha"),
+    "vnd": ("triệu đồng", "million VND"), "vnd_ha": ("triệu đồng/ha", "million VND/ha"),
+    "pct": ("%", "%"), "t": ("tấn", "t"), "km": ("km", "km"), "m3": ("m³", "m³"),
+    "m3_h": ("m³/h", "m³/h"), "kw": ("kW", "kW"), "kva": ("kVA", "kVA"), "kv": ("kV", "kV"),
+    "count": ("", ""),
+}
+
+#: English labels of the units a plan may choose in Vietnamese.
+_ENGLISH = {"tạ/ha": "quintals/ha", "tấn/ha": "t/ha", "tỷ đồng": "billion VND",
+            "triệu đồng": "million VND", "triệu đồng/ha": "million VND/ha",
+            "nghìn đồng": "thousand VND", "đồng": "VND", "tấn": "t"}
+
+
+def customary(value: float, unit: str, *, language: str = "vi",
+              units: dict[str, str] | None = None) -> tuple[float, str]:
+    """A figure in the unit the documents print it in, with that unit's label.
+
+    Yields in tạ/ha (in English t/ha), money in triệu đồng (million VND),
+    money per hectare in triệu đồng/ha, areas in ha; counts have no label.
+    A plan chooses other units per canonical unit with ``units`` (e.g.
+    ``{"vnd": "tỷ đồng"}`` for the investment totals of seed 004).
+
+    Parameters
+    ----------
+    value : float
+        In ``unit``.
+    unit : str
+        A unit code (``t_ha``, ``vnd``…) or any unit :func:`parse_unit` reads.
+    language : {"vi", "en"}, default "vi"
+    units : mapping, optional
+        Canonical code → unit to print it in, overriding the documents' usual one.
+
+    Returns
+    -------
+    (float, str)
+        The converted figure and its label (``""`` for counts of ``count``).
+
+    Examples
+    --------
+    >>> customary(8.2, "t_ha"), customary(8.2, "t_ha", language="en")
+    ((82.0, 'tạ/ha'), (8.2, 't/ha'))
+    >>> customary(4.4e9, "vnd", units={"vnd": "tỷ đồng"})
+    (4.4, 'tỷ đồng')
+    >>> customary(38e6, "vnd_ha", language="en"), customary(12, "HTX")
+    ((38.0, 'million VND/ha'), (12.0, 'HTX'))
+    """
+    if language not in ("vi", "en"):
+        raise ValueError(f"language={language!r}; use 'vi' or 'en'")
+    code = code_or_none(unit)
+    if code is None:
+        return float(value), str(unit)
+    written = (units or {}).get(code)
+    if written is None:
+        written = CUSTOMARY.get(code, (code, code))[0 if language == "vi" else 1]
+    if not written:
+        return float(value), ""
+    label = written if language == "vi" else _ENGLISH.get(written, written)
+    return float(convert([value], code, written)[0]), label

@@ -384,3 +384,33 @@ def test_csv_with_a_title_row_and_a_given_header_row(tmp_path):
 def test_find_header_keeps_the_first_row_of_plain_tables():
     assert find_header([["a", "b", "c"], ["1", "", "x"], ["2", "y", ""]]) == (0,)
     assert find_header([["Báo cáo", None], ["a", "b"], ["1", "2"]]) == (1,)
+
+
+# ---------------------------------------------------------------- printed as the documents print
+
+
+def test_headline_prints_the_documents_units():
+    from geoagri.report import headline
+
+    row = {"indicator": "rice_yield", "unit": "t_ha", "start_year": None, "year": 2024,
+           "season": None, "source": "plan", "target": 8.0, "actual": 8.2,
+           "actual_year": 2024, "achieved_pct": 102.5}
+    assert "8,2 tạ/ha" not in headline(row) and ": 82 tạ/ha," in headline(row)
+    assert "(80 tạ/ha)" in headline(row)
+    money = {**row, "indicator": "power_investment", "unit": "vnd", "target": 4.4e9,
+             "actual": 26e9, "achieved_pct": 590.9}
+    assert ": 26.000 triệu đồng," in headline(money)  # seed 002: "26.000 triệu đồng"
+    assert "(4,4 tỷ đồng)" in headline(money, units={"vnd": "tỷ đồng"})  # seed 004
+    profit = {**row, "indicator": "profit", "unit": "vnd_ha", "target": 35e6, "actual": 32.6e6,
+              "achieved_pct": 93.1}
+    assert ": 32,6 triệu đồng/ha," in headline(profit)  # seed 000: "32,6 triệu đồng/ha"
+    assert ": 32.6 million VND/ha," in headline(profit, language="en")
+
+
+def test_crop_setting_in_vietnamese_and_a_crop_no_zone_grows():
+    from geoagri.datasets import demo
+    from geoagri.infrastructure import infrastructure
+
+    with pytest.raises(PlanError, match=r"no zone grows crop = 'cà phê'; the zones' crops "
+                                        r"are \[.*'rice'.*\]"):
+        infrastructure(demo(), crop="cà phê")
