@@ -112,9 +112,6 @@ _CODE_COLUMNS = ("old_code", "commune_code", "commune_id",
                  *(label("commune_id", lang) for lang in ("vi", "en")))
 _NAME_COLUMNS = ("old_name", "commune_name",
                  *(label("commune_name", lang) for lang in ("vi", "en")))
-#: Units in a column label's parentheses, as the report writes them ("Diện tích (ha)").
-INTENSIVE_UNITS = ("%", "t/ha", "tấn/ha", "tạ/ha", "kg/ha", "đồng/ha", "VND/ha")
-EXTENSIVE_UNITS = ("ha", "triệu đồng", "million VND", "đồng", "VND", "km", "m²")
 #: A row without code whose name is one of these is a total, not a commune.
 TOTAL_NAMES = ("tổng cộng", "tổng", "cộng", "total", "toàn huyện", "toàn tỉnh")
 #: ... and one of these is area outside every commune (the report's last row).
@@ -558,10 +555,11 @@ def measure_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     Extensive (amounts, added up): other names ending in one of
     :data:`EXTENSIVE_SUFFIXES` (``_ha``, ``_count``, ``_vnd``, ``_km``,
     ``_m2``).  ``yield_t_ha`` is intensive although it ends in ``_ha``.
-    Labels with the unit in final parentheses, as the report's tables write
-    them, count too: ``"Diện tích liên kết (ha)"`` is extensive (units
-    :data:`EXTENSIVE_UNITS`), ``"Tỷ lệ đạt (%)"`` intensive
-    (:data:`INTENSIVE_UNITS`).
+    Labels with a unit in final parentheses, as the report and the offices
+    write them, count too: rates per area and shares (``"Tỷ lệ đạt (%)"``,
+    ``"Lợi nhuận (triệu đồng/ha)"``, ``"NS (tạ/ha)"``) are intensive, other
+    units (``"Diện tích liên kết (ha)"``, ``"Kinh phí (tỷ đồng)"``, ``"(HTX)"``)
+    extensive (:func:`geoagri.units.is_intensive`).
 
     Parameters
     ----------
@@ -582,16 +580,21 @@ def measure_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     >>> measure_columns(pd.DataFrame(columns=["Mã xã", "Diện tích liên kết (ha)",
     ...                                       "Tỷ lệ đạt (%)"]))
     (['Diện tích liên kết (ha)'], ['Tỷ lệ đạt (%)'])
+    >>> measure_columns(pd.DataFrame(columns=["Ghi chú (xã cũ)", "Kinh phí (tỷ đồng)",
+    ...                                       "Lợi nhuận (triệu đồng/ha)"]))
+    (['Kinh phí (tỷ đồng)'], ['Lợi nhuận (triệu đồng/ha)'])
     """
     def unit_of(col: object) -> str | None:
         match = re.search(r"\(([^()]*)\)\s*$", str(col))
-        return match.group(1).strip() if match else None
+        return code_or_none(match.group(1).strip()) if match else None
 
+    units = {c: unit_of(c) for c in table.columns}
     intensive = [c for c in table.columns
-                 if str(c).endswith(INTENSIVE_SUFFIXES) or unit_of(c) in INTENSIVE_UNITS]
+                 if str(c).endswith(INTENSIVE_SUFFIXES)
+                 or (units[c] is not None and is_intensive(units[c]))]
     extensive = [
         c for c in table.columns
-        if (str(c).endswith(EXTENSIVE_SUFFIXES) or unit_of(c) in EXTENSIVE_UNITS)
+        if (str(c).endswith(EXTENSIVE_SUFFIXES) or units[c] is not None)
         and c not in intensive
     ]
     return extensive, intensive
