@@ -95,6 +95,7 @@ import pandas as pd
 
 from geoagri import units as _units
 from geoagri.errors import SchemaError
+from geoagri.indicators import measured_in
 from geoagri.names import unit_key
 from geoagri.schema import canonical_season, spec
 
@@ -248,17 +249,27 @@ def _prepare_actual(actual: pd.DataFrame) -> pd.DataFrame:
     return facts
 
 
-def _unit_problem(code: str | None, written: object, fact_unit: str | None) -> str:
-    """Why a target cannot be compared with its facts' unit ("" when it can)."""
+def _unit_problem(code: str | None, written: object, fact_unit: str | None,
+                  indicator: str) -> str:
+    """Why a target cannot be compared with its facts' unit ("" when it can).
+
+    For the indicators geoagri computes, a count is checked against what is
+    counted (:func:`geoagri.indicators.measured_in`): ``hộ`` is not works.
+    """
     if _missing(written):
         return "the target has no unit"
     if code is None or _units.code_or_none(code) is None:
         return (f"unit {written!r} is not understood; write it as the documents do (ha, "
                 "tạ/ha, triệu đồng, %, HTX, hộ…)")
-    if fact_unit is not None and not _units.compatible(code, fact_unit):
-        return (f"the target is in {written!r} ({_units.dimension_name(code)}), the actual in "
-                f"{fact_unit} ({_units.dimension_name(fact_unit)}): they cannot be compared; "
-                f"write the target in {fact_unit}")
+    counted = measured_in(indicator)
+    if counted is not None and fact_unit is not None and not _units.compatible(fact_unit,
+                                                                               counted):
+        counted = None  # the facts say something else than geoagri's indicator: trust them
+    for unit in (fact_unit, counted):
+        if unit is not None and not _units.compatible(code, unit):
+            return (f"the target is in {written!r} ({_units.dimension_name(code)}), the actual "
+                    f"in {unit} ({_units.dimension_name(unit)}): they cannot be compared; "
+                    f"write the target in {unit}")
     return ""
 
 
@@ -437,7 +448,8 @@ def progress(
         start = row["start_year"]
         row = row.copy()
         row["start_year"] = None if pd.isna(start) else int(start)
-        wrong = _unit_problem(row["unit"], written_units[pos], fact_units.get(row["indicator"]))
+        wrong = _unit_problem(row["unit"], written_units[pos], fact_units.get(row["indicator"]),
+                              row["indicator"])
         if wrong:
             actual_values.append(math.nan)
             actual_years.append(None)

@@ -412,7 +412,7 @@ def _target_units(frame: pd.DataFrame, name: str) -> tuple[list[dict[str, Any]],
     Targets whose unit does not measure what their indicator measures are
     reported, all at once.  Changes ``frame`` in place (the caller's copy).
     """
-    from geoagri.indicators import INDICATORS
+    from geoagri.indicators import measured_in
 
     records: dict[tuple[str, str], dict[str, Any]] = {}
     wrong: dict[tuple[str, str], list[int]] = {}
@@ -423,7 +423,7 @@ def _target_units(frame: pd.DataFrame, name: str) -> tuple[list[dict[str, Any]],
         if _isnull(written):
             continue
         code = _units.unit_code(written)
-        own = INDICATORS.get(str(indicator), (None,))[0]
+        own = measured_in(str(indicator))
         if own is not None and not _units.compatible(code, own):
             wrong.setdefault((str(indicator), str(written)), []).append(pos)
             continue
@@ -439,7 +439,7 @@ def _target_units(frame: pd.DataFrame, name: str) -> tuple[list[dict[str, Any]],
             rec["rows"].append(pos)
     problems = []
     for (indicator, written), rows in wrong.items():
-        own = INDICATORS[indicator][0]
+        own = measured_in(indicator) or ""
         problems.append(Problem(
             "unit_mismatch", f"indicator {indicator!r} is measured in {own} "
             f"({_units.dimension_name(own)}), these targets in {written!r} "

@@ -414,3 +414,51 @@ def test_crop_setting_in_vietnamese_and_a_crop_no_zone_grows():
     with pytest.raises(PlanError, match=r"no zone grows crop = 'cà phê'; the zones' crops "
                                         r"are \[.*'rice'.*\]"):
         infrastructure(demo(), crop="cà phê")
+
+
+def test_geoagri_check_lists_every_target_whose_unit_does_not_fit(tmp_path):
+    (tmp_path / "chi_tieu.csv").write_text(
+        "indicator,unit,scope,scope_id,year,source,target\n"
+        "linkage_area,ha,huyện,Huyện Vĩnh Hưng,2024,NQ,21227\n"
+        "cooperatives_founded,ha,huyện,Huyện Vĩnh Hưng,2024,KH,3\n"
+        "models,mô hình,huyện,Huyện Vĩnh Hưng,2024,KH,12\n"
+        "works_completed,hộ,huyện,Huyện Vĩnh Hưng,2024,KH,8\n"
+        "rice_yield,gánh,huyện,Huyện Vĩnh Hưng,2024,KH,8\n", encoding="utf-8")
+    (tmp_path / "plan.toml").write_text(
+        '[plan]\nname = "t"\n[layers.targets]\nkind = "targets"\npath = "chi_tieu.csv"\n',
+        encoding="utf-8")
+    (error,) = check_plan(tmp_path / "plan.toml").values()
+    by_code = {}
+    for p in error.problems:
+        by_code.setdefault(p.code, []).append(list(p.ids))
+    assert by_code == {"unit": [["row 4"]], "unit_mismatch": [["row 1"], ["row 3"]]}
+    assert "'works_completed' is measured in công trình (works (công trình))" in str(error)
+    assert "'hộ' (households (hộ))" in str(error)
+
+
+def test_progress_checks_what_a_count_counts():
+    facts = pd.DataFrame({"indicator": "works_completed", "unit": "count", "scope": "district",
+                          "scope_id": "Vĩnh Hưng", "year": 2024, "actual": [4.0]})
+    out = progress(facts, targets_frame([("works_completed", "hộ", 8.0),
+                                         ("works_completed", "công trình", 8.0),
+                                         ("works_completed", "count", 8.0)]))
+    assert "the actual in công trình (works (công trình))" in out["note"][0]
+    assert out["achieved_pct"].tolist()[1:] == [50.0, 50.0]
+
+
+def test_progress_notes_a_unit_it_cannot_read():
+    facts = pd.DataFrame({"indicator": "linkage_area", "unit": "ha", "scope": "district",
+                          "scope_id": "Vĩnh Hưng", "year": 2024, "actual": [23865.0]})
+    out = progress(facts, targets_frame([("linkage_area", "gánh", 5.0),
+                                         ("linkage_area", "công", 212270.0)]))
+    assert "unit 'gánh' is not understood" in out["note"][0]
+    assert out["target"][1] == 21227.0 and out["achieved_pct"][1] == 112.4
+
+
+def test_zones_whose_crop_is_written_in_vietnamese():
+    raw = gpd.GeoDataFrame({"zone_id": ["Z1", "Z2", "Z3"], "zone_kind": "liên kết tiêu thụ",
+                            "crop": ["Lúa", "rice", "Khoai lang"]},
+                           geometry=[box(0, 0, 10, 10)] * 3, crs=UTM)
+    out = canonicalize(raw, "zones")
+    assert out["crop"].tolist() == ["rice", "rice", "Khoai lang"]
+    assert out["zone_kind"].tolist() == ["linkage"] * 3
