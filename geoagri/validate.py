@@ -250,10 +250,9 @@ def _coerce_column(
         out = raw.map(one_unit)
         bad = (out == "?").to_numpy()
         if bad.any():
-            found = sorted({str(v) for v in raw[bad]})[:5]
+            found, reason = sorted({str(v) for v in raw[bad]})[:5], ""
             try:
-                _units.parse_unit(found[0])
-                reason = ""
+                _units.unit_code(found[0])
             except UnitError as err:
                 reason = f" ({err})"
             problems.append(Problem(
