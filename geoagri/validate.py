@@ -392,8 +392,10 @@ def _implausible(frame: pd.DataFrame, col: Column, idc: str | None, name: str) -
                f"plausible {lo:g} to {hi:g} {col.unit}; found {[f'{v:g}' for v in shown]})")
     key = _stem(col)
     if best is not None:
+        converted = shown[0] * best_factor
         message += (f"; they look like {best}: {shown[0]:g} {best} = "
-                    f"{shown[0] * best_factor:g} {col.unit}")
+                    f"{f'{converted:,.0f}' if abs(converted) >= 1e4 else f'{converted:g}'} "
+                    f"{col.unit}")
         fix = (f'if the column is in {best}, declare it: units = {{ {key} = "{best}" }} in '
                f"the plan's [layers.{name}] (or read_layer(..., units={{'{col.name}': "
                f"'{best}'}})); ")

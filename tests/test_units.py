@@ -141,7 +141,7 @@ def test_implausible_cost_without_a_unit_names_the_likely_unit_and_the_fix():
         canonicalize(raw, "works", layer="cong_trinh", rename={"cost": "cost_vnd"})
     (problem,) = [p for p in err.value.problems if p.code == "implausible_unit"]
     assert problem.column == "cost_vnd" and list(problem.ids) == ["CT-01", "CT-03"]
-    assert "look like triệu đồng: 4000 triệu đồng = 4e+09 vnd" in problem.message
+    assert "look like triệu đồng: 4000 triệu đồng = 4,000,000,000 vnd" in problem.message
     assert 'units = { cost = "triệu đồng" }' in problem.fix
     assert "[layers.cong_trinh]" in problem.fix
 
