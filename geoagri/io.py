@@ -239,7 +239,8 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None,
 
     Office spreadsheets are read as they are: a title above the header, a
     two-row header with merged cells, a row numbering the columns under it
-    (see :func:`find_header`).  ``attrs["header_row"]`` says which rows were
+    (see :func:`find_header`), header cells broken over several lines (read
+    as one line).  ``attrs["header_row"]`` says which rows were
     the header when it was not the first row.
 
     Parameters
@@ -291,9 +292,12 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None,
         rows = tuple(r - 1 for r in given)
     if rows == (0,):
         if excel:
-            return pd.read_excel(path, sheet_name=sheet)
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else None, engine="python",
-                           encoding="utf-8-sig")
+            data = pd.read_excel(path, sheet_name=sheet)
+        else:
+            data = pd.read_csv(path, sep="\t" if suffix == ".tsv" else None, engine="python",
+                               encoding="utf-8-sig")
+        # a header cell broken over lines in Excel ("Kinh phí\n(triệu đồng)") reads as one line
+        return data.rename(columns=lambda c: " ".join(c.split()) if isinstance(c, str) else c)
     width = max((len(r) for r in grid), default=0)
     names = _header_names(grid, rows, width)
     skip = rows[-1] + 1

@@ -381,6 +381,23 @@ def test_csv_with_a_title_row_and_a_given_header_row(tmp_path):
     assert auto["unit"].tolist() == ["ha", "mô hình"]
 
 
+def test_header_broken_over_lines_and_unit_in_it(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["model_id", "season", "support", "NS\n(tạ/ha)", "Lợi nhuận\n(triệu đồng/ha)"])
+    ws.append(["MH-HT24-01", "Vụ Hè Thu 2024", "có hỗ trợ", 82, 38])
+    ws.append(["MH-HT24-02", "Vụ Hè Thu 2024", "tự nhân rộng", 75, 32.6])
+    path = tmp_path / "mo_hinh.xlsx"
+    wb.save(path)
+    table = read_table(path)
+    assert list(table.columns)[3:] == ["NS (tạ/ha)", "Lợi nhuận (triệu đồng/ha)"]
+    frame = gpd.GeoDataFrame(table, geometry=[box(0, 0, 1000, 500)] * 2, crs=UTM)
+    models = canonicalize(frame, "models", rename={"NS (tạ/ha)": "yield_t_ha",
+                                                   "Lợi nhuận (triệu đồng/ha)": "profit_vnd_ha"})
+    assert models["yield_t_ha"].tolist() == [8.2, 7.5]
+    assert models["profit_vnd_ha"].tolist() == [38e6, 32.6e6]
+
+
 def test_find_header_keeps_the_first_row_of_plain_tables():
     assert find_header([["a", "b", "c"], ["1", "", "x"], ["2", "y", ""]]) == (0,)
     assert find_header([["Báo cáo", None], ["a", "b"], ["1", "2"]]) == (1,)
