@@ -36,6 +36,7 @@ __all__ = [
     "PlanError",
     "Problem",
     "SchemaError",
+    "UnitError",
 ]
 
 #: How many ids a problem lists before it says "and N more".
@@ -56,6 +57,10 @@ class CRSError(GeoagriError):
 
 class SchemaError(GeoagriError):
     """A table does not have the columns, types or values a kind requires."""
+
+
+class UnitError(SchemaError):
+    """A unit is not understood, or does not measure what it is compared with."""
 
 
 class GeometryError(GeoagriError):

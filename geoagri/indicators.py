@@ -92,8 +92,8 @@ from geoagri.errors import PlanError
 if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
 
-__all__ = ["ACTUALS_COLUMNS", "INDICATORS", "INVESTORS", "LINKAGE_COLUMNS", "actuals",
-           "commune_of", "linkage_by_commune", "linkage_zones", "model_area_ha",
+__all__ = ["ACTUALS_COLUMNS", "COUNTS", "INDICATORS", "INVESTORS", "LINKAGE_COLUMNS", "actuals",
+           "commune_of", "linkage_by_commune", "linkage_zones", "measured_in", "model_area_ha",
            "season_end_year"]
 
 log = logging.getLogger("geoagri")
@@ -116,6 +116,33 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "cooperatives_founded": ("count", "cooperatives (HTX) founded in the year"),
     "cooperative_groups_founded": ("count", "cooperative groups (THT) founded in the year"),
 }
+
+#: What each count indicator counts: a target in another kind of count (hộ for works)
+#: does not measure it (see :func:`geoagri.units.compatible`).
+COUNTS: dict[str, str] = {
+    "models": "mô hình", "models_self": "mô hình", "works_completed": "công trình",
+    **{f"works_completed_{i}": "công trình" for i in INVESTORS},
+    "power_works_completed": "công trình", "cooperatives_founded": "HTX",
+    "cooperative_groups_founded": "THT",
+}
+
+
+def measured_in(indicator: str) -> str | None:
+    """The unit an indicator is measured in, a count's own kind for counts; ``None`` if unknown.
+
+    Facts give counts as ``count``; this says what is counted, so that a
+    target is checked against it (``"12 mô hình"`` fits ``models``, ``"12
+    hộ"`` does not).
+
+    Examples
+    --------
+    >>> measured_in("linkage_area"), measured_in("cooperatives_founded"), measured_in("x")
+    ('ha', 'HTX', None)
+    """
+    if indicator in COUNTS:
+        return COUNTS[indicator]
+    return INDICATORS[indicator][0] if indicator in INDICATORS else None
+
 
 #: Columns of the table :func:`actuals` returns.
 ACTUALS_COLUMNS = ("indicator", "unit", "scope", "scope_id", "scope_name", "year", "season",

@@ -53,9 +53,11 @@ import numpy as np
 import pandas as pd
 
 from geoagri.coverage import service_coverage
+from geoagri.errors import PlanError
 from geoagri.io import read_vector
 from geoagri.plan import Plan
 from geoagri.routing import bill_of_quantities, route_power_lines
+from geoagri.schema import spec
 from geoagri.siting import SitingResult, site_pump_stations
 
 __all__ = ["InfrastructureResult", "infrastructure"]
@@ -134,7 +136,13 @@ def infrastructure(plan: Plan, *, curve_steps: int = 5, **settings: Any) -> Infr
     communes = plan.only("communes")
     zones = plan.only("zones")
     if s["crop"] and "crop" in zones.columns:
-        zones = zones[zones["crop"] == s["crop"]]
+        crop = spec("zones").columns["crop"].canonical_value(s["crop"])  # "Lúa" is rice
+        chosen = zones[zones["crop"] == crop]
+        if chosen.empty and len(zones):
+            raise PlanError(f"no zone grows crop = {s['crop']!r}; the zones' crops are "
+                            f"{sorted(zones['crop'].dropna().astype(str).unique())}. Fix: set "
+                            "[settings] crop to one of them")
+        zones = chosen
     pumps, power = plan.only("pumps"), plan.only("power")
     canals = None
     if "canals" in plan.settings:

@@ -27,8 +27,10 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import csv
 import glob
 import logging
+import math
 import os
 import re
 import tempfile
@@ -145,8 +147,107 @@ def points_from_table(
     return gpd.GeoDataFrame(rest, geometry=geometry, crs=crs if crs is not None else default)
 
 
-def read_table(source: str | os.PathLike, *, layer: str | None = None) -> pd.DataFrame:
+#: Rows of a spreadsheet searched for its header.
+HEADER_SCAN_ROWS = 30
+
+
+def _blank(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value))) \
+        or not str(value).strip()
+
+
+def _filled(row: list[object]) -> list[int]:
+    return [j for j, v in enumerate(row) if not _blank(v)]
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value).replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def find_header(grid: list[list[object]]) -> tuple[int, ...]:
+    """The row(s) of a spreadsheet holding its header, counted from 0.
+
+    Office tables put a title (one merged cell) and blank rows above the
+    header, and often a two-row header whose top cells are merged across
+    the columns of a group (``Kinh phí (triệu đồng)`` over ``Tổng`` and
+    ``Nhà nước``).  The header is the first row filled in at least half the
+    table's width (and at least two cells); the row below belongs to it when
+    its cells are all text and one of them stands under a blank header cell
+    (the continuation of a merged cell).
+
+    Parameters
+    ----------
+    grid : list of lists
+        The first rows of the sheet, cells as read (blank: ``None``/NaN/"").
+
+    Returns
+    -------
+    tuple of int
+        ``(row,)`` or ``(row, row + 1)``.
+
+    Examples
+    --------
+    >>> find_header([["DANH MỤC CÔNG TRÌNH", None, None], [None, None, None],
+    ...              ["Mã", "Kinh phí (triệu đồng)", None], [None, "Tổng", "Nhà nước"],
+    ...              ["CT-01", 4000, 2800]])
+    (2, 3)
+    >>> find_header([["pump_id", "status"], ["TB01", "operating"]])
+    (0,)
+    """
+    width = max((len(_filled(r)) for r in grid), default=0)
+    need = max(2, math.ceil(width / 2))
+    header = next((i for i, r in enumerate(grid) if len(_filled(r)) >= need), 0)
+    if header + 1 < len(grid):
+        top, below = grid[header], grid[header + 1]
+        cells = _filled(below)
+        if cells and all(isinstance(below[j], str) and not _is_number(below[j]) for j in cells) \
+                and any(j >= len(top) or _blank(top[j]) for j in cells):
+            return (header, header + 1)
+    return (header,)
+
+
+def _header_names(grid: list[list[object]], rows: tuple[int, ...], width: int) -> list[str]:
+    """Column names from one or two header rows (merged cells' text carried across)."""
+    def text(v: object) -> str:
+        return "" if _blank(v) else " ".join(str(v).split())
+
+    def cells(i: int) -> list[str]:
+        row = list(grid[i]) + [None] * width
+        return [text(v) for v in row[:width]]
+
+    top = cells(rows[0])
+    if len(rows) == 1:
+        names = top
+    else:
+        below = cells(rows[1])
+        carried, names = "", []
+        for t, b in zip(top, below, strict=True):
+            carried = t or (carried if b else "")
+            names.append(" - ".join(x for x in (carried, b) if x))
+    return [n or f"column {j + 1}" for j, n in enumerate(names)]
+
+
+def _numbering_row(row: list[object]) -> bool:
+    """A row numbering the columns under the header: (1) (2) (3)…"""
+    cells = [str(v).strip() for v in row if not _blank(v)]
+    numbers = [re.fullmatch(r"\(?(\d{1,2})\)?", c) for c in cells]
+    return len(cells) >= 2 and all(numbers) and \
+        [int(m.group(1)) for m in numbers] == list(range(1, len(cells) + 1))
+
+
+def read_table(source: str | os.PathLike, *, layer: str | None = None,
+               header_row: int | list[int] | tuple[int, ...] | None = None) -> pd.DataFrame:
     """Read a CSV (UTF-8, with or without BOM) or Excel sheet as a DataFrame.
+
+    Office spreadsheets are read as they are: a title above the header, a
+    two-row header with merged cells, a row numbering the columns under it
+    (see :func:`find_header`), header cells broken over several lines (read
+    as one line).  ``attrs["header_row"]`` says which rows were
+    the header when it was not the first row.
 
     Parameters
     ----------
@@ -154,6 +255,10 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None) -> pd.Dat
         ``.csv``, ``.tsv``, ``.txt`` or ``.xlsx``.
     layer : str, optional
         Sheet name for Excel files (first sheet by default).
+    header_row : int or pair of int, optional
+        The header's row number as the spreadsheet shows it (1 = the first
+        row), or two numbers for a two-row header; found automatically when
+        not given.
 
     Examples
     --------
@@ -165,15 +270,64 @@ def read_table(source: str | os.PathLike, *, layer: str | None = None) -> pd.Dat
     """
     path = Path(source)
     suffix = path.suffix.lower()
-    if suffix in {".xlsx", ".xlsm", ".xls"}:
-        return pd.read_excel(path, sheet_name=layer if layer is not None else 0)
-    sep = "\t" if suffix == ".tsv" else None
+    excel = suffix in {".xlsx", ".xlsm", ".xls"}
+    sheet = layer if layer is not None else 0
     try:
-        return pd.read_csv(path, sep=sep, engine="python", encoding="utf-8-sig")
+        if excel:
+            grid = pd.read_excel(path, sheet_name=sheet, header=None,
+                                 nrows=HEADER_SCAN_ROWS).astype(object).values.tolist()
+            sep = None
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as f:
+                sample = [line for _, line in zip(range(HEADER_SCAN_ROWS), f, strict=False)]
+            sep = "\t" if suffix == ".tsv" else _delimiter("".join(sample))
+            grid = [list(r) for r in csv.reader(sample, delimiter=sep)]
     except UnicodeDecodeError as err:
         raise GeoagriError(
             f"{path.name}: the file is not UTF-8 text ({err.reason} at byte {err.start}); "
             "save it from Excel as 'CSV UTF-8' and read it again") from None
+    if header_row is None:
+        rows = find_header(grid)
+    else:
+        given = [header_row] if isinstance(header_row, int) else list(header_row)
+        if not 1 <= len(given) <= 2 or any(not isinstance(r, int) or r < 1 for r in given) \
+                or (len(given) == 2 and given[1] != given[0] + 1):
+            raise GeoagriError(f"{path.name}: header_row={header_row!r}; give the header's row "
+                               "number as the spreadsheet shows it (1 = first row), or two "
+                               "consecutive numbers for a two-row header")
+        rows = tuple(r - 1 for r in given)
+    if rows == (0,):
+        if excel:
+            data = pd.read_excel(path, sheet_name=sheet)
+        else:
+            data = pd.read_csv(path, sep="\t" if suffix == ".tsv" else None, engine="python",
+                               encoding="utf-8-sig")
+        # a header cell broken over lines in Excel ("Kinh phí\n(triệu đồng)") reads as one line
+        return data.rename(columns=lambda c: " ".join(c.split()) if isinstance(c, str) else c)
+    width = max((len(r) for r in grid), default=0)
+    names = _header_names(grid, rows, width)
+    skip = rows[-1] + 1
+    if skip < len(grid) and _numbering_row(grid[skip]):
+        skip += 1
+    if excel:
+        data = pd.read_excel(path, sheet_name=sheet, header=None, skiprows=skip)
+    else:
+        data = pd.read_csv(path, sep=sep, engine="python", encoding="utf-8-sig", header=None,
+                           skiprows=skip, names=list(range(width)))
+    data = data.reindex(columns=range(width))
+    data.columns = names
+    data = data.dropna(how="all").reset_index(drop=True)
+    data.attrs["header_row"] = [r + 1 for r in rows]
+    log.info("%s: header on row(s) %s", path.name, data.attrs["header_row"])
+    return data
+
+
+def _delimiter(sample: str) -> str:
+    """The field delimiter of a CSV sample (``,`` ``;`` or tab)."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
 
 
 def _drop_kml_housekeeping(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -316,6 +470,9 @@ def read_layer(
     repair: bool = False,
     name: str | None = None,
     where: Mapping[str, Any] | Sequence[Any] | None = None,
+    units: Mapping[str, str] | None = None,
+    vocabulary: Mapping[str, Mapping[str, str]] | None = None,
+    header_row: int | list[int] | tuple[int, ...] | None = None,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read a layer of a given kind and return it canonical and validated.
 
@@ -350,12 +507,24 @@ def read_layer(
         Columns are the canonical ones (after ``rename``).  See
         :func:`geoagri.hierarchy.select_units`; the selection is recorded in
         ``attrs["geoagri"]["where"]``.
+    units : mapping, optional
+        Units of columns not in the canonical unit, e.g. ``{"cost": "triệu
+        đồng", "yield": "tạ/ha", "area": "m2"}`` (see
+        :func:`geoagri.validate.canonicalize`); a unit in a header's
+        parentheses (``"NS (tạ/ha)"``) is read without it.
+    vocabulary : mapping, optional
+        Your own words for vocabulary values, by column:
+        ``{"status": {"chưa có vốn": "planned"}}``.
+    header_row : int or pair of int, optional
+        For CSV and Excel: the header's row number as the spreadsheet shows it
+        (found automatically; see :func:`read_table`).
 
     Returns
     -------
     GeoDataFrame (DataFrame for ``targets``)
         Canonical layer in the source's CRS; ``attrs["geoagri"]`` records the
-        kind, source, text encoding and repairs.
+        kind, source, text encoding, repairs and unit conversions
+        (:func:`geoagri.validate.layer_info`).
 
     Raises
     ------
@@ -375,24 +544,28 @@ def read_layer(
     (4326, 'operating')
     """
     layer_spec = spec(kind)
-    frame, label, src_name, encoding = _read_source(source, kind, layer=layer, name=name)
+    frame, label, src_name, encoding = _read_source(source, kind, layer=layer, name=name,
+                                                    header_row=header_row)
+    header = frame.attrs.get("header_row")
     if where is not None:
         frame, conditions = _select(frame, kind, where, rename=rename, label=label)
     if layer_spec.has_geometry and not isinstance(frame, gpd.GeoDataFrame):
-        if rename:
-            frame = frame.rename(columns={k: v for k, v in rename.items()
-                                          if k in frame.columns})
-            rename = None
-        frame = points_from_table(frame, crs=crs, layer=label)
+        # coordinate columns are renamed here; the others in canonicalize, which reads
+        # the units written in their headers
+        coords = {k: v for k, v in (rename or {}).items() if k in frame.columns
+                  and str(v).casefold() in (*_LON, *_LAT, *_X, *_Y)}
+        frame = points_from_table(frame.rename(columns=coords), crs=crs, layer=label)
+        rename = {k: v for k, v in (rename or {}).items() if k not in coords}
     out = canonicalize(frame, kind, layer=label, rename=rename, crs=crs, repair=repair,
-                       source=src_name, encoding=encoding)
+                       source=src_name, encoding=encoding, units=units, vocabulary=vocabulary)
+    if header:
+        out.attrs["geoagri"]["header_row"] = header
     if where is not None:
         out.attrs["geoagri"]["where"] = conditions
     return out
 
-
-def _read_source(source: Any, kind: str, *, layer: str | None,
-                 name: str | None) -> tuple[pd.DataFrame, str, str | None, str | None]:
+def _read_source(source: Any, kind: str, *, layer: str | None, name: str | None,
+                 header_row: Any = None) -> tuple[pd.DataFrame, str, str | None, str | None]:
     """The frame as stored, its label, source name and text encoding."""
     if isinstance(source, pd.DataFrame):
         return source, name or kind, None, None
@@ -412,7 +585,8 @@ def _read_source(source: Any, kind: str, *, layer: str | None,
         raise GeoagriError(f"layer '{label}': file not found: {path}")
     try:
         if path.suffix.lower() in _TABLE_SUFFIXES:
-            return read_table(path, layer=layer), label, str(path), "utf-8"
+            return (read_table(path, layer=layer, header_row=header_row), label, str(path),
+                    "utf-8")
         frame, encoding = _read_vector(path, layer, label)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError,
             OSError) as err:

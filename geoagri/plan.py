@@ -38,7 +38,7 @@ import pandas as pd
 
 from geoagri.context import PLAN_SETTINGS, PlanContext, ServiceSettings, resolve_context
 from geoagri.errors import GeoagriError, LayerError, PlanError
-from geoagri.schema import KINDS
+from geoagri.schema import KINDS, vocabulary_problems
 from geoagri.validate import MAX_OUTSIDE_KM, far_from_communes, layer_info, repairs
 
 __all__ = ["LayerSource", "Plan", "check_plan", "plan_from_layers", "read_plan"]
@@ -46,7 +46,8 @@ __all__ = ["LayerSource", "Plan", "check_plan", "plan_from_layers", "read_plan"]
 log = logging.getLogger("geoagri")
 
 _PLAN_KEYS = {"name", "province", "district", "era", "metric_crs", "year", "description"}
-_LAYER_KEYS = {"kind", "path", "layer", "rename", "crs", "repair", "where", "description"}
+_LAYER_KEYS = {"kind", "path", "layer", "rename", "crs", "repair", "where", "description",
+               "units", "header_row"}
 _ERAS = ("old", "new")
 
 
@@ -73,6 +74,12 @@ class LayerSource:
     where : mapping or list, optional
         Keep only some units: ``{"province": "Tây Ninh"}`` or a list of
         ids (see :func:`geoagri.io.read_layer`).
+    units : mapping
+        Units of columns not in the canonical unit (``{"cost": "triệu đồng"}``).
+    vocabulary : mapping
+        The plan's own words (its ``[vocabulary]`` table), by column.
+    header_row : int or list of int, optional
+        Spreadsheet row number(s) of the header, when not found automatically.
     """
 
     name: str
@@ -83,13 +90,18 @@ class LayerSource:
     crs: str | None = None
     repair: bool = False
     where: Mapping[str, Any] | list[Any] | None = None
+    units: Mapping[str, str] = field(default_factory=dict)
+    vocabulary: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    header_row: int | list[int] | None = None
 
     def read(self) -> gpd.GeoDataFrame | pd.DataFrame:
         """Read and validate the layer (see :func:`geoagri.io.read_layer`)."""
         from geoagri.io import read_layer
 
         return read_layer(self.path, self.kind, layer=self.layer, rename=self.rename,
-                          crs=self.crs, repair=self.repair, name=self.name, where=self.where)
+                          crs=self.crs, repair=self.repair, name=self.name, where=self.where,
+                          units=self.units, vocabulary=self.vocabulary,
+                          header_row=self.header_row)
 
 
 @dataclass(frozen=True)
@@ -241,10 +253,12 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[LayerSource]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise PlanError(f"{path.name} is not valid TOML: {err}") from None
     problems = []
-    unknown = set(doc) - {"plan", "layers", "settings"}
+    unknown = set(doc) - {"plan", "layers", "settings", "vocabulary"}
     if unknown:
         problems.append(f"unknown table(s) {sorted(unknown)}; allowed: [plan], [layers.NAME], "
-                        "[settings]")
+                        "[settings], [vocabulary]")
+    vocabulary = doc.get("vocabulary", {})
+    problems += vocabulary_problems(vocabulary)
     head = doc.get("plan", {})
     if set(head) - _PLAN_KEYS:
         problems.append(f"[plan] has unknown key(s) {sorted(set(head) - _PLAN_KEYS)}; "
@@ -287,10 +301,15 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[LayerSource]]:
             problems.append(f"{where} where = {where_!r}; select units with a table such as "
                             "{ province = \"Tây Ninh\" } or a list of codes [\"27775\"]")
             where_ = None
+        units = entry.get("units", {})
+        if not isinstance(units, dict) or not all(isinstance(u, str) for u in units.values()):
+            problems.append(f'{where} units must be a table like {{ cost = "triệu đồng" }}')
+            units = {}
         sources.append(LayerSource(
             name=lname, kind=str(kind), path=(path.parent / entry["path"]).resolve(),
             layer=entry.get("layer"), rename=rename, crs=entry.get("crs"),
-            repair=bool(entry.get("repair", False)), where=where_))
+            repair=bool(entry.get("repair", False)), where=where_, units=units,
+            vocabulary=vocabulary, header_row=entry.get("header_row")))
     if problems:
         raise PlanError(f"plan {path} is malformed:\n" + "\n".join(f"  - {p}" for p in problems))
     return doc, sources

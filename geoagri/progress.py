@@ -15,7 +15,8 @@ column         required meaning
 ============== ======== ==========================================================
 ``indicator``  yes      e.g. ``linkage_area``, ``works_completed`` (see
                         :mod:`geoagri.indicators`)
-``unit``       yes      ``ha``, ``count``, ``pct``, ``t_ha``, ``vnd``
+``unit``       yes      ``ha``, ``count``, ``pct``, ``t_ha``, ``vnd``, or any unit
+                        of :mod:`geoagri.units` (``tạ/ha``, ``triệu đồng``…)
 ``scope``      yes      ``province`` / ``district`` / ``commune``
 ``scope_id``   yes      name or code of the unit (``"Huyện Vĩnh Hưng"``, ``"27784"``)
 ``scope_name`` no       a second name the unit is matched by (a commune's name
@@ -36,6 +37,12 @@ How a target is compared
   Trị"`` matches ``"thái trị"``, ``"Huyện Vĩnh Hưng"`` matches the district
   fact ``"797"`` named ``"Huyện Vĩnh Hưng"``).  A name that several units of
   the facts share (two "Xã Bình Hòa") is an error: give the unit's code.
+* **Units.** Targets and facts may be written in any unit of
+  :mod:`geoagri.units`.  A target is converted to its fact's unit when both
+  measure the same thing (``tạ/ha`` ↔ ``t_ha``, ``tỷ đồng`` ↔ ``vnd``, a count
+  of ``HTX`` ↔ ``count``); a target whose unit measures something else (``ha``
+  against a count) gets no actual and a ``note`` saying so, and the other
+  rows are compared as usual.
 * **A plain target** (no ``start_year``, no ``season``) is compared with the
   actual of its ``year``: the whole-year fact (empty ``season``), or, when the
   facts are only given per season, the sum of the seasons of that year.
@@ -88,7 +95,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from geoagri import units as _units
 from geoagri.errors import NameMatchError, SchemaError
+from geoagri.indicators import measured_in
 from geoagri.names import unit_key
 from geoagri.schema import canonical_season, spec
 
@@ -165,6 +174,16 @@ def _canon(value: object, column: str) -> object:
     return found if found is not None else str(value).strip()
 
 
+def _in_code(values: pd.Series, units: pd.Series) -> np.ndarray:
+    """Values converted from their unit to its canonical code (NaN where not understood)."""
+    out = []
+    for v, u in zip(values, units, strict=True):
+        code = _units.code_or_none(u)
+        out.append(math.nan if code is None or pd.isna(v)
+                   else float(_units.convert([v], str(u), code)[0]))
+    return np.array(out, dtype=float)
+
+
 def _season(value: object, *, table: str, row: object) -> str | None:
     if _missing(value) or str(value).strip() == "":
         return None
@@ -192,9 +211,14 @@ def _prepare_actual(actual: pd.DataFrame) -> pd.DataFrame:
     _check_columns(actual, ACTUAL_COLUMNS, "actual",
                    "give one row per indicator, unit, scope, scope_id, year (and season) "
                    "with the value in 'actual' (see geoagri.indicators.actuals)")
+    bad_unit = [u for u in actual["unit"] if _units.code_or_none(u) is None]
+    if bad_unit:
+        raise SchemaError(f"actual table: unit(s) {sorted(map(str, set(bad_unit)))} not "
+                          "understood. Fix: write units as geoagri.units reads them (ha, "
+                          "tạ/ha, triệu đồng, %, count, HTX…)")
     facts = pd.DataFrame({
         "indicator": actual["indicator"].astype(str).to_numpy(),
-        "unit": [_canon(u, "unit") for u in actual["unit"]],
+        "unit": [_units.code_or_none(u) for u in actual["unit"]],
         "scope": [_canon(s, "scope") for s in actual["scope"]],
         "key": [_key(s) for s in actual["scope_id"]],
         "unit_id": actual["scope_id"].astype(object).to_numpy(),
@@ -206,7 +230,7 @@ def _prepare_actual(actual: pd.DataFrame) -> pd.DataFrame:
         "season": ([_season(s, table="actual", row=i)
                     for i, s in zip(actual.index, actual["season"], strict=True)]
                    if "season" in actual else [None] * len(actual)),
-        "actual": pd.to_numeric(actual["actual"], errors="coerce").to_numpy(dtype=float),
+        "actual": _in_code(pd.to_numeric(actual["actual"], errors="coerce"), actual["unit"]),
     })
     bad_year = facts["year"].isna()
     if bad_year.any():
@@ -228,6 +252,30 @@ def _prepare_actual(actual: pd.DataFrame) -> pd.DataFrame:
             raise SchemaError(f"actual table: indicator {ind!r} is given in several units "
                               f"{sorted(map(str, found))}. Fix: convert to one unit")
     return facts
+
+
+def _unit_problem(code: str | None, written: object, fact_unit: str | None,
+                  indicator: str) -> str:
+    """Why a target cannot be compared with its facts' unit ("" when it can).
+
+    For the indicators geoagri computes, a count is checked against what is
+    counted (:func:`geoagri.indicators.measured_in`): ``hộ`` is not works.
+    """
+    if _missing(written):
+        return "the target has no unit"
+    if code is None or _units.code_or_none(code) is None:
+        return (f"unit {written!r} is not understood; write it as the documents do (ha, "
+                "tạ/ha, triệu đồng, %, HTX, hộ…)")
+    counted = measured_in(indicator)
+    if counted is not None and fact_unit is not None and not _units.compatible(fact_unit,
+                                                                               counted):
+        counted = None  # the facts say something else than geoagri's indicator: trust them
+    for unit in (fact_unit, counted):
+        if unit is not None and not _units.compatible(code, unit):
+            return (f"the target is in {written!r} ({_units.dimension_name(code)}), the actual "
+                    f"in {unit} ({_units.dimension_name(unit)}): they cannot be compared; "
+                    f"write the target in {unit}")
+    return ""
 
 
 def _years_phrase(years: list[int]) -> str:
@@ -328,7 +376,8 @@ def progress(
     DataFrame
         One row per target, in the order of ``targets``, with the columns of
         :data:`PROGRESS_COLUMNS`: ``indicator``, ``unit``, ``scope``,
-        ``scope_id`` (as in the targets), ``start_year`` (``<NA>`` unless
+        ``scope_id`` (as in the targets; ``unit`` the canonical code, the
+        facts' when compared, ``target`` converted to it), ``start_year`` (``<NA>`` unless
         cumulative), ``year``, ``season``, ``source``, ``source_ref``,
         ``target`` and ``actual`` (in ``unit``; ``actual`` NaN when there is
         no fact), ``actual_year`` (the last year of facts compared),
@@ -342,8 +391,10 @@ def progress(
     ------
     SchemaError
         If a table lacks required columns, a season or year is unreadable, a
-        fact is repeated, or an indicator's target unit differs from its
-        actual unit (the message names the indicator and both units).
+        fact is repeated, or the facts give an indicator in several units or
+        in a unit not understood.  A *target* whose unit is not understood or
+        does not measure what its actual measures is not an error: its row
+        has no actual and the ``note`` says why.
     NameMatchError
         If a target's ``scope_id`` is the name of several units of the facts
         (two communes named "Xã Bình Hòa"), listing them with their ids: the
@@ -376,7 +427,8 @@ def progress(
     facts = _prepare_actual(actual)
     t = pd.DataFrame({
         "indicator": targets["indicator"].astype(str).to_numpy(),
-        "unit": [_canon(u, "unit") for u in targets["unit"]],
+        "unit": [_units.code_or_none(u) or (None if _missing(u) else str(u))
+                 for u in targets["unit"]],
         "scope": [_canon(s, "scope") for s in targets["scope"]],
         "scope_id": targets["scope_id"].to_numpy(),
         "start_year": (pd.to_numeric(targets["start_year"], errors="coerce").astype("Int64")
@@ -389,30 +441,36 @@ def progress(
         "source": [_canon(s, "source") for s in targets["source"]],
         "source_ref": (targets["source_ref"].to_numpy() if "source_ref" in targets
                        else [None] * len(targets)),
-        "target": pd.to_numeric(targets["target"], errors="coerce").to_numpy(dtype=float),
+        "target": _in_code(pd.to_numeric(targets["target"], errors="coerce"),
+                           targets["unit"]),
     })
+    written_units = targets["unit"].to_numpy()
     if t["year"].isna().any():
         rows = list(targets.index[t["year"].isna().to_numpy()])
         raise SchemaError(f"targets table: rows {rows[:10]} have no year. Fix: give the "
                           "target year (the end of the period)")
     t["year"] = t["year"].astype(int)
     fact_units = facts.groupby("indicator")["unit"].first().to_dict()
-    problems = []
-    for ind, unit in t[["indicator", "unit"]].drop_duplicates().itertuples(index=False):
-        if ind in fact_units and fact_units[ind] != unit:
-            problems.append(f"indicator {ind!r}: target unit {unit!r} but actual unit "
-                            f"{fact_units[ind]!r}")
-    if problems:
-        raise SchemaError("unit mismatch between targets and actuals: " + "; ".join(problems)
-                          + ". Fix: convert one of them (e.g. tạ/ha → t/ha ÷ 10); a "
-                          "percentage of mismatched units would be meaningless")
     by_ind = {ind: grp for ind, grp in facts.groupby("indicator")}
     actual_values, actual_years, notes = [], [], []
     ambiguous: list[str] = []
-    for _, row in t.iterrows():
+    for pos, (_, row) in enumerate(t.iterrows()):
         start = row["start_year"]
         row = row.copy()
         row["start_year"] = None if pd.isna(start) else int(start)
+        wrong = _unit_problem(row["unit"], written_units[pos], fact_units.get(row["indicator"]),
+                              row["indicator"])
+        if wrong:
+            actual_values.append(math.nan)
+            actual_years.append(None)
+            notes.append(wrong)
+            log.warning("progress: target row %d (%s): %s", pos, row["indicator"], wrong)
+            continue
+        own = fact_units.get(row["indicator"])
+        if own is not None and own != row["unit"]:
+            t.loc[t.index[pos], "target"] = float(
+                _units.convert([row["target"]], row["unit"], own)[0])
+            t.loc[t.index[pos], "unit"] = own
         grp = by_ind.get(row["indicator"])
         known = grp is not None
         if known:

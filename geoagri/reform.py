@@ -71,6 +71,7 @@ from geoagri.errors import (
 )
 from geoagri.names import admin_units, ascii_key, match_names, unit_key, unit_type
 from geoagri.schema import spec
+from geoagri.units import code_or_none, convert, is_intensive
 
 __all__ = [
     "COMPARE_COLUMNS",
@@ -111,14 +112,10 @@ _CODE_COLUMNS = ("old_code", "commune_code", "commune_id",
                  *(label("commune_id", lang) for lang in ("vi", "en")))
 _NAME_COLUMNS = ("old_name", "commune_name",
                  *(label("commune_name", lang) for lang in ("vi", "en")))
-#: Units in a column label's parentheses, as the report writes them ("Diện tích (ha)").
-INTENSIVE_UNITS = ("%", "t/ha", "tấn/ha", "tạ/ha", "kg/ha", "đồng/ha", "VND/ha")
-EXTENSIVE_UNITS = ("ha", "triệu đồng", "million VND", "đồng", "VND", "km", "m²")
 #: A row without code whose name is one of these is a total, not a commune.
 TOTAL_NAMES = ("tổng cộng", "tổng", "cộng", "total", "toàn huyện", "toàn tỉnh")
 #: ... and one of these is area outside every commune (the report's last row).
 OUTSIDE_NAMES = ("ngoài ranh giới các xã", "outside every commune")
-_EXTENSIVE_UNITS = ("ha", "count", "vnd")
 _TARGET_KEYS = ("indicator", "unit", "scope", "scope_id", "year", "source", "target")
 
 
@@ -558,10 +555,11 @@ def measure_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     Extensive (amounts, added up): other names ending in one of
     :data:`EXTENSIVE_SUFFIXES` (``_ha``, ``_count``, ``_vnd``, ``_km``,
     ``_m2``).  ``yield_t_ha`` is intensive although it ends in ``_ha``.
-    Labels with the unit in final parentheses, as the report's tables write
-    them, count too: ``"Diện tích liên kết (ha)"`` is extensive (units
-    :data:`EXTENSIVE_UNITS`), ``"Tỷ lệ đạt (%)"`` intensive
-    (:data:`INTENSIVE_UNITS`).
+    Labels with a unit in final parentheses, as the report and the offices
+    write them, count too: rates per area and shares (``"Tỷ lệ đạt (%)"``,
+    ``"Lợi nhuận (triệu đồng/ha)"``, ``"NS (tạ/ha)"``) are intensive, other
+    units (``"Diện tích liên kết (ha)"``, ``"Kinh phí (tỷ đồng)"``, ``"(HTX)"``)
+    extensive (:func:`geoagri.units.is_intensive`).
 
     Parameters
     ----------
@@ -582,16 +580,21 @@ def measure_columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     >>> measure_columns(pd.DataFrame(columns=["Mã xã", "Diện tích liên kết (ha)",
     ...                                       "Tỷ lệ đạt (%)"]))
     (['Diện tích liên kết (ha)'], ['Tỷ lệ đạt (%)'])
+    >>> measure_columns(pd.DataFrame(columns=["Ghi chú (xã cũ)", "Kinh phí (tỷ đồng)",
+    ...                                       "Lợi nhuận (triệu đồng/ha)"]))
+    (['Kinh phí (tỷ đồng)'], ['Lợi nhuận (triệu đồng/ha)'])
     """
     def unit_of(col: object) -> str | None:
         match = re.search(r"\(([^()]*)\)\s*$", str(col))
-        return match.group(1).strip() if match else None
+        return code_or_none(match.group(1).strip()) if match else None
 
+    units = {c: unit_of(c) for c in table.columns}
     intensive = [c for c in table.columns
-                 if str(c).endswith(INTENSIVE_SUFFIXES) or unit_of(c) in INTENSIVE_UNITS]
+                 if str(c).endswith(INTENSIVE_SUFFIXES)
+                 or (units[c] is not None and is_intensive(units[c]))]
     extensive = [
         c for c in table.columns
-        if (str(c).endswith(EXTENSIVE_SUFFIXES) or unit_of(c) in EXTENSIVE_UNITS)
+        if (str(c).endswith(EXTENSIVE_SUFFIXES) or units[c] is not None)
         and c not in intensive
     ]
     return extensive, intensive
@@ -1032,10 +1035,12 @@ def rebase_targets(targets: pd.DataFrame, lineage: pd.DataFrame) -> pd.DataFrame
     """Commune targets of old communes re-based to the new (2025) communes.
 
     Each commune-scope target is carried like a statistic
-    (:func:`to_new_communes`): targets in ``ha``, ``count`` or ``vnd`` are
-    split by the lineage's shares and summed per new commune; targets in
-    ``pct`` or ``t_ha`` are averaged, weighted by the hectares carried (or the
-    share).  Targets that differ in anything but their commune (indicator,
+    (:func:`to_new_communes`), in the canonical unit of its dimension
+    (:func:`geoagri.units.unit_code`: 82 tạ/ha is carried as 8.2 t_ha):
+    amounts (ha, counts, đồng) are split by the lineage's shares and summed
+    per new commune; rates (%, t/ha, triệu đồng/ha: anything per area, see
+    :func:`geoagri.units.is_intensive`) are averaged, weighted by the
+    hectares carried (or the share).  Targets that differ in anything but their commune (indicator,
     unit, year, start year, season, source, document) stay apart.  Targets of
     a district or province scope are kept as they are, with a note: districts
     were abolished and old provinces merged, so they are not re-based.
@@ -1096,9 +1101,15 @@ def rebase_targets(targets: pd.DataFrame, lineage: pd.DataFrame) -> pd.DataFrame
     scope = [
         columns["scope"].canonical_value(s) if not _missing(s) else None for s in targets["scope"]
     ]
-    unit = [
-        columns["unit"].canonical_value(u) if not _missing(u) else None for u in targets["unit"]
-    ]
+    unit = [code_or_none(u) for u in targets["unit"]]
+    bad = [i for i, (u, code) in enumerate(zip(targets["unit"], unit, strict=True))
+           if code is None and scope[i] == "commune"]
+    if bad:
+        raise LayerError("targets", [Problem(
+            "unit", "units not understood: "
+            f"{sorted({str(targets['unit'].iloc[i]) for i in bad})}", layer="targets",
+            column="unit", ids=[f"row {i}" for i in bad],
+            fix="write units as the documents do (ha, tạ/ha, triệu đồng/ha, %, HTX, hộ…)")])
     is_commune = pd.Series([s == "commune" for s in scope], index=targets.index)
     keep = targets[~is_commune].copy()
     keep["scope_name"] = keep["scope_name"] if "scope_name" in keep else None
@@ -1122,8 +1133,12 @@ def rebase_targets(targets: pd.DataFrame, lineage: pd.DataFrame) -> pd.DataFrame
     )
     frame["_unit"] = np.array(unit, dtype=object)[is_commune.to_numpy()]
     frame["scope"] = "commune"  # canonical spellings, so that "xã" and "commune" add up
-    frame["unit"] = frame["_unit"].where(frame["_unit"].notna(), frame["unit"])
-    frame["_extensive"] = frame["_unit"].isin(_EXTENSIVE_UNITS)
+    # the target in its canonical unit (82 tạ/ha → 8.2 t_ha), so that units add up too
+    frame["target"] = [float(convert([v], u, code)[0]) if not _missing(v) else v
+                       for v, u, code in zip(frame["target"], frame["unit"], frame["_unit"],
+                                             strict=True)]
+    frame["unit"] = frame["_unit"]
+    frame["_extensive"] = [not is_intensive(u) for u in frame["_unit"]]
     by = [c for c in targets.columns if c not in ("scope_id", "scope_name", "target")]
     lin = _check_lineage(lineage)
     _link(frame, lin, "_code", "_name", "targets", column="scope_id")  # every row, both kinds

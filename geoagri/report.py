@@ -91,6 +91,7 @@ from geoagri.io import FORMULA_PREFIXES, replace_file, write_layer
 from geoagri.names import unit_key
 from geoagri.progress import Rounding, progress
 from geoagri.schema import WORK_STATUSES
+from geoagri.units import customary
 
 if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
@@ -302,14 +303,26 @@ def format_number(value: float, *, decimals: int = 0, language: str = "vi") -> s
     return text
 
 
-def headline(row: pd.Series | dict, *, language: str = "vi") -> str:
+def _decimals(value: float, unit: str) -> int:
+    """Decimals printed: 0 for areas, counts, whole or large figures; else 1 (32,6 tr.đ/ha)."""
+    return 0 if unit.strip() in ("", "ha") or value is None or pd.isna(value) \
+        or abs(value) >= 1000 or float(value) == round(float(value)) else 1
+
+
+def headline(row: pd.Series | dict, *, language: str = "vi",
+             units: dict[str, str] | None = None) -> str:
     """One progress row as the report's sentence.
+
+    Figures are printed in the documents' units (:func:`geoagri.units.customary`:
+    yields in tạ/ha, money in triệu đồng, areas in ha).
 
     Parameters
     ----------
     row : Series or dict
         A row of :func:`geoagri.progress.progress`.
     language : {"vi", "en"}, default "vi"
+    units : mapping, optional
+        Canonical unit → the unit to print it in (``{"vnd": "tỷ đồng"}``).
 
     Returns
     -------
@@ -327,12 +340,17 @@ def headline(row: pd.Series | dict, *, language: str = "vi") -> str:
     (22.640 ha)
     >>> print(headline(row, language="en"))
     Production-linkage area in 2024: 23,865 ha, 105.4% of the roadmap for 2025 (22,640 ha)
+    >>> print(headline({**row, "indicator": "rice_yield", "unit": "t_ha", "target": 8.0,
+    ...                 "actual": 8.2, "achieved_pct": 102.5}))
+    rice_yield năm 2024: 82 tạ/ha, đạt 102,5% so với lộ trình đến năm 2025 (80 tạ/ha)
     """
     li = _check_language(language)
     vi = li == 0
     ind = str(row["indicator"])
     label = _INDICATOR_LABELS.get(ind, (ind, ind))[li]
-    unit = "" if row["unit"] == "count" else f" {row['unit']}"
+    target_value, unit = customary(row["target"], row["unit"], language=language, units=units)
+    actual_value = customary(row["actual"], row["unit"], language=language, units=units)[0]
+    unit = f" {unit}" if unit else ""
     start = row.get("start_year")
     start = None if start is None or pd.isna(start) else int(start)
     season = row.get("season")
@@ -353,13 +371,15 @@ def headline(row: pd.Series | dict, *, language: str = "vi") -> str:
         tperiod = ((f" năm {year}" if ay == year else f" đến năm {year}") if vi
                    else (f" for {year}"))
     source = _SOURCE_LABELS.get(str(row["source"]), (str(row["source"]),) * 2)[li]
-    target = format_number(row["target"], language=language)
+    target = format_number(target_value, decimals=_decimals(target_value, unit),
+                           language=language)
     if row["actual"] is None or pd.isna(row["actual"]):
         return (f"{label}{period}: chưa có số liệu thực hiện (chỉ tiêu {target}{unit} "
                 f"theo {source}{tperiod})" if vi else
                 f"{label}{period}: no actual figure (target {target}{unit}, {source}"
                 f"{tperiod})")
-    actual = format_number(row["actual"], language=language)
+    actual = format_number(actual_value, decimals=_decimals(actual_value, unit),
+                           language=language)
     pct = format_number(row["achieved_pct"], decimals=1, language=language)
     if vi:
         return f"{label}{period}: {actual}{unit}, đạt {pct}% so với {source}{tperiod} " \

@@ -27,35 +27,60 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from geoagri.errors import SchemaError
 
 __all__ = [
+    "CROPS",
     "KINDS",
+    "SEASON_CODES",
     "SEASON_PATTERN",
     "WORK_STATUSES",
     "Column",
     "LayerSpec",
     "canonical_season",
     "spec",
+    "vocabulary_problems",
+    "word_key",
 ]
 
 #: The irrigation-work status pipeline, in order.
 WORK_STATUSES = ("planned", "surveyed", "designed", "under_construction", "completed")
 
-#: A season label: ``DX``/``HT``/``TD`` and a year or a pair of years.
-SEASON_PATTERN = re.compile(r"^(DX|HT|TD) (\d{4})(?:-(\d{4}))?$")
+#: Season codes: the Mekong's ``DX`` (Đông Xuân, also the north's Xuân and Chiêm),
+#: ``HT`` (Hè Thu), ``TD`` (Thu Đông), and the north's ``MUA`` (Mùa) and ``DONG`` (Đông).
+SEASON_CODES = ("DX", "HT", "TD", "MUA", "DONG")
+
+#: A season label: a season code and a year or a pair of years.
+SEASON_PATTERN = re.compile(r"^(DX|HT|TD|MUA|DONG) (\d{4})(?:-(\d{4}))?$")
 
 _SEASON_WORDS = {
-    "dx": "DX", "dongxuan": "DX", "winterspring": "DX", "ws": "DX",
+    "dx": "DX", "dongxuan": "DX", "winterspring": "DX", "ws": "DX", "xuan": "DX",
+    "chiem": "DX", "chiemxuan": "DX",
     "ht": "HT", "hethu": "HT", "summerautumn": "HT", "sa": "HT",
     "td": "TD", "thudong": "TD", "autumnwinter": "TD", "aw": "TD",
+    "mua": "MUA", "dong": "DONG",
+}
+
+#: Crops: canonical (English) name → the words the documents use for it.
+CROPS: dict[str, tuple[str, ...]] = {
+    "rice": ("lúa", "lúa gạo", "lúa nước", "lúa chất lượng cao", "lúa CLC", "paddy"),
+    "lotus": ("sen",), "vegetables": ("rau", "rau màu", "màu", "rau an toàn"),
+    "fruit": ("cây ăn trái", "cây ăn quả", "trái cây"), "shrimp": ("tôm",),
+    "maize": ("ngô", "bắp", "corn"), "sugarcane": ("mía",), "cassava": ("sắn", "khoai mì"),
+    "coffee": ("cà phê",), "pepper": ("hồ tiêu", "tiêu"), "fish": ("cá",),
 }
 
 
-def _fold(text: str) -> str:
-    """Casefold, strip diacritics (đ → d) and keep letters and digits only."""
+def word_key(text: str) -> str:
+    """Comparison key of a word: casefolded, without diacritics (đ → d), letters and digits only.
+
+    Examples
+    --------
+    >>> word_key("Đã Hoàn thành"), word_key("tr.đ")
+    ('dahoanthanh', 'trd')
+    """
     text = unicodedata.normalize("NFD", str(text).replace("đ", "d").replace("Đ", "D"))
     text = "".join(c for c in text if not unicodedata.combining(c))
     return re.sub(r"[^0-9a-z]", "", text.casefold())
@@ -65,7 +90,10 @@ def canonical_season(value: str) -> str | None:
     """Return the canonical season label, or ``None`` if it is not one.
 
     Accepts ``"DX 2023-2024"``, ``"Đông Xuân 2023-2024"``, ``"vụ Hè Thu 2024"``,
-    ``"ht2024"``, ``"Thu Đông 2024"``.
+    ``"ht2024"``, ``"Thu Đông 2024"``, and the north's seasons: ``"vụ Xuân 2024"``
+    and ``"Chiêm 2024"`` (winter–spring, ``DX``), ``"vụ Mùa 2024"`` (``MUA``),
+    ``"vụ Đông 2024"`` (``DONG``).  Years are read the same way for all: one year,
+    or two consecutive years (``"Đông 2024-2025"``).
 
     Parameters
     ----------
@@ -83,12 +111,14 @@ def canonical_season(value: str) -> str | None:
     'DX 2023-2024'
     >>> canonical_season("ht2024")
     'HT 2024'
+    >>> canonical_season("Vụ Mùa 2024"), canonical_season("vụ Xuân 2025")
+    ('MUA 2024', 'DX 2025')
     >>> canonical_season("spring") is None
     True
     """
     text = str(value).strip()
     years = re.findall(r"\d{4}", text)
-    words = _fold(re.sub(r"\d{4}", " ", text))
+    words = word_key(re.sub(r"\d{4}", " ", text))
     if words.startswith("vu"):
         words = words[2:]
     code = _SEASON_WORDS.get(words)
@@ -109,8 +139,9 @@ class Column:
     ----------
     name : str
         Canonical name, with its unit as a suffix where it has one.
-    dtype : {"str", "float", "int", "bool", "season"}
-        Type after canonicalisation.
+    dtype : {"str", "float", "int", "bool", "season", "unit"}
+        Type after canonicalisation (``unit``: a unit written as the
+        documents write it, see :mod:`geoagri.units`).
     required : bool
         Whether the layer must have it.
     description : str
@@ -120,6 +151,15 @@ class Column:
         abbreviations) onto them.
     minimum, maximum : float, optional
         Allowed range, inclusive (e.g. ``0`` for areas and costs).
+    closed : bool, default True
+        Whether a value outside the vocabulary is an error; an open
+        vocabulary (``crop``) maps the words it knows and keeps the others.
+    plausible : (float, float), optional
+        Range of plausible magnitudes, in the column's unit (absolute values;
+        zeros are not checked): values outside it are reported unless the
+        layer declares the column's unit.
+    likely_units : tuple of str
+        Units an implausible value is most likely written in, in order.
     """
 
     name: str
@@ -130,11 +170,32 @@ class Column:
     aliases: Mapping[str, str] = field(default_factory=dict)
     minimum: float | None = None
     maximum: float | None = None
+    closed: bool = True
+    plausible: tuple[float, float] | None = None
+    likely_units: tuple[str, ...] = ()
 
-    def canonical_value(self, value: object) -> str | None:
+    @property
+    def unit(self) -> str | None:
+        """The unit code the column's name ends with (``"t_ha"`` for ``yield_t_ha``).
+
+        Examples
+        --------
+        >>> spec("works").columns["cost_vnd"].unit, spec("works").columns["year"].unit
+        ('vnd', None)
+        """
+        if self.dtype not in ("float", "int"):
+            return None
+        from geoagri.units import column_unit
+
+        return column_unit(self.name)
+
+    def canonical_value(self, value: object,
+                        extra: Mapping[str, str] | None = None) -> str | None:
         """Map a vocabulary value written any way to its canonical form.
 
-        Returns ``None`` when the value is not in the vocabulary.
+        Returns ``None`` when the value is not in the vocabulary (an open
+        vocabulary returns the value as written, stripped).  ``extra`` maps a
+        plan's own words onto the vocabulary (the ``[vocabulary]`` table).
 
         Examples
         --------
@@ -142,17 +203,19 @@ class Column:
         'self'
         >>> spec("models").columns["support"].canonical_value("maybe") is None
         True
+        >>> spec("zones").columns["crop"].canonical_value("Lúa")
+        'rice'
         """
         if self.vocabulary is None:
             return str(value)
-        key = _fold(str(value))
+        key = word_key(str(value))
         for v in self.vocabulary:
-            if _fold(v) == key:
+            if word_key(v) == key:
                 return v
-        for alias, v in self.aliases.items():
-            if _fold(alias) == key:
+        for alias, v in (*self.aliases.items(), *(extra or {}).items()):
+            if word_key(alias) == key:
                 return v
-        return None
+        return None if self.closed else str(value).strip()
 
 
 @dataclass(frozen=True)
@@ -205,9 +268,19 @@ _PARTNER = Column("partner", "str", description="partner enterprise (doanh nghi�
 _COOP = Column("cooperative", "str", description="cooperative (HTX/THT) name")
 _YEAR = Column("year", "int", description="calendar year", minimum=1900, maximum=2100)
 _SEASON = Column("season", "season", description="season, e.g. 'DX 2023-2024', 'HT 2024'")
-_DECLARED = Column(
-    "declared_area_ha", "float", description="area stated in the source, ha", minimum=0
-)
+_AREA_UNITS = ("m²", "công", "sào Bắc Bộ", "sào Trung Bộ")
+
+
+def _declared(largest_ha: float) -> Column:
+    return Column("declared_area_ha", "float", description="area stated in the source, ha",
+                  minimum=0, plausible=(0, largest_ha), likely_units=_AREA_UNITS)
+
+
+_CROP = Column("crop", "str", description="crop, e.g. 'rice', 'lotus', 'vegetables'",
+               vocabulary=tuple(CROPS), closed=False,
+               aliases={w: crop for crop, words in CROPS.items() for w in words})
+_SERVED = Column("served_area_ha", "float", description="area the work serves, ha", minimum=0,
+                 plausible=(0, 1e5), likely_units=_AREA_UNITS)
 
 _SPECS: dict[str, LayerSpec] = {}
 
@@ -238,24 +311,27 @@ _add(LayerSpec(
             "zone_kind", "str", True, "linkage / production / area_code",
             vocabulary=("linkage", "production", "area_code"),
             aliases={"liên kết sản xuất": "linkage", "lksx": "linkage",
-                     "liên kết": "linkage", "vùng sản xuất": "production",
+                     "liên kết": "linkage", "liên kết tiêu thụ": "linkage",
+                     "liên kết sản xuất và tiêu thụ": "linkage", "vùng sản xuất": "production",
                      "vùng nguyên liệu": "production", "mã số vùng trồng": "area_code",
                      "msvt": "area_code"},
         ),
-        Column("crop", "str", description="crop, e.g. 'rice', 'lotus', 'vegetables'"),
+        _CROP,
         _SEASON,
         _PARTNER,
         _COOP,
         Column("status", "str", description="active / planned / ended",
                vocabulary=("active", "planned", "ended"),
-               aliases={"đang thực hiện": "active", "kế hoạch": "planned",
-                        "kết thúc": "ended"}),
+               aliases={"đang thực hiện": "active", "hiện hữu": "active",
+                        "đang hoạt động": "active", "kế hoạch": "planned",
+                        "kết thúc": "ended", "đã kết thúc": "ended",
+                        "ngừng": "ended", "đã ngừng": "ended"}),
         Column("area_code", "str", description="cultivation area code (mã số vùng trồng)"),
         Column("certification", "str", description="VietGAP, GlobalGAP, SRP, organic…"),
         Column("start_year", "int", description="first year of the linkage",
                minimum=1900, maximum=2100),
         _COMMUNE_ID,
-        _DECLARED,
+        _declared(2e5),
     ),
     ("Polygon", "MultiPolygon"),
     "Production-linkage zones, concentrated production zones and area codes.",
@@ -271,11 +347,12 @@ _add(LayerSpec(
                aliases={"có hỗ trợ": "supported", "hỗ trợ": "supported",
                         "ngân sách": "supported", "tự nhân rộng": "self",
                         "tự duy trì": "self", "không hỗ trợ": "self"}),
-        Column("crop", "str", description="crop, 'rice' by default"),
-        _DECLARED,
+        replace(_CROP, description="crop, 'rice' by default"),
+        _declared(1e4),
         Column("yield_t_ha", "float", description="yield, t/ha (1 tạ/ha = 0.1 t/ha)",
-               minimum=0),
-        Column("profit_vnd_ha", "float", description="profit, VND/ha (may be negative)"),
+               minimum=0, plausible=(1, 15), likely_units=("tạ/ha", "kg/ha")),
+        Column("profit_vnd_ha", "float", description="profit, VND/ha (may be negative)",
+               plausible=(1e5, 1e9), likely_units=("triệu đồng/ha", "nghìn đồng/ha")),
         _COOP,
         _COMMUNE_ID,
     ),
@@ -292,12 +369,21 @@ _add(LayerSpec(
                            "road", "power", "other"),
                aliases={"kênh": "canal", "kênh mương": "canal", "đê": "dyke", "bờ bao": "dyke",
                         "cống": "culvert", "đập": "sluice", "trạm bơm": "pump_station",
-                        "cầu": "bridge", "đường": "road", "điện": "power"}),
+                        "cầu": "bridge", "đường": "road", "điện": "power",
+                        "điện 3 pha": "power", "điện ba pha": "power",
+                        "đường dây": "power", "đường dây điện": "power",
+                        "trạm biến áp": "power", "công trình điện": "power"}),
         Column("status", "str", True, " → ".join(WORK_STATUSES), vocabulary=WORK_STATUSES,
                aliases={"kế hoạch": "planned", "chưa triển khai": "planned",
+                        "chưa có vốn": "planned", "chưa bố trí vốn": "planned",
                         "khảo sát": "surveyed", "đã khảo sát": "surveyed",
                         "thiết kế": "designed", "đã thiết kế": "designed",
-                        "báo cáo ktkt": "designed", "thi công": "under_construction",
+                        "đã khảo sát thiết kế": "designed",
+                        "đã khảo sát, thiết kế": "designed",
+                        "báo cáo ktkt": "designed", "lập báo cáo ktkt": "designed",
+                        "đã lập báo cáo ktkt": "designed",
+                        "lập báo cáo kinh tế kỹ thuật": "designed",
+                        "thi công": "under_construction",
                         "đang thi công": "under_construction",
                         "hoàn thành": "completed", "đã hoàn thành": "completed"}),
         Column("investor", "str", description="investor level: province / district / commune",
@@ -305,13 +391,15 @@ _add(LayerSpec(
                            "enterprise"),
                aliases={"tỉnh": "province", "huyện": "district", "xã": "commune",
                         "trung ương": "central", "nhân dân": "people",
-                        "doanh nghiệp": "enterprise"}),
-        Column("cost_vnd", "float", description="total investment, VND", minimum=0),
+                        "doanh nghiệp": "enterprise", "ngành điện": "enterprise",
+                        "điện lực": "enterprise", "evn": "enterprise"}),
+        Column("cost_vnd", "float", description="total investment, VND", minimum=0,
+               plausible=(1e7, 1e13), likely_units=("triệu đồng", "tỷ đồng", "nghìn đồng")),
         Column("state_share_pct", "float", description="state share of cost, %",
                minimum=0, maximum=100),
         _NAME,
         _YEAR,
-        Column("served_area_ha", "float", description="area the work serves, ha", minimum=0),
+        _SERVED,
         _COMMUNE_ID,
     ),
     ("Point", "MultiPoint", "LineString", "MultiLineString"),
@@ -325,11 +413,13 @@ _add(LayerSpec(
         Column("element", "str", True, "line / transformer",
                vocabulary=("line", "transformer"),
                aliases={"đường dây": "line", "trạm biến áp": "transformer", "tba": "transformer"}),
-        Column("voltage_kv", "float", True, "nominal voltage, kV", minimum=0),
+        Column("voltage_kv", "float", True, "nominal voltage, kV", minimum=0,
+               plausible=(0.1, 1000), likely_units=("V",)),
         Column("phases", "int", True, "1 or 3", minimum=1, maximum=3),
         Column("status", "str", description="existing / planned / under_construction",
                vocabulary=("existing", "planned", "under_construction"),
-               aliases={"hiện có": "existing", "kế hoạch": "planned",
+               aliases={"hiện có": "existing", "hiện hữu": "existing",
+                        "kế hoạch": "planned", "chưa có vốn": "planned",
                         "đang thi công": "under_construction"}),
         Column("capacity_kva", "float", description="transformer capacity, kVA", minimum=0),
         _NAME,
@@ -342,19 +432,22 @@ _add(LayerSpec(
     "pumps", "pump_id",
     _cols(
         Column("pump_id", "str", True, "pump-station identifier"),
-        Column("capacity_m3_h", "float", description="pumping capacity, m³/h", minimum=0),
+        Column("capacity_m3_h", "float", description="pumping capacity, m³/h", minimum=0,
+               plausible=(5, 5e5), likely_units=("m³/s",)),
         Column("power_kw", "float", description="installed power, kW", minimum=0),
         Column("status", "str", True, "operating / planned / under_construction / out_of_service",
                vocabulary=("operating", "planned", "under_construction", "out_of_service"),
                aliases={"đang hoạt động": "operating", "hoạt động": "operating",
-                        "kế hoạch": "planned", "đang thi công": "under_construction",
+                        "hiện hữu": "operating", "hiện có": "operating",
+                        "kế hoạch": "planned", "chưa có vốn": "planned",
+                        "đang thi công": "under_construction",
                         "hư hỏng": "out_of_service"}),
         Column("power_source", "str", description="three_phase / single_phase / diesel",
                vocabulary=("three_phase", "single_phase", "diesel", "none"),
                aliases={"điện 3 pha": "three_phase", "3 pha": "three_phase",
                         "điện 1 pha": "single_phase", "1 pha": "single_phase",
                         "dầu": "diesel", "máy dầu": "diesel"}),
-        Column("served_area_ha", "float", description="design service area, ha", minimum=0),
+        replace(_SERVED, description="design service area, ha"),
         _NAME,
         _COMMUNE_ID,
     ),
@@ -370,6 +463,8 @@ _add(LayerSpec(
         Column("coop_type", "str", True, "htx (cooperative) / tht (group) / hoi_quan (club)",
                vocabulary=("htx", "tht", "hoi_quan"),
                aliases={"hợp tác xã": "htx", "tổ hợp tác": "tht", "hội quán": "hoi_quan",
+                        "chi nhánh htx": "htx", "chi nhánh hợp tác xã": "htx",
+                        "tổ": "tht", "tổ liên kết": "tht",
                         "cooperative": "htx", "cooperative group": "tht",
                         "farmers club": "hoi_quan"}),
         Column("members", "int", description="members (households or persons)", minimum=0),
@@ -392,7 +487,7 @@ _add(LayerSpec(
         _SEASON,
         Column("support", "str", description="supported / self",
                vocabulary=("supported", "self")),
-        _DECLARED,
+        _declared(500),
         _COMMUNE_ID,
     ),
     ("Polygon", "MultiPolygon"),
@@ -403,10 +498,9 @@ _add(LayerSpec(
     "targets", None,
     _cols(
         Column("indicator", "str", True, "what is counted, e.g. 'linkage_area'"),
-        Column("unit", "str", True, "ha / count / pct / t_ha / vnd",
-               vocabulary=("ha", "count", "pct", "t_ha", "vnd"),
-               aliases={"hecta": "ha", "héc ta": "ha", "%": "pct", "tạ/ha": "t_ha",
-                        "đồng": "vnd", "number": "count", "số": "count"}),
+        Column("unit", "unit", True, "unit of the target, as the documents write it "
+               "(ha, tạ/ha, triệu đồng, %, HTX, hộ…); converted to the unit of its "
+               "dimension (ha, t_ha, vnd, vnd_ha, pct, count…)"),
         Column("scope", "str", True, "province / district / commune",
                vocabulary=("province", "district", "commune"),
                aliases={"tỉnh": "province", "huyện": "district", "xã": "commune"}),
@@ -418,7 +512,8 @@ _add(LayerSpec(
                aliases={"nghị quyết": "resolution", "nq": "resolution",
                         "kế hoạch": "plan", "kh": "plan", "lộ trình": "roadmap",
                         "tỉnh giao": "province_assigned"}),
-        Column("target", "float", True, "target value, in `unit`", minimum=0),
+        Column("target", "float", True, "target value, in `unit` (converted with it)",
+               minimum=0),
         Column("start_year", "int", description="first year of a cumulative (lũy kế) target",
                minimum=1900, maximum=2100),
         Column("season", "season", description="season the target is for"),
@@ -445,6 +540,48 @@ _add(LayerSpec(
 
 #: The layer kinds, in the order a plan lists them.
 KINDS: tuple[str, ...] = tuple(_SPECS)
+
+
+def vocabulary_problems(vocabulary: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """What is wrong with a plan's own words (its ``[vocabulary]`` table).
+
+    Each entry maps a column name to ``{word: canonical value}``; the column
+    must have a vocabulary in some kind, and the value must be one of it.
+
+    Returns
+    -------
+    list of str
+        One message per wrong entry (empty when all are right).
+
+    Examples
+    --------
+    >>> vocabulary_problems({"status": {"chưa có vốn": "planned"}})
+    []
+    >>> vocabulary_problems({"status": {"xong": "done"}})  # doctest: +ELLIPSIS
+    ["[vocabulary] status: 'xong' = 'done' is not a status; allowed: active, ..."]
+    """
+    out = []
+    for column, words in vocabulary.items():
+        allowed: list[str] = []
+        for kind in KINDS:
+            col = _SPECS[kind].columns.get(column)
+            if col is not None and col.vocabulary is not None:
+                allowed += [v for v in col.vocabulary if v not in allowed]
+        if not allowed:
+            out.append(f"[vocabulary] {column}: no layer kind has a column {column!r} with a "
+                       "vocabulary; columns with one: " + ", ".join(sorted(
+                           {c.name for k in KINDS for c in _SPECS[k].columns.values()
+                            if c.vocabulary is not None})))
+            continue
+        if not isinstance(words, Mapping):
+            out.append(f"[vocabulary] {column} must be a table like "
+                       f'{{ "your word" = "{allowed[0]}" }}')
+            continue
+        for word, value in words.items():
+            if value not in allowed:
+                out.append(f"[vocabulary] {column}: {word!r} = {value!r} is not a {column}; "
+                           f"allowed: {', '.join(allowed)}")
+    return out
 
 
 def spec(kind: str) -> LayerSpec:

@@ -37,10 +37,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoagri import units as _units
 from geoagri._pieces import polygonal as polygonal_parts
 from geoagri.crs import AREA_OF_USE_MARGIN_DEG, outside_area_of_use, require_crs
-from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem
-from geoagri.schema import Column, LayerSpec, canonical_season, spec
+from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem, UnitError
+from geoagri.schema import Column, LayerSpec, canonical_season, spec, vocabulary_problems
 
 __all__ = ["MAX_OUTSIDE_KM", "canonicalize", "far_from_communes", "layer_info", "repairs"]
 
@@ -60,7 +61,12 @@ def layer_info(layer: pd.DataFrame) -> dict[str, Any]:
 
     Keys: ``kind``, ``layer`` (its name), ``source`` (path or ``None``),
     ``encoding`` (text encoding found, for files), ``repairs`` (list of
-    dicts, one per repaired feature).
+    dicts, one per repaired feature), ``units`` (the unit conversions made:
+    canonical column → ``{"unit": as written, "to": canonical unit,
+    "factor": multiplier, "how": "declared" or "header", "column": source
+    column}``; for targets, ``"target"`` → a list of such dicts with the
+    ``rows`` converted), and ``header_row`` for spreadsheets whose header is
+    not the first row.
 
     Examples
     --------
@@ -106,8 +112,11 @@ def _isnull(value: object) -> bool:
 
 def _match_columns(
     frame: pd.DataFrame, layer_spec: LayerSpec, rename: Mapping[str, str] | None, name: str
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """Apply ``rename``, then map case variants and DBF-truncated names."""
+) -> tuple[pd.DataFrame, list[Problem], dict[str, str]]:
+    """Apply ``rename``, then map case variants and DBF-truncated names.
+
+    Also returns where each renamed column came from (new name → source name).
+    """
     problems: list[Problem] = []
     rename = dict(rename or {})
     missing_src = [src for src in rename if src not in frame.columns]
@@ -116,6 +125,7 @@ def _match_columns(
             "rename", f"rename names column(s) {missing_src} that the layer does not have; "
             f"columns found: {[c for c in frame.columns if c != 'geometry']}",
             layer=name, fix="correct the source names in rename= (or the plan's rename map)"))
+    data_columns = set(frame.columns)
     frame = frame.rename(columns={k: v for k, v in rename.items() if k in frame.columns})
     present = set(frame.columns)
     auto: dict[str, str] = {}
@@ -132,7 +142,9 @@ def _match_columns(
     if auto:
         log.info("layer %s: columns mapped to canonical names: %s", name, auto)
         frame = frame.rename(columns=auto)
-    return frame, problems
+    origin = {v: k for k, v in rename.items() if k in data_columns}
+    origin.update({v: k for k, v in auto.items()})
+    return frame, problems, origin
 
 
 def _objects(values: pd.Series) -> pd.Series:
@@ -153,9 +165,13 @@ def _coerce_ids(values: pd.Series) -> pd.Series:
 
 
 def _coerce_column(
-    frame: pd.DataFrame, col: Column, layer_spec: LayerSpec, name: str
+    frame: pd.DataFrame, col: Column, layer_spec: LayerSpec, name: str,
+    words: Mapping[str, str] | None = None,
 ) -> tuple[pd.Series, list[Problem]]:
-    """Coerce one column to its dtype and check vocabulary and range."""
+    """Coerce one column to its dtype and check vocabulary and range.
+
+    ``words`` are the plan's own words for the column (its ``[vocabulary]``).
+    """
     raw = frame[col.name]
     problems: list[Problem] = []
     null = raw.isna().to_numpy()
@@ -219,18 +235,45 @@ def _coerce_column(
                 "vocabulary", f"seasons not understood: {sorted({str(v) for v in raw[bad]})[:5]}",
                 layer=name, column=col.name, ids=_row_labels(frame, layer_spec.id_column, bad),
                 fix="write seasons as 'DX 2023-2024', 'HT 2024' or 'TD 2024' "
-                    "(Đông Xuân, Hè Thu, Thu Đông)"))
+                    "(Đông Xuân, Hè Thu, Thu Đông), or the north's 'Xuân 2024', 'Mùa 2024', "
+                    "'Đông 2024'"))
         out = _objects(out.where(~bad, None))
-    else:  # str with a vocabulary
-        out = raw.map(lambda v: None if _isnull(v) else col.canonical_value(v) or "?")
+    elif col.dtype == "unit":
+        def one_unit(v: object) -> object:
+            if _isnull(v) or not str(v).strip():
+                return None
+            try:
+                _units.unit_code(str(v))
+            except UnitError:
+                return "?"
+            return unicodedata.normalize("NFC", str(v)).strip()
+        out = raw.map(one_unit)
         bad = (out == "?").to_numpy()
         if bad.any():
+            found, reason = sorted({str(v) for v in raw[bad]})[:5], ""
+            try:
+                _units.unit_code(found[0])
+            except UnitError as err:
+                reason = f" ({err})"
+            problems.append(Problem(
+                "unit", f"units not understood: {found}{reason}", layer=name, column=col.name,
+                ids=_row_labels(frame, layer_spec.id_column, bad),
+                fix="write the unit as the documents do: ha, tạ/ha, triệu đồng, %, HTX, hộ… "
+                    "(docs/layers.md, 'Units')"))
+        out = _objects(out.where(~bad, None))
+    else:  # str with a vocabulary
+        out = raw.map(lambda v: None if _isnull(v) else col.canonical_value(v, words) or "?")
+        bad = (out == "?").to_numpy()
+        if bad.any():
+            unknown = sorted({str(v) for v in raw[bad]})
             problems.append(Problem(
                 "vocabulary",
-                f"unknown value(s) {sorted({str(v) for v in raw[bad]})[:5]}; "
-                f"allowed: {', '.join(col.vocabulary or ())}",
+                f"unknown value(s) {unknown[:5]}; allowed: {', '.join(col.vocabulary or ())}",
                 layer=name, column=col.name, ids=_row_labels(frame, layer_spec.id_column, bad),
-                fix="use one of the allowed values (Vietnamese equivalents are accepted)"))
+                fix="use one of the allowed values (Vietnamese equivalents are accepted), or "
+                    f"map your word in the plan: [vocabulary] {col.name} = "
+                    f'{{ "{unknown[0]}" = "{(col.vocabulary or ("?",))[0]}" }} '
+                    "(vocabulary= in read_layer)"))
         out = _objects(out.where(~bad, None))
     if col.required:
         still_null = out.isna().to_numpy() & null
@@ -240,6 +283,174 @@ def _coerce_column(
                 column=col.name, ids=_row_labels(frame, layer_spec.id_column, still_null),
                 fix=f"fill in {col.name} ({col.description})"))
     return out, problems
+
+
+def _stem(col: Column) -> str:
+    """A unit column's name without its unit: ``cost`` for ``cost_vnd``."""
+    return col.name[: -len(col.unit) - 1] if col.unit else col.name
+
+
+def _unit_columns(
+    frame: pd.DataFrame, layer_spec: LayerSpec, declared: Mapping[str, str] | None,
+    origin: Mapping[str, str], name: str,
+) -> tuple[dict[str, tuple[str, str, str]], list[Problem]]:
+    """The unit of each column that is not in its canonical unit.
+
+    Returns canonical column → (unit as written, ``"declared"`` or
+    ``"header"``, source column), and the problems of the declaration.
+    """
+    problems: list[Problem] = []
+    numeric = [c for c in layer_spec.columns.values() if c.unit]
+    source_of = {src: canon for canon, src in origin.items()}
+    found: dict[str, tuple[str, str, str]] = {}
+    for key, written in (declared or {}).items():
+        key = unicodedata.normalize("NFC", str(key)).strip()
+        if key in layer_spec.columns:
+            cols = [key]
+        elif key in source_of:
+            cols = [source_of[key]]
+        else:
+            cols = [c.name for c in numeric if _stem(c) == key or _stem(c).endswith("_" + key)]
+        where = f"units = {{ {key} = \"{written}\" }}"
+        if len(cols) != 1 or layer_spec.columns[cols[0]].unit is None:
+            choices = ", ".join(f"{_stem(c)} ({c.name})" for c in numeric)
+            problems.append(Problem(
+                "unit", f"{where} names {'several' if cols else 'no'} column(s) with a unit "
+                f"{cols if cols else ''}".rstrip(), layer=name,
+                fix=f"name one of: {choices or 'none: this kind has no unit columns'}"))
+            continue
+        col = layer_spec.columns[cols[0]]
+        if col.name not in frame.columns:
+            problems.append(Problem(
+                "unit", f"{where}: the layer has no column {col.name}", layer=name,
+                column=col.name, fix="remove the line, or rename your column to it"))
+            continue
+        found[col.name] = (str(written), "declared", origin.get(col.name, col.name))
+    for col in numeric:
+        src = origin.get(col.name)
+        if col.name in found or col.name not in frame.columns or src is None:
+            continue
+        written = _units.header_unit(src)
+        if written is not None:
+            found[col.name] = (written, "header", src)
+    return found, problems
+
+
+def _convert_units(
+    frame: pd.DataFrame, layer_spec: LayerSpec, units: Mapping[str, tuple[str, str, str]],
+    name: str,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Convert declared or detected units; check the plausibility of the others.
+
+    Changes ``frame`` in place (the caller's own copy).
+    """
+    problems: list[Problem] = []
+    records: dict[str, Any] = {}
+    idc = layer_spec.id_column
+    for col in layer_spec.columns.values():
+        if not col.unit or col.name not in frame.columns:
+            continue
+        if col.name in units:
+            written, how, src = units[col.name]
+            try:
+                factor = _units.conversion_factor(written, col.unit)
+            except UnitError as err:
+                problems.append(Problem(
+                    "unit", f"{col.description}: {err}", layer=name, column=col.name,
+                    fix=f"declare a unit of {_units.dimension_name(col.unit)} for "
+                        f"{_stem(col)} ({src})"))
+                continue
+            if factor != 1.0:
+                frame[col.name] = _units.convert(frame[col.name], written, col.unit)
+                if col.dtype == "int":
+                    frame[col.name] = frame[col.name].round().astype("Int64")
+            records[col.name] = {"unit": written, "to": col.unit, "factor": factor, "how": how,
+                                 "column": src}
+            log.info("layer %s: %s converted from %s to %s (× %g, %s)", name, col.name,
+                     written, col.unit, factor, how)
+        elif col.plausible is not None:
+            problems += _implausible(frame, col, idc, name)
+    return records, problems
+
+
+def _implausible(frame: pd.DataFrame, col: Column, idc: str | None, name: str) -> list[Problem]:
+    """Values outside a column's plausible range, with the unit they most likely are."""
+    lo, hi = col.plausible or (0.0, math.inf)
+    values = frame[col.name].to_numpy(dtype=float, na_value=np.nan)
+    size = np.abs(values)
+    off = np.isfinite(size) & (size > 0) & ((size < lo) | (size > hi))
+    if not off.any():
+        return []
+    best, best_n, best_factor = None, 0, 1.0
+    for candidate in col.likely_units:
+        factor = _units.conversion_factor(candidate, col.unit or "")
+        n = int(((size[off] * factor >= lo) & (size[off] * factor <= hi)).sum())
+        if n > best_n:
+            best, best_n, best_factor = candidate, n, factor
+    shown = [float(v) for v in values[off][:5]]
+    message = (f"{int(off.sum())} value(s) are implausible in {col.unit} ({col.description}: "
+               f"plausible {lo:g} to {hi:g} {col.unit}; found {[f'{v:g}' for v in shown]})")
+    key = _stem(col)
+    if best is not None:
+        converted = shown[0] * best_factor
+        message += (f"; they look like {best}: {shown[0]:g} {best} = "
+                    f"{f'{converted:,.0f}' if abs(converted) >= 1e4 else f'{converted:g}'} "
+                    f"{col.unit}")
+        fix = (f'if the column is in {best}, declare it: units = {{ {key} = "{best}" }} in '
+               f"the plan's [layers.{name}] (or read_layer(..., units={{'{col.name}': "
+               f"'{best}'}})); ")
+    else:
+        fix = ""
+    fix += (f"if {col.unit} is right, correct these values, or declare units = "
+            f'{{ {key} = "{col.unit}" }} to keep them as they are')
+    return [Problem("implausible_unit", message, layer=name, column=col.name,
+                    ids=_row_labels(frame, idc, off), fix=fix)]
+
+
+def _target_units(frame: pd.DataFrame, name: str) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Targets converted to the unit of their dimension (their indicator's when known).
+
+    Targets whose unit does not measure what their indicator measures are
+    reported, all at once.  Changes ``frame`` in place (the caller's copy).
+    """
+    from geoagri.indicators import measured_in
+
+    records: dict[tuple[str, str], dict[str, Any]] = {}
+    wrong: dict[tuple[str, str], list[int]] = {}
+    units_out = frame["unit"].astype(object).to_numpy().copy()
+    values = frame["target"].to_numpy(dtype=float, na_value=np.nan).copy()
+    for pos, (indicator, written) in enumerate(zip(frame["indicator"], frame["unit"],
+                                                   strict=True)):
+        if _isnull(written):
+            continue
+        code = _units.unit_code(written)
+        own = measured_in(str(indicator))
+        if own is not None and not _units.compatible(code, own):
+            wrong.setdefault((str(indicator), str(written)), []).append(pos)
+            continue
+        if own is not None and not _units.is_count(own):
+            code = own
+        factor = _units.conversion_factor(written, code)
+        units_out[pos] = code
+        values[pos] = _units.convert([values[pos]], written, code)[0]
+        if written != code:
+            rec = records.setdefault((written, code), {"unit": written, "to": code,
+                                                       "factor": factor, "how": "declared",
+                                                       "column": "unit", "rows": []})
+            rec["rows"].append(pos)
+    problems = []
+    for (indicator, written), rows in wrong.items():
+        own = measured_in(indicator) or ""
+        problems.append(Problem(
+            "unit_mismatch", f"indicator {indicator!r} is measured in {own} "
+            f"({_units.dimension_name(own)}), these targets in {written!r} "
+            f"({_units.dimension_name(written)}): they cannot be compared", layer=name,
+            column="unit", ids=[f"row {r}" for r in rows],
+            fix=f"write these targets in {own} (or another unit of "
+                f"{_units.dimension_name(own)}), or give them the indicator they count"))
+    frame["unit"] = units_out
+    frame["target"] = values
+    return list(records.values()), problems
 
 
 def _check_geometry(
@@ -365,6 +576,8 @@ def canonicalize(
     repair: bool = False,
     source: str | None = None,
     encoding: str | None = None,
+    units: Mapping[str, str] | None = None,
+    vocabulary: Mapping[str, Mapping[str, str]] | None = None,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Check a layer against its kind's spec and return its canonical form.
 
@@ -387,6 +600,22 @@ def canonicalize(
         keep the polygonal part) and report each repair.
     source, encoding : str, optional
         Recorded in ``attrs["geoagri"]`` (set by the readers).
+    units : mapping, optional
+        Units of the layer's columns when they are not the canonical ones:
+        ``{"cost": "triệu đồng", "yield": "tạ/ha", "area": "m2"}``.  A key
+        is a canonical column (``cost_vnd``), your column's name, or the
+        canonical name without its unit (``cost``, ``yield``; ``area`` for
+        ``declared_area_ha``).  Without it, a unit written in a header's
+        parentheses (``"Kinh phí (triệu đồng)"``) is used.  Values are
+        converted to the canonical unit and the conversion recorded
+        (:func:`layer_info`); a column with neither whose values are
+        implausible in the canonical unit (a work costing under 10 million
+        đồng, a yield above 15 t/ha, a parcel above 500 ha) is reported with
+        the unit the values most likely are.
+    vocabulary : mapping, optional
+        The plan's own words: column → ``{word: canonical value}``, e.g.
+        ``{"status": {"chưa có vốn": "planned"}}``; matched without case or
+        accents, like the built-in words.
 
     Returns
     -------
@@ -402,8 +631,10 @@ def canonicalize(
     LayerError
         With every problem found: missing columns (listing the columns
         found), missing or duplicate ids, values that are not numbers,
-        out-of-vocabulary or negative values, null, empty, invalid or
-        wrong-type geometries, a missing or contradictory CRS.
+        out-of-vocabulary or negative values, units that are not understood
+        or do not fit the column (or, for targets, the indicator), implausible
+        values in an undeclared unit, null, empty, invalid or wrong-type
+        geometries, a missing or contradictory CRS.
 
     Warns
     -----
@@ -427,7 +658,11 @@ def canonicalize(
     frame = data.copy()
     frame.columns = [unicodedata.normalize("NFC", c) if isinstance(c, str) else c
                      for c in frame.columns]
-    frame, problems = _match_columns(frame, layer_spec, rename, name)
+    frame, problems, origin = _match_columns(frame, layer_spec, rename, name)
+    problems += [Problem("vocabulary", p, layer=name) for p in vocabulary_problems(
+        {k: v for k, v in (vocabulary or {}).items() if k in layer_spec.columns})]
+    column_units, found = _unit_columns(frame, layer_spec, units, origin, name)
+    problems += found
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in layer_spec.columns:
         problems.append(Problem("schema", f"the geometry column is named "
                                 f"{frame.geometry.name!r}", layer=name))
@@ -465,8 +700,16 @@ def canonicalize(
                 layer=name, column=idc, ids=values, fix=f"make {idc} unique"))
     for col in layer_spec.columns.values():
         if col.name in frame.columns and col.name != idc:
-            frame[col.name], found = _coerce_column(frame, col, layer_spec, name)
+            frame[col.name], found = _coerce_column(frame, col, layer_spec, name,
+                                                    (vocabulary or {}).get(col.name))
             problems += found
+    conversions, found = _convert_units(frame, layer_spec, column_units, name)
+    problems += found
+    if kind == "targets" and {"unit", "target", "indicator"} <= set(frame.columns):
+        converted, found = _target_units(frame, name)
+        problems += found
+        if converted:
+            conversions["target"] = converted
     if not idc and layer_spec.key_columns:
         keys = [c for c in layer_spec.key_columns if c in frame.columns]
         dup = frame.duplicated(subset=keys, keep=False).to_numpy()
@@ -515,7 +758,8 @@ def canonicalize(
     if not layer_spec.has_geometry and isinstance(frame, gpd.GeoDataFrame):
         frame = pd.DataFrame(frame)
     frame.attrs = {"geoagri": {"kind": kind, "layer": name, "source": source,
-                               "encoding": encoding, "repairs": records}}
+                               "encoding": encoding, "repairs": records,
+                               "units": conversions}}
     return frame
 
 

@@ -157,11 +157,14 @@ def test_several_sources_side_by_side_keep_target_order():
     assert out["start_year"][3] == 2021
 
 
-def test_unit_mismatch_is_an_error():
+def test_unit_mismatch_is_noted_on_its_row_only():
     f = facts([("hightech_rice_area", "ha", 2024, 1300.0)])
-    t = targets([("hightech_rice_area", "count", 2024, "plan", 26.0)])
-    with pytest.raises(SchemaError, match=r"hightech_rice_area.*'count'.*'ha'"):
-        progress(f, t)
+    t = targets([("hightech_rice_area", "count", 2024, "plan", 26.0),
+                 ("hightech_rice_area", "ha", 2024, "plan", 1350.0)])
+    out = progress(f, t)
+    assert math.isnan(out["actual"][0]) and math.isnan(out["achieved_pct"][0])
+    assert "'count' (count), the actual in ha (area)" in out["note"][0]
+    assert out["achieved_pct"][1] == 96.2
 
 
 def test_several_units_in_facts_is_an_error():
