@@ -62,6 +62,7 @@ from geoagri.boundaries import disjoint
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, SchemaError
 from geoagri.hierarchy import LEVELS, assign_units, roll_up
+from geoagri.validate import kind_of
 
 __all__ = ["area_by_zone"]
 
@@ -198,8 +199,8 @@ def area_by_zone(
                                         threads=threads, max_vertices=max_vertices)
     if level not in LEVELS:
         raise SchemaError(f"level={level!r}; use one of {', '.join(LEVELS)}")
-    kind = zones.attrs.get("geoagri", {}).get("kind")
-    by = DEFAULT_BY.get(kind, ()) if by is None else by
+    if by is None:
+        by = DEFAULT_BY.get(kind_of(zones, func="area_by_zone"), ())
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in by if c not in zones.columns]
     if missing:

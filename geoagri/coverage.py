@@ -664,8 +664,8 @@ def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
 
 def coverage(
     zones: gpd.GeoDataFrame,
-    *,
     communes: gpd.GeoDataFrame,
+    *,
     pumps: gpd.GeoDataFrame | None = None,
     pump_radius_m: float | str | None = None,
     canals: gpd.GeoDataFrame | None = None,
@@ -741,8 +741,8 @@ coverage.__doc__ = _doc(coverage.__doc__ or "")
 
 def gaps(
     zones: gpd.GeoDataFrame,
-    *,
     communes: gpd.GeoDataFrame,
+    *,
     pumps: gpd.GeoDataFrame | None = None,
     pump_radius_m: float | str | None = None,
     canals: gpd.GeoDataFrame | None = None,
@@ -838,7 +838,7 @@ class ServiceCoverage:
     power_service: gpd.GeoSeries | None
 
 
-def service_coverage(zones: gpd.GeoDataFrame, *, communes: gpd.GeoDataFrame,
+def service_coverage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                      **options: Any) -> ServiceCoverage:
     """:func:`coverage` and :func:`gaps` with their service areas, built once.
 

@@ -420,6 +420,7 @@ def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str
     import geoagri.area as area_mod  # the modules (geoagri.coverage is also a function)
     from geoagri.boundaries import disjoint
     from geoagri.crs import metric_crs
+    from geoagri.validate import kind_of
 
     coverage_mod = importlib.import_module("geoagri.coverage")
 
@@ -438,8 +439,7 @@ def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str
             template = area_mod.area_by_zone(meta, communes, level=level, **options)
             by = options["by"]
             if by is None:
-                kind = meta.attrs.get("geoagri", {}).get("kind")
-                by = area_mod.DEFAULT_BY.get(kind, ())
+                by = area_mod.DEFAULT_BY.get(kind_of(meta, func="area_by_zone"), ())
         else:
             template = getattr(coverage_mod, func)(meta, communes=communes, **options)
             by = options["by"] or []
@@ -644,7 +644,7 @@ def area_by_zone(
                 npartitions=npartitions)
 
 
-def coverage(zones: Any, *, communes: gpd.GeoDataFrame, client: Any = None,
+def coverage(zones: Any, communes: gpd.GeoDataFrame, *, client: Any = None,
              npartitions: int | None = None, **options: Any) -> pd.DataFrame:
     """:func:`geoagri.coverage.coverage` on a dask cluster, partitioned by commune.
 
@@ -682,7 +682,7 @@ def coverage(zones: Any, *, communes: gpd.GeoDataFrame, client: Any = None,
                 client=client, npartitions=npartitions)
 
 
-def gaps(zones: Any, *, communes: gpd.GeoDataFrame, client: Any = None,
+def gaps(zones: Any, communes: gpd.GeoDataFrame, *, client: Any = None,
          npartitions: int | None = None, **options: Any) -> gpd.GeoDataFrame:
     """:func:`geoagri.coverage.gaps` on a dask cluster, partitioned by commune.
 

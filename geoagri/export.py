@@ -64,6 +64,7 @@ from geoagri import _labels
 from geoagri.errors import CRSError, GeoagriError, GeoagriWarning
 from geoagri.io import write_csv
 from geoagri.schema import KINDS, spec
+from geoagri.validate import kind_of
 
 __all__ = ["FORMATS", "export_layers", "shapefile_field_names"]
 
@@ -560,11 +561,9 @@ def _kind_of(name: str, frame: pd.DataFrame, plan_kinds: Mapping[str, str]) -> s
         return str(recorded)
     if name in KINDS:
         return name
-    for kind in KINDS:
-        idc = spec(kind).id_column
-        if idc and idc in frame.columns:
-            return kind
-    return None
+    with warnings.catch_warnings():  # an unknown kind is drawn with the default style
+        warnings.simplefilter("ignore", GeoagriWarning)
+        return kind_of(frame)
 
 
 def _is_spatial(frame: pd.DataFrame) -> bool:
