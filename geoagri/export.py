@@ -18,7 +18,7 @@ format        what is written
 ``kmz``       the same KML, zipped
 ``parquet``   a folder, one GeoParquet file per layer
 PostGIS       a ``postgresql://`` target: one table per layer
-              (see :mod:`geoagri.postgis`)
+              (see :mod:`geoagri.io.postgis`)
 ============  ==========================================================
 
 Tables without geometry (``targets``) are written as UTF-8 CSV (with a BOM,
@@ -852,7 +852,7 @@ def export_layers(
     _check_names(layers)
     fmt = _format_of(target, format)
     if fmt == "postgis":
-        from geoagri.postgis import write_tables
+        from geoagri.io.postgis import write_tables
 
         frames = {n: _plain_frame(f) for n, f in layers.items()}
         kinds = {n: _kind_of(n, f, plan_kinds) for n, f in layers.items()}

@@ -34,6 +34,7 @@ from geoagri import _partition, distributed  # noqa: E402
 from geoagri.area import area_by_zone  # noqa: E402
 from geoagri.coverage import coverage, gaps  # noqa: E402
 from geoagri.errors import GeoagriError, SchemaError  # noqa: E402
+from geoagri.io import read_partitioned  # noqa: E402
 
 CRS = "EPSG:32648"
 X0, Y0 = 500_000.0, 1_200_000.0
@@ -235,7 +236,7 @@ def test_read_partitioned_geoparquet_and_geopackage(client, parcels, communes, t
     parcels.to_file(tmp_path / "parcels.gpkg", layer="parcels", driver="GPKG")
     for path, kw in ((tmp_path / "parcels.parquet", {}),
                      (tmp_path / "parcels.gpkg", {"layer": "parcels", "chunksize": 200})):
-        ddf = distributed.read_partitioned(path, kind="parcels", **kw)
+        ddf = read_partitioned(path, kind="parcels", **kw)
         assert ddf.npartitions == 4
         mem = read_layer(path, kind="parcels", layer=kw.get("layer"))
         ref = area_by_zone(mem, communes, by="crop")
@@ -277,7 +278,7 @@ def test_the_client_receives_result_rows_only(client, parcels, communes, service
     monkeypatch.setattr(distributed_pkg.Client, "gather", gather)
     monkeypatch.setattr(distributed_pkg.Client, "scatter", scatter)
     parcels.to_parquet(tmp_path / "parcels.parquet", row_group_size=100)
-    ddf = distributed.read_partitioned(tmp_path / "parcels.parquet")
+    ddf = read_partitioned(tmp_path / "parcels.parquet")
     assert ddf.npartitions == -(-len(parcels) // 100)
     for run in (lambda: distributed.area_by_zone(ddf, communes, by="crop", client=client,
                                                  npartitions=4),
