@@ -60,7 +60,7 @@ from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_clusters
 from geoagri._threads import n_threads
 from geoagri.boundaries import disjoint
 from geoagri.crs import metric_crs
-from geoagri.errors import GeoagriWarning, SchemaError
+from geoagri.errors import GeoagriWarning, OptionError, SchemaError
 from geoagri.hierarchy import LEVELS, assign_units, roll_up
 from geoagri.validate import kind_of
 
@@ -198,7 +198,7 @@ def area_by_zone(
                                         crs=crs, province=province, era=era, lineage=lineage,
                                         threads=threads, max_vertices=max_vertices)
     if level not in LEVELS:
-        raise SchemaError(f"level={level!r}; use one of {', '.join(LEVELS)}")
+        raise OptionError(f"level={level!r}; use one of {', '.join(LEVELS)}")
     if by is None:
         by = DEFAULT_BY.get(kind_of(zones, func="area_by_zone"), ())
     by = [by] if isinstance(by, str) else list(by)

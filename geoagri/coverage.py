@@ -111,7 +111,7 @@ _NO_POLYGON = shapely.Polygon()
 def _check_distance(func: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or value < 0:
-        raise GeoagriError(
+        raise OptionError(
             f"{func}: {name}={value!r}; it must be a distance in metres, zero or more "
             f"(for example {name}=500)")
     return float(value)

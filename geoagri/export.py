@@ -61,7 +61,7 @@ import pyogrio
 import shapely
 
 from geoagri import _labels
-from geoagri.errors import CRSError, GeoagriError, GeoagriWarning
+from geoagri.errors import CRSError, GeoagriError, GeoagriWarning, OptionError
 from geoagri.io import write_csv
 from geoagri.schema import KINDS, spec
 from geoagri.validate import kind_of
@@ -844,7 +844,7 @@ def export_layers(
     """
     layers, plan_kinds, title = _collect(plan_or_layers)
     if language not in _LANGUAGES:
-        raise GeoagriError(f"export_layers: language={language!r}; use 'vi' or 'en'")
+        raise OptionError(f"export_layers: language={language!r}; use 'vi' or 'en'")
     if if_exists not in _IF_EXISTS:
         raise GeoagriError(f"export_layers: if_exists={if_exists!r}; use 'replace' or 'fail'")
     if not layers:

@@ -141,7 +141,7 @@ def test_errors(communes, zones):
         area_by_zone(zones, communes, by="partner")
     with pytest.raises(SchemaError, match=r"no column.*'district'.*level='district'"):
         area_by_zone(zones, communes.drop(columns="district"), level="district")
-    with pytest.raises(SchemaError, match="level='ward'; use one of commune"):
+    with pytest.raises(SchemaError, match="level='ward'; use one of village, commune"):
         area_by_zone(zones, communes, level="ward")
 
 
