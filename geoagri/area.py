@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoagri._dask_hook import ClusterRun, on_cluster
 from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_clusters
 from geoagri._threads import n_threads
 from geoagri.boundaries import disjoint
@@ -92,6 +93,12 @@ def _union_clusters(geoms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, 
     return reps, unions
 
 
+def _default_by(zones: pd.DataFrame) -> tuple[str, ...]:
+    """The columns a layer's kind is grouped by when ``by`` is not given."""
+    return DEFAULT_BY.get(kind_of(zones, func="area_by_zone"), ())
+
+
+@on_cluster(ClusterRun("table", default_by=_default_by, disjoint_communes=True))
 def area_by_zone(
     zones: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,
@@ -192,15 +199,10 @@ def area_by_zone(
         return _by_village(zones, communes, by=by, dissolve=dissolve, crs=crs,
                            province=province, era=era, threads=threads,
                            max_vertices=max_vertices)
-    from geoagri import distributed  # light: dask itself is imported on the dask path only
-    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
-        return distributed.area_by_zone(zones, communes, by=by, dissolve=dissolve, level=level,
-                                        crs=crs, province=province, era=era, lineage=lineage,
-                                        threads=threads, max_vertices=max_vertices)
     if level not in LEVELS:
         raise OptionError(f"level={level!r}; use one of {', '.join(LEVELS)}")
     if by is None:
-        by = DEFAULT_BY.get(kind_of(zones, func="area_by_zone"), ())
+        by = _default_by(zones)
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in by if c not in zones.columns]
     if missing:

@@ -79,6 +79,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from geoagri._dask_hook import ClusterRun, is_dask, on_cluster
 from geoagri._pieces import (
     Pieces,
     allocate,
@@ -662,6 +663,7 @@ def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
 # Public functions
 # --------------------------------------------------------------------------
 
+@on_cluster(ClusterRun("table", serves=True))
 def coverage(
     zones: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,
@@ -730,15 +732,13 @@ def coverage(
     True
     """
     options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
-    from geoagri import distributed  # light: dask itself is imported on the dask path only
-    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
-        return distributed.coverage(zones, **options)
     return _coverage_table(_prepare("coverage", zones, **options), zones, communes)
 
 
 coverage.__doc__ = _doc(coverage.__doc__ or "")
 
 
+@on_cluster(ClusterRun("gaps", serves=True))
 def gaps(
     zones: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,
@@ -807,9 +807,6 @@ def gaps(
     True
     """
     options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
-    from geoagri import distributed  # light: dask itself is imported on the dask path only
-    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
-        return distributed.gaps(zones, **options)
     return _gap_layer(_prepare("gaps", zones, **options), zones, communes)
 
 
@@ -860,9 +857,7 @@ def service_coverage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
     >>> bool(abs(gap["both"] - s.coverage["neither_ha"].sum()) < 1e-6)
     True
     """
-    from geoagri import distributed
-
-    if distributed.is_dask(zones):
+    if is_dask(zones):
         return ServiceCoverage(coverage(zones, communes=communes, **options),
                                gaps(zones, communes=communes, **options), None, None)
     params = inspect.signature(coverage).parameters
