@@ -42,10 +42,11 @@ Examples
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-import numba
 import numpy as np
 import shapely
 
@@ -132,10 +133,6 @@ def _flat_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return owner, exterior, sizes, coords
 
 
-# Explicit signatures: compiled (or loaded from numba's on-disk cache, ~0.3 s) at
-# import, not inside the first timed call; the first import after installing
-# compiles them (~4 s).
-@numba.njit("(f8[::1], f8[::1], i8[::1], f8[::1])", cache=True)
 def _ring_parts(x: np.ndarray, y: np.ndarray, vstart: np.ndarray,
                 weight: np.ndarray) -> tuple:  # pragma: no cover (compiled)
     """Convex parts of rings: the ring itself if convex, else its fan's non-flat triangles.
@@ -213,6 +210,25 @@ def _ring_parts(x: np.ndarray, y: np.ndarray, vstart: np.ndarray,
     return p_ring[:p], pv_start[:p + 1], pv[:q], p_orient[:p], p_weight[:p]
 
 
+@functools.cache
+def _compiled() -> tuple[Callable[..., tuple], Callable[..., None]]:
+    """The two kernels compiled by numba: ``(ring_parts, clip_kernel)``.
+
+    Compiled, or loaded from numba's on-disk cache (~0.3 s), when an analysis
+    first needs them, not when the package is imported: reading and checking
+    layers never loads numba.  The explicit signatures make numba compile at
+    this call (the first one after installing takes ~4 s), not inside the
+    first timed call of the kernel.
+    """
+    import numba
+
+    ring_parts = numba.njit("(f8[::1], f8[::1], i8[::1], f8[::1])", cache=True)(_ring_parts)
+    clip_kernel = numba.njit(
+        "(f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], f8[::1], i8[::1], i8[::1], f8[::1],"
+        " i8[::1], i8, i8, f8[::1])", cache=True, nogil=True)(_clip_kernel)
+    return ring_parts, clip_kernel
+
+
 def polygons(geoms: np.ndarray) -> Polygons:
     """Flatten polygons into rings and convex parts (see the module docstring).
 
@@ -242,7 +258,7 @@ def polygons(geoms: np.ndarray) -> Polygons:
     x = np.ascontiguousarray(coords[:, 0])
     y = np.ascontiguousarray(coords[:, 1])
     weight = np.where(exterior, 1.0, -1.0)
-    p_ring, pv_start, pv, p_orient, p_weight = _ring_parts(x, y, vstart, weight)
+    p_ring, pv_start, pv, p_orient, p_weight = _compiled()[0](x, y, vstart, weight)
     p_size = np.diff(pv_start)
     ring_start = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))].astype(np.int64)
     part_start = np.r_[0, np.cumsum(np.bincount(owner[p_ring], minlength=n))].astype(np.int64)
@@ -253,8 +269,6 @@ def polygons(geoms: np.ndarray) -> Polygons:
                     clip_edges)
 
 
-@numba.njit("(f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], f8[::1], i8[::1], i8[::1], f8[::1],"
-            " i8[::1], i8, i8, f8[::1])", cache=True, nogil=True)
 def _clip_kernel(sx: np.ndarray, sy: np.ndarray, s_vstart: np.ndarray, row_ring: np.ndarray,
                  cx_: np.ndarray, cy_: np.ndarray, pv_start: np.ndarray, pv: np.ndarray,
                  p_orient: np.ndarray, row_part: np.ndarray, lo: int, hi: int,
@@ -350,13 +364,14 @@ def _clip(subj: Polygons, s_index: np.ndarray, clip: Polygons, c_index: np.ndarr
     row_area = np.zeros(len(pair))
     args = (subj.x, subj.y, subj.vstart, row_ring, clip.x, clip.y, clip.pv_start, clip.pv,
             clip.p_orient, row_part)
+    kernel = _compiled()[1]
     chunks = max(1, min(threads, len(pair) // 5_000))
     bounds = np.linspace(0, len(pair), chunks + 1).astype(np.int64)
     if chunks == 1:
-        _clip_kernel(*args, 0, len(pair), row_area)
+        kernel(*args, 0, len(pair), row_area)
     else:  # the kernel releases the GIL
         with ThreadPoolExecutor(chunks) as pool:
-            list(pool.map(lambda c: _clip_kernel(*args, bounds[c], bounds[c + 1], row_area),
+            list(pool.map(lambda c: kernel(*args, bounds[c], bounds[c + 1], row_area),
                           range(chunks)))
     w = subj.weight[row_ring] * clip.p_weight[row_part]
     return np.bincount(pair, weights=w * row_area, minlength=len(s_index))

@@ -30,9 +30,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geoagri._clip import intersection_area, polygons
+from geoagri._polygonal import polygonal
 from geoagri._threads import query
 
-__all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "overlap_clusters", "polygonal"]
+__all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "overlap_clusters"]
 
 #: A geometry whose unallocated area is below this share of its area is inside.
 REL_TOL = 1e-9
@@ -145,25 +146,6 @@ def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32
         g[bad] = polygonal(shapely.make_valid(g[bad]))
     return Pieces(g, np.concatenate(out_c), np.concatenate(out_cells),
                          np.concatenate(out_full), shapely.STRtree(g))
-
-
-def polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep the polygonal part of each geometry (clipping may add lines).
-
-    Lines and points become empty polygons.
-    """
-    types = shapely.get_type_id(geoms)
-    mixed = np.flatnonzero(types == 7)
-    if len(mixed):
-        geoms = geoms.copy()
-        for k in mixed:
-            parts = [p for p in shapely.get_parts(geoms[k]) if shapely.get_type_id(p) in (3, 6)]
-            geoms[k] = shapely.union_all(parts) if parts else shapely.Polygon()
-    lines = np.isin(types, (1, 2, 5, 0, 4))
-    if lines.any():
-        geoms = geoms.copy()
-        geoms[lines] = shapely.Polygon()
-    return geoms
 
 
 def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,

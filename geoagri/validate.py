@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoagri._pieces import polygonal as polygonal_parts
+from geoagri._polygonal import polygonal as polygonal_parts
 from geoagri.crs import require_crs
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem
 from geoagri.schema import Column, LayerSpec, canonical_season, spec

@@ -1,5 +1,10 @@
 """The NumPy convex clipper against GEOS, on shapes chosen to break it."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import shapely
@@ -156,3 +161,20 @@ def test_intersection_area_equals_geos_on_random_pairs(pairs):
     got = intersection_area(a, b)
     scale = np.maximum(np.maximum(shapely.area(a), shapely.area(b)), 1.0)
     assert np.all(np.abs(got - expected) <= 1e-9 * scale), (got, expected)
+
+
+def test_reading_does_not_load_the_compiled_engine():
+    """Reading and checking layers must not import numba (its start-up is seconds cold)."""
+    code = ("import sys, geoagri.io, geoagri.validate, geoagri._pieces, geoagri.area\n"
+            "print('numba' in sys.modules)\n"
+            "import numpy as np, shapely\n"
+            "from geoagri._clip import intersection_area\n"
+            "a = intersection_area(np.array([shapely.box(0, 0, 2, 2)]),"
+            " np.array([shapely.box(1, 1, 3, 3)]))\n"
+            "print('numba' in sys.modules, float(a[0]))\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          check=True)
+    # before any analysis: no numba; the first intersection area loads it and is right
+    assert done.stdout.split() == ["False", "True", "1.0"]
