@@ -9,8 +9,8 @@ Examples
 >>> from shapely.geometry import GeometryCollection, LineString, box
 >>> g = np.array([GeometryCollection([box(0, 0, 1, 1), LineString([(1, 0), (2, 0)])]),
 ...               LineString([(0, 0), (1, 1)])], dtype=object)
->>> [x.wkt for x in polygonal(g)]
-['POLYGON ((0 0, 0 1, 1 1, 1 0, 0 0))', 'POLYGON EMPTY']
+>>> [(x.geom_type, x.area) for x in polygonal(g)]  # the 1 m² square; nothing
+[('Polygon', 1.0), ('Polygon', 0.0)]
 """
 
 from __future__ import annotations
