@@ -56,8 +56,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_clusters
+from geoagri._clip import polygons
+from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_pairs
 from geoagri._threads import n_threads
+from geoagri._union import overlap_by_region
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, SchemaError
 
@@ -71,25 +73,6 @@ DEFAULT_BY = {"zones": ("zone_kind",), "models": ("season", "support"),
 
 #: Levels :func:`area_by_zone` can roll up to, and the column naming the unit.
 LEVELS = {"commune": "commune_id", "district": "district", "province": "province"}
-
-def _union_clusters(geoms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union each cluster; returns (one member index per cluster, union geometry)."""
-    idx = np.flatnonzero(labels >= 0)
-    if not len(idx):
-        return np.zeros(0, dtype=int), np.zeros(0, dtype=object)
-    order = idx[np.argsort(labels[idx], kind="stable")]
-    lab = labels[order]
-    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    sizes = ends - starts
-    reps = order[starts]
-    unions = np.empty(len(starts), dtype=object)
-    two = sizes == 2
-    unions[two] = shapely.union(geoms[order[starts[two]]], geoms[order[starts[two] + 1]])
-    for k in np.flatnonzero(~two):
-        unions[k] = shapely.union_all(geoms[order[starts[k]:ends[k]]])
-    return reps, unions
-
 
 def area_by_zone(
     zones: gpd.GeoDataFrame,
@@ -211,22 +194,17 @@ def area_by_zone(
     zi = np.flatnonzero(polygonal)
     zg = zgeoms[zi]
     zcodes = codes[zi]
-    labels = overlap_clusters(zg, zcodes, threads=nthreads)
-    reps, unions = _union_clusters(zg, labels)
-    # raw: every zone; dissolved: zones in no cluster, plus one union per cluster
-    geoms_all = np.concatenate([zg, unions])
-    codes_all = np.concatenate([zcodes, zcodes[reps]])
-    g, c, a = allocate(geoms_all, cgeoms, pieces, threads=nthreads)
-    n_raw = len(zg)
-    is_raw = g < n_raw
-    in_dissolved = np.where(is_raw, labels[np.minimum(g, n_raw - 1)] < 0, True)
-    key = c * ngroups + codes_all[g]
+    flat = polygons(zg)
+    i, j, pair_area = overlap_pairs(zg, zcodes, polys=flat, threads=nthreads)
+    g, c, a = allocate(zg, cgeoms, pieces, threads=nthreads)
+    og, oc, oa = overlap_by_region(zg, i, j, pair_area, (g, c, a), cgeoms, pieces, polys=flat,
+                                   threads=nthreads)
     size = (nc + 1) * ngroups
-    raw = np.bincount(key[is_raw], weights=a[is_raw], minlength=size)
-    dis = np.bincount(key[in_dissolved], weights=a[in_dissolved], minlength=size)
-    overlap = np.clip(raw - dis, 0, None)
+    raw = np.bincount(c * ngroups + zcodes[g], weights=a, minlength=size)
+    overlap = np.bincount(oc * ngroups + zcodes[og], weights=oa, minlength=size)
+    overlap = np.clip(overlap, 0, raw)
     overlap[overlap <= REL_TOL * raw] = 0.0
-    value = dis if dissolve else raw
+    value = raw - overlap if dissolve else raw
     cells = np.flatnonzero(raw > 0)
     ci, gk = np.divmod(cells, ngroups)
 
@@ -257,6 +235,6 @@ def area_by_zone(
         out[f"{level}_share_pct"] = out["area_ha"] * 1e4 / out[unit_col].map(unit_area) * 100
     out.attrs = {"metric_crs": target.to_string(), "level": level, "dissolve": dissolve,
                  "by": tuple(by)}
-    log.info("area_by_zone: %d zones, %d overlap clusters, %d rows", len(zones),
-             len(unions), len(out))
+    log.info("area_by_zone: %d zones, %d overlapping pairs, %d rows", len(zones), len(i),
+             len(out))
     return out
