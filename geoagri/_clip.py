@@ -52,7 +52,7 @@ import shapely
 
 from geoagri._threads import parallel
 
-__all__ = ["Polygons", "common_area", "intersection_area", "polygons"]
+__all__ = ["Polygons", "common_area", "concat", "intersection_area", "polygons"]
 
 #: Pairs whose cheaper clipping costs more edge × vertex steps than this go to GEOS.
 MAX_CLIP_COST = 40_000
@@ -208,6 +208,28 @@ def _ring_parts(x: np.ndarray, y: np.ndarray, vstart: np.ndarray,
             p += 1
             pv_start[p] = q
     return p_ring[:p], pv_start[:p + 1], pv[:q], p_orient[:p], p_weight[:p]
+
+
+def concat(a: Polygons, b: Polygons) -> Polygons:
+    """The polygons of ``a`` followed by those of ``b``, as one :class:`Polygons`.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> g = np.array([box(0, 0, 1, 1), box(0, 0, 2, 2)])
+    >>> both = concat(polygons(g[:1]), polygons(g[1:]))
+    >>> common_area(g, np.array([[0, 1]]), polys=both).tolist()
+    [1.0]
+    """
+    def after(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        return np.r_[first, second[1:] + first[-1]]
+
+    return Polygons(after(a.ring_start, b.ring_start), after(a.vstart, b.vstart),
+                    np.r_[a.x, b.x], np.r_[a.y, b.y], np.r_[a.weight, b.weight],
+                    after(a.part_start, b.part_start), after(a.pv_start, b.pv_start),
+                    np.r_[a.pv, b.pv + len(a.x)], np.r_[a.p_orient, b.p_orient],
+                    np.r_[a.p_weight, b.p_weight], np.r_[a.n_vertices, b.n_vertices],
+                    np.r_[a.clip_edges, b.clip_edges])
 
 
 @functools.cache

@@ -22,10 +22,11 @@ common area is positive (above ``REL_TOL`` of its smallest member).  The
 common area of a set comes from :func:`geoagri._clip.common_area` (one
 member clipped by the convex parts of the others, exact up to rounding).
 
-Per region: a set whose members all lie in one region (the common case),
-or whose common part's bounding box does, puts its whole area there; the
-common part of a set that crosses a border is built with GEOS and allocated
-to the regions' pieces.  A cluster with
+Per region: a set of which one member lies in one region (the common
+case), or whose common part's bounding box does, puts its whole area there; a set
+that crosses a border is clipped by the regions' pieces as one more member
+(or, when its members are very non-convex, its common part is built with
+GEOS and allocated to the pieces).  A cluster with
 more than ``max_terms`` such sets (many zones drawn over one another) is
 unioned with GEOS instead, and its overlap is the members' area less the
 union's.
@@ -49,7 +50,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geoagri._clip import Polygons, common_area
+from geoagri._clip import Polygons, common_area, concat, polygons
 from geoagri._pieces import REL_TOL, Pieces, allocate, cluster_labels
 from geoagri._threads import parallel
 
@@ -57,6 +58,9 @@ __all__ = ["overlap_by_region", "union_clusters"]
 
 #: Sets of overlapping zones per cluster above which the cluster is unioned with GEOS.
 MAX_TERMS = 256
+#: A set crossing a border is clipped by the kernel if its members' convex parts
+#: multiply to at most this (the kernel's rows per piece), else built with GEOS.
+MAX_PART_PRODUCT = 16
 
 
 def union_clusters(geoms: np.ndarray, labels: np.ndarray, *, threads: int = 1
@@ -141,28 +145,52 @@ def _home(g: np.ndarray, r: np.ndarray, *, n: int, n_regions: int) -> np.ndarray
 
 
 def _crossing(members: np.ndarray, common: np.ndarray, bounds: np.ndarray,
-              geoms: np.ndarray, regions: np.ndarray, pieces: Pieces, *, threads: int
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              both: tuple[np.ndarray, Polygons], regions: np.ndarray, pieces: Pieces, *,
+              threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Common area per region of sets of zones that do not lie in one region.
 
     Most such sets still do: their common part's bounding box (the
     intersection of the members' boxes) lies in one region, found as
     :func:`geoagri._pieces.allocate` finds zones inside (mostly without
-    clipping).  The common part of the rest is built with GEOS and
-    allocated.  Returns ``(first member, region, area)`` rows.
+    clipping).  The rest are clipped by the pieces of the regions their box
+    meets, as one more member of the set (:func:`geoagri._clip.common_area`);
+    sets whose members have many convex parts (a product above
+    ``MAX_PART_PRODUCT``) have their common part built with GEOS and
+    allocated.  ``both``: the zones followed by the pieces, as geometries and
+    flattened.  Returns ``(first member, region, area)`` rows.
     """
+    n_regions = len(regions)
+    n = len(bounds)
+    geoms = both[0][:n]
     b = bounds[members]
     box = shapely.box(b[:, :, 0].max(axis=1), b[:, :, 1].max(axis=1),
                       b[:, :, 2].min(axis=1), b[:, :, 3].min(axis=1))
     home = _home(*allocate(box, regions, pieces, threads=threads)[:2], n=len(box),
-                 n_regions=len(regions))
+                 n_regions=n_regions)
     one = np.flatnonzero(home >= 0)  # the box, hence the common part, in one region
-    rest = np.flatnonzero(home < 0)
-    shape = geoms[members[rest, 0]]
-    for m in range(1, members.shape[1]):
-        shape = parallel(shapely.intersection, shape, geoms[members[rest, m]], threads=threads)
-    tg, tr, ta = allocate(shape, regions, pieces, threads=threads)
-    return (members[np.r_[one, rest[tg]], 0], np.r_[home[one], tr], np.r_[common[one], ta])
+    out_g, out_r, out_a = [members[one, 0]], [home[one]], [common[one]]
+    product = np.prod(np.diff(both[1].part_start)[members], axis=1)
+    clip = np.flatnonzero((home < 0) & (product <= MAX_PART_PRODUCT))
+    if len(clip):
+        t, q = pieces.tree.query(box[clip])
+        area = common_area(both[0], np.column_stack([members[clip[t]], n + q]),
+                           polys=both[1], threads=threads)
+        outside = common[clip] - np.bincount(t, weights=area, minlength=len(clip))
+        off = np.flatnonzero(outside > REL_TOL * common[clip])
+        out_g += [members[clip[t], 0], members[clip[off], 0]]
+        out_r += [pieces.commune[q], np.full(len(off), n_regions)]
+        out_a += [area, outside[off]]
+    build = np.flatnonzero((home < 0) & (product > MAX_PART_PRODUCT))
+    if len(build):
+        shape = geoms[members[build, 0]]
+        for m in range(1, members.shape[1]):
+            shape = parallel(shapely.intersection, shape, geoms[members[build, m]],
+                             threads=threads)
+        tg, tr, ta = allocate(shape, regions, pieces, threads=threads)
+        out_g.append(members[build[tg], 0])
+        out_r.append(tr)
+        out_a.append(ta)
+    return np.concatenate(out_g), np.concatenate(out_r), np.concatenate(out_a)
 
 
 def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarray,
@@ -204,9 +232,12 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
         return none, none, np.zeros(0)
     g, r, a = raw
     cluster = cluster_labels(n, i, j)
+    polys = polygons(geoms) if polys is None else polys
     levels, areas, over = _cliques(n, i, j, area, geoms, cluster, polys=polys,
                                    threads=threads, max_terms=max_terms)
     home = _home(g, r, n=n, n_regions=len(regions))
+    # zones then pieces, for clipping sets that cross a border by the pieces
+    both = (np.r_[geoms, pieces.geoms], concat(polys, polygons(pieces.geoms)))
     dropped = np.zeros(cluster.max() + 1, dtype=bool)
     dropped[over] = True
     bounds = shapely.bounds(geoms)
@@ -215,14 +246,17 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
         keep = ~dropped[cluster[members[:, 0]]]
         members, common = members[keep], common[keep]
         sign = 1.0 if k % 2 == 0 else -1.0
+        # the common part lies in the region of any member that lies in one
         h = home[members]
-        inside = (h[:, 0] >= 0) & (h == h[:, :1]).all(axis=1)
+        first = np.argmax(h >= 0, axis=1)
+        h = h[np.arange(len(h)), first]
+        inside = h >= 0
         out_g.append(members[inside, 0])
-        out_r.append(h[inside, 0])
+        out_r.append(h[inside])
         out_a.append(sign * common[inside])
         cross = ~inside
         if cross.any():
-            tg, tr, ta = _crossing(members[cross], common[cross], bounds, geoms, regions,
+            tg, tr, ta = _crossing(members[cross], common[cross], bounds, both, regions,
                                    pieces, threads=threads)
             out_g.append(tg)
             out_r.append(tr)
