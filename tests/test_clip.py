@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from geoagri._clip import intersection_area, polygons
+from geoagri._clip import common_area, intersection_area, polygons
 
 
 def _random_convex(rng, n, centre, radius):
@@ -104,6 +104,35 @@ def test_fan_of_a_spiral_with_holes_on_both_sides(monkeypatch):
     # the GEOS fallback for pairs too large to clip gives the same
     monkeypatch.setattr("geoagri._clip.MAX_CLIP_COST", 0)
     assert intersection_area(a, b, threads=2) == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_common_area_of_several_matches_geos(k):
+    """The intersection of k polygons (stars, convex, with holes, multi) against GEOS."""
+    rng = np.random.default_rng(k)
+    x0, y0 = 580_000.0, 1_190_000.0
+    shapes = []
+    for _ in range(60):
+        c = (x0 + rng.uniform(0, 150), y0 + rng.uniform(0, 150))
+        pick = rng.random()
+        if pick < 0.4:
+            shapes.append(_random_star(rng, c, 120))
+        elif pick < 0.8:
+            shapes.append(_random_convex(rng, 8, c, 100))
+        elif pick < 0.9:  # a hole
+            shapes.append(Point(c).buffer(110, quad_segs=4).difference(
+                Point(c[0] + 20, c[1]).buffer(40, quad_segs=3)))
+        else:
+            shapes.append(MultiPolygon([box(c[0] - 90, c[1] - 90, c[0], c[1]),
+                                        box(c[0] + 10, c[1] + 10, c[0] + 90, c[1] + 90)]))
+    geoms = np.array(shapes, dtype=object)
+    members = np.array([rng.choice(len(geoms), k, replace=False) for _ in range(300)])
+    expected = shapely.area(shapely.intersection_all(geoms[members], axis=1))
+    assert (expected > 1).mean() > 0.3  # most sets do share an area
+    got = common_area(geoms, members, threads=2)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * 4e4)
+    # the order of the members does not matter
+    np.testing.assert_allclose(common_area(geoms, members[:, ::-1]), expected, atol=1e-9 * 4e4)
 
 
 # ----------------------------------------------------------------- property tests
