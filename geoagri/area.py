@@ -21,7 +21,10 @@ How it is fast and exact
   rounding (≈1e-13 relative per commune).
 * Overlaps are found with a spatial index among zones of the same group whose
   bounding boxes overlap with positive area, their overlap area by the same
-  kernel; only the clusters of zones that really overlap are unioned.
+  kernel.  No union is built: the area counted more than once in each
+  commune comes by inclusion–exclusion over the sets of zones sharing an
+  area (:mod:`geoagri._union`), so dense overlaps cost about what sparse
+  ones do.
 * The geometry work runs on ``threads`` threads (shapely's vectorised
   functions and the kernel release the GIL).
 
