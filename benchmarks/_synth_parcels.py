@@ -537,8 +537,9 @@ def _make_parcels(scale: Scale, communes: gpd.GeoDataFrame, bounds: tuple[float,
     per_coord = np.repeat(offsets, n_coords, axis=0)
     per_centre = np.repeat(centre, n_coords, axis=0)
     per_grow = np.repeat(grow, n_coords)[:, None]
-    dups = shapely.transform(geoms[src], lambda xy: per_centre + (xy - per_centre) * per_grow
-                             + per_coord)
+    # (copies drawn at their size are moved only: the sparse layer stays bit-identical)
+    dups = shapely.transform(geoms[src], lambda xy: np.where(
+        per_grow == 1.0, xy, per_centre + (xy - per_centre) * per_grow) + per_coord)
     dup_use = np.where(rng.random(n_dup) < same_share, land_use[src],
                        rng.choice(len(codes), n_dup, p=weights))
 
