@@ -9,7 +9,9 @@ needs no union.
 
 How
 ---
-By inclusion–exclusion, the area of a union is the sum of its members'
+A zone lying inside another of its group (a copy, a part drawn again) adds
+nothing to the union: all its area counts more than once.  For the others,
+by inclusion–exclusion, the area of a union is the sum of its members'
 areas minus the area counted more than once::
 
     overlap(C) = Σ_{|S| ≥ 2} (−1)^|S| · area(∩S ∩ C)
@@ -58,6 +60,8 @@ __all__ = ["overlap_by_region", "union_clusters"]
 
 #: Sets of overlapping zones per cluster above which the cluster is unioned with GEOS.
 MAX_TERMS = 256
+#: A zone whose overlap with a larger one is its area within this share lies inside it.
+CONTAINED_TOL = 1e-11
 #: A set crossing a border is clipped by the kernel if its members' convex parts
 #: multiply to at most this (the kernel's rows per piece), else built with GEOS.
 MAX_PART_PRODUCT = 16
@@ -132,6 +136,23 @@ def _cliques(n: int, i: np.ndarray, j: np.ndarray, area: np.ndarray, geoms: np.n
         levels.append(cur)
         areas.append(a[keep])
     return levels, areas, np.flatnonzero(over)
+
+
+def _contained(n: int, i: np.ndarray, j: np.ndarray, area: np.ndarray, size: np.ndarray
+               ) -> np.ndarray:
+    """Whether each of ``n`` zones lies inside another of the overlapping pairs ``(i, j)``.
+
+    Zone ``z`` is inside ``o`` when their overlap is ``z``'s area (within
+    ``CONTAINED_TOL``) and ``o`` is larger, or as large and first (of two
+    copies, the first stays).  This order has no cycles, so every zone
+    marked lies inside one that is not.
+    """
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.lexsort((-np.arange(n), size))] = np.arange(n)  # by area, then first
+    small = np.where(rank[i] < rank[j], i, j)
+    inner = np.zeros(n, dtype=bool)
+    inner[small[area >= (1 - CONTAINED_TOL) * size[small]]] = True
+    return inner
 
 
 def _home(g: np.ndarray, r: np.ndarray, *, n: int, n_regions: int) -> np.ndarray:
@@ -227,10 +248,15 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
         there: the sum of the zones' areas less the area of their union.
     """
     n = len(geoms)
-    none = np.zeros(0, dtype=np.int64)
-    if not len(i):
-        return none, none, np.zeros(0)
     g, r, a = raw
+    # a zone inside another of its group (a copy, a part redrawn) adds nothing to
+    # the union: all its area counts more than once, and it leaves the sets
+    inner = _contained(n, i, j, area, shapely.area(geoms))
+    out_g, out_r, out_a = [g[inner[g]]], [r[inner[g]]], [a[inner[g]]]
+    keep = ~inner[i] & ~inner[j]
+    i, j, area = i[keep], j[keep], area[keep]
+    if not len(i):
+        return np.concatenate(out_g), np.concatenate(out_r), np.concatenate(out_a)
     cluster = cluster_labels(n, i, j)
     polys = polygons(geoms) if polys is None else polys
     levels, areas, over = _cliques(n, i, j, area, geoms, cluster, polys=polys,
@@ -241,7 +267,6 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
     dropped = np.zeros(cluster.max() + 1, dtype=bool)
     dropped[over] = True
     bounds = shapely.bounds(geoms)
-    out_g, out_r, out_a = [], [], []
     for k, (members, common) in enumerate(zip(levels, areas, strict=True), start=2):
         keep = ~dropped[cluster[members[:, 0]]]
         members, common = members[keep], common[keep]
