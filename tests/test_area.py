@@ -116,6 +116,19 @@ def test_no_grouping_and_identical_duplicates(communes):
     assert t.loc[0, "overlap_ha"] == pytest.approx(200)
 
 
+def test_copies_and_a_zone_drawn_over_them_across_a_border(communes):
+    # a, a copy of a, c across the A|B border, a copy of c, and d over all four
+    z = gpd.GeoDataFrame(geometry=[km_box(0, 0, 1, 1), km_box(0, 0, 1, 1),
+                                   km_box(1.5, 0, 2.5, 1), km_box(1.5, 0, 2.5, 1),
+                                   km_box(0, 0, 3, 1)], crs=UTM)
+    t = area_by_zone(z, communes, by=(), dissolve=True).set_index("commune_id")
+    # the union is d: 200 ha in A, 100 in B; drawn: A 100+100+50+50+200, B 50+50+100
+    assert t.loc["A", "area_ha"] == pytest.approx(200)
+    assert t.loc["B", "area_ha"] == pytest.approx(100)
+    assert t.loc["A", "overlap_ha"] == pytest.approx(300)
+    assert t.loc["B", "overlap_ha"] == pytest.approx(100)
+
+
 def test_district_and_province_levels(communes, zones):
     d = area_by_zone(zones, communes, by="zone_kind", level="district")
     assert list(d.columns) == ["district", "zone_kind", "area_ha", "overlap_ha",
