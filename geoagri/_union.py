@@ -25,13 +25,12 @@ common area of a set comes from :func:`geoagri._clip.common_area` (one
 member clipped by the convex parts of the others, exact up to rounding).
 
 Per region: a set of which one member lies in one region (the common
-case), or whose common part's bounding box does, puts its whole area there; a set
-that crosses a border is clipped by the regions' pieces as one more member
-(or, when its members are very non-convex, its common part is built with
-GEOS and allocated to the pieces).  A cluster with
-more than ``max_terms`` such sets (many zones drawn over one another) is
-unioned with GEOS instead, and its overlap is the members' area less the
-union's.
+case), or whose common part's bounding box does, puts its whole area there;
+a set that crosses a border is clipped by the regions' pieces as one more
+member (or, when its members are very non-convex, its common part is built
+with GEOS and allocated to the pieces).  A cluster with more than
+``max_terms`` such sets (many zones drawn over one another) is unioned with
+GEOS instead, and its overlap is the members' area less the union's.
 
 Examples
 --------
@@ -248,6 +247,9 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
         there: the sum of the zones' areas less the area of their union.
     """
     n = len(geoms)
+    none = np.zeros(0, dtype=np.int64)
+    if not len(i):
+        return none, none, np.zeros(0)
     g, r, a = raw
     # a zone inside another of its group (a copy, a part redrawn) adds nothing to
     # the union: all its area counts more than once, and it leaves the sets
