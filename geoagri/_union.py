@@ -264,8 +264,7 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
     levels, areas, over = _cliques(n, i, j, area, geoms, cluster, polys=polys,
                                    threads=threads, max_terms=max_terms)
     home = _home(g, r, n=n, n_regions=len(regions))
-    # zones then pieces, for clipping sets that cross a border by the pieces
-    both = (np.r_[geoms, pieces.geoms], concat(polys, polygons(pieces.geoms)))
+    both = None  # zones then pieces, to clip sets that cross a border: built if needed
     dropped = np.zeros(cluster.max() + 1, dtype=bool)
     dropped[over] = True
     bounds = shapely.bounds(geoms)
@@ -283,6 +282,8 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
         out_a.append(sign * common[inside])
         cross = ~inside
         if cross.any():
+            if both is None:
+                both = (np.r_[geoms, pieces.geoms], concat(polys, polygons(pieces.geoms)))
             tg, tr, ta = _crossing(members[cross], common[cross], bounds, both, regions,
                                    pieces, threads=threads)
             out_g.append(tg)
