@@ -85,8 +85,8 @@ from geoagri._pieces import (
     allocate,
     cut_into_pieces,
     overlap_clusters,
-    polygonal,
 )
+from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
 from geoagri._threads import n_threads
 from geoagri.crs import metric_crs, require_layer

@@ -85,7 +85,7 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
-from geoagri._pieces import polygonal
+from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs, require_layer
 from geoagri.errors import GeometryError, InfeasibleError, OptionError, SchemaError

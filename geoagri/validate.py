@@ -38,7 +38,7 @@ import pandas as pd
 import shapely
 
 from geoagri import units as _units
-from geoagri._pieces import polygonal as polygonal_parts
+from geoagri._polygonal import polygonal as polygonal_parts
 from geoagri.crs import AREA_OF_USE_MARGIN_DEG, outside_area_of_use, require_crs
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem, UnitError
 from geoagri.schema import Column, LayerSpec, canonical_season, spec, vocabulary_problems
