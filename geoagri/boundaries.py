@@ -54,16 +54,18 @@ _REL_TOL = 1e-9
 
 def _overlapping_pairs(geoms: np.ndarray, *,
                        threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (i < j) of geometries that overlap with positive area, and that area."""
-    from geoagri._clip import intersection_area
+    """Pairs (i < j) of geometries that overlap with positive area, and that area.
 
+    Neighbouring communes are few pairs: GEOS measures them, so that
+    ``geoagri check`` never loads the numba area engine.
+    """
     tree = shapely.STRtree(geoms)
     i, j = tree.query(geoms, predicate="intersects")
     keep = i < j
     i, j = i[keep], j[keep]
     if not len(i):
         return i, j, np.zeros(0)
-    area = intersection_area(geoms, geoms, a_index=i, b_index=j, threads=threads)
+    area = shapely.area(shapely.intersection(geoms[i], geoms[j]))
     own = shapely.area(geoms)
     real = area > _REL_TOL * np.minimum(own[i], own[j])
     return i[real], j[real], area[real]

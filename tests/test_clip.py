@@ -207,3 +207,17 @@ def test_reading_does_not_load_the_compiled_engine():
                           check=True)
     # before any analysis: no numba; the first intersection area loads it and is right
     assert done.stdout.split() == ["False", "True", "1.0"]
+
+
+def test_checking_a_plan_does_not_load_the_compiled_engine():
+    """geoagri check reads, validates and looks for overlapping communes without numba."""
+    code = ("import sys, warnings\n"
+            "from geoagri.datasets import demo_plan_path\n"
+            "from geoagri.plan import check_plan\n"
+            "warnings.simplefilter('ignore')\n"
+            "print(check_plan(demo_plan_path()), 'numba' in sys.modules)\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          check=True)
+    assert done.stdout.split() == ["{}", "False"]
