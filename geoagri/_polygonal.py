@@ -2,7 +2,7 @@
 
 A light module (numpy and shapely only), so that reading and validating a
 layer (:mod:`geoagri.validate`) does not load the compiled area engine
-(:mod:`geoagri._clip`, numba).
+(:mod:`geoagri._engine.clip`, numba).
 
 Examples
 --------

@@ -15,7 +15,7 @@ How it is fast and exact
   piece or a rectangle, not with the whole 600-vertex commune.
 * The zones that do cross a border are not overlaid: the area of each zone
   inside each piece is computed directly by a compiled clipping kernel
-  (:mod:`geoagri._clip`: Sutherland–Hodgman against the convex side, or a
+  (:mod:`geoagri._engine.clip`: Sutherland–Hodgman against the convex side, or a
   fan of signed triangles of a non-convex one), about 20 times faster than
   building the intersection polygon with GEOS, and equal to it within
   rounding (≈1e-13 relative per commune).
@@ -23,7 +23,7 @@ How it is fast and exact
   bounding boxes overlap with positive area, their overlap area by the same
   kernel.  No union is built: the area counted more than once in each
   commune comes by inclusion–exclusion over the sets of zones sharing an
-  area (:mod:`geoagri._union`), so dense overlaps cost about what sparse
+  area (:mod:`geoagri._engine.union`), so dense overlaps cost about what sparse
   ones do.
 * The geometry work runs on ``threads`` threads (shapely's vectorised
   functions and the kernel release the GIL).
@@ -59,11 +59,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoagri._clip import polygons
 from geoagri._dask_hook import ClusterRun, on_cluster
-from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_pairs
-from geoagri._threads import n_threads
-from geoagri._union import overlap_by_region
+from geoagri._engine.clip import polygons
+from geoagri._engine.pieces import REL_TOL, allocate, cut_into_pieces, overlap_pairs
+from geoagri._engine.threads import n_threads
+from geoagri._engine.union import overlap_by_region
 from geoagri.boundaries import disjoint
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, OptionError, SchemaError

@@ -37,8 +37,8 @@ How it is fast and exact
 ------------------------
 The two service areas are split into three disjoint regions (both, pump only,
 power only) which, like the communes, are cut once into small quadtree pieces
-(:mod:`geoagri._pieces`).  The zones are allocated to the communes and to the
-service regions separately with :func:`geoagri._pieces.allocate` (no polygon
+(:mod:`geoagri._engine.pieces`).  The zones are allocated to the communes and to the
+service regions separately with :func:`geoagri._engine.pieces.allocate` (no polygon
 intersection for a zone wholly inside a piece or a region); a zone's area is
 then split by commune and service class directly when it lies in one commune
 or in one class, and only a zone that crosses both a commune border and a
@@ -80,15 +80,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geoagri._dask_hook import ClusterRun, is_dask, on_cluster
-from geoagri._pieces import (
+from geoagri._engine.pieces import (
     Pieces,
     allocate,
     cut_into_pieces,
     overlap_clusters,
 )
+from geoagri._engine.threads import n_threads
 from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
-from geoagri._threads import n_threads
 from geoagri.crs import metric_crs, require_layer
 from geoagri.errors import GeoagriError, OptionError
 
@@ -346,7 +346,7 @@ def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
 
 def _allocate(geoms: np.ndarray, regions: np.ndarray, pieces: Pieces,
               threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`geoagri._pieces.allocate` with one row per geometry × region (it gives
+    """:func:`geoagri._engine.pieces.allocate` with one row per geometry × region (it gives
     one row per piece for the geometries it cuts)."""
     g, r, a = allocate(geoms, regions, pieces, threads=threads)
     key = g.astype(np.int64) * (len(regions) + 1) + r

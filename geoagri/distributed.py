@@ -81,8 +81,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoagri import _partition
 from geoagri._dask_hook import ClusterRun, is_dask
+from geoagri._engine import partition as _partition
 from geoagri.errors import ClusterError, GeoagriError, GeoagriWarning, OptionError, SchemaError
 
 __all__ = ["ClusterError", "is_dask", "run_on_cluster"]

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from geoagri._pieces import cut_into_pieces
+from geoagri._engine.pieces import cut_into_pieces
 from geoagri.area import area_by_zone
 from geoagri.crs import geodesic_area_ha
 from geoagri.errors import SchemaError
@@ -308,8 +308,8 @@ def test_dense_overlaps_match_shapely_unions_per_cell(seed):
 
 def test_inclusion_exclusion_and_geos_unions_agree():
     """The engine's two ways (sets of overlapping zones, GEOS unions of big clusters)."""
-    from geoagri._pieces import allocate, overlap_pairs
-    from geoagri._union import overlap_by_region
+    from geoagri._engine.pieces import allocate, overlap_pairs
+    from geoagri._engine.union import overlap_by_region
 
     zones, communes = _dense_scene(7)
     geoms = np.asarray(zones.geometry.array, dtype=object)

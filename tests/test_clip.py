@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from geoagri._clip import common_area, intersection_area, polygons
+from geoagri._engine.clip import common_area, intersection_area, polygons
 
 
 def _random_convex(rng, n, centre, radius):
@@ -102,7 +102,7 @@ def test_fan_of_a_spiral_with_holes_on_both_sides(monkeypatch):
     assert (expected > 100).all()
     assert intersection_area(a, b) == pytest.approx(expected, rel=1e-11)
     # the GEOS fallback for pairs too large to clip gives the same
-    monkeypatch.setattr("geoagri._clip.MAX_CLIP_COST", 0)
+    monkeypatch.setattr("geoagri._engine.clip.MAX_CLIP_COST", 0)
     assert intersection_area(a, b, threads=2) == pytest.approx(expected, rel=1e-15)
 
 
@@ -194,10 +194,10 @@ def test_intersection_area_equals_geos_on_random_pairs(pairs):
 
 def test_reading_does_not_load_the_compiled_engine():
     """Reading and checking layers must not import numba (its start-up is seconds cold)."""
-    code = ("import sys, geoagri.io, geoagri.validate, geoagri._pieces, geoagri.area\n"
+    code = ("import sys, geoagri.io, geoagri.validate, geoagri._engine.pieces, geoagri.area\n"
             "print('numba' in sys.modules)\n"
             "import numpy as np, shapely\n"
-            "from geoagri._clip import intersection_area\n"
+            "from geoagri._engine.clip import intersection_area\n"
             "a = intersection_area(np.array([shapely.box(0, 0, 2, 2)]),"
             " np.array([shapely.box(1, 1, 3, 3)]))\n"
             "print('numba' in sys.modules, float(a[0]))\n")

@@ -30,7 +30,8 @@ import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
 from shapely.geometry import Point, box  # noqa: E402
 
-from geoagri import _partition, distributed  # noqa: E402
+from geoagri import distributed  # noqa: E402
+from geoagri._engine import partition as _partition  # noqa: E402
 from geoagri.area import area_by_zone  # noqa: E402
 from geoagri.coverage import coverage, gaps  # noqa: E402
 from geoagri.errors import GeoagriError, SchemaError  # noqa: E402

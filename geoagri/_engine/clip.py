@@ -1,6 +1,6 @@
 """Exact areas of pairwise polygon intersections, without building the polygons.
 
-The area engine (:mod:`geoagri._pieces`) spends most of its time on one
+The area engine (:mod:`geoagri._engine.pieces`) spends most of its time on one
 question asked tens of thousands of times: how many square metres of this
 parcel lie in that piece of a commune, or overlap that other parcel?  GEOS
 answers it by building the intersection polygon with its full topology, about
@@ -50,7 +50,7 @@ from typing import NamedTuple
 import numpy as np
 import shapely
 
-from geoagri._threads import parallel
+from geoagri._engine.threads import parallel
 
 __all__ = ["Polygons", "common_area", "concat", "intersection_area", "polygons"]
 

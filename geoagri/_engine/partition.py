@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geoagri._pieces import cut_into_pieces
+from geoagri._engine.pieces import cut_into_pieces
 from geoagri._polygonal import polygonal
 
 __all__ = ["CommunePartitions", "partition_communes", "route"]
@@ -51,7 +51,7 @@ class CommunePartitions:
         Union of all communes.
     union_cells, union_full : ndarray
         Quadtree cells of the union's pieces and whether a piece is its whole
-        cell (see :class:`geoagri._pieces.Pieces`): a zone whose bounding box
+        cell (see :class:`geoagri._engine.pieces.Pieces`): a zone whose bounding box
         lies in a full cell is inside the union without a GEOS call.
     """
 

@@ -29,9 +29,9 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geoagri._clip import Polygons, intersection_area, polygons
+from geoagri._engine.clip import Polygons, intersection_area, polygons
+from geoagri._engine.threads import query
 from geoagri._polygonal import polygonal
-from geoagri._threads import query
 
 __all__ = ["REL_TOL", "Pieces", "allocate", "cluster_labels", "cut_into_pieces",
            "overlap_clusters", "overlap_pairs"]
@@ -228,7 +228,7 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
 
     Candidate pairs come from a spatial index (boxes overlapping with
     positive area); their overlap areas from
-    :func:`geoagri._clip.intersection_area`.  An overlap below ``REL_TOL``
+    :func:`geoagri._engine.clip.intersection_area`.  An overlap below ``REL_TOL``
     of the smaller geometry's area is rounding on a shared edge (touching),
     not an overlap.
 
@@ -238,7 +238,7 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     codes : ndarray of int
         Group of each geometry; only geometries of one group are paired.
     polys : Polygons, optional
-        :func:`geoagri._clip.polygons` of ``geoms``, when the caller has them.
+        :func:`geoagri._engine.clip.polygons` of ``geoms``, when the caller has them.
     threads : int, default 1
 
     Returns

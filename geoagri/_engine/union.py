@@ -21,7 +21,7 @@ clique of the overlap graph (every two members overlap), so the sets are
 found level by level, from the overlapping pairs (areas already known from
 the overlap search) to triples and beyond, each extended only while its
 common area is positive (above ``REL_TOL`` of its smallest member).  The
-common area of a set comes from :func:`geoagri._clip.common_area` (one
+common area of a set comes from :func:`geoagri._engine.clip.common_area` (one
 member clipped by the convex parts of the others, exact up to rounding).
 
 Per region: a set of which one member lies in one region (the common
@@ -35,7 +35,7 @@ GEOS instead, and its overlap is the members' area less the union's.
 Examples
 --------
 >>> from shapely.geometry import box
->>> from geoagri._pieces import allocate, cut_into_pieces, overlap_pairs
+>>> from geoagri._engine.pieces import allocate, cut_into_pieces, overlap_pairs
 >>> regions = np.array([box(0, 0, 10, 10), box(10, 0, 20, 10)], dtype=object)
 >>> zones = np.array([box(0, 0, 4, 4), box(2, 0, 6, 4), box(3, 0, 12, 4)], dtype=object)
 >>> pieces = cut_into_pieces(regions)
@@ -51,9 +51,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geoagri._clip import Polygons, common_area, concat, polygons
-from geoagri._pieces import REL_TOL, Pieces, allocate, cluster_labels
-from geoagri._threads import parallel
+from geoagri._engine.clip import Polygons, common_area, concat, polygons
+from geoagri._engine.pieces import REL_TOL, Pieces, allocate, cluster_labels
+from geoagri._engine.threads import parallel
 
 __all__ = ["overlap_by_region", "union_clusters"]
 
@@ -171,9 +171,9 @@ def _crossing(members: np.ndarray, common: np.ndarray, bounds: np.ndarray,
 
     Most such sets still do: their common part's bounding box (the
     intersection of the members' boxes) lies in one region, found as
-    :func:`geoagri._pieces.allocate` finds zones inside (mostly without
+    :func:`geoagri._engine.pieces.allocate` finds zones inside (mostly without
     clipping).  The rest are clipped by the pieces of the regions their box
-    meets, as one more member of the set (:func:`geoagri._clip.common_area`);
+    meets, as one more member of the set (:func:`geoagri._engine.clip.common_area`);
     sets whose members have many convex parts (a product above
     ``MAX_PART_PRODUCT``) have their common part built with GEOS and
     allocated.  ``both``: the zones followed by the pieces, as geometries and
@@ -226,7 +226,7 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
         The zones, in a metric CRS.
     i, j, area : ndarray
         Their overlapping pairs and overlap areas, as
-        :func:`geoagri._pieces.overlap_pairs` returns them (sorted, ``i < j``,
+        :func:`geoagri._engine.pieces.overlap_pairs` returns them (sorted, ``i < j``,
         pairs of one group only).
     raw : tuple of ndarray
         ``allocate(geoms, regions, pieces)``: the zones' own areas per region.
@@ -234,7 +234,7 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
         The regions (communes) and their pieces; region ``len(regions)`` is
         outside every region.
     polys : Polygons, optional
-        :func:`geoagri._clip.polygons` of ``geoms``, when the caller has them.
+        :func:`geoagri._engine.clip.polygons` of ``geoms``, when the caller has them.
     threads : int, default 1
     max_terms : int, default MAX_TERMS
         Sets per cluster above which the cluster is unioned with GEOS.
