@@ -36,8 +36,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FIELDS", "FIELD_VALUES", "LANGUAGES", "LAYERS", "UNITS", "VALUES", "label",
-           "layer_title", "unit", "value_label"]
+__all__ = ["FIELDS", "FIELD_VALUES", "LANGUAGES", "LAYERS", "UNITS", "VALUES", "format_number",
+           "label", "layer_title", "unit", "value_label"]
 
 #: Languages of the labels.
 LANGUAGES = ("vi", "en")
@@ -157,8 +157,55 @@ LAYERS: _Labels = _vi_en(
 
 def _lang(language: str) -> str:
     if language not in LANGUAGES:
-        raise ValueError(f"language={language!r}; use 'vi' or 'en'")
+        from geoagri.errors import OptionError
+
+        raise OptionError(f"language={language!r}; use 'vi' or 'en'")
     return language
+
+
+def format_number(value: float | None, *, language: str = "vi", decimals: int = 0) -> str:
+    """A number as text in a language's style: ``23.865`` / ``112,4`` (vi), ``23,865`` (en).
+
+    The one number format of the map, the report and the exports.
+
+    Parameters
+    ----------
+    value : float or None
+        The number (``None`` or NaN gives ``"–"``; a value that rounds to zero
+        is never written ``-0``).
+    language : {"vi", "en"}, default "vi"
+        ``"vi"`` groups thousands with ``.`` and marks decimals with ``,``.
+    decimals : int, default 0
+        Digits after the decimal separator (rounded half to even by Python's
+        formatting: pass an already rounded ``achieved_pct``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    OptionError
+        If the language is not ``"vi"`` or ``"en"``.
+
+    Examples
+    --------
+    >>> format_number(23864.99), format_number(112.4, decimals=1)
+    ('23.865', '112,4')
+    >>> format_number(1234567.5, decimals=1, language="en"), format_number(-0.04, decimals=1)
+    ('1,234,567.5', '0,0')
+    >>> format_number(float("nan"))
+    '–'
+    """
+    _lang(language)
+    if value is None or pd.isna(value):
+        return "–"
+    text = f"{float(value):,.{decimals}f}"
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]
+    if language == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
 
 
 def unit(field: str, language: str) -> str:
@@ -190,8 +237,8 @@ def label(field: str, language: str, *, unit: bool = False) -> str:
 
     Raises
     ------
-    ValueError
-        If the language is not ``"vi"`` or ``"en"``.
+    OptionError
+        If the language is not ``"vi"`` or ``"en"`` (a ``ValueError``).
 
     Examples
     --------
@@ -200,7 +247,7 @@ def label(field: str, language: str, *, unit: bool = False) -> str:
     >>> label("status", "fr")
     Traceback (most recent call last):
     ...
-    ValueError: language='fr'; use 'vi' or 'en'
+    geoagri.errors.OptionError: language='fr'; use 'vi' or 'en'
     """
     text = FIELDS.get(field, {}).get(_lang(language), field)
     u = UNITS.get(field, {}).get(language, "") if unit else ""

@@ -83,6 +83,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geoagri import _labels
+from geoagri._labels import format_number
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriError, GeoagriWarning, SchemaError
 from geoagri.schema import WORK_STATUSES
@@ -188,50 +189,6 @@ _FIELDS: dict[str, tuple[str, int]] = {
 def _check_language(language: str) -> None:
     if language not in LANGUAGES:
         raise SchemaError(f"language={language!r}; use one of {', '.join(LANGUAGES)}")
-
-
-def format_number(value: float | None, *, language: str = "vi", decimals: int = 0) -> str:
-    """Format a number with the thousands and decimal separators of a language.
-
-    Vietnamese writes ``23.865`` and ``112,4``; English ``23,865`` and
-    ``112.4``.  A missing value (``None``, NaN) is written ``–``.
-
-    Parameters
-    ----------
-    value : float or None
-        The number.
-    language : {"vi", "en"}
-        Language of the separators.
-    decimals : int, default 0
-        Digits after the decimal separator.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    SchemaError
-        If the language is not one of :data:`LANGUAGES`.
-
-    Examples
-    --------
-    >>> format_number(23865.4), format_number(23865.4, language="en")
-    ('23.865', '23,865')
-    >>> format_number(1234567.891, language="vi", decimals=2)
-    '1.234.567,89'
-    >>> format_number(float("nan"))
-    '–'
-    """
-    _check_language(language)
-    if value is None or pd.isna(value):
-        return "–"
-    text = f"{float(value):,.{decimals}f}"
-    if text.startswith("-") and float(text.replace(",", "")) == 0:
-        text = text[1:]
-    if language == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
 
 
 def format_area_ha(value: float | None, *, language: str = "vi", decimals: int = 0) -> str:

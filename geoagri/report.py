@@ -80,6 +80,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoagri import _labels
+from geoagri._labels import format_number
 from geoagri.errors import OptionError
 from geoagri.indicators import (
     actuals,
@@ -269,39 +270,6 @@ def _check_language(language: str) -> int:
     if language not in LANGUAGES:
         raise OptionError(f"language={language!r}; use 'vi' or 'en'")
     return LANGUAGES.index(language)
-
-
-def format_number(value: float, *, decimals: int = 0, language: str = "vi") -> str:
-    """A number as text in a language's style: ``23.865`` / ``112,4`` (vi), ``23,865`` (en).
-
-    Parameters
-    ----------
-    value : float
-        The number (NaN gives ``"–"``).
-    decimals : int, default 0
-        Decimals shown (rounded half to even by Python's formatting; pass an
-        already rounded ``achieved_pct``).
-    language : {"vi", "en"}, default "vi"
-        ``"vi"`` groups thousands with ``.`` and marks decimals with ``,``.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> format_number(23864.99), format_number(112.4, decimals=1)
-    ('23.865', '112,4')
-    >>> format_number(1234567.5, decimals=1, language="en")
-    '1,234,567.5'
-    """
-    _check_language(language)
-    if value is None or pd.isna(value):
-        return "–"
-    text = f"{float(value):,.{decimals}f}"
-    if language == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
 
 
 def _decimals(value: float, unit: str) -> int:
