@@ -1064,6 +1064,12 @@ class _Panel(branca.element.MacroElement):
             font: bold 11px Arial, Helvetica, sans-serif; color: #333;
             text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff;
             transform: translate(-50%, -50%); width: auto !important; height: auto !important;}
+        .geoagri-box:not(.geoagri-closed) {width: min(300px, calc(100vw - 80px));}
+        .leaflet-popup-content {font: 12.5px/1.35 Arial, Helvetica, sans-serif;}
+        .leaflet-popup-content table {font-size: 12.5px; border-collapse: collapse;}
+        .leaflet-popup-content th {text-align: left; padding: 1px 8px 1px 0; color: #555;}
+        .leaflet-popup-content td {padding: 1px 0;}
+        .leaflet-tooltip {font: 12px Arial, Helvetica, sans-serif;}
         .leaflet-interactive:focus {outline: none;}
         @media (max-width: 480px) {
             .geoagri-title {font-size: 10.5px;} .geoagri-title b {font-size: 11.5px;}
@@ -1227,7 +1233,7 @@ class _Panel(branca.element.MacroElement):
                         return map.hasLayer(e.layer); }), function () {
                         mine.forEach(function (e) { map.removeLayer(e.layer); });
                         drawLegend();
-                    });
+                    }).parentNode.className = "geoagri-none";
                 }
                 mine.forEach(function (e) {
                     row(d, e.label, exclusive ? "radio" : "checkbox", exclusive ? name : null,
