@@ -1,12 +1,15 @@
 """Interactive folium maps of a plan: coverage, models, works, power, pumps, gaps.
 
 :func:`plan_map` draws a whole :class:`~geoagri.plan.Plan` (and, when given,
-the results of the coverage and siting analyses) as one :class:`folium.Map`:
-a choropleth of linkage coverage per commune with a legend that is part of
-the HTML, one layer per zone kind and crop, per model season, irrigation works
-coloured by status, three-phase and other power lines, pump stations with their
-service areas, gaps, proposed stations and lines, a layer control, Vietnamese
-or English labels and numbers, fullscreen, measure and scale controls.
+the results of the coverage and siting analyses) as one :class:`folium.Map`
+that opens on the council's question, "where is infrastructure missing, and
+what?": the communes by linkage coverage, the gaps hatched by what is missing,
+pumps and power lines.  Every other layer (zones, one season of models at a
+time, works, service areas, parcels, proposals, basemaps) is one click away
+in a grouped, collapsible layer control; a legend of the layers that are on;
+a title box with year, date and source; Vietnamese or English labels and
+numbers; fullscreen, measure and metric scale controls.  Colours are the one
+palette of :mod:`geoagri._styles`, shared with the KML and QGIS exports.
 
 :func:`map_layer` makes one such layer from any GeoDataFrame and
 :func:`layer_map` a map of one layer; :func:`display_geometry` is the
@@ -36,23 +39,27 @@ How maps stay fast
   matches the area tables.  Below the threshold, features are drawn one by
   one.
 
-Offline maps
-------------
-With ``offline=True`` the JavaScript and CSS the map needs (Leaflet, jQuery,
-Leaflet.fullscreen and leaflet-measure, with their images as data URIs) are
-inlined from the ``folium-offline`` package (``pip install geoagri[offline]``)
-instead of being linked from a CDN, and the map has no tile layer (a plain
-background), so the HTML opens with no internet.  Bootstrap, Font Awesome
-and Awesome Markers, which these maps do not use, are left out.  A plugin
-whose files that package does not have is dropped from the offline map
-(with a :class:`~geoagri.errors.GeoagriWarning`).
+Self-contained maps
+-------------------
+By default (``inline=True``) the JavaScript and CSS the map needs (Leaflet,
+jQuery, Leaflet.fullscreen and leaflet-measure, with their images as data
+URIs) are inlined from the ``folium-offline`` package (a dependency), so the
+saved HTML never depends on a CDN and looks the same everywhere.  Bootstrap,
+Font Awesome and Awesome Markers, which these maps do not use, are left
+out; the layer control, legend and title box are geoagri's own.  A plugin
+whose files that package does not have is dropped (with a
+:class:`~geoagri.errors.GeoagriWarning`).  The online basemaps
+(OpenStreetMap, Esri imagery) are tiles: with no network they fail, and
+:func:`plan_map`'s page switches to the basemap drawn from the plan's own
+layers (commune borders, canals and roads, commune names) and says so.
+``offline=True`` adds no tile layer at all (the page makes no request).
 
 Examples
 --------
 >>> from geoagri.datasets import demo
 >>> m = plan_map(demo(), language="en")
 >>> layer_names(m)[:3]
-['Communes: linkage coverage (%)', 'Cultivation area code – lotus', 'Cultivation area code – rice']
+['Communes: linkage coverage (%)', 'Parcels', 'Cultivation area code – lotus']
 >>> format_number(23865.3, language="vi"), format_number(112.43, language="en", decimals=1)
 ('23.865', '112.4')
 """
@@ -1686,7 +1693,7 @@ def plan_map(
     >>> "Xã: tỷ lệ diện tích liên kết (%)" in layer_names(m)
     True
     >>> visible_layer_names(m)
-    ['Xã: tỷ lệ diện tích liên kết (%)', 'Điện 3 pha', 'Điện 1 pha và khác', 'Trạm bơm']
+    ['Xã: tỷ lệ diện tích liên kết (%)', 'Trạm bơm', 'Điện 3 pha', 'Điện 1 pha và khác']
     """
     import datetime
 

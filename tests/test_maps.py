@@ -309,8 +309,8 @@ def test_pump_popups_name_the_commune(plan):
     names = dict(zip(communes["commune_id"].astype(str), communes["commune_name"], strict=True))
     assert [r["Xã, thị trấn"] for r in rows] == [names[str(c)] for c in pumps["commune_id"]]
     # and the commune holds the pump
-    inside = gpd.sjoin(pumps[["pump_id", "geometry"]].to_crs(communes.crs), communes[["commune_name", "geometry"]],
-                       predicate="within")
+    inside = gpd.sjoin(pumps[["pump_id", "geometry"]].to_crs(communes.crs),
+                       communes[["commune_name", "geometry"]], predicate="within")
     assert dict(zip(inside["pump_id"], inside["commune_name"], strict=True)) == {
         p: names[str(c)] for p, c in zip(pumps["pump_id"], pumps["commune_id"], strict=True)}
 
@@ -594,8 +594,8 @@ def _page_errors(driver):
 def _checked_layers(driver):
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('.geoagri-layers "
-        "details:not([data-group=base]) label:not(.geoagri-none)')).filter(l => l.querySelector('input').checked)"
-        ".map(l => l.textContent.trim())")
+        "details:not([data-group=base]) label:not(.geoagri-none)'))"
+        ".filter(l => l.querySelector('input').checked).map(l => l.textContent.trim())")
 
 
 def _legend(driver):
