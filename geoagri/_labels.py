@@ -60,7 +60,7 @@ FIELDS: _Labels = _vi_en(
     work_id=("Mã công trình", "Work id"), power_id=("Mã", "Id"),
     pump_id=("Mã trạm bơm", "Pump station id"), coop_id=("Mã HTX", "Cooperative id"),
     parcel_id=("Mã thửa", "Parcel id"),
-    site_id=("Mã trạm bơm đề xuất", "Proposed station id"), line_id=("Mã", "Id"),
+    site_id=("Mã vị trí đề xuất", "Proposed site id"), line_id=("Mã", "Id"),
     gap_id=("Mã", "Id"), name=("Tên", "Name"),
     # classes
     zone_kind=("Loại vùng", "Zone kind"), work_type=("Loại công trình", "Type"),

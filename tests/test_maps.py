@@ -277,7 +277,7 @@ def test_site_popups_show_the_area_served(plan, computed, infra, language, label
     assert [r[label] for r in rows] == expected
     # the map's number style: 323,95… ha is shown 324,0 ha (vi), 324.0 ha (en)
     assert ("324,0 ha" if language == "vi" else "324.0 ha") in expected
-    ident = "Mã trạm bơm đề xuất" if language == "vi" else "Proposed station id"
+    ident = "Mã vị trí đề xuất" if language == "vi" else "Proposed site id"  # as Phụ lục IV
     assert [r[ident] for r in rows] == sites["site_id"].tolist()
     # the commune of each station is the one Phụ lục IV gives it
     appendix = computed.infrastructure.appendix_iv.set_index("site_id")
