@@ -173,6 +173,7 @@ _T: dict[str, dict[str, str]] = {
         "made": "Lập ngày {date}", "source": "Nguồn: {source}", "year": "Năm {year}",
         "title": "Bản đồ liên kết sản xuất và hạ tầng",
         "proposed_station": "Trạm bơm đề xuất",
+        "search": "Tìm xã, mã trạm bơm…",
     },
     "en": {
         "coverage_layer": "Communes: linkage coverage (%)",
@@ -199,6 +200,7 @@ _T: dict[str, dict[str, str]] = {
         "made": "Made {date}", "source": "Source: {source}", "year": "Year {year}",
         "title": "Production linkage and infrastructure map",
         "proposed_station": "Proposed pump station",
+        "search": "Find a commune, a station id…",
     },
 }
 for _language, _words in _T.items():  # layer titles shared with the exports
@@ -1064,6 +1066,9 @@ class _Panel(branca.element.MacroElement):
         .geoagri-legend i.point {width: 10px; height: 10px; border-radius: 50%;
             border-color: #333; margin: 0 3px;}
         .geoagri-note {color: #555; font-style: italic; margin-top: 2px;}
+        .geoagri-box.geoagri-search {width: auto;}
+        .geoagri-search input {font: 12.5px Arial, Helvetica, sans-serif; border: 0;
+            padding: 6px 8px; width: 170px; border-radius: 5px; background: none;}
         .geoagri-title {padding: 4px 8px; max-width: min(400px, calc(100vw - 30px));}
         .geoagri-title b {font-size: 13px;}
         .geoagri-title .geoagri-warn {color: #a50026; font-weight: bold;}
@@ -1205,13 +1210,16 @@ class _Panel(branca.element.MacroElement):
                     spec.tiles.forEach(function (t, k) {
                         radios.push(row(d, t.label, "radio", name, map.hasLayer(tiles[k]),
                                         function () { useTile(k); }));
-                        var loaded = false;
-                        tiles[k].on("tileload", function () { loaded = true; });
-                        tiles[k].on("tileerror", function () {
-                            if (loaded || !map.hasLayer(tiles[k])) return;
-                            useTile(-1);
-                            radios[radios.length - 1].checked = true;
-                            offline.style.display = "block";
+                        // every visible tile settled and none loaded: no network
+                        var loaded = 0, failed = 0;
+                        tiles[k].on("tileload", function () { loaded += 1; });
+                        tiles[k].on("tileerror", function () { failed += 1; });
+                        tiles[k].on("load", function () {
+                            if (loaded || !failed || !map.hasLayer(tiles[k])) return;
+                            setTimeout(function () {  // after Leaflet's own handlers
+                                useTile(-1);
+                                offline.style.display = "block";
+                            }, 0);
                         });
                     });
                     if (spec.tiles.length) {
@@ -1256,6 +1264,57 @@ class _Panel(branca.element.MacroElement):
             });
             drawLegend();
 
+            // search: a commune by name, a pump or proposed station by id
+            var found = {};
+            var decode = function (text) {  // the properties are HTML-escaped text
+                return new DOMParser().parseFromString(text, "text/html")
+                    .documentElement.textContent;
+            };
+            spec.search.forEach(function (s) {
+                var entry = entries.filter(function (e) {
+                    return e.layer === window[s.var]; })[0];
+                window[s.var].eachLayer(function (f) {
+                    var key = decode(String(f.feature.properties[s.key] || ""));
+                    if (key && !(key in found)) found[key] = {feature: f, entry: entry};
+                });
+            });
+            if (Object.keys(found).length) {
+                var find = L.control({position: "topleft"});
+                find.onAdd = function () {
+                    var div = el("div", "geoagri-box geoagri-search");
+                    var input = el("input", null, div);
+                    input.type = "search";
+                    input.placeholder = W.search;
+                    input.setAttribute("aria-label", W.search);
+                    input.setAttribute("list", "geoagri-search-list");
+                    var list = el("datalist", null, div);
+                    list.id = "geoagri-search-list";
+                    Object.keys(found).sort().forEach(function (k) {
+                        el("option", null, list).value = k; });
+                    input.addEventListener("change", function () {
+                        var hit = found[input.value.trim()];
+                        if (!hit) return;
+                        if (!map.hasLayer(hit.entry.layer)) {
+                            map.addLayer(hit.entry.layer);
+                            var box = Array.from(panel.body.querySelectorAll("label"))
+                                .filter(function (l) {
+                                    return l.textContent === hit.entry.label; })[0];
+                            if (box) box.querySelector("input").checked = true;
+                            drawLegend();
+                        }
+                        var f = hit.feature;
+                        var at = f.getLatLng ? f.getLatLng() : f.getBounds().getCenter();
+                        if (f.getLatLng) map.setView(at, Math.max(map.getZoom(), 14));
+                        else map.fitBounds(f.getBounds(), {maxZoom: 15});
+                        // the layer's popup is bound to the layer: open it as a click would
+                        f.fire("click", {latlng: at}, true);
+                    });
+                    L.DomEvent.disableClickPropagation(div);
+                    return div;
+                };
+                find.addTo(map);
+            }
+
             // title, year, date and source above a metric scale bar
             L.control.scale({position: "bottomleft", metric: true, imperial: false}).addTo(map);
             var title = el("div", "geoagri-box geoagri-title");
@@ -1277,12 +1336,13 @@ class _Panel(branca.element.MacroElement):
     def __init__(self, *, groups: Sequence[Mapping[str, Any]], tiles: Sequence[Mapping[str, str]],
                  basemap: Mapping[str, Any], title: str, subtitle: str, source: str,
                  words: Mapping[str, str], hatches: Sequence[Mapping[str, Any]] = (),
-                 bounds: list[list[float]] | None = None):
+                 bounds: list[list[float]] | None = None,
+                 search: Sequence[Mapping[str, str]] = ()):
         super().__init__()
         self._name = "Panel"
         spec = {"groups": list(groups), "tiles": list(tiles), "basemap": dict(basemap),
                 "title": title, "subtitle": subtitle, "source": source, "words": dict(words),
-                "hatches": list(hatches), "bounds": bounds,
+                "hatches": list(hatches), "bounds": bounds, "search": list(search),
                 "legend_order": ["communes", "proposals", "water", "power", "models", "zones",
                                  "base"]}
         self.spec = _script_json(spec)
@@ -1712,9 +1772,14 @@ def plan_map(
     tiles = [] if offline else _tile_layers(m, t)
     groups: dict[str, list[dict[str, Any]]] = {g: [] for g in _GROUPS}
 
+    search: list[dict[str, str]] = []  # layers searched by their first popup field
+
     def add(group: str, layer: folium.GeoJson, legend: list[tuple[str, str, str]], *,
-            legend_title: str | None = None, note: str | None = None) -> None:
+            legend_title: str | None = None, note: str | None = None,
+            find: bool = False) -> None:
         layer.add_to(m)
+        if find and layer.data["features"]:
+            search.append({"var": layer.get_name(), "key": "p0"})
         groups[group].append({"var": layer.get_name(), "label": html.unescape(layer.layer_name),
                               "legend": legend, "title": legend_title, "note": note})
 
@@ -1742,7 +1807,8 @@ def plan_map(
     add("communes", map_layer(
         table, name=t["coverage_layer"], popup_fields=cols, styles=styles, coverage=True,
         tooltip_field="commune_name" if "commune_name" in cols else None,
-        pane="geoagri-communes", **common), cov_items, legend_title=t["coverage_legend"])
+        pane="geoagri-communes", **common), cov_items, legend_title=t["coverage_legend"],
+        find=cols[0] == "commune_name")
     if parcels:
         for _, p in _layers(plan, "parcels"):
             by = "land_use" if "land_use" in p.columns else None
@@ -1808,7 +1874,7 @@ def plan_map(
         add("water", map_layer(shown, name=t["pumps"], color_by=by, colors=PUMP_COLORS,
                                pane="geoagri-points", **common),
             _legend_items(pumps[by], PUMP_COLORS, "point", language) if by
-            else [("#3388ff", t["pumps"], "point")])
+            else [("#3388ff", t["pumps"], "point")], find="pump_id" in pumps.columns)
     # power lines: three-phase and other
     for _, power in _layers(plan, "power"):
         three = power["phases"] == 3 if "phases" in power else pd.Series(False, power.index)
@@ -1852,7 +1918,7 @@ def plan_map(
         add("proposals", map_layer(sites, name=t["sites"], color=PROPOSAL_COLOR,
                                    popup_fields=fields, show=False, pane="geoagri-points",
                                    **common),
-            [(PROPOSAL_COLOR, t["proposed_station"], "point")])
+            [(PROPOSAL_COLOR, t["proposed_station"], "point")], find=fields[:1] == ["site_id"])
     if res.lines is not None and len(res.lines):
         add("proposals", map_layer(res.lines, name=t["lines"], color=PROPOSAL_COLOR, weight=4,
                                    dash="8 6", show=False, pane="geoagri-lines", **common),
@@ -1877,7 +1943,8 @@ def plan_map(
         title=heading, subtitle=" · ".join(x for x in lines if x),
         source=t["source"].format(source=source or name or "geoagri"),
         words={k: t[k] for k in ("layers", "legend", "none", "no_tiles", "offline_note",
-                                 "commune_labels")},
+                                 "commune_labels", "search")},
+        search=search,
         hatches=[{"id": f"geoagri-hatch-{k}", "color": GAP_COLORS[k], "angle": a, "cross": c}
                  for k, (a, c) in _HATCHES.items()],
         bounds=_bounds([communes]),

@@ -729,6 +729,36 @@ def test_default_view_in_chromium_with_no_network(browser, default_map, plan, co
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
+def test_search_in_chromium(browser, default_map, plan, computed):
+    """A commune found by name, a proposed station by id: the map goes there and opens it."""
+    path, _ = default_map
+    _open(browser, path)
+    try:
+        options = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#geoagri-search-list option'))"
+            ".map(o => o.value)")
+        sites = computed.infrastructure.siting.sites
+        assert sorted(options) == sorted([*plan["communes"]["commune_name"],
+                                          *plan["pumps"]["pump_id"], *sites["site_id"]])
+        find = ("var i = document.querySelector('.geoagri-search input'); i.value = arguments[0];"
+                "i.dispatchEvent(new Event('change'));"
+                "var p = Array.from(document.querySelectorAll('.leaflet-popup-content')).pop();"
+                "return p && p.textContent.replace(/\\s+/g, ' ')")
+        text = browser.execute_script(find, "Xã Vĩnh Trị")
+        assert "Xã Vĩnh Trị" in text and "Tỷ lệ liên kết" in text, text
+        appendix = computed.infrastructure.appendix_iv.set_index("site_id")
+        site = sites.iloc[1]
+        text = browser.execute_script(find, site["site_id"])
+        assert site["site_id"] in text and appendix.loc[site["site_id"], "commune_name"] in text
+        assert format_money(site["cost_vnd"]) in text, text
+        # the proposed stations were off: now on, in the control and the legend
+        assert "Trạm bơm đề xuất" in _checked_layers(browser)
+        assert "Trạm bơm đề xuất" in _legend(browser)
+        assert _page_errors(browser) == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def _free_spot(plan, computed):
     """A commune and a point in it (lat, lon) clear of every clickable layer but communes."""
     mcrs = plan.metric_crs
