@@ -173,7 +173,7 @@ _T: dict[str, dict[str, str]] = {
         "made": "Lập ngày {date}", "source": "Nguồn: {source}", "year": "Năm {year}",
         "title": "Bản đồ liên kết sản xuất và hạ tầng",
         "proposed_station": "Trạm bơm đề xuất",
-        "search": "Tìm xã, mã trạm bơm…",
+        "search": "Tìm xã, mã trạm bơm…", "print": "In bản đồ (hoặc lưu PDF)",
     },
     "en": {
         "coverage_layer": "Communes: linkage coverage (%)",
@@ -200,7 +200,7 @@ _T: dict[str, dict[str, str]] = {
         "made": "Made {date}", "source": "Source: {source}", "year": "Year {year}",
         "title": "Production linkage and infrastructure map",
         "proposed_station": "Proposed pump station",
-        "search": "Find a commune, a station id…",
+        "search": "Find a commune, a station id…", "print": "Print the map (or save as PDF)",
     },
 }
 for _language, _words in _T.items():  # layer titles shared with the exports
@@ -1066,9 +1066,10 @@ class _Panel(branca.element.MacroElement):
         .geoagri-legend i.point {width: 10px; height: 10px; border-radius: 50%;
             border-color: #333; margin: 0 3px;}
         .geoagri-note {color: #555; font-style: italic; margin-top: 2px;}
-        .geoagri-box.geoagri-search {width: auto;}
+        .geoagri-box.geoagri-search:not(.geoagri-closed) {width: auto;}
         .geoagri-search input {font: 12.5px Arial, Helvetica, sans-serif; border: 0;
-            padding: 6px 8px; width: 170px; border-radius: 5px; background: none;}
+            padding: 6px 8px; width: 210px; max-width: calc(100vw - 90px); border-radius: 5px;
+            background: none;}
         .geoagri-title {padding: 4px 8px; max-width: min(400px, calc(100vw - 30px));}
         .geoagri-title b {font-size: 13px;}
         .geoagri-title .geoagri-warn {color: #a50026; font-weight: bold;}
@@ -1083,6 +1084,12 @@ class _Panel(branca.element.MacroElement):
         .leaflet-popup-content td {padding: 1px 0;}
         .leaflet-tooltip {font: 12px Arial, Helvetica, sans-serif;}
         .leaflet-interactive:focus {outline: none;}
+        .geoagri-print a {display: flex; align-items: center; justify-content: center;}
+        @media print {
+            .leaflet-control-zoom, .leaflet-control-fullscreen, .leaflet-control-measure,
+            .geoagri-search, .geoagri-print, .geoagri-layers, .geoagri-toggle {display: none;}
+            .geoagri-legend .geoagri-body {max-height: none; overflow: visible;}
+        }
         @media (max-width: 480px) {
             .geoagri-title {font-size: 10.5px;} .geoagri-title b {font-size: 11.5px;}
         }
@@ -1314,6 +1321,33 @@ class _Panel(branca.element.MacroElement):
                 };
                 find.addTo(map);
             }
+
+            // print: the map with its legend and title, without the controls
+            var print = L.control({position: "topleft"});
+            print.onAdd = function () {
+                var div = el("div", "leaflet-bar geoagri-print");
+                var a = el("a", null, div);
+                var icon = document.createElementNS(ns, "svg");  // a printer
+                icon.setAttribute("viewBox", "0 0 24 24");
+                icon.setAttribute("width", "18"); icon.setAttribute("height", "18");
+                icon.style.verticalAlign = "middle";
+                var shape = document.createElementNS(ns, "path");
+                shape.setAttribute("d", "M7 3h10v5H7zM4 9h16a1 1 0 0 1 1 1v6h-4v5H7v-5H3v-6" +
+                                   "a1 1 0 0 1 1-1zm5 7v3h6v-3z");
+                shape.setAttribute("fill", "#333");
+                icon.appendChild(shape);
+                a.appendChild(icon);
+                a.href = "#"; a.title = W.print; a.setAttribute("role", "button");
+                a.setAttribute("aria-label", W.print);
+                L.DomEvent.on(a, "click", function (ev) {
+                    L.DomEvent.preventDefault(ev);
+                    legend.div.classList.remove("geoagri-closed");
+                    window.print();
+                });
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            print.addTo(map);
 
             // title, year, date and source above a metric scale bar
             L.control.scale({position: "bottomleft", metric: true, imperial: false}).addTo(map);
@@ -1943,12 +1977,13 @@ def plan_map(
         title=heading, subtitle=" · ".join(x for x in lines if x),
         source=t["source"].format(source=source or name or "geoagri"),
         words={k: t[k] for k in ("layers", "legend", "none", "no_tiles", "offline_note",
-                                 "commune_labels", "search")},
+                                 "commune_labels", "search", "print")},
         search=search,
         hatches=[{"id": f"geoagri-hatch-{k}", "color": GAP_COLORS[k], "angle": a, "cross": c}
                  for k, (a, c) in _HATCHES.items()],
         bounds=_bounds([communes]),
     ).add_to(m)
+    m.get_root().title = _escape(heading)  # the page's <title>: text, never markup
     if inline or offline:
         _make_offline(m)
     return m
