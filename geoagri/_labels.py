@@ -89,6 +89,13 @@ FIELDS: _Labels = _vi_en(
     linkage_area_ha=("Diện tích liên kết", "Linkage area"),
     coverage_pct=("Tỷ lệ liên kết", "Linkage coverage"),
     n_parcels=("Số thửa", "Parcels"), n_features=("Số đối tượng", "Features"),
+    # other columns of the canonical layers
+    area_code=("Mã số vùng trồng", "Cultivation area code"),
+    certification=("Chứng nhận", "Certification"), start_year=("Năm bắt đầu", "Start year"),
+    commune_type=("Loại đơn vị hành chính", "Unit type"), note=("Ghi chú", "Note"),
+    founded_year=("Năm thành lập", "Founded"), high_tech=("Ứng dụng công nghệ cao", "High tech"),
+    value_chain=("Tham gia chuỗi giá trị", "In a value chain"),
+    holder_id=("Mã chủ sử dụng đất", "Land holder id"),
 )
 
 #: Column → unit, by language (columns without one are not listed).
@@ -141,6 +148,8 @@ VALUES: _Labels = _vi_en(
     # cooperative types
     htx=("Hợp tác xã", "Cooperative"), tht=("Tổ hợp tác", "Cooperative group"),
     hoi_quan=("Hội quán", "Farmers' club"),
+    # certifications
+    organic=("Hữu cơ", "Organic"),
     # booleans (as text)
     **{"True": ("Có", "Yes"), "False": ("Không", "No")},
 )
