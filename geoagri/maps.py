@@ -1986,6 +1986,9 @@ def plan_map(
     m.get_root().title = _escape(heading)  # the page's <title>: text, never markup
     if inline or offline:
         _make_offline(m)
+    else:  # linked from CDNs: the same files, so that the page looks the same
+        m.default_js = [(n, u) for n, u in m.default_js if n not in _OFFLINE_SKIP]
+        m.default_css = [(n, u) for n, u in m.default_css if n not in _OFFLINE_SKIP]
     return m
 
 

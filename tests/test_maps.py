@@ -647,6 +647,14 @@ def test_default_map_is_self_contained(default_map):
     assert 20 * 2**20 > len(html.encode()) > 300_000  # Leaflet and plugins inlined
 
 
+def test_cdn_map_links_the_same_files(plan):
+    """``inline=False``: Leaflet and the plugins from CDNs, and no Bootstrap (not used)."""
+    html = plan_map(plan, inline=False).get_root().render()
+    scripts = re.findall(r'<script src="(https://[^"]+)"', html)
+    assert any("leaflet" in u for u in scripts)
+    assert not any("bootstrap" in u or "awesome-markers" in u for u in scripts), scripts
+
+
 def test_default_view_in_chromium_with_no_network(browser, default_map, plan, computed):
     path, m = default_map
     _open(browser, path)
