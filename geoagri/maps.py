@@ -1065,6 +1065,8 @@ class _Panel(branca.element.MacroElement):
         .geoagri-legend i.css {border-color: #777;}
         .geoagri-legend i.point {width: 10px; height: 10px; border-radius: 50%;
             border-color: #333; margin: 0 3px;}
+        .geoagri-legend b.geoagri-hidden {display: none;}
+        .geoagri-legend .geoagri-strong {font-weight: bold; margin: 5px 0 1px;}
         .geoagri-note {color: #555; font-style: italic; margin-top: 2px;}
         .geoagri-box.geoagri-search:not(.geoagri-closed) {width: auto;}
         .geoagri-search input {font: 12.5px Arial, Helvetica, sans-serif; border: 0;
@@ -1190,9 +1192,13 @@ class _Panel(branca.element.MacroElement):
                 ).forEach(function (e) {
                     if (!map.hasLayer(e.layer) || !e.legend.length) return;
                     var sec = el("div", "geoagri-legend-section", legend.body);
-                    el("b", null, sec, e.title || e.label);
+                    var title = e.title || e.label;
+                    // one symbol named like the layer: the row is the section's title
+                    var single = e.legend.length === 1 && e.legend[0][1] === title;
+                    el("b", single ? "geoagri-hidden" : null, sec, title);
                     e.legend.forEach(function (it) {
-                        var r = el("div", "geoagri-item", sec);
+                        var r = el("div", "geoagri-item" + (single ? " geoagri-strong" : ""),
+                                   sec);
                         var i = el("i", it[2], r);
                         if (it[2] === "line" || it[2] === "dash") i.style.borderTopColor = it[0];
                         else i.style.background = it[0];  // a colour, or a CSS hatch
