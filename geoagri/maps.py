@@ -153,7 +153,6 @@ _T: dict[str, dict[str, str]] = {
         "coverage_layer": "Xã: tỷ lệ diện tích liên kết (%)",
         "coverage_legend": "Tỷ lệ diện tích liên kết theo xã",
         "zone": "Vùng", "models": "Mô hình",
-        "works_legend": "Công trình theo trạng thái",
         "power3": "Điện 3 pha", "power_other": "Điện 1 pha và khác",
         "service": "Vùng phục vụ trạm bơm (bán kính {r})",
         "gaps": "Vùng thiếu hạ tầng", "sites": "Trạm bơm đề xuất",
@@ -167,7 +166,7 @@ _T: dict[str, dict[str, str]] = {
         "osm": "Bản đồ OpenStreetMap", "imagery": "Ảnh vệ tinh (Esri)",
         "no_tiles": "Không có nền ảnh",
         "basemap": "Kênh, đường, tên xã (từ dữ liệu)", "canals": "Kênh, đường",
-        "borders": "Ranh giới xã", "commune_labels": "Tên xã",
+        "borders": "Ranh giới xã",
         "offline_note": "Không có mạng: nền bản đồ vẽ từ dữ liệu của kế hoạch.",
         "slivers": "{n} vùng thiếu nhỏ hơn {ha} không vẽ trên bản đồ.",
         "made": "Lập ngày {date}", "source": "Nguồn: {source}", "year": "Năm {year}",
@@ -179,7 +178,6 @@ _T: dict[str, dict[str, str]] = {
         "coverage_layer": "Communes: linkage coverage (%)",
         "coverage_legend": "Linkage coverage by commune",
         "zone": "Zone", "models": "Models",
-        "works_legend": "Works by status",
         "power3": "Three-phase power", "power_other": "Single-phase and other power",
         "service": "Pump service areas (radius {r})",
         "gaps": "Infrastructure gaps", "sites": "Proposed pump stations",
@@ -194,7 +192,6 @@ _T: dict[str, dict[str, str]] = {
         "no_tiles": "No tiles",
         "basemap": "Canals, roads, commune names (from the data)",
         "canals": "Canals, roads", "borders": "Commune boundaries",
-        "commune_labels": "Commune names",
         "offline_note": "No network: the basemap is drawn from the plan's own layers.",
         "slivers": "{n} gaps smaller than {ha} are not drawn.",
         "made": "Made {date}", "source": "Source: {source}", "year": "Year {year}",
@@ -205,8 +202,7 @@ _T: dict[str, dict[str, str]] = {
 }
 for _language, _words in _T.items():  # layer titles shared with the exports
     _words.update({k: _labels.layer_title(kind, _language) for k, kind in (
-        ("works", "works"), ("pumps", "pumps"), ("parcels", "parcels"),
-        ("power_legend", "power"))})
+        ("works", "works"), ("pumps", "pumps"), ("parcels", "parcels"))})
 del _language, _words
 
 #: Popup fields: canonical column → (how it is written, decimals).  Columns are
@@ -1983,7 +1979,7 @@ def plan_map(
         title=heading, subtitle=" · ".join(x for x in lines if x),
         source=t["source"].format(source=source or name or "geoagri"),
         words={k: t[k] for k in ("layers", "legend", "none", "no_tiles", "offline_note",
-                                 "commune_labels", "search", "print")},
+                                 "search", "print")},
         search=search,
         hatches=[{"id": f"geoagri-hatch-{k}", "color": GAP_COLORS[k], "angle": a, "cross": c}
                  for k, (a, c) in _HATCHES.items()],
