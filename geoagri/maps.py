@@ -365,13 +365,17 @@ class MapResults:
     ----------
     gaps : GeoDataFrame, optional
         Polygons of infrastructure gaps (e.g. rice area without three-phase
-        power or pump service); ``missing`` (``pump``, ``power``, ``both``:
-        "Trạm bơm", "Điện 3 pha", "Trạm bơm và điện 3 pha"), ``area_ha`` and
-        ``reason`` are shown if present.
+        power or pump service), hatched by ``missing`` (``pump``, ``power``,
+        ``both``: "Trạm bơm", "Điện 3 pha", "Trạm bơm và điện 3 pha");
+        ``missing``, ``commune_name``, ``zone_id``, ``crop``, ``area_ha`` and
+        ``reason`` are shown if present.  Gaps whose ``area_ha`` is under the
+        map's ``min_gap_ha`` are left off and counted.
     sites : GeoDataFrame, optional
-        Points of proposed pump stations (``site_id``, ``served_area_ha`` or
-        ``covered_ha`` of :func:`geoagri.siting.site_pump_stations`,
-        ``cost_vnd`` shown if present).
+        Points of proposed pump stations: ``site_id``, the commune (its
+        ``commune_name``, else the commune it lies in), ``covered_ha`` (or
+        ``served_area_ha``), ``connection_length_km``, ``cost_vnd`` and
+        ``ha_per_billion_vnd`` of :func:`geoagri.siting.site_pump_stations`
+        are shown if present.
     lines : GeoDataFrame, optional
         Proposed three-phase lines (``length_km``, ``cost_vnd``,
         ``served_area_ha`` shown if present).
