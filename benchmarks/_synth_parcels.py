@@ -18,6 +18,20 @@ province    200       200,000
 national    1,500     2,000,000
 ==========  ========  ==========
 
+Two shapes of parcel layer (:data:`SHAPES`), on the same communes:
+
+``sparse``
+    cadastral-like: 2 % of the parcels are overlapping copies (exact or
+    shifted 3–25 m) of another, so about 5 % of parcels overlap another of
+    their land use, in clusters of two.
+``dense``
+    hand-drawn-like (linkage zones, one layer per season): 15 % of the
+    parcels are redrawn 1–3 times (exact or shifted 3–25 m, 95 % with the
+    same land use), and a quarter of the redrawings are drawn 1.2–1.8 times
+    larger, over their neighbours; about half the parcels overlap another
+    of their land use, many in clusters of three and more (the exact
+    figures are in ``meta.json``: ``overlap_share``, ``cluster_sizes``).
+
 Layers are in EPSG:32648 (WGS 84 / UTM 48N), with geoagri's canonical columns:
 communes ``commune_id, commune_name, district, province, geometry`` and
 parcels ``parcel_id, land_use, season, geometry``.  They are cached as
@@ -58,6 +72,7 @@ __all__ = [
     "LAND_USES",
     "SCALES",
     "SEASONS",
+    "SHAPES",
     "Scale",
     "cache_path",
     "generate",
@@ -117,6 +132,14 @@ _SHAPES = {
     "spike": 0.0015,  # invalid: a zero-width spike
 }
 _DUPLICATE_SHARE = 0.02
+#: Shapes of parcel layer (see the module docstring).
+SHAPES = ("sparse", "dense")
+# dense: share of base parcels redrawn, how many times (1, 2, 3), the share of
+# redrawings drawn larger and by how much (linear scale)
+_DENSE_SOURCE_SHARE = 0.15
+_DENSE_COPIES_P = (0.5, 0.3, 0.2)
+_DENSE_ENLARGED_SHARE = 0.25
+_DENSE_ENLARGE = (1.2, 1.8)
 _SYLLABLES = (
     "An", "Bình", "Hòa", "Phú", "Tân", "Long", "Mỹ", "Thạnh", "Vĩnh", "Thới", "Hưng",
     "Lợi", "Phước", "Đông", "Tây", "Nhơn", "Khánh", "Hiệp", "Thuận", "Lộc", "Trung",
@@ -416,11 +439,36 @@ def _shape_rings(kind: str, a: np.ndarray, c: np.ndarray, rng: np.random.Generat
     return np.stack([np.stack([px, py], axis=-1) for px, py in pts], axis=1)
 
 
+def _copies(n_base: int, n_total: int, shape: str, rng: np.random.Generator
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which base parcels are redrawn: ``(source, same_class_share, scale)`` per copy."""
+    n_dup = n_total - n_base
+    if shape == "sparse":
+        return np.sort(rng.choice(n_base, n_dup, replace=False)), np.full(n_dup, 0.85), \
+            np.ones(n_dup)
+    k = rng.choice(len(_DENSE_COPIES_P), n_base, p=_DENSE_COPIES_P) + 1
+    order = rng.permutation(n_base)
+    take = np.searchsorted(np.cumsum(k[order]), n_dup, side="right") + 1
+    src = np.sort(np.repeat(order[:take], k[order[:take]])[:n_dup])
+    grow = np.where(rng.random(n_dup) < _DENSE_ENLARGED_SHARE,
+                    rng.uniform(*_DENSE_ENLARGE, n_dup), 1.0)
+    return src, np.full(n_dup, 0.95), grow
+
+
+def _n_base(n_total: int, shape: str) -> int:
+    """Base parcels of a layer of ``n_total`` (the rest are overlapping copies)."""
+    if shape == "sparse":
+        return n_total - round(_DUPLICATE_SHARE * n_total)
+    mean_copies = float(np.dot(_DENSE_COPIES_P, np.arange(1, len(_DENSE_COPIES_P) + 1)))
+    return round(n_total / (1 + _DENSE_SOURCE_SHARE * mean_copies))
+
+
 def _make_parcels(scale: Scale, communes: gpd.GeoDataFrame, bounds: tuple[float, ...],
-                  max_shift: float, rng: np.random.Generator) -> tuple[gpd.GeoDataFrame, dict]:
+                  max_shift: float, rng: np.random.Generator, shape: str = "sparse"
+                  ) -> tuple[gpd.GeoDataFrame, dict]:
     n_total = scale.n_parcels
-    n_dup = round(_DUPLICATE_SHARE * n_total)
-    n_base = n_total - n_dup
+    n_base = _n_base(n_total, shape)
+    n_dup = n_total - n_base
     f = _parcel_field(rng, bounds, margin=max_shift)
     n_field = len(f["cx"])
 
@@ -480,13 +528,19 @@ def _make_parcels(scale: Scale, communes: gpd.GeoDataFrame, bounds: tuple[float,
     land_use = np.where(rng.random(n_base) < 0.85, dominant, other)
 
     # overlapping copies: exact duplicates or shifted a few metres, mostly same class
-    src = np.sort(rng.choice(n_base, n_dup, replace=False))
+    src, same_share, grow = _copies(n_base, n_total, shape, rng)
     shift_len = np.where(rng.random(n_dup) < 0.3, 0.0, rng.uniform(3.0, 25.0, n_dup))
     shift_dir = rng.uniform(0, 2 * math.pi, n_dup)
     offsets = np.stack([shift_len * np.cos(shift_dir), shift_len * np.sin(shift_dir)], axis=1)
-    per_coord = np.repeat(offsets, shapely.get_num_coordinates(geoms[src]), axis=0)
-    dups = shapely.transform(geoms[src], lambda xy: xy + per_coord)
-    dup_use = np.where(rng.random(n_dup) < 0.85, land_use[src],
+    n_coords = shapely.get_num_coordinates(geoms[src])
+    centre = shapely.get_coordinates(shapely.centroid(geoms[src]))
+    per_coord = np.repeat(offsets, n_coords, axis=0)
+    per_centre = np.repeat(centre, n_coords, axis=0)
+    per_grow = np.repeat(grow, n_coords)[:, None]
+    # (copies drawn at their size are moved only: the sparse layer stays bit-identical)
+    dups = shapely.transform(geoms[src], lambda xy: np.where(
+        per_grow == 1.0, xy, per_centre + (xy - per_centre) * per_grow) + per_coord)
+    dup_use = np.where(rng.random(n_dup) < same_share, land_use[src],
                        rng.choice(len(codes), n_dup, p=weights))
 
     order = np.argsort(np.concatenate([np.arange(n_base) * 2.0, src * 2.0 + 1.0]),
@@ -507,6 +561,7 @@ def _make_parcels(scale: Scale, communes: gpd.GeoDataFrame, bounds: tuple[float,
         "n_invalid": int((~shapely.is_valid(all_geoms)).sum()),
         "shape_counts": {str(k): int((kind == i).sum()) for i, k in enumerate(kinds)},
         "is_duplicate_share": float(is_dup.mean()),
+        "n_enlarged_copies": int((grow > 1).sum()),
     }
     return parcels, stats
 
@@ -553,12 +608,45 @@ def repair(parcels: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     return result, len(bad)
 
 
-def cache_path(scale: str, seed: int = DEFAULT_SEED) -> Path:
-    """Folder of the cached layers of ``scale`` and ``seed``."""
-    return CACHE_DIR / f"{scale}-seed{seed}-v{GEN_VERSION}"
+def _overlap_facts(parcels: gpd.GeoDataFrame) -> dict:
+    """Share of parcels overlapping another of their land use, and the cluster sizes.
+
+    Overlap = intersection with positive area (above 1e-9 of the smaller
+    parcel); clusters = connected groups of overlapping same-class parcels.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    geoms = shapely.make_valid(parcels.geometry.values.to_numpy())
+    use = parcels["land_use"].to_numpy()
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = (i < j) & (use[i] == use[j])
+    i, j = i[keep], j[keep]
+    area = shapely.area(geoms)
+    over = shapely.area(shapely.intersection(geoms[i], geoms[j])) \
+        > 1e-9 * np.minimum(area[i], area[j])
+    i, j = i[over], j[over]
+    n = len(geoms)
+    _, comp = connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)),
+                                   directed=False)
+    member = np.zeros(n, dtype=bool)
+    member[i] = member[j] = True
+    sizes = np.bincount(np.bincount(comp[member]))
+    return {
+        "overlap_share": float(member.mean()),
+        "n_overlapping_pairs": len(i),
+        "n_clusters": int(sizes[2:].sum()) if len(sizes) > 2 else 0,
+        "cluster_sizes": {str(k): int(v) for k, v in enumerate(sizes) if k >= 2 and v},
+    }
 
 
-def generate(scale: str, seed: int = DEFAULT_SEED
+def cache_path(scale: str, seed: int = DEFAULT_SEED, *, shape: str = "sparse") -> Path:
+    """Folder of the cached layers of ``scale``, ``seed`` and ``shape``."""
+    return CACHE_DIR / (f"{scale}-seed{seed}-v{GEN_VERSION}" if shape == "sparse"
+                        else f"{scale}-{shape}-seed{seed}-v{GEN_VERSION}")
+
+
+def generate(scale: str, seed: int = DEFAULT_SEED, *, shape: str = "sparse"
              ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
     """Generate the communes and parcels of ``scale`` (no cache).
 
@@ -568,6 +656,9 @@ def generate(scale: str, seed: int = DEFAULT_SEED
         Size of the data set, see :data:`SCALES`.
     seed : int
         Seed of the random generator; equal seeds give equal layers.
+    shape : {"sparse", "dense"}
+        How much the parcels overlap (see the module docstring); the
+        communes are the same.
 
     Returns
     -------
@@ -582,7 +673,7 @@ def generate(scale: str, seed: int = DEFAULT_SEED
     cell_m = math.sqrt(sc.n_parcels / sc.n_communes * _COMMUNE_M2_PER_PARCEL)
     communes, terms, bounds = _make_communes(sc, cell_m, rng)
     max_shift = _max_displacement(terms)
-    parcels, stats = _make_parcels(sc, communes, bounds, max_shift, rng)
+    parcels, stats = _make_parcels(sc, communes, bounds, max_shift, rng, shape)
     seconds = time.perf_counter() - t0
 
     # facts, measured on the result
@@ -597,6 +688,7 @@ def generate(scale: str, seed: int = DEFAULT_SEED
     c_area = communes.area.to_numpy()
     meta = {
         "scale": scale,
+        "shape": shape,
         "seed": seed,
         "generator_version": GEN_VERSION,
         "crs": CRS,
@@ -617,12 +709,13 @@ def generate(scale: str, seed: int = DEFAULT_SEED
         "season_counts": parcels["season"].value_counts().to_dict(),
         "generate_seconds": round(seconds, 2),
         **stats,
+        **_overlap_facts(parcels),
     }
     return parcels, communes, meta
 
 
-def load(scale: str, seed: int = DEFAULT_SEED, *, regenerate: bool = False
-         ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
+def load(scale: str, seed: int = DEFAULT_SEED, *, regenerate: bool = False,
+         shape: str = "sparse") -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
     """Read the layers of ``scale`` from the cache, generating them first if needed.
 
     Parameters
@@ -633,6 +726,8 @@ def load(scale: str, seed: int = DEFAULT_SEED, *, regenerate: bool = False
         Seed of the generator.
     regenerate : bool
         Generate and overwrite the cache even if it exists.
+    shape : {"sparse", "dense"}
+        How much the parcels overlap.
 
     Returns
     -------
@@ -641,10 +736,10 @@ def load(scale: str, seed: int = DEFAULT_SEED, *, regenerate: bool = False
     dict
         The facts written by :func:`generate`.
     """
-    folder = cache_path(scale, seed)
+    folder = cache_path(scale, seed, shape=shape)
     files = [folder / "parcels.parquet", folder / "communes.parquet", folder / "meta.json"]
     if regenerate or not all(p.exists() for p in files):
-        parcels, communes, meta = generate(scale, seed)
+        parcels, communes, meta = generate(scale, seed, shape=shape)
         folder.mkdir(parents=True, exist_ok=True)
         for frame, path in ((parcels, files[0]), (communes, files[1])):
             tmp = path.with_suffix(f".tmp{os.getpid()}")
@@ -664,12 +759,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--scale", choices=list(SCALES), default="tiny")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--shape", choices=SHAPES, default="sparse")
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    _, _, meta = load(args.scale, args.seed, regenerate=args.regenerate)
+    _, _, meta = load(args.scale, args.seed, regenerate=args.regenerate, shape=args.shape)
     print(json.dumps(meta, indent=2, ensure_ascii=False))
-    print(f"# {cache_path(args.scale, args.seed)} ready in {time.perf_counter() - t0:.1f} s")
+    print(f"# {cache_path(args.scale, args.seed, shape=args.shape)} ready in "
+          f"{time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,20 @@
-"""Benchmark: area by commune × land use, geoagri beside geopandas and DuckDB spatial.
+"""Benchmark: area by commune × land use, geoagri beside geopandas, DuckDB spatial and STRtree.
 
 Run by hand, never by the test suite::
 
-    python benchmarks/bench_area.py --scale province --repeat 3
+    python benchmarks/bench_area.py --scale province --repeat 3        # sparse and dense
+    python benchmarks/bench_area.py --shape dense --methods geoagri,strtree
     python benchmarks/bench_area.py --scale tiny --repeat 1          # a quick check
     python benchmarks/bench_area.py --scale national --repeat 1      # minutes
 
 Data: seeded synthetic Mekong-like communes and parcels from
 ``_synth_parcels.py`` (tiny = 20 communes and 20,000 parcels, province = 200 and
 200,000, national delta = 1,500 and 2,000,000), cached as GeoParquet under
-``benchmarks/.cache/``.  Invalid parcels are repaired once with
+``benchmarks/.cache/``, in two shapes on the same communes (``--shape``):
+``sparse`` (cadastral-like, about 5 % of the parcels overlap another of their
+land use, in small clusters) and ``dense`` (hand-drawn-like, about half of
+them do, in clusters of up to ~40); the data's own ``overlap_share`` and
+``cluster_sizes`` are printed.  Invalid parcels are repaired once with
 ``shapely.make_valid`` (polygonal parts kept) before any method runs, for all
 methods alike.
 
@@ -28,6 +33,17 @@ included; ``loaded`` is the peak before the timer started.  Two modes:
     overlaps counted once within a land use.  geoagri: ``dissolve=True``;
     geopandas: ``parcels.dissolve(by="land_use")``, then as above; DuckDB:
     ``ST_Union_Agg`` per land use, then as above.
+
+The ``strtree`` method is the simple script a user would write (about 40
+lines, :func:`_prepare_strtree`): an STRtree of the parcels queried by the
+communes, a parcel properly inside its commune counted whole without an
+intersection, the others intersected; the communes split between 2 threads.
+Dissolved, it first unions each cluster of overlapping same-class parcels
+(found with the same tree), the clusters split between 2 threads.
+
+The machine may be shared: each run records the 1-minute load average at
+its start and end, and the printout gives the highest seen beside each
+figure (above the CPU count, other work competed for the cores).
 
 A method that is not installed (``geoagri.area`` not written yet, ``duckdb``
 or its spatial extension missing) is reported and skipped; a run that passes
@@ -66,7 +82,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _synth_parcels as synth
 
-METHODS = ("geoagri", "geopandas", "duckdb")
+METHODS = ("geoagri", "strtree", "geopandas", "duckdb")
 MODES = ("plain", "dissolve")
 KEYS = ["commune_id", "land_use"]
 DEFAULT_TIMEOUT_S = {"tiny": 120.0, "province": 600.0, "national": 600.0}
@@ -100,6 +116,9 @@ def _duckdb_connect():
 
 def _prepare_geoagri(parcels, communes, mode: str) -> Callable[[], pd.DataFrame]:
     from geoagri.area import area_by_zone
+
+    # load the compiled kernels (numba's cache) before the timer, as an import would
+    area_by_zone(parcels.iloc[:100], communes, by=("land_use",), crs=synth.CRS)
 
     def job() -> pd.DataFrame:
         return area_by_zone(parcels, communes, by=("land_use",), dissolve=mode == "dissolve",
@@ -163,8 +182,65 @@ def _prepare_duckdb(parcels, communes, mode: str) -> Callable[[], pd.DataFrame]:
     return job
 
 
-_PREPARE = {"geoagri": _prepare_geoagri, "geopandas": _prepare_geopandas,
-            "duckdb": _prepare_duckdb}
+def _prepare_strtree(parcels, communes, mode: str) -> Callable[[], pd.DataFrame]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import shapely
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    def halves(n: int) -> list[np.ndarray]:
+        return np.array_split(np.arange(n), 2)
+
+    def dissolve(geoms: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+        keep = (i < j) & (use[i] == use[j])
+        i, j = i[keep], j[keep]
+        with ThreadPoolExecutor(2) as pool:
+            over = np.concatenate(list(pool.map(lambda k: shapely.area(
+                shapely.intersection(geoms[i[k]], geoms[j[k]])) > 0, halves(len(i)))))
+        i, j = i[over], j[over]
+        n = len(geoms)
+        _, comp = connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)))
+        member = np.zeros(n, dtype=bool)
+        member[i] = member[j] = True
+        labels, first = np.unique(comp[member], return_index=True)
+        groups = pd.Series(np.flatnonzero(member)).groupby(comp[member]).apply(np.asarray)
+        with ThreadPoolExecutor(2) as pool:
+            unions = np.concatenate(list(pool.map(
+                lambda k: np.array([shapely.union_all(geoms[g]) for g in groups.iloc[k]],
+                                   dtype=object), halves(len(labels)))))
+        return (np.r_[geoms[~member], unions],
+                np.r_[use[~member], use[np.flatnonzero(member)[first]]])
+
+    def job() -> pd.DataFrame:
+        geoms = parcels.geometry.values.to_numpy()
+        use = parcels["land_use"].to_numpy()
+        if mode == "dissolve":
+            geoms, use = dissolve(geoms, use)
+        tree = shapely.STRtree(geoms)
+        cg = communes.geometry.values.to_numpy()
+
+        def part(ck: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            mine = cg[ck].copy()  # prepared in this thread only
+            c, g = tree.query(mine, predicate="intersects")
+            area = shapely.area(geoms[g])
+            cut = ~shapely.contains_properly(mine[c], geoms[g])  # wholly inside: no intersection
+            area[cut] = shapely.area(shapely.intersection(geoms[g[cut]], mine[c[cut]]))
+            return ck[c], g, area
+
+        with ThreadPoolExecutor(2) as pool:
+            c, g, area = (np.concatenate(x) for x in zip(*pool.map(part, halves(len(cg))),
+                                                         strict=True))
+        frame = pd.DataFrame({"commune_id": communes["commune_id"].to_numpy()[c],
+                              "land_use": use[g], "area_ha": area / 1e4})
+        return frame.groupby(KEYS, as_index=False)["area_ha"].sum()
+
+    return job
+
+
+_PREPARE = {"geoagri": _prepare_geoagri, "strtree": _prepare_strtree,
+            "geopandas": _prepare_geopandas, "duckdb": _prepare_duckdb}
 
 
 def _standardise(method: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -197,10 +273,10 @@ def _rss_now() -> int:
     return 0
 
 
-def _child(method: str, mode: str, scale: str, seed: int, out: Path) -> None:
+def _child(method: str, mode: str, scale: str, seed: int, out: Path, shape: str) -> None:
     """Run one method once and write its figures (JSON) and cells (Parquet)."""
     warnings.simplefilter("ignore")
-    parcels, communes, _ = synth.load(scale, seed)
+    parcels, communes, _ = synth.load(scale, seed, shape=shape)
     parcels, n_repaired = synth.repair(parcels)
     job = _PREPARE[method](parcels, communes, mode)
     gc.collect()
@@ -235,7 +311,7 @@ def _available(method: str) -> str | None:
                 return "geoagri.area has no area_by_zone yet"
         elif method == "duckdb":
             _duckdb_connect().close()
-        elif method == "geopandas":
+        elif method in ("geopandas", "strtree"):
             importlib.import_module("geopandas")
     except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -294,12 +370,13 @@ def _run_child(args: argparse.Namespace, method: str, mode: str, run: int,
                timeout_s: float) -> dict:
     """One subprocess; returns its figures or why it failed."""
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = RUNS_DIR / f"{args.scale_now}-{method}-{mode}-{run}"
+    stem = RUNS_DIR / f"{args.scale_now}-{args.shape_now}-{method}-{mode}-{run}"
     out = stem.with_suffix(".json")
     for p in (out, out.with_suffix(".parquet")):
         p.unlink(missing_ok=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", method, mode,
-           "--scale", args.scale_now, "--seed", str(args.seed), "--_out", str(out)]
+           "--scale", args.scale_now, "--shape", args.shape_now, "--seed", str(args.seed),
+           "--_out", str(out)]
     run_info = supervise(cmd, stem.with_suffix(".log"), timeout_s=timeout_s,
                          load_allowance=args.load_allowance, mem_limit_gb=args.mem_limit_gb)
     if run_info["status"] is None and not out.exists():
@@ -336,6 +413,7 @@ def _measure(args: argparse.Namespace, method: str, mode: str, timeout_s: float)
         "sampled_tree_peak_rss": max(r["sampled_tree_peak_rss"] for r in ok),
         "n_cells": ok[0]["n_cells"],
         "max_load_avg_1min": max(r["max_load_avg_1min"] for r in ok),
+        "load_avg_1min": [r["load_avg_1min"] for r in ok],
         "cells": ok[0]["cells"],
         **{k: ok[0][k] for k in ("outside_ha", "overlap_ha", "columns") if k in ok[0]},
     }
@@ -405,7 +483,8 @@ def _fmt_load(load: float | None) -> str:
 def _print_report(report: dict) -> None:
     meta = report["data"]
     print()
-    print(f"== area by commune × land use, scale {report['scale']}: "
+    print(f"== area by commune × land use, scale {report['scale']}, {report['shape']} "
+          f"overlaps: "
           f"{meta['n_communes']:,} communes (~{meta['commune_vertices_mean']:.0f} vertices), "
           f"{meta['n_parcels']:,} parcels, seed {report['seed']}")
     print(f"   {report['n_repaired']:,} invalid parcels repaired before timing, "
@@ -413,9 +492,16 @@ def _print_report(report: dict) -> None:
           f"{meta['crossing_share_sample']:.1%} cross a commune border, "
           f"{meta['n_partly_or_wholly_outside']:,} partly outside every commune; "
           f"repeat {report['repeat']}, {report['versions'].get('cpus')} CPUs")
+    if "overlap_share" in meta:
+        sizes = {int(k): v for k, v in meta["cluster_sizes"].items()}
+        print(f"   {meta['overlap_share']:.1%} of parcels overlap another of their land use: "
+              f"{meta['n_overlapping_pairs']:,} pairs in {meta['n_clusters']:,} clusters "
+              f"(2: {sizes.get(2, 0):,}, 3: {sizes.get(3, 0):,}, 4–9: "
+              f"{sum(v for k, v in sizes.items() if 4 <= k <= 9):,}, ≥ 10: "
+              f"{sum(v for k, v in sizes.items() if k >= 10):,}; largest {max(sizes, default=0)})")
     print()
     head = (f"{'mode':9s}{'method':11s}{'median s':>10s}  {'runs s':22s}{'peak GiB':>9s}"
-            f"{'loaded':>8s}{'× gpd':>8s}{'× duckdb':>9s}{'load':>6s}  status")
+            f"{'loaded':>8s}{'× gpd':>8s}{'× strtree':>10s}{'× duckdb':>9s}{'load':>6s}  status")
     print(head)
     print("-" * len(head))
     for mode in MODES:
@@ -430,9 +516,10 @@ def _print_report(report: dict) -> None:
             print(f"{mode:9s}{r['method']:11s}{(f'{t:.2f}' if t else '—'):>10s}  {runs:22s}"
                   f"{_fmt_gib(r.get('peak_rss')):>9s}{_fmt_gib(r.get('loaded_rss')):>8s}"
                   f"{_fmt_ratio(times.get('geopandas'), t):>8s}"
+                  f"{_fmt_ratio(times.get('strtree'), t):>10s}"
                   f"{_fmt_ratio(times.get('duckdb'), t):>9s}"
                   f"{_fmt_load(r.get('max_load_avg_1min')):>6s}  {status}")
-    print("(× gpd, × duckdb: that peer's median time over this method's; > 1 is faster. "
+    print("(× gpd, × strtree, × duckdb: that peer's median time over this method's; > 1 is faster. "
           "peak: max RSS of the run's process, loading included; loaded: before the timer;\n"
           f" load: highest 1-minute load average seen during the runs, on "
           f"{report['versions'].get('cpus')} CPUs: above that, other work shared the machine)")
@@ -461,28 +548,31 @@ def _print_report(report: dict) -> None:
     print(f"figures written to {report['json']}")
 
 
-def prepare_data(scale: str, seed: int, *, regenerate: bool = False) -> dict:
+def prepare_data(scale: str, seed: int, *, regenerate: bool = False,
+                 shape: str = "sparse") -> dict:
     """Generate the cached layers if missing, in a subprocess (this process stays small).
 
     Returns the data's ``meta.json``.
     """
     gen = subprocess.run([sys.executable, str(Path(synth.__file__).resolve()), "--scale", scale,
-                          "--seed", str(seed)] + (["--regenerate"] if regenerate else []),
+                          "--seed", str(seed), "--shape", shape]
+                         + (["--regenerate"] if regenerate else []),
                          capture_output=True, text=True)
     if gen.returncode != 0:
-        sys.exit(f"generating the {scale} data failed:\n{gen.stderr}")
-    return json.loads((synth.cache_path(scale, seed) / "meta.json").read_text())
+        sys.exit(f"generating the {scale} {shape} data failed:\n{gen.stderr}")
+    return json.loads((synth.cache_path(scale, seed, shape=shape) / "meta.json").read_text())
 
 
-def _run_scale(args: argparse.Namespace, scale: str) -> dict:
-    args.scale_now = scale
-    print(f"== scale {scale}: preparing data (cached in {synth.cache_path(scale, args.seed)})",
-          flush=True)
+def _run_scale(args: argparse.Namespace, scale: str, shape: str) -> dict:
+    args.scale_now, args.shape_now = scale, shape
+    folder = synth.cache_path(scale, args.seed, shape=shape)
+    print(f"== scale {scale}, {shape}: preparing data (cached in {folder})", flush=True)
     t0 = time.perf_counter()
-    meta = prepare_data(scale, args.seed, regenerate=args.regenerate)
+    meta = prepare_data(scale, args.seed, regenerate=args.regenerate, shape=shape)
     print(f"   data ready in {time.perf_counter() - t0:.1f} s", flush=True)
     timeout_s = args.timeout or DEFAULT_TIMEOUT_S[scale]
-    json_path = synth.CACHE_DIR / f"bench_area_{scale}.json"
+    json_path = synth.CACHE_DIR / (f"bench_area_{scale}.json" if shape == "sparse"
+                                   else f"bench_area_{scale}_{shape}.json")
     previous = {}
     if args.reuse and json_path.exists():
         old = json.loads(json_path.read_text())
@@ -513,7 +603,8 @@ def _run_scale(args: argparse.Namespace, scale: str) -> dict:
         if r["status"] == "ok" and Path(r["cells"]).exists():
             tables[(r["method"], r["mode"])] = pd.read_parquet(r["cells"])
     for mode in args.modes:
-        for a, b in (("geoagri", "geopandas"), ("geoagri", "duckdb"), ("duckdb", "geopandas")):
+        for a, b in (("geoagri", "geopandas"), ("geoagri", "strtree"), ("geoagri", "duckdb"),
+                     ("strtree", "geopandas"), ("duckdb", "geopandas")):
             if (a, mode) in tables and (b, mode) in tables:
                 comparisons.append({"mode": mode, "a": a, "b": b,
                                     **_compare(tables[(a, mode)], tables[(b, mode)])})
@@ -524,7 +615,7 @@ def _run_scale(args: argparse.Namespace, scale: str) -> dict:
         checks.append(f"check: geoagri plain area_ha − overlap_ha vs dissolve area_ha: "
                       f"max |Δ| {c['max_abs_diff_ha']:.3g} ha, max rel {c['max_rel_diff']:.2g}")
     report = {
-        "scale": scale, "seed": args.seed, "repeat": args.repeat,
+        "scale": scale, "shape": shape, "seed": args.seed, "repeat": args.repeat,
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "timeout_seconds": timeout_s, "mem_limit_gib": args.mem_limit_gb,
         "versions": _versions(), "data": meta, "n_repaired": n_repaired,
@@ -546,6 +637,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         default="province", help="'both' = province, then national")
     parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
     parser.add_argument("--seed", type=int, default=synth.DEFAULT_SEED)
+    parser.add_argument("--shape", default=",".join(synth.SHAPES),
+                        help="comma-separated subset of " + ",".join(synth.SHAPES)
+                        + " (how much the parcels overlap)")
     parser.add_argument("--methods", default=",".join(METHODS),
                         help="comma-separated subset of " + ",".join(METHODS))
     parser.add_argument("--modes", default=",".join(MODES),
@@ -564,8 +658,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.methods = [m for m in args.methods.split(",") if m]
     args.modes = [m for m in args.modes.split(",") if m]
+    args.shapes = [m for m in args.shape.split(",") if m]
     bad = [m for m in args.methods if m not in METHODS] + [m for m in args.modes
-                                                           if m not in MODES]
+                                                           if m not in MODES] \
+        + [m for m in args.shapes if m not in synth.SHAPES]
     if bad:
         parser.error(f"unknown method or mode: {', '.join(bad)}")
     if args.repeat < 1:
@@ -577,12 +673,14 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark (see the module docstring)."""
     args = _parse(argv)
     if args._child:
-        _child(args._child[0], args._child[1], args.scale, args.seed, args._out)
+        _child(args._child[0], args._child[1], args.scale, args.seed, args._out,
+               args.shapes[0])
         return
     scales = ["province", "national"] if args.scale == "both" else [args.scale]
     for scale in scales:
-        _run_scale(args, scale)
-        sys.stdout.flush()
+        for shape in args.shapes:
+            _run_scale(args, scale, shape)
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

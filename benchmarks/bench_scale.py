@@ -154,7 +154,7 @@ def _child(method: str, mode: str, scale: str, seed: int, rows: int, out: Path) 
     else:
         import dask_geopandas
 
-        from geoagri.distributed import read_partitioned
+        from geoagri.io import read_partitioned
 
         communes = gpd.read_parquet(synth.cache_path(scale, seed) / "communes.parquet")
         path = rowgrouped(scale, seed, rows)

@@ -32,7 +32,8 @@ __version__ = "0.1.0"
 
 #: The public functions and classes, by the module that holds them.
 _PUBLIC: dict[str, tuple[str, ...]] = {
-    "geoagri.io": ("read_layer", "read_table", "read_vector", "write_layer", "list_layers"),
+    "geoagri.io": ("read_layer", "read_table", "read_vector", "write_layer", "list_layers",
+                   "read_partitioned"),
     "geoagri.plan": ("Plan", "read_plan", "check_plan", "plan_from_layers"),
     "geoagri.context": ("PlanContext", "ServiceSettings"),
     "geoagri.results": ("PlanResults", "compute"),

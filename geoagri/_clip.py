@@ -42,16 +42,17 @@ Examples
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-import numba
 import numpy as np
 import shapely
 
 from geoagri._threads import parallel
 
-__all__ = ["Polygons", "intersection_area", "polygons"]
+__all__ = ["Polygons", "common_area", "concat", "intersection_area", "polygons"]
 
 #: Pairs whose cheaper clipping costs more edge × vertex steps than this go to GEOS.
 MAX_CLIP_COST = 40_000
@@ -132,10 +133,6 @@ def _flat_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return owner, exterior, sizes, coords
 
 
-# Explicit signatures: compiled (or loaded from numba's on-disk cache, ~0.3 s) at
-# import, not inside the first timed call; the first import after installing
-# compiles them (~4 s).
-@numba.njit("(f8[::1], f8[::1], i8[::1], f8[::1])", cache=True)
 def _ring_parts(x: np.ndarray, y: np.ndarray, vstart: np.ndarray,
                 weight: np.ndarray) -> tuple:  # pragma: no cover (compiled)
     """Convex parts of rings: the ring itself if convex, else its fan's non-flat triangles.
@@ -213,6 +210,47 @@ def _ring_parts(x: np.ndarray, y: np.ndarray, vstart: np.ndarray,
     return p_ring[:p], pv_start[:p + 1], pv[:q], p_orient[:p], p_weight[:p]
 
 
+def concat(a: Polygons, b: Polygons) -> Polygons:
+    """The polygons of ``a`` followed by those of ``b``, as one :class:`Polygons`.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> g = np.array([box(0, 0, 1, 1), box(0, 0, 2, 2)])
+    >>> both = concat(polygons(g[:1]), polygons(g[1:]))
+    >>> common_area(g, np.array([[0, 1]]), polys=both).tolist()
+    [1.0]
+    """
+    def after(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        return np.r_[first, second[1:] + first[-1]]
+
+    return Polygons(after(a.ring_start, b.ring_start), after(a.vstart, b.vstart),
+                    np.r_[a.x, b.x], np.r_[a.y, b.y], np.r_[a.weight, b.weight],
+                    after(a.part_start, b.part_start), after(a.pv_start, b.pv_start),
+                    np.r_[a.pv, b.pv + len(a.x)], np.r_[a.p_orient, b.p_orient],
+                    np.r_[a.p_weight, b.p_weight], np.r_[a.n_vertices, b.n_vertices],
+                    np.r_[a.clip_edges, b.clip_edges])
+
+
+@functools.cache
+def _compiled() -> tuple[Callable[..., tuple], Callable[..., None]]:
+    """The two kernels compiled by numba: ``(ring_parts, clip_kernel)``.
+
+    Compiled, or loaded from numba's on-disk cache (~0.3 s), when an analysis
+    first needs them, not when the package is imported: reading and checking
+    layers never loads numba.  The explicit signatures make numba compile at
+    this call (the first one after installing takes ~4 s), not inside the
+    first timed call of the kernel.
+    """
+    import numba
+
+    ring_parts = numba.njit("(f8[::1], f8[::1], i8[::1], f8[::1])", cache=True)(_ring_parts)
+    clip_kernel = numba.njit(
+        "(f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], f8[::1], i8[::1], i8[::1], f8[::1],"
+        " i8[:, ::1], i8, i8, f8[::1])", cache=True, nogil=True)(_clip_kernel)
+    return ring_parts, clip_kernel
+
+
 def polygons(geoms: np.ndarray) -> Polygons:
     """Flatten polygons into rings and convex parts (see the module docstring).
 
@@ -242,7 +280,7 @@ def polygons(geoms: np.ndarray) -> Polygons:
     x = np.ascontiguousarray(coords[:, 0])
     y = np.ascontiguousarray(coords[:, 1])
     weight = np.where(exterior, 1.0, -1.0)
-    p_ring, pv_start, pv, p_orient, p_weight = _ring_parts(x, y, vstart, weight)
+    p_ring, pv_start, pv, p_orient, p_weight = _compiled()[0](x, y, vstart, weight)
     p_size = np.diff(pv_start)
     ring_start = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))].astype(np.int64)
     part_start = np.r_[0, np.cumsum(np.bincount(owner[p_ring], minlength=n))].astype(np.int64)
@@ -253,25 +291,24 @@ def polygons(geoms: np.ndarray) -> Polygons:
                     clip_edges)
 
 
-@numba.njit("(f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], f8[::1], i8[::1], i8[::1], f8[::1],"
-            " i8[::1], i8, i8, f8[::1])", cache=True, nogil=True)
 def _clip_kernel(sx: np.ndarray, sy: np.ndarray, s_vstart: np.ndarray, row_ring: np.ndarray,
                  cx_: np.ndarray, cy_: np.ndarray, pv_start: np.ndarray, pv: np.ndarray,
-                 p_orient: np.ndarray, row_part: np.ndarray, lo: int, hi: int,
+                 p_orient: np.ndarray, row_parts: np.ndarray, lo: int, hi: int,
                  out: np.ndarray) -> None:  # pragma: no cover (compiled)
-    """Unsigned area of subject ring ``row_ring[r]`` inside part ``row_part[r]``, rows lo..hi."""
+    """Unsigned area of subject ring ``row_ring[r]`` inside all parts ``row_parts[r]``, rows lo..hi.
+
+    The ring is clipped by each part of the row in turn.
+    """
     cap = 64
     bx = np.empty(cap)
     by = np.empty(cap)
     tx = np.empty(cap)
     ty = np.empty(cap)
+    n_clip = row_parts.shape[1]
     for r in range(lo, hi):
-        p = row_part[r]
-        q0 = pv_start[p]
-        k = pv_start[p + 1] - q0
-        ox = cx_[pv[q0]]
-        oy = cy_[pv[q0]]
-        orient = p_orient[p]
+        p0 = row_parts[r, 0]
+        ox = cx_[pv[pv_start[p0]]]  # shifted to the first part's first vertex: small numbers
+        oy = cy_[pv[pv_start[p0]]]
         s = s_vstart[row_ring[r]]
         n = s_vstart[row_ring[r] + 1] - s - 1  # the closing vertex repeats the first
         if 2 * n + 2 > cap:
@@ -280,59 +317,84 @@ def _clip_kernel(sx: np.ndarray, sy: np.ndarray, s_vstart: np.ndarray, row_ring:
             by = np.empty(cap)
             tx = np.empty(cap)
             ty = np.empty(cap)
-        for i in range(n):  # shifted to the part's first vertex: small numbers
+        for i in range(n):
             bx[i] = sx[s + i] - ox
             by[i] = sy[s + i] - oy
-        for e in range(k):
-            ax = cx_[pv[q0 + e]] - ox
-            ay = cy_[pv[q0 + e]] - oy
-            f = q0 + e + 1 if e + 1 < k else q0
-            dx = cx_[pv[f]] - ox - ax
-            dy = cy_[pv[f]] - oy - ay
-            if dx == 0.0 and dy == 0.0:
-                continue
-            dx *= orient  # the inside is on the left of a counter-clockwise edge
-            dy *= orient
-            if 2 * n + 2 > cap:  # a half-plane emits at most two vertices per vertex
-                cap = 2 * (2 * n + 2)
-                nbx = np.empty(cap)
-                nby = np.empty(cap)
-                nbx[:n] = bx[:n]
-                nby[:n] = by[:n]
-                bx = nbx
-                by = nby
-                tx = np.empty(cap)
-                ty = np.empty(cap)
-            m = 0
-            d0 = dx * (by[0] - ay) - dy * (bx[0] - ax)
-            di = d0
-            for i in range(n):
-                j = i + 1
-                if j < n:
-                    dj = dx * (by[j] - ay) - dy * (bx[j] - ax)
-                else:
-                    j = 0
-                    dj = d0
-                if di >= 0.0:
-                    tx[m] = bx[i]
-                    ty[m] = by[i]
-                    m += 1
-                if (di >= 0.0) != (dj >= 0.0):
-                    t = di / (di - dj)
-                    tx[m] = bx[i] + t * (bx[j] - bx[i])
-                    ty[m] = by[i] + t * (by[j] - by[i])
-                    m += 1
-                di = dj
-            bx, tx = tx, bx
-            by, ty = ty, by
-            n = m
+        for c in range(n_clip):
+            p = row_parts[r, c]
             if n == 0:
                 break
+            q0 = pv_start[p]
+            k = pv_start[p + 1] - q0
+            orient = p_orient[p]
+            for e in range(k):
+                ax = cx_[pv[q0 + e]] - ox
+                ay = cy_[pv[q0 + e]] - oy
+                f = q0 + e + 1 if e + 1 < k else q0
+                dx = cx_[pv[f]] - ox - ax
+                dy = cy_[pv[f]] - oy - ay
+                if dx == 0.0 and dy == 0.0:
+                    continue
+                dx *= orient  # the inside is on the left of a counter-clockwise edge
+                dy *= orient
+                if 2 * n + 2 > cap:  # a half-plane emits at most two vertices per vertex
+                    cap = 2 * (2 * n + 2)
+                    nbx = np.empty(cap)
+                    nby = np.empty(cap)
+                    nbx[:n] = bx[:n]
+                    nby[:n] = by[:n]
+                    bx = nbx
+                    by = nby
+                    tx = np.empty(cap)
+                    ty = np.empty(cap)
+                m = 0
+                d0 = dx * (by[0] - ay) - dy * (bx[0] - ax)
+                di = d0
+                for i in range(n):
+                    j = i + 1
+                    if j < n:
+                        dj = dx * (by[j] - ay) - dy * (bx[j] - ax)
+                    else:
+                        j = 0
+                        dj = d0
+                    if di >= 0.0:
+                        tx[m] = bx[i]
+                        ty[m] = by[i]
+                        m += 1
+                    if (di >= 0.0) != (dj >= 0.0):
+                        t = di / (di - dj)
+                        tx[m] = bx[i] + t * (bx[j] - bx[i])
+                        ty[m] = by[i] + t * (by[j] - by[i])
+                        m += 1
+                    di = dj
+                bx, tx = tx, bx
+                by, ty = ty, by
+                n = m
+                if n == 0:
+                    break
         area = 0.0
         for i in range(n):
             j = i + 1 if i + 1 < n else 0
             area += bx[i] * by[j] - bx[j] * by[i]
         out[r] = abs(0.5 * area)
+
+
+def _run_kernel(subj: Polygons, row_ring: np.ndarray, clip: Polygons, row_parts: np.ndarray,
+                *, threads: int) -> np.ndarray:
+    """The kernel's area of each row (subject ring inside all its parts), on threads."""
+    row_area = np.zeros(len(row_ring))
+    args = (subj.x, subj.y, subj.vstart, row_ring, clip.x, clip.y, clip.pv_start, clip.pv,
+            clip.p_orient, np.ascontiguousarray(row_parts, dtype=np.int64))
+    kernel = _compiled()[1]
+    chunks = max(1, min(threads, len(row_ring) // 5_000))
+    bounds = np.linspace(0, len(row_ring), chunks + 1).astype(np.int64)
+    if chunks == 1:
+        kernel(*args, 0, len(row_ring), row_area)
+    else:  # the kernel releases the GIL
+        with ThreadPoolExecutor(chunks) as pool:
+            list(pool.map(lambda c: kernel(*args, bounds[c], bounds[c + 1], row_area),
+                          range(chunks)))
+    return row_area
 
 
 def _clip(subj: Polygons, s_index: np.ndarray, clip: Polygons, c_index: np.ndarray, *,
@@ -347,17 +409,7 @@ def _clip(subj: Polygons, s_index: np.ndarray, clip: Polygons, c_index: np.ndarr
     per = np.maximum(n_parts[pair], 1)
     row_ring = subj.ring_start[s_index][pair] + local // per
     row_part = p_lo[pair] + local % per
-    row_area = np.zeros(len(pair))
-    args = (subj.x, subj.y, subj.vstart, row_ring, clip.x, clip.y, clip.pv_start, clip.pv,
-            clip.p_orient, row_part)
-    chunks = max(1, min(threads, len(pair) // 5_000))
-    bounds = np.linspace(0, len(pair), chunks + 1).astype(np.int64)
-    if chunks == 1:
-        _clip_kernel(*args, 0, len(pair), row_area)
-    else:  # the kernel releases the GIL
-        with ThreadPoolExecutor(chunks) as pool:
-            list(pool.map(lambda c: _clip_kernel(*args, bounds[c], bounds[c + 1], row_area),
-                          range(chunks)))
+    row_area = _run_kernel(subj, row_ring, clip, row_part[:, None], threads=threads)
     w = subj.weight[row_ring] * clip.p_weight[row_part]
     return np.bincount(pair, weights=w * row_area, minlength=len(s_index))
 
@@ -419,4 +471,81 @@ def intersection_area(a: np.ndarray, b: np.ndarray, *, threads: int = 1,
     if rest.any():
         out[rest] = shapely.area(parallel(shapely.intersection, a[a_index[rest]],
                                           b[b_index[rest]], threads=threads))
+    return out
+
+
+def common_area(geoms: np.ndarray, members: np.ndarray, *, polys: Polygons | None = None,
+                threads: int = 1) -> np.ndarray:
+    """Area of the intersection of several geometries, for each row of ``members``.
+
+    Parameters
+    ----------
+    geoms : array of shapely (multi)polygons
+    members : ndarray of int, shape (n, k)
+        Each row: positions in ``geoms`` of the ``k`` geometries intersected.
+    polys : Polygons, optional
+        :func:`polygons` of ``geoms``, when the caller has them.
+    threads : int, default 1
+
+    Returns
+    -------
+    ndarray of float
+        One area per row, in the squared units of the CRS.
+
+    Notes
+    -----
+    One member (the one with most convex parts) is the subject; its rings are
+    clipped by one convex part of each other member in turn, for every
+    combination of parts, and the areas summed with the parts' signs: the
+    product of the members' indicator functions is the sum over those
+    combinations, so the result is exact up to rounding.  Rows whose
+    combinations would cost more than the kernel's limit go to GEOS.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Polygon, box
+    >>> notch = Polygon([(0, 0), (4, 0), (2, 2), (4, 4), (0, 4)])  # a square less a notch
+    >>> g = np.array([box(0, 0, 3, 3), box(1, 1, 4, 4), notch, box(5, 5, 6, 6)])
+    >>> common_area(g, np.array([[0, 1, 2], [0, 1, 3]])).tolist()  # [1, 3]² less 1 m² of notch
+    [3.0, 0.0]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    members = np.asarray(members, dtype=np.int64)
+    n, k = members.shape
+    out = np.zeros(n)
+    if not n:
+        return out
+    pg = polygons(geoms) if polys is None else polys
+    parts = np.diff(pg.part_start)[members]
+    rings = np.diff(pg.ring_start)[members]
+    # the member with most parts is the subject: the fewest combinations
+    first = np.argmax(parts, axis=1)
+    order = np.argsort(np.arange(k)[None, :] != first[:, None], axis=1, kind="stable")
+    members = np.take_along_axis(members, order, axis=1)
+    parts = np.take_along_axis(parts, order, axis=1)
+    n_rows = rings[np.arange(n), first] * np.prod(parts[:, 1:], axis=1)
+    cost = n_rows * pg.n_vertices[members[:, 0]]
+    kernel = cost <= MAX_CLIP_COST
+    rows_k = np.flatnonzero(kernel)
+    if len(rows_k):
+        counts = n_rows[rows_k]
+        term = np.repeat(rows_k, counts)
+        local = np.arange(len(term)) - np.repeat(np.cumsum(counts) - counts, counts)
+        row_parts = np.empty((len(term), k - 1), dtype=np.int64)
+        rest = local.copy()
+        for c in range(k - 1, 0, -1):  # mixed radix: the last member's part varies fastest
+            radix = np.maximum(parts[term, c], 1)
+            row_parts[:, c - 1] = pg.part_start[members[term, c]] + rest % radix
+            rest //= radix
+        row_ring = pg.ring_start[members[term, 0]] + rest
+        area = _run_kernel(pg, row_ring, pg, row_parts, threads=threads)
+        w = pg.weight[row_ring] * np.prod(pg.p_weight[row_parts], axis=1)
+        out += np.bincount(term, weights=w * area, minlength=n)
+    rest_rows = np.flatnonzero(~kernel)
+    if len(rest_rows):
+        shape = geoms[members[rest_rows, 0]]
+        for c in range(1, k):
+            shape = parallel(shapely.intersection, shape, geoms[members[rest_rows, c]],
+                             threads=threads)
+        out[rest_rows] = shapely.area(shape)
     return out

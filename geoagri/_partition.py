@@ -27,7 +27,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geoagri._pieces import cut_into_pieces, polygonal
+from geoagri._pieces import cut_into_pieces
+from geoagri._polygonal import polygonal
 
 __all__ = ["CommunePartitions", "partition_communes", "route"]
 

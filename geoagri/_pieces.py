@@ -29,10 +29,12 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geoagri._clip import intersection_area, polygons
+from geoagri._clip import Polygons, intersection_area, polygons
+from geoagri._polygonal import polygonal
 from geoagri._threads import query
 
-__all__ = ["REL_TOL", "Pieces", "allocate", "cut_into_pieces", "overlap_clusters", "polygonal"]
+__all__ = ["REL_TOL", "Pieces", "allocate", "cluster_labels", "cut_into_pieces",
+           "overlap_clusters", "overlap_pairs"]
 
 #: A geometry whose unallocated area is below this share of its area is inside.
 REL_TOL = 1e-9
@@ -147,25 +149,6 @@ def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32
                          np.concatenate(out_full), shapely.STRtree(g))
 
 
-def polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep the polygonal part of each geometry (clipping may add lines).
-
-    Lines and points become empty polygons.
-    """
-    types = shapely.get_type_id(geoms)
-    mixed = np.flatnonzero(types == 7)
-    if len(mixed):
-        geoms = geoms.copy()
-        for k in mixed:
-            parts = [p for p in shapely.get_parts(geoms[k]) if shapely.get_type_id(p) in (3, 6)]
-            geoms[k] = shapely.union_all(parts) if parts else shapely.Polygon()
-    lines = np.isin(types, (1, 2, 5, 0, 4))
-    if lines.any():
-        geoms = geoms.copy()
-        geoms[lines] = shapely.Polygon()
-    return geoms
-
-
 def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
              threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Area (m²) of each geometry in each region; region ``len(communes)`` = outside.
@@ -239,16 +222,71 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
             np.concatenate([a, outside[out]]))
 
 
+def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | None = None,
+                  threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of same-group geometries whose interiors intersect, with their overlap area.
+
+    Candidate pairs come from a spatial index (boxes overlapping with
+    positive area); their overlap areas from
+    :func:`geoagri._clip.intersection_area`.  An overlap below ``REL_TOL``
+    of the smaller geometry's area is rounding on a shared edge (touching),
+    not an overlap.
+
+    Parameters
+    ----------
+    geoms : ndarray of shapely geometries
+    codes : ndarray of int
+        Group of each geometry; only geometries of one group are paired.
+    polys : Polygons, optional
+        :func:`geoagri._clip.polygons` of ``geoms``, when the caller has them.
+    threads : int, default 1
+
+    Returns
+    -------
+    i, j : ndarray of int
+        The pairs (``i < j``), sorted by ``i`` then ``j``.
+    area : ndarray of float
+        Their overlap areas, in the squared units of the CRS.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> g = np.array([box(0, 0, 2, 2), box(1, 1, 3, 3), box(2, 0, 4, 1), box(0, 0, 2, 2)])
+    >>> [x.tolist() for x in overlap_pairs(g, np.zeros(4, dtype=int))]
+    [[0, 0, 1], [1, 3, 3], [1.0, 4.0, 1.0]]
+    """
+    n = len(geoms)
+    none = np.zeros(0, dtype=np.int64)
+    if n < 2:
+        return none, none, np.zeros(0)
+    i, j = query(shapely.STRtree(geoms), geoms, threads=threads)
+    keep = (i < j) & (codes[i] == codes[j])
+    i, j = i[keep], j[keep]
+    b = shapely.bounds(geoms)
+    w = np.minimum(b[i, 2], b[j, 2]) - np.maximum(b[i, 0], b[j, 0])
+    h = np.minimum(b[i, 3], b[j, 3]) - np.maximum(b[i, 1], b[j, 1])
+    keep = (w > 0) & (h > 0)  # boxes that only touch cannot hold an overlap
+    i, j = i[keep], j[keep]
+    if not len(i):
+        return none, none, np.zeros(0)
+    flat = polygons(geoms) if polys is None else polys
+    area = intersection_area(geoms, geoms, a_index=i, b_index=j, a_polys=flat, b_polys=flat,
+                             threads=threads)
+    # shared edges clip to rounding-sized slivers: below REL_TOL of the smaller, touching
+    size = shapely.area(geoms)
+    overlap = area > REL_TOL * np.minimum(size[i], size[j])
+    i, j, area = i[overlap], j[overlap], area[overlap]
+    order = np.lexsort((j, i))
+    return i[order], j[order], area[order]
+
+
 def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarray:
     """Label of each geometry's cluster of overlapping same-group geometries.
 
     Two geometries of the same group (same ``codes`` value) belong to one
-    cluster when their interiors intersect (positive overlap area), directly
-    or through others; touching is not overlapping.  Candidate pairs come
-    from a spatial index (boxes overlapping with positive area); their
-    overlap areas come from :func:`geoagri._clip.intersection_area` (an
-    overlap below ``REL_TOL`` of the smaller geometry's area is rounding on
-    a shared edge, i.e. touching).
+    cluster when their interiors intersect (positive overlap area, see
+    :func:`overlap_pairs`), directly or through others; touching is not
+    overlapping.
 
     Returns
     -------
@@ -262,32 +300,24 @@ def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) 
     >>> overlap_clusters(g, np.zeros(4, dtype=int)).tolist()
     [0, 0, -1, -1]
     """
-    n = len(geoms)
+    i, j, _ = overlap_pairs(geoms, codes, threads=threads)
+    return cluster_labels(len(geoms), i, j)
+
+
+def cluster_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Connected components of the graph of ``n`` nodes and edges ``(i, j)``; ``-1`` if alone.
+
+    Examples
+    --------
+    >>> cluster_labels(5, np.array([0, 3]), np.array([1, 4])).tolist()
+    [0, 0, -1, 1, 1]
+    """
     labels = np.full(n, -1)
-    if n < 2:
-        return labels
-    i, j = query(shapely.STRtree(geoms), geoms, threads=threads)
-    keep = (i < j) & (codes[i] == codes[j])
-    i, j = i[keep], j[keep]
-    b = shapely.bounds(geoms)
-    w = np.minimum(b[i, 2], b[j, 2]) - np.maximum(b[i, 0], b[j, 0])
-    h = np.minimum(b[i, 3], b[j, 3]) - np.maximum(b[i, 1], b[j, 1])
-    keep = (w > 0) & (h > 0)  # boxes that only touch cannot hold an overlap
-    i, j = i[keep], j[keep]
-    if not len(i):
-        return labels
-    flat = polygons(geoms)  # most geometries have a candidate: flatten them all at once
-    area = intersection_area(geoms, geoms, a_index=i, b_index=j, a_polys=flat, b_polys=flat,
-                             threads=threads)
-    # shared edges clip to rounding-sized slivers: below REL_TOL of the smaller, touching
-    size = shapely.area(geoms)
-    overlap = area > REL_TOL * np.minimum(size[i], size[j])
-    i, j = i[overlap], j[overlap]
     if not len(i):
         return labels
     graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
     members = np.zeros(n, dtype=bool)
     members[i] = members[j] = True
-    labels[members] = comp[members]
+    _, labels[members] = np.unique(comp[members], return_inverse=True)
     return labels

@@ -21,7 +21,10 @@ How it is fast and exact
   rounding (≈1e-13 relative per commune).
 * Overlaps are found with a spatial index among zones of the same group whose
   bounding boxes overlap with positive area, their overlap area by the same
-  kernel; only the clusters of zones that really overlap are unioned.
+  kernel.  No union is built: the area counted more than once in each
+  commune comes by inclusion–exclusion over the sets of zones sharing an
+  area (:mod:`geoagri._union`), so dense overlaps cost about what sparse
+  ones do.
 * The geometry work runs on ``threads`` threads (shapely's vectorised
   functions and the kernel release the GIL).
 
@@ -56,12 +59,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_clusters
+from geoagri._clip import polygons
+from geoagri._dask_hook import ClusterRun, on_cluster
+from geoagri._pieces import REL_TOL, allocate, cut_into_pieces, overlap_pairs
 from geoagri._threads import n_threads
+from geoagri._union import overlap_by_region
 from geoagri.boundaries import disjoint
 from geoagri.crs import metric_crs
-from geoagri.errors import GeoagriWarning, SchemaError
+from geoagri.errors import GeoagriWarning, OptionError, SchemaError
 from geoagri.hierarchy import LEVELS, assign_units, roll_up
+from geoagri.validate import kind_of
 
 __all__ = ["area_by_zone"]
 
@@ -72,25 +79,12 @@ DEFAULT_BY = {"zones": ("zone_kind",), "models": ("season", "support"),
               "parcels": ("land_use",)}
 
 
-def _union_clusters(geoms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union each cluster; returns (one member index per cluster, union geometry)."""
-    idx = np.flatnonzero(labels >= 0)
-    if not len(idx):
-        return np.zeros(0, dtype=int), np.zeros(0, dtype=object)
-    order = idx[np.argsort(labels[idx], kind="stable")]
-    lab = labels[order]
-    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    sizes = ends - starts
-    reps = order[starts]
-    unions = np.empty(len(starts), dtype=object)
-    two = sizes == 2
-    unions[two] = shapely.union(geoms[order[starts[two]]], geoms[order[starts[two] + 1]])
-    for k in np.flatnonzero(~two):
-        unions[k] = shapely.union_all(geoms[order[starts[k]:ends[k]]])
-    return reps, unions
+def _default_by(zones: pd.DataFrame) -> tuple[str, ...]:
+    """The columns a layer's kind is grouped by when ``by`` is not given."""
+    return DEFAULT_BY.get(kind_of(zones, func="area_by_zone"), ())
 
 
+@on_cluster(ClusterRun("table", default_by=_default_by, disjoint_communes=True))
 def area_by_zone(
     zones: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,
@@ -191,15 +185,10 @@ def area_by_zone(
         return _by_village(zones, communes, by=by, dissolve=dissolve, crs=crs,
                            province=province, era=era, threads=threads,
                            max_vertices=max_vertices)
-    from geoagri import distributed  # light: dask itself is imported on the dask path only
-    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
-        return distributed.area_by_zone(zones, communes, by=by, dissolve=dissolve, level=level,
-                                        crs=crs, province=province, era=era, lineage=lineage,
-                                        threads=threads, max_vertices=max_vertices)
     if level not in LEVELS:
-        raise SchemaError(f"level={level!r}; use one of {', '.join(LEVELS)}")
-    kind = zones.attrs.get("geoagri", {}).get("kind")
-    by = DEFAULT_BY.get(kind, ()) if by is None else by
+        raise OptionError(f"level={level!r}; use one of {', '.join(LEVELS)}")
+    if by is None:
+        by = _default_by(zones)
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in by if c not in zones.columns]
     if missing:
@@ -236,22 +225,17 @@ def area_by_zone(
     zi = np.flatnonzero(polygonal)
     zg = zgeoms[zi]
     zcodes = codes[zi]
-    labels = overlap_clusters(zg, zcodes, threads=nthreads)
-    reps, unions = _union_clusters(zg, labels)
-    # raw: every zone; dissolved: zones in no cluster, plus one union per cluster
-    geoms_all = np.concatenate([zg, unions])
-    codes_all = np.concatenate([zcodes, zcodes[reps]])
-    g, c, a = allocate(geoms_all, cgeoms, pieces, threads=nthreads)
-    n_raw = len(zg)
-    is_raw = g < n_raw
-    in_dissolved = np.where(is_raw, labels[np.minimum(g, n_raw - 1)] < 0, True)
-    key = c * ngroups + codes_all[g]
+    flat = polygons(zg)
+    i, j, pair_area = overlap_pairs(zg, zcodes, polys=flat, threads=nthreads)
+    g, c, a = allocate(zg, cgeoms, pieces, threads=nthreads)
+    og, oc, oa = overlap_by_region(zg, i, j, pair_area, (g, c, a), cgeoms, pieces, polys=flat,
+                                   threads=nthreads)
     size = (nc + 1) * ngroups
-    raw = np.bincount(key[is_raw], weights=a[is_raw], minlength=size)
-    dis = np.bincount(key[in_dissolved], weights=a[in_dissolved], minlength=size)
-    overlap = np.clip(raw - dis, 0, None)
+    raw = np.bincount(c * ngroups + zcodes[g], weights=a, minlength=size)
+    overlap = np.bincount(oc * ngroups + zcodes[og], weights=oa, minlength=size)
+    overlap = np.clip(overlap, 0, raw)
     overlap[overlap <= REL_TOL * raw] = 0.0
-    value = dis if dissolve else raw
+    value = raw - overlap if dissolve else raw
     cells = np.flatnonzero(raw > 0)
     ci, gk = np.divmod(cells, ngroups)
 
@@ -274,8 +258,8 @@ def area_by_zone(
                       by=by, commune_area=commune_area / 1e4)
     out.attrs = {"metric_crs": target.to_string(), "level": level, "dissolve": dissolve,
                  "by": tuple(by)}
-    log.info("area_by_zone: %d zones, %d overlap clusters, %d rows", len(zones),
-             len(unions), len(out))
+    log.info("area_by_zone: %d zones, %d overlapping pairs, %d rows", len(zones), len(i),
+             len(out))
     return out
 
 

@@ -79,13 +79,14 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from geoagri._dask_hook import ClusterRun, is_dask, on_cluster
 from geoagri._pieces import (
     Pieces,
     allocate,
     cut_into_pieces,
     overlap_clusters,
-    polygonal,
 )
+from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
 from geoagri._threads import n_threads
 from geoagri.crs import metric_crs, require_layer
@@ -111,7 +112,7 @@ _NO_POLYGON = shapely.Polygon()
 def _check_distance(func: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not math.isfinite(value) or value < 0:
-        raise GeoagriError(
+        raise OptionError(
             f"{func}: {name}={value!r}; it must be a distance in metres, zero or more "
             f"(for example {name}=500)")
     return float(value)
@@ -662,10 +663,11 @@ def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
 # Public functions
 # --------------------------------------------------------------------------
 
+@on_cluster(ClusterRun("table", serves=True))
 def coverage(
     zones: gpd.GeoDataFrame,
-    *,
     communes: gpd.GeoDataFrame,
+    *,
     pumps: gpd.GeoDataFrame | None = None,
     pump_radius_m: float | str | None = None,
     canals: gpd.GeoDataFrame | None = None,
@@ -730,19 +732,17 @@ def coverage(
     True
     """
     options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
-    from geoagri import distributed  # light: dask itself is imported on the dask path only
-    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
-        return distributed.coverage(zones, **options)
     return _coverage_table(_prepare("coverage", zones, **options), zones, communes)
 
 
 coverage.__doc__ = _doc(coverage.__doc__ or "")
 
 
+@on_cluster(ClusterRun("gaps", serves=True))
 def gaps(
     zones: gpd.GeoDataFrame,
-    *,
     communes: gpd.GeoDataFrame,
+    *,
     pumps: gpd.GeoDataFrame | None = None,
     pump_radius_m: float | str | None = None,
     canals: gpd.GeoDataFrame | None = None,
@@ -807,9 +807,6 @@ def gaps(
     True
     """
     options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
-    from geoagri import distributed  # light: dask itself is imported on the dask path only
-    if distributed.is_dask(zones):  # dask-geopandas: run on the cluster
-        return distributed.gaps(zones, **options)
     return _gap_layer(_prepare("gaps", zones, **options), zones, communes)
 
 
@@ -838,7 +835,7 @@ class ServiceCoverage:
     power_service: gpd.GeoSeries | None
 
 
-def service_coverage(zones: gpd.GeoDataFrame, *, communes: gpd.GeoDataFrame,
+def service_coverage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                      **options: Any) -> ServiceCoverage:
     """:func:`coverage` and :func:`gaps` with their service areas, built once.
 
@@ -860,9 +857,7 @@ def service_coverage(zones: gpd.GeoDataFrame, *, communes: gpd.GeoDataFrame,
     >>> bool(abs(gap["both"] - s.coverage["neither_ha"].sum()) < 1e-6)
     True
     """
-    from geoagri import distributed
-
-    if distributed.is_dask(zones):
+    if is_dask(zones):
         return ServiceCoverage(coverage(zones, communes=communes, **options),
                                gaps(zones, communes=communes, **options), None, None)
     params = inspect.signature(coverage).parameters

@@ -3,13 +3,14 @@
 For parcel layers too large for one machine's memory or patience (a
 province's hundreds of thousands of parcels, the delta's millions), the same
 analyses run on a ``dask.distributed`` cluster, from a dask-geopandas
-GeoDataFrame read partition by partition (:func:`read_partitioned`).  The
+GeoDataFrame read partition by partition (:func:`geoagri.io.read_partitioned`).  The
 results are those of :func:`geoagri.area.area_by_zone`,
 :func:`geoagri.coverage.coverage` and :func:`geoagri.coverage.gaps` on the
 whole layer in memory: the same rows, in the same order, with the same
 columns, dtypes and ``attrs``, and hectares equal to 1e-9 relative.  Calling
-those functions with a dask-geopandas GeoDataFrame runs them here, on the
-default client.
+those functions with a dask-geopandas GeoDataFrame, or with ``client=`` or
+``npartitions=``, runs them here (they are registered with
+:func:`geoagri._dask_hook.on_cluster`; this engine imports none of them).
 
 How the work is partitioned, and why it is exact
 ------------------------------------------------
@@ -52,13 +53,13 @@ Examples
 --------
 >>> from distributed import Client, LocalCluster
 >>> from geoagri.datasets import demo
->>> from geoagri.area import area_by_zone as area_in_memory
+>>> from geoagri.area import area_by_zone
 >>> plan = demo()
 >>> with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
 ...                   dashboard_address=None) as cluster, Client(cluster) as client:
 ...     t = area_by_zone(plan["zones"], plan["communes"], client=client, npartitions=4,
 ...                      province=plan.province)
->>> ref = area_in_memory(plan["zones"], plan["communes"], province=plan.province)
+>>> ref = area_by_zone(plan["zones"], plan["communes"], province=plan.province)
 >>> t[["commune_id", "zone_kind"]].equals(ref[["commune_id", "zone_kind"]])
 True
 >>> float((t["area_ha"] - ref["area_ha"]).abs().max()) < 1e-9
@@ -68,13 +69,11 @@ True
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import geopandas as gpd
@@ -83,143 +82,15 @@ import pandas as pd
 import shapely
 
 from geoagri import _partition
-from geoagri.errors import ClusterError, CRSError, GeoagriError, GeoagriWarning, SchemaError
+from geoagri._dask_hook import ClusterRun, is_dask
+from geoagri.errors import ClusterError, GeoagriError, GeoagriWarning, OptionError, SchemaError
 
-__all__ = ["ClusterError", "area_by_zone", "coverage", "gaps", "is_dask", "read_partitioned"]
+__all__ = ["ClusterError", "is_dask", "run_on_cluster"]
 
 log = logging.getLogger("geoagri")
 
 #: Hidden column carrying each parcel's place in the layer (partition << 32 | row).
 _ROW = "__geoagri_row"
-#: Parcels per partition :func:`read_partitioned` aims at when not told.
-DEFAULT_CHUNK = 100_000
-
-
-def is_dask(obj: Any) -> bool:
-    """Whether ``obj`` is a dask(-geopandas) collection (checked without importing dask).
-
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> is_dask(gpd.GeoDataFrame())
-    False
-    """
-    return type(obj).__module__.split(".")[0] in ("dask_geopandas", "dask") \
-        and hasattr(obj, "to_delayed")
-
-
-# --------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------
-
-def read_partitioned(
-    path: str | os.PathLike,
-    *,
-    kind: str | None = None,
-    layer: str | None = None,
-    npartitions: int | None = None,
-    chunksize: int | None = None,
-    columns: Sequence[str] | None = None,
-    rename: dict[str, str] | None = None,
-    repair: bool = False,
-) -> Any:
-    """Read a large vector layer lazily, as a dask-geopandas GeoDataFrame.
-
-    Parameters
-    ----------
-    path : path
-        A GeoParquet file or folder of files (``.parquet``, ``.geoparquet``;
-        one partition per file or row group), or a GDAL vector file read in
-        chunks of features with pyogrio (GeoPackage ``.gpkg``, ``.fgb``,
-        ``.shp``).
-    kind : str, optional
-        Layer kind (``"parcels"``, ``"zones"``, …): each partition is made
-        canonical and validated with :func:`geoagri.validate.canonicalize`,
-        as :func:`geoagri.io.read_layer` does (duplicate ids are found within
-        a partition only).  Default: read as it is.
-    layer : str, optional
-        Layer of a GeoPackage.
-    npartitions, chunksize : int, optional
-        Partitions wanted, or features per partition (default: about
-        100,000 features per partition for GDAL files; row groups for
-        GeoParquet, repartitioned when ``npartitions`` is given).
-    columns : sequence of str, optional
-        Columns to read (the geometry is always read).
-    rename : mapping, optional
-        Your column names → canonical names (with ``kind``).
-    repair : bool, default False
-        Repair invalid geometries (with ``kind``).
-
-    Returns
-    -------
-    dask_geopandas.GeoDataFrame
-        Nothing is read yet but the metadata; pass it to
-        :func:`geoagri.area.area_by_zone`, :func:`geoagri.coverage.coverage`
-        or :func:`geoagri.coverage.gaps` (or the functions of this module).
-
-    Raises
-    ------
-    GeoagriError
-        If the file does not exist or cannot be read.
-    CRSError
-        If the layer has no CRS.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from geoagri.datasets import demo
-    >>> tmp = tempfile.mkdtemp()
-    >>> demo()["zones"].to_parquet(f"{tmp}/zones.parquet", row_group_size=10)
-    >>> zones = read_partitioned(f"{tmp}/zones.parquet", kind="zones")
-    >>> zones.npartitions, zones.crs == demo()["zones"].crs
-    (3, True)
-    """
-    import dask
-
-    p = Path(path)
-    label = p.stem
-    if not p.exists():
-        raise GeoagriError(f"layer '{label}': file not found: {p}")
-    cols = None if columns is None else list(columns)
-    # the columns' dtypes as geopandas reads them (not dask's pyarrow strings)
-    with dask.config.set({"dataframe.convert-string": False}):
-        return _read(p, label, kind=kind, layer=layer, npartitions=npartitions,
-                     chunksize=chunksize, columns=cols, rename=rename, repair=repair)
-
-
-def _read(p: Path, label: str, *, kind: str | None, layer: str | None,
-          npartitions: int | None, chunksize: int | None, columns: list[str] | None,
-          rename: dict[str, str] | None, repair: bool) -> Any:
-    import dask_geopandas
-
-    from geoagri.validate import canonicalize
-
-    cols = columns
-    try:
-        if p.is_dir() or p.suffix.lower() in (".parquet", ".geoparquet"):
-            # one partition per row group: a file of 2,000,000 parcels written in row
-            # groups of 100,000 is read 100,000 parcels at a time
-            ddf = dask_geopandas.read_parquet(str(p), columns=cols, split_row_groups=True)
-            if npartitions is not None and npartitions != ddf.npartitions:
-                ddf = ddf.repartition(npartitions=npartitions)
-        else:
-            if npartitions is None and chunksize is None:
-                chunksize = DEFAULT_CHUNK
-            ddf = dask_geopandas.read_file(str(p), layer=layer, npartitions=npartitions,
-                                           chunksize=chunksize, columns=cols)
-    except (OSError, ValueError, RuntimeError) as err:
-        raise GeoagriError(f"layer '{label}': cannot read {p.name}: {err}") from None
-    if ddf.crs is None and kind is None:
-        raise CRSError(
-            f"layer '{label}': {p.name} has no CRS, so its coordinates cannot be measured; "
-            "set it in the file (e.g. ogr2ogr -a_srs EPSG:...) or read it with "
-            "geoagri.io.read_layer")
-    if kind is not None:
-        meta = canonicalize(ddf._meta, kind, layer=label, rename=rename, repair=repair,
-                            source=str(p), encoding="utf-8")
-        ddf = ddf.map_partitions(canonicalize, kind, layer=label, rename=rename,
-                                 repair=repair, source=str(p), encoding="utf-8", meta=meta)
-    return ddf
 
 
 # --------------------------------------------------------------------------
@@ -283,7 +154,7 @@ def _to_dask(zones: Any, func: str, client: Any) -> Any:
     raise SchemaError(
         f"{func}: zones must be a GeoDataFrame or a dask-geopandas GeoDataFrame, got "
         f"{type(zones).__name__}; read a large layer with "
-        "geoagri.distributed.read_partitioned(path, kind='parcels')")
+        "geoagri.io.read_partitioned(path, kind='parcels')")
 
 
 def _gather(client: Any, tasks: list[Any], func: str) -> list[Any]:
@@ -346,28 +217,20 @@ def _concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     return frame
 
 
-def _run_task(func: str, frames: list[gpd.GeoDataFrame], communes: gpd.GeoDataFrame,
-              keep_outside: bool, options: dict[str, Any]) -> pd.DataFrame | None:
+def _run_task(func: Callable[..., Any], frames: list[gpd.GeoDataFrame],
+              communes: gpd.GeoDataFrame, keep_outside: bool,
+              options: dict[str, Any]) -> pd.DataFrame | None:
     """Run the in-memory analysis on one commune partition; keep its own rows."""
     zones = _concat(frames)
     if not len(zones):
         return None
-    area = importlib.import_module("geoagri.area")
-    coverage = importlib.import_module("geoagri.coverage")  # the module, not ga.coverage
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeoagriWarning)
-        if func == "area_by_zone":
-            out = area.area_by_zone(zones, communes, **options)
-        else:
-            out = getattr(coverage, func)(zones, communes=communes, **options)
+        out = func(zones, communes, **options)
     outside = out["commune_id"].isna().to_numpy()
     out = out[outside] if keep_outside else out[~outside]
     return out if len(out) else None
 
-
-# --------------------------------------------------------------------------
-# The common driver
-# --------------------------------------------------------------------------
 
 def _service_subsets(extent: np.ndarray, service: dict[str, Any], target: Any
                      ) -> dict[str, Any]:
@@ -415,34 +278,27 @@ def _service_reach(options: dict[str, Any], target: Any) -> dict[str, Any]:
     return {**service, "_reach": reach, "_bounds": bounds}
 
 
-def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str, Any],
-         client: Any, npartitions: int | None) -> Any:
-    import geoagri.area as area_mod  # the modules (geoagri.coverage is also a function)
+def _run(func: Callable[..., Any], run: ClusterRun, zones: Any, communes: gpd.GeoDataFrame,
+         *, options: dict[str, Any], client: Any, npartitions: int | None) -> Any:
     from geoagri.boundaries import disjoint
     from geoagri.crs import metric_crs
 
-    coverage_mod = importlib.import_module("geoagri.coverage")
-
+    name = func.__name__
     if is_dask(communes):
         communes = communes.compute()
     if not isinstance(communes, gpd.GeoDataFrame):
-        raise SchemaError(f"{func}: communes must be a GeoDataFrame, got "
+        raise SchemaError(f"{name}: communes must be a GeoDataFrame, got "
                           f"{type(communes).__name__}")
-    with _client(client, func) as cl:
-        ddf = _to_dask(zones, func, cl)
+    with _client(client, name) as cl:
+        ddf = _to_dask(zones, name, cl)
         meta = ddf._meta
         # the in-memory function on no zones: checks every option and gives the
         # columns and attrs (for coverage and gaps, the service areas built once)
+        template = func(meta, communes, **options)
         level = options.pop("level", "commune")
-        if func == "area_by_zone":
-            template = area_mod.area_by_zone(meta, communes, level=level, **options)
-            by = options["by"]
-            if by is None:
-                kind = meta.attrs.get("geoagri", {}).get("kind")
-                by = area_mod.DEFAULT_BY.get(kind, ())
-        else:
-            template = getattr(coverage_mod, func)(meta, communes=communes, **options)
-            by = options["by"] or []
+        by = options["by"]
+        if by is None:
+            by = run.default_by(meta) if run.default_by is not None else []
         target = metric_crs(communes, crs=options["crs"], province=options["province"],
                             era=options["era"])
         opts = {**options, "by": [by] if isinstance(by, str) else list(by), "crs": target}
@@ -454,7 +310,7 @@ def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str
         if opts.get("threads") is None:
             opts["threads"] = 1
         cgeoms = np.array(communes.geometry.to_crs(target).array, dtype=object)
-        if func == "area_by_zone":  # each overlap of communes in one commune, as in memory
+        if run.disjoint_communes:  # each overlap of communes in one commune, as in memory
             cgeoms = disjoint(cgeoms, communes["commune_id"].to_numpy(dtype=object))
         nc = len(cgeoms)
         k = npartitions or max(2 * _n_threads(cl), ddf.npartitions)
@@ -464,42 +320,38 @@ def _run(func: str, zones: Any, communes: gpd.GeoDataFrame, *, options: dict[str
         slim = gpd.GeoDataFrame({"commune_id": np.arange(nc, dtype=object),
                                  "commune_name": communes["commune_name"].to_numpy(object)},
                                 geometry=cgeoms, crs=target)
-        service = _service_reach(opts, target) if func != "area_by_zone" else {}
+        service = _service_reach(opts, target) if run.serves else {}
         [parts_f] = cl.scatter([parts], broadcast=True, hash=False)
         import dask
 
         route = dask.delayed(_route_task, nout=parts.k + 3, pure=False)
         routed = [route(part, i, parts_f, target, by)
                   for i, part in enumerate(ddf.to_delayed())]
-        run = dask.delayed(_run_task, pure=False)
+        task = dask.delayed(_run_task, pure=False)
         tasks = []
         for p in range(parts.k):
             mine = slim.iloc[parts.members[p]]
             o = {**opts, **_service_subsets(parts.extents[p], service, target)} \
                 if service else opts
-            tasks.append(run(func, [r[p] for r in routed], mine, False, o))
+            tasks.append(task(func, [r[p] for r in routed], mine, False, o))
         # the parcels that may lie outside every commune, with all communes and all
         # service features (few parcels; service layers are small)
-        tasks.append(run(func, [r[parts.k] for r in routed], slim, True, opts))
+        tasks.append(task(func, [r[parts.k] for r in routed], slim, True, opts))
         tasks.append(dask.delayed(list)([r[parts.k + 1] for r in routed]))
         tasks.append(dask.delayed(sum)([r[parts.k + 2] for r in routed]))
-        log.info("%s: %d parcel partitions → %d commune partitions on %d threads", func,
+        log.info("%s: %d parcel partitions → %d commune partitions on %d threads", name,
                  ddf.npartitions, parts.k, _n_threads(cl))
-        results = _gather(cl, tasks, func)
+        results = _gather(cl, tasks, name)
     *frames, uniques, n_bad = results
     if n_bad:
-        what = f"{func}: {n_bad} zone(s) are not polygons (points, lines or empty) and " \
-               "have no area"
-        if func == "area_by_zone":
-            warnings.warn(what, GeoagriWarning, stacklevel=3)
-        else:
-            log.warning(what)
+        warnings.warn(f"{name}: {n_bad} zone(s) are not polygons (points, lines or empty) "
+                      "and have no area", GeoagriWarning, stacklevel=4)
     codes: dict[tuple, int] = {}
     for keys in uniques:
         for key in keys:
             codes.setdefault(key, len(codes))
     frames = [f for f in frames if f is not None]
-    if func == "gaps":
+    if run.assemble == "gaps":
         return _assemble_gaps(frames, template, communes, meta)
     return _assemble_table(frames, template, communes, by, codes, level, cgeoms, **names)
 
@@ -575,161 +427,54 @@ def _assemble_gaps(frames: list[pd.DataFrame], template: gpd.GeoDataFrame,
 
 
 # --------------------------------------------------------------------------
-# Public functions
+# The entry point of the analyses
 # --------------------------------------------------------------------------
 
-def area_by_zone(
-    zones: Any,
-    communes: gpd.GeoDataFrame,
-    *,
-    by: Sequence[str] | str | None = None,
-    dissolve: bool = True,
-    level: str = "commune",
-    crs: Any = None,
-    province: str | None = None,
-    era: str = "old",
-    lineage: pd.DataFrame | None = None,
-    threads: int | None = None,
-    max_vertices: int = 32,
-    client: Any = None,
-    npartitions: int | None = None,
-) -> pd.DataFrame:
-    """:func:`geoagri.area.area_by_zone` on a dask cluster, partitioned by commune.
+def run_on_cluster(func: Callable[..., Any], run: ClusterRun, zones: Any, communes: Any, *,
+                   client: Any = None, npartitions: int | None = None,
+                   **options: Any) -> Any:
+    """Run an analysis registered with :func:`geoagri._dask_hook.on_cluster` on a cluster.
+
+    Called by the analyses themselves (``area_by_zone(ddf, communes)``,
+    ``coverage(ddf, communes, ..., client=client)``): the result is exactly
+    what the in-memory call on the whole layer returns.
 
     Parameters
     ----------
+    func : callable
+        The analysis (its keyword-only options, with their defaults, are the
+        options here).
+    run : ClusterRun
+        How its rows go back together.
     zones : dask_geopandas.GeoDataFrame or GeoDataFrame
-        The zones or parcels, read lazily (:func:`read_partitioned`); an
-        in-memory GeoDataFrame is split into partitions first.
+        The zones or parcels (an in-memory GeoDataFrame is split into
+        partitions first).
     communes : GeoDataFrame
-        Canonical communes (small: they are sent to every worker).
-    by, dissolve, level, crs, province, era, lineage, max_vertices
-        As :func:`geoagri.area.area_by_zone`.  The metric CRS is chosen once,
-        from all communes.
-    threads : int, optional
-        Threads of the geometry work within one task (default 1: dask runs
-        one task per worker thread).
+        Canonical communes (small: sent to every worker).
     client : distributed.Client or str, optional
-        The cluster: a ``Client``, or a scheduler address
-        (``"tcp://10.0.0.5:8786"``).  Default: the current default client,
-        else a LocalCluster of up to 4 worker processes, closed afterwards.
+        The cluster (default: the current client, else a LocalCluster of up to
+        4 worker processes, closed afterwards).
     npartitions : int, optional
         Commune partitions (default: twice the cluster's threads, or the
-        parcel layer's partitions if more; at most one per commune).  More
-        partitions need less memory per task and route more border parcels
-        twice.
-
-    Returns
-    -------
-    DataFrame
-        Exactly what :func:`geoagri.area.area_by_zone` returns on the whole
-        layer in memory (rows, order, columns, dtypes, ``attrs``; hectares
-        equal to 1e-9 relative).
-
-    Raises
-    ------
-    SchemaError, CRSError
-        As :func:`geoagri.area.area_by_zone`, before any work is sent.
-    ClusterError
-        If a task fails on a worker or workers keep dying: nothing is
-        returned.
-
-    Examples
-    --------
-    See the module docstring.
-    """
-    options = dict(by=by, dissolve=dissolve, level=level, crs=crs, province=province,
-                   era=era, lineage=lineage, threads=threads, max_vertices=max_vertices)
-    return _run("area_by_zone", zones, communes, options=options, client=client,
-                npartitions=npartitions)
-
-
-def coverage(zones: Any, *, communes: gpd.GeoDataFrame, client: Any = None,
-             npartitions: int | None = None, **options: Any) -> pd.DataFrame:
-    """:func:`geoagri.coverage.coverage` on a dask cluster, partitioned by commune.
-
-    Parameters
-    ----------
-    zones : dask_geopandas.GeoDataFrame or GeoDataFrame
-        Zones or parcels, read lazily (:func:`read_partitioned`).
-    communes : GeoDataFrame
-        Canonical communes.
-    client, npartitions
-        As :func:`area_by_zone`.
+        parcel layer's partitions if more).
     **options
-        Every keyword of :func:`geoagri.coverage.coverage` (``pumps``,
-        ``pump_radius_m``, ``canals``, ``power``, ``power_reach_m``, ``by``,
-        …).  The service layers are small: each commune partition gets the
-        features that can reach its communes.
-
-    Returns
-    -------
-    DataFrame
-        What :func:`geoagri.coverage.coverage` returns on the whole layer.
+        The analysis's options.
 
     Raises
     ------
-    SchemaError, CRSError, GeoagriError
-        As :func:`geoagri.coverage.coverage`, before any work is sent.
+    OptionError
+        If an option is not one of the analysis's.
     ClusterError
-        If the run fails on the cluster.
-
-    Examples
-    --------
-    See ``tests/test_distributed.py`` and docs/scale.md.
+        If a task fails on a worker or workers keep dying: nothing is returned.
     """
-    return _run("coverage", zones, communes, options=_with_defaults(options),
-                client=client, npartitions=npartitions)
-
-
-def gaps(zones: Any, *, communes: gpd.GeoDataFrame, client: Any = None,
-         npartitions: int | None = None, **options: Any) -> gpd.GeoDataFrame:
-    """:func:`geoagri.coverage.gaps` on a dask cluster, partitioned by commune.
-
-    Parameters
-    ----------
-    zones : dask_geopandas.GeoDataFrame or GeoDataFrame
-        Zones or parcels, read lazily (:func:`read_partitioned`).
-    communes : GeoDataFrame
-        Canonical communes.
-    client, npartitions
-        As :func:`area_by_zone`.
-    **options
-        Every keyword of :func:`geoagri.coverage.gaps`.
-
-    Returns
-    -------
-    GeoDataFrame
-        What :func:`geoagri.coverage.gaps` returns on the whole layer (rows
-        in the same order; the gap polygons cover the same ground, their
-        areas equal to 1e-9 relative), gathered on the client.
-
-    Raises
-    ------
-    SchemaError, CRSError, GeoagriError
-        As :func:`geoagri.coverage.gaps`, before any work is sent.
-    ClusterError
-        If the run fails on the cluster.
-
-    Examples
-    --------
-    See ``tests/test_distributed.py`` and docs/scale.md.
-    """
-    return _run("gaps", zones, communes, options=_with_defaults(options), client=client,
-                npartitions=npartitions)
-
-
-def _with_defaults(options: dict[str, Any]) -> dict[str, Any]:
-    """The keywords of coverage/gaps, with their defaults filled in (checked there)."""
     import inspect
 
-    from geoagri.coverage import coverage as cov
-
-    params = inspect.signature(cov).parameters
-    unknown = [k for k in options if k not in params or k in ("zones", "communes")]
+    params = inspect.signature(func).parameters
+    defaults = {k: p.default for k, p in params.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    unknown = sorted(set(options) - set(defaults))
     if unknown:
-        raise GeoagriError(
-            f"unknown option(s) {unknown}; coverage and gaps take "
-            f"{[k for k in params if k not in ('zones', 'communes')]}")
-    return {k: options.get(k, p.default) for k, p in params.items()
-            if k not in ("zones", "communes")}
+        raise OptionError(f"{func.__name__}: unknown option(s) {unknown}; it takes "
+                          f"{sorted(defaults)} (and client=, npartitions= on a cluster)")
+    return _run(func, run, zones, communes, options=defaults | options, client=client,
+                npartitions=npartitions)

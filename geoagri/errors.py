@@ -83,8 +83,14 @@ class PlanError(GeoagriError):
     """A plan file is malformed or names something that does not exist."""
 
 
-class OptionError(GeoagriError, ValueError):
-    """An option or setting has a value that cannot be used (the message says which)."""
+class OptionError(SchemaError, ValueError):
+    """An option or setting has a value that cannot be used (the message says which).
+
+    Every analysis raises it for a bad option value (``level="ward"``,
+    ``budget_vnd=-1``, ``language="fr"``): it is a :class:`GeoagriError` (the
+    command line prints it as one paragraph) and a :class:`ValueError` (what
+    Python code expects of a bad argument).
+    """
 
 
 class OutputError(GeoagriError, OSError):

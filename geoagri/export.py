@@ -18,7 +18,7 @@ format        what is written
 ``kmz``       the same KML, zipped
 ``parquet``   a folder, one GeoParquet file per layer
 PostGIS       a ``postgresql://`` target: one table per layer
-              (see :mod:`geoagri.postgis`)
+              (see :mod:`geoagri.io.postgis`)
 ============  ==========================================================
 
 Tables without geometry (``targets``) are written as UTF-8 CSV (with a BOM,
@@ -61,9 +61,10 @@ import pyogrio
 import shapely
 
 from geoagri import _labels, _styles
-from geoagri.errors import CRSError, GeoagriError, GeoagriWarning
+from geoagri.errors import CRSError, GeoagriError, GeoagriWarning, OptionError
 from geoagri.io import write_csv
 from geoagri.schema import KINDS, spec
+from geoagri.validate import kind_of
 
 __all__ = ["FORMATS", "export_layers", "shapefile_field_names"]
 
@@ -623,11 +624,9 @@ def _kind_of(name: str, frame: pd.DataFrame, plan_kinds: Mapping[str, str]) -> s
         return str(recorded)
     if name in KINDS:
         return name
-    for kind in KINDS:
-        idc = spec(kind).id_column
-        if idc and idc in frame.columns:
-            return kind
-    return None
+    with warnings.catch_warnings():  # an unknown kind is drawn with the default style
+        warnings.simplefilter("ignore", GeoagriWarning)
+        return kind_of(frame)
 
 
 def _is_spatial(frame: pd.DataFrame) -> bool:
@@ -908,7 +907,7 @@ def export_layers(
     """
     layers, plan_kinds, title = _collect(plan_or_layers)
     if language not in _LANGUAGES:
-        raise GeoagriError(f"export_layers: language={language!r}; use 'vi' or 'en'")
+        raise OptionError(f"export_layers: language={language!r}; use 'vi' or 'en'")
     if if_exists not in _IF_EXISTS:
         raise GeoagriError(f"export_layers: if_exists={if_exists!r}; use 'replace' or 'fail'")
     if not layers:
@@ -916,7 +915,7 @@ def export_layers(
     _check_names(layers)
     fmt = _format_of(target, format)
     if fmt == "postgis":
-        from geoagri.postgis import write_tables
+        from geoagri.io.postgis import write_tables
 
         frames = {n: _plain_frame(f) for n, f in layers.items()}
         kinds = {n: _kind_of(n, f, plan_kinds) for n, f in layers.items()}

@@ -47,7 +47,7 @@ import pandas as pd
 
 from geoagri._lineage import code_text as _code
 from geoagri._lineage import official_lineage
-from geoagri.errors import NameMatchError, SchemaError
+from geoagri.errors import NameMatchError, OptionError, SchemaError
 from geoagri.names import (
     _check_era,
     _Index,
@@ -401,7 +401,7 @@ def assign_units(
     """
 
     if level not in LEVELS or level == "village":
-        raise SchemaError(f"level={level!r}; assign communes to one of commune, district, "
+        raise OptionError(f"level={level!r}; assign communes to one of commune, district, "
                           "province")
     era = _check_era(era)
     code_col, name_col = LEVELS[level]

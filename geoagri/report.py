@@ -80,6 +80,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoagri import _labels
+from geoagri.errors import OptionError
 from geoagri.indicators import (
     actuals,
     commune_of,
@@ -266,7 +267,7 @@ _NO_POWER_WORKS_NOTE = ("Chưa có công trình điện phục vụ trạm bơm 
 
 def _check_language(language: str) -> int:
     if language not in LANGUAGES:
-        raise ValueError(f"language={language!r}; use 'vi' or 'en'")
+        raise OptionError(f"language={language!r}; use 'vi' or 'en'")
     return LANGUAGES.index(language)
 
 

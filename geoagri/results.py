@@ -67,7 +67,7 @@ class StepFailure:
         at DEBUG when it is not a :class:`~geoagri.errors.GeoagriError`)."""
         expected = isinstance(err, GeoagriError)
         message = str(err) if expected else f"unexpected {type(err).__name__}: {err}"
-        log.warning("%s failed: %s", step, message)
+        log.info("%s failed: %s", step, message)
         if not expected:
             log.debug("".join(traceback.format_exception(err)))
         return cls(step, message, type(err).__name__, expected)
@@ -192,6 +192,10 @@ def compute(
         raise PlanError(
             f"plan '{plan.name}' says no reporting year: pass --year 2024 (year=2024) or "
             "write year = 2024 in the plan's [plan] table")
+    if plan.settings.get("carry_to_2025") and plan.era == "new":  # before any work
+        raise PlanError(
+            f"plan '{plan.name}': carry_to_2025 = true, but its communes are already the 2025 "
+            "ones (era = \"new\"); remove the setting or set era = \"old\"")
     found: dict[str, Any] = {}
     failed: dict[str, StepFailure] = {}
     skipped: dict[str, str] = {}
@@ -248,10 +252,6 @@ def _carry_to_2025(plan: Plan, data: ReportData) -> pd.DataFrame:
     """Appendix I carried onto the 2025 communes (its ``attrs["lineage"]`` is appendix V)."""
     from geoagri.reform import OUTSIDE_NAMES, lineage, to_new_communes
 
-    if plan.era == "new":
-        raise PlanError(
-            f"plan '{plan.name}': carry_to_2025 = true, but its communes are already the 2025 "
-            "ones (era = \"new\"); remove the setting or set era = \"old\"")
     table = data.linkage_by_commune.copy()
     outside = table["commune_id"].isna()
     table.loc[outside, "commune_name"] = OUTSIDE_NAMES[1]

@@ -28,7 +28,7 @@ How it works
   factors; NaN, ±inf and nodata are impassable) and the layers above, when
   given, are burnt on top of it.
 * **The existing network is free**: every cell the three-phase lines of
-  ``grid`` pass through is a source at cost 0, and one multi-source Dijkstra
+  ``power`` pass through is a source at cost 0, and one multi-source Dijkstra
   (:func:`scipy.sparse.csgraph.dijkstra`, 8 neighbours) gives every cell its
   least cost to the network.  A move between two neighbouring cells costs
   ``step_m × (factor_a + factor_b) / 2``, ``step_m`` being ``cell_m`` across
@@ -183,9 +183,9 @@ def _targets(targets: Any, id_column: str | None) -> tuple[list[str], gpd.GeoSer
     return ids, points
 
 
-def _grid_lines(grid: Any) -> tuple[list[str], gpd.GeoSeries]:
+def _grid_lines(power: Any) -> tuple[list[str], gpd.GeoSeries]:
     """The existing three-phase lines of a power layer (or all lines of any layer)."""
-    gdf = _require_gdf(grid, "grid")
+    gdf = _require_gdf(power, "power")
     keep = three_phase_lines(gdf)
     why = [rule for col, rule in (("element", "element == 'line'"), ("phases", "phases == 3"),
                                   ("status", "status 'existing' (or missing)"))
@@ -196,7 +196,7 @@ def _grid_lines(grid: Any) -> tuple[list[str], gpd.GeoSeries]:
     ids = [str(v) for v in (gdf["power_id"] if "power_id" in gdf.columns else gdf.index)]
     if not keep.any():
         raise InfeasibleError(
-            f"grid: no row of the {len(gdf)} given is an existing three-phase line "
+            f"power: no row of the {len(gdf)} given is an existing three-phase line "
             f"(kept: {', '.join(why)}), so there is no network to connect to; pass the power "
             "layer with its 22 kV lines (element 'line', phases 3, status 'existing')"
         )
@@ -406,7 +406,7 @@ def _straightened(coords: np.ndarray, surface: _Surface) -> np.ndarray:
 
 def route_power_lines(
     targets: gpd.GeoDataFrame | gpd.GeoSeries,
-    grid: gpd.GeoDataFrame | gpd.GeoSeries,
+    power: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
     roads: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
     canals: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
@@ -432,8 +432,9 @@ def route_power_lines(
         What to connect, e.g. the chosen pump stations.  Ids come from
         ``id_column``, else the first of ``pump_id``, ``target_id``,
         ``work_id``, ``site_id`` present, else the index.
-    grid : GeoDataFrame or GeoSeries
-        The existing network.  For a power layer only rows with element
+    power : GeoDataFrame or GeoSeries
+        The existing network (the plan's ``power`` layer, the name siting uses
+        too).  For a power layer only rows with element
         ``line``, ``phases`` 3 and ``status`` ``existing`` (or missing) count,
         each column only when present, so any layer of lines works too.
         Points (transformers) are ignored.  Line ids: ``power_id`` or the index.
@@ -485,7 +486,7 @@ def route_power_lines(
     SchemaError
         If target ids repeat or ``id_column`` does not exist.
     InfeasibleError
-        If ``grid`` has no existing three-phase line inside the surface, or a
+        If ``power`` has no existing three-phase line inside the surface, or a
         target cannot reach the network (outside the surface, on an impassable
         cell or enclosed by impassable cells); the message names every such
         target.
@@ -514,7 +515,7 @@ def route_power_lines(
         raise GeoagriError(f"margin_m must be a finite number ≥ 0, got {margin_m!r}")
 
     ids, points = _targets(targets, id_column)
-    grid_ids, grid_geoms = _grid_lines(grid)
+    grid_ids, grid_geoms = _grid_lines(power)
 
     user = None
     if cost_surface is not None:
@@ -545,7 +546,7 @@ def route_power_lines(
             raise GeoagriError(
                 f"the cost surface over the targets and the network would have {nrow} × {ncol} "
                 f"= {nrow * ncol:,} cells of {cell_m:g} m, more than MAX_CELLS ({MAX_CELLS:,}); "
-                "pass a larger cell_m, or clip grid to the lines near the targets"
+                "pass a larger cell_m, or clip power to the lines near the targets"
             )
         factor = np.ones((nrow, ncol))
         transform = Affine(cell_m, 0, x0, 0, -cell_m, y1)
@@ -576,7 +577,7 @@ def route_power_lines(
     sources = np.flatnonzero(grid_line >= 0)
     if len(sources) == 0:
         raise InfeasibleError(
-            "grid: none of the existing three-phase lines lies inside the cost surface, so "
+            "power: none of the existing three-phase lines lies inside the cost surface, so "
             "there is no network to connect to; extend the cost surface over the network"
         )
 

@@ -85,10 +85,10 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
-from geoagri._pieces import polygonal
+from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs, require_layer
-from geoagri.errors import GeometryError, InfeasibleError, SchemaError
+from geoagri.errors import GeometryError, InfeasibleError, OptionError, SchemaError
 
 __all__ = [
     "CoverSolution",
@@ -469,7 +469,7 @@ def _check_options(budget_vnd: float | None, n_sites: int | None, name: str) -> 
         raise SchemaError(f"give budget_vnd=, {name}= or both: without them there is nothing "
                           "to limit the number of new sites")
     if budget_vnd is not None and not (np.isfinite(budget_vnd) and budget_vnd >= 0):
-        raise SchemaError(f"budget_vnd={budget_vnd!r}; give a budget of 0 VND or more")
+        raise OptionError(f"budget_vnd={budget_vnd!r}; give a budget of 0 VND or more")
     if n_sites is not None and (int(n_sites) != n_sites or n_sites < 1):
         raise SchemaError(f"{name}={n_sites!r}; give a whole number of stations, 1 or more")
 
@@ -774,7 +774,7 @@ def _cells_metric(geoms: np.ndarray, cell_m: float
 def _demand_metric(demand: gpd.GeoDataFrame, metric: CRS, cell_m: float
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if not (np.isfinite(cell_m) and cell_m > 0):
-        raise SchemaError(f"cell_m={cell_m!r}; give a cell size in metres, more than 0")
+        raise OptionError(f"cell_m={cell_m!r}; give a cell size in metres, more than 0")
     geoms = np.asarray(demand.geometry.to_crs(metric).values, dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     types = shapely.get_type_id(geoms)
@@ -901,7 +901,7 @@ def _point_demand(demand: gpd.GeoDataFrame, metric: CRS, weight: str | None) -> 
         log.info("siting: point demand without weight=; each point counts 1")
     else:
         if weight not in demand.columns:
-            raise SchemaError(f"weight={weight!r} names no column of layer 'demand' (columns: "
+            raise OptionError(f"weight={weight!r} names no column of layer 'demand' (columns: "
                               f"{', '.join(map(str, demand.columns))}); give the column holding "
                               "each point's demand, e.g. ha, households or m³")
         w = pd.to_numeric(demand[weight], errors="coerce").to_numpy(float)
@@ -925,7 +925,7 @@ def _demand_rows(demand: gpd.GeoDataFrame, metric: CRS, cell_m: float,
     if present.any() and (shapely.get_type_id(geoms[present]) == 0).all():
         return _point_demand(demand, metric, weight)
     if weight is not None:
-        raise SchemaError(f"weight={weight!r} is for point demand; polygon demand is weighted "
+        raise OptionError(f"weight={weight!r} is for point demand; polygon demand is weighted "
                           "by its area in ha (leave out weight=, or give points)")
     return _polygon_demand(demand, metric, cell_m)
 
@@ -982,7 +982,7 @@ def candidates_along_canals(
     """
     require_layer(canals, name="canals", func="candidates_along_canals", series=True)
     if not (np.isfinite(spacing_m) and spacing_m > 0):
-        raise SchemaError(f"candidate_spacing_m={spacing_m!r}; give a spacing in metres, "
+        raise OptionError(f"candidate_spacing_m={spacing_m!r}; give a spacing in metres, "
                           "more than 0")
     if "work_type" in canals.columns:
         canals = canals[canals["work_type"] == "canal"]
@@ -1219,7 +1219,7 @@ def site_pump_stations(
     """
     _check_mode(budget_vnd, n_stations, cover_all)
     if not (np.isfinite(radius_m) and radius_m > 0):
-        raise SchemaError(f"radius_m={radius_m!r}; give a service radius in metres, more than 0")
+        raise OptionError(f"radius_m={radius_m!r}; give a service radius in metres, more than 0")
     if (power is None) != (line_cost_vnd_per_km is None):
         given, other = (("power", "line_cost_vnd_per_km") if power is not None
                         else ("line_cost_vnd_per_km", "power"))
@@ -1227,12 +1227,12 @@ def site_pump_stations(
                           "both the power layer and the cost of a line in VND per km")
     if line_cost_vnd_per_km is not None and not (
             np.isfinite(line_cost_vnd_per_km) and line_cost_vnd_per_km >= 0):
-        raise SchemaError(f"line_cost_vnd_per_km={line_cost_vnd_per_km!r}; give 0 or more")
+        raise OptionError(f"line_cost_vnd_per_km={line_cost_vnd_per_km!r}; give 0 or more")
     if budget_vnd is not None and station_cost_vnd is None:
         raise SchemaError("budget_vnd needs station_cost_vnd: the cost of a station in VND, "
                           "or the name of a column of candidates holding it")
     if int(curve_steps) != curve_steps or curve_steps < 0:
-        raise SchemaError(f"curve_steps={curve_steps!r}; give a whole number, 0 or more")
+        raise OptionError(f"curve_steps={curve_steps!r}; give a whole number, 0 or more")
     if candidates is None and canals is None:
         raise SchemaError("give candidates= (points) or canals= (lines to place candidates "
                           "along every candidate_spacing_m)")
@@ -1278,7 +1278,7 @@ def site_pump_stations(
         station = np.zeros(n)
     elif isinstance(station_cost_vnd, str):
         if station_cost_vnd not in cand.columns:
-            raise SchemaError(f"station_cost_vnd={station_cost_vnd!r} names no column of "
+            raise OptionError(f"station_cost_vnd={station_cost_vnd!r} names no column of "
                               f"candidates (columns: {', '.join(map(str, cand.columns))}); "
                               "give a number or an existing column")
         station = pd.to_numeric(cand[station_cost_vnd], errors="coerce").to_numpy(float)

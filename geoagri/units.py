@@ -58,7 +58,7 @@ from collections.abc import Iterable
 import numpy as np
 import pint
 
-from geoagri.errors import UnitError
+from geoagri.errors import OptionError, UnitError
 from geoagri.schema import word_key
 
 __all__ = [
@@ -503,7 +503,7 @@ def customary(value: float, unit: str, *, language: str = "vi",
     ((38.0, 'million VND/ha'), (12.0, 'HTX'))
     """
     if language not in ("vi", "en"):
-        raise ValueError(f"language={language!r}; use 'vi' or 'en'")
+        raise OptionError(f"language={language!r}; use 'vi' or 'en'")
     code = code_or_none(unit)
     if code is None:
         return float(value), str(unit)

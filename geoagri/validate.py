@@ -38,12 +38,13 @@ import pandas as pd
 import shapely
 
 from geoagri import units as _units
-from geoagri._pieces import polygonal as polygonal_parts
+from geoagri._polygonal import polygonal as polygonal_parts
 from geoagri.crs import AREA_OF_USE_MARGIN_DEG, outside_area_of_use, require_crs
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem, UnitError
 from geoagri.schema import Column, LayerSpec, canonical_season, spec, vocabulary_problems
 
-__all__ = ["MAX_OUTSIDE_KM", "canonicalize", "far_from_communes", "layer_info", "repairs"]
+__all__ = ["MAX_OUTSIDE_KM", "canonicalize", "far_from_communes", "kind_of", "layer_info",
+           "repairs"]
 
 log = logging.getLogger("geoagri")
 
@@ -75,6 +76,40 @@ def layer_info(layer: pd.DataFrame) -> dict[str, Any]:
     {}
     """
     return dict(layer.attrs.get("geoagri", {}))
+
+
+def kind_of(layer: pd.DataFrame, *, func: str = "geoagri") -> str | None:
+    """The kind of a layer: as recorded when it was read, else told by its id column.
+
+    pandas drops ``attrs`` in a ``merge`` or ``concat``, so a layer that went
+    through one has no recorded kind; its id column (``zone_id``,
+    ``model_id``, …; ``commune_id`` only when no other kind's id is there)
+    tells the kind again.  When neither does, a :class:`GeoagriWarning` says
+    that the kind's defaults (e.g. the columns ``area_by_zone`` groups by) do
+    not apply.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> zones = demo()["zones"]
+    >>> kind_of(zones), kind_of(zones.merge(zones[["zone_id"]], on="zone_id"))
+    ('zones', 'zones')
+    """
+    recorded = layer.attrs.get("geoagri", {}).get("kind") if layer.attrs else None
+    if recorded is not None:
+        return str(recorded)
+    from geoagri.schema import KINDS
+
+    found = [k for k in KINDS if spec(k).id_column and spec(k).id_column in layer.columns]
+    own = [k for k in found if k != "communes"] or found
+    if len(own) == 1:
+        return own[0]
+    warnings.warn(
+        f"{func}: the layer's kind is not known (it was not read by geoagri.read_layer, or "
+        f"lost it in a merge) and its columns name {own or 'no kind'}; the kind's defaults "
+        "do not apply: read it with geoagri.read_layer(..., kind=...) or pass the options "
+        "explicitly (e.g. by=[...])", GeoagriWarning, stacklevel=3)
+    return None
 
 
 def repairs(layer: pd.DataFrame) -> pd.DataFrame:

@@ -116,6 +116,19 @@ def test_no_grouping_and_identical_duplicates(communes):
     assert t.loc[0, "overlap_ha"] == pytest.approx(200)
 
 
+def test_copies_and_a_zone_drawn_over_them_across_a_border(communes):
+    # a, a copy of a, c across the A|B border, a copy of c, and d over all four
+    z = gpd.GeoDataFrame(geometry=[km_box(0, 0, 1, 1), km_box(0, 0, 1, 1),
+                                   km_box(1.5, 0, 2.5, 1), km_box(1.5, 0, 2.5, 1),
+                                   km_box(0, 0, 3, 1)], crs=UTM)
+    t = area_by_zone(z, communes, by=(), dissolve=True).set_index("commune_id")
+    # the union is d: 200 ha in A, 100 in B; drawn: A 100+100+50+50+200, B 50+50+100
+    assert t.loc["A", "area_ha"] == pytest.approx(200)
+    assert t.loc["B", "area_ha"] == pytest.approx(100)
+    assert t.loc["A", "overlap_ha"] == pytest.approx(300)
+    assert t.loc["B", "overlap_ha"] == pytest.approx(100)
+
+
 def test_district_and_province_levels(communes, zones):
     d = area_by_zone(zones, communes, by="zone_kind", level="district")
     assert list(d.columns) == ["district_code", "district", "zone_kind", "area_ha",
@@ -141,7 +154,7 @@ def test_errors(communes, zones):
         area_by_zone(zones, communes, by="partner")
     with pytest.raises(SchemaError, match=r"no column.*'district'.*level='district'"):
         area_by_zone(zones, communes.drop(columns="district"), level="district")
-    with pytest.raises(SchemaError, match="level='ward'; use one of commune"):
+    with pytest.raises(SchemaError, match="level='ward'; use one of village, commune"):
         area_by_zone(zones, communes, level="ward")
 
 
@@ -206,6 +219,113 @@ def test_agrees_with_brute_force_overlay(scene, max_vertices):
         union = shapely.union_all(g.geometry.array)
         assert dis.loc[dis["crop"] == crop, "area_ha"].sum() == pytest.approx(
             union.area / 1e4, rel=1e-9)
+
+
+def _dense_scene(seed):
+    """Wiggly communes and dense, non-convex zones drawn over one another.
+
+    Each base zone (a star, an L or a rectangle with a hole) is redrawn 0–4
+    times: exactly, shifted a little, or enlarged over its neighbours, as
+    hand-drawn linkage zones and one-layer-per-season models are.
+    """
+    rng = np.random.default_rng(seed)
+    base = []
+    for _ in range(60):
+        cx, cy = X + rng.uniform(200, 5800), Y + rng.uniform(200, 5800)
+        pick = rng.random()
+        if pick < 0.4:
+            k = rng.integers(5, 12)
+            ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+            r = rng.uniform(60, 300, k)
+            base.append(shapely.make_valid(shapely.Polygon(np.column_stack(
+                [cx + r * np.cos(ang), cy + r * np.sin(ang)]))))
+        elif pick < 0.7:  # an L
+            w, h = rng.uniform(100, 400, 2)
+            base.append(box(cx, cy, cx + w, cy + h).difference(
+                box(cx + w / 2, cy + h / 2, cx + w + 1, cy + h + 1)))
+        else:  # a rectangle with a pond
+            w, h = rng.uniform(100, 400, 2)
+            base.append(box(cx, cy, cx + w, cy + h).difference(
+                Point(cx + w / 2, cy + h / 2).buffer(min(w, h) / 4, quad_segs=4)))
+    geoms, crops = [], []
+    for g in base:
+        crop = rng.choice(["rice", "lotus"], p=[0.8, 0.2])
+        geoms.append(g)
+        crops.append(crop)
+        for _ in range(rng.integers(0, 5)):
+            how = rng.random()
+            c = g.centroid
+            copy = g if how < 0.25 else shapely.affinity.scale(
+                shapely.affinity.translate(g, *rng.uniform(-40, 40, 2)),
+                *(rng.uniform(1.2, 1.8, 1).repeat(2) if how > 0.75 else (1, 1)), origin=c)
+            geoms.append(copy)
+            crops.append(crop if rng.random() < 0.9 else "lotus")
+    zones = gpd.GeoDataFrame({"crop": crops}, geometry=geoms, crs=UTM)
+    disc = Point(X + 3000, Y + 3000).buffer(2900, quad_segs=64)
+    cells = [box(X + 2000 * i, Y + 2000 * j, X + 2000 * (i + 1), Y + 2000 * (j + 1))
+             .intersection(disc) for i in range(3) for j in range(3)]
+    communes = gpd.GeoDataFrame({"commune_id": [f"c{k}" for k in range(9)],
+                                 "commune_name": [f"Xã {k}" for k in range(9)]},
+                                geometry=cells, crs=UTM)
+    return zones, communes
+
+
+def _union_reference(zones, communes):
+    """Independently: each crop's zones unioned by shapely, cut by each commune (ha)."""
+    out = {}
+    for crop, g in zones.groupby("crop"):
+        union = shapely.union_all(g.geometry.array)
+        for cid, cgeom in zip(communes["commune_id"], communes.geometry, strict=True):
+            out[(cid, crop)] = union.intersection(cgeom).area / 1e4
+    return pd.Series(out)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dense_overlaps_match_shapely_unions_per_cell(seed):
+    zones, communes = _dense_scene(seed)
+    dis = area_by_zone(zones, communes, by="crop", dissolve=True, crs=UTM, threads=2)
+    raw = area_by_zone(zones, communes, by="crop", dissolve=False, crs=UTM)
+    union = _union_reference(zones, communes)
+    plain = _overlay_reference(zones, communes, ["crop"])
+    key = ["commune_id", "crop"]
+    got = dis.dropna(subset=["commune_id"]).set_index(key)
+    got_raw = raw.dropna(subset=["commune_id"]).set_index(key)
+    union, plain = union[union > 1e-9], plain[plain > 1e-9]
+    assert sorted(got.index) == sorted(union.index)
+    np.testing.assert_allclose(got.loc[union.index, "area_ha"], union, rtol=1e-9)
+    # counted more than once = drawn area less the union, in both modes
+    np.testing.assert_allclose(got_raw.loc[plain.index, "area_ha"], plain, rtol=1e-9)
+    over = plain - union.reindex(plain.index, fill_value=0.0)
+    np.testing.assert_allclose(got_raw.loc[plain.index, "overlap_ha"], over,
+                               rtol=1e-9, atol=1e-9 * plain.max())
+    np.testing.assert_allclose(got.loc[plain.index, "overlap_ha"], over,
+                               rtol=1e-9, atol=1e-9 * plain.max())
+    assert over.sum() > 0.2 * plain.sum()  # dense: a fifth and more drawn more than once
+    # outside every commune too: the union's area outside the disc
+    whole = sum(shapely.union_all(g.geometry.array).area for _, g in zones.groupby("crop"))
+    assert dis["area_ha"].sum() == pytest.approx(whole / 1e4, rel=1e-9)
+
+
+def test_inclusion_exclusion_and_geos_unions_agree():
+    """The engine's two ways (sets of overlapping zones, GEOS unions of big clusters)."""
+    from geoagri._pieces import allocate, overlap_pairs
+    from geoagri._union import overlap_by_region
+
+    zones, communes = _dense_scene(7)
+    geoms = np.asarray(zones.geometry.array, dtype=object)
+    codes = pd.factorize(zones["crop"])[0]
+    regions = np.asarray(communes.geometry.array, dtype=object)
+    pieces = cut_into_pieces(regions, max_vertices=16)
+    i, j, a = overlap_pairs(geoms, codes)
+    raw = allocate(geoms, regions, pieces)
+    totals = []
+    for max_terms in (0, 10_000):  # every cluster unioned by GEOS; none
+        g, r, area = overlap_by_region(geoms, i, j, a, raw, regions, pieces, threads=2,
+                                       max_terms=max_terms)
+        totals.append(np.bincount(r * 2 + codes[g], weights=area, minlength=20))
+    drawn = np.bincount(raw[1] * 2 + codes[raw[0]], weights=raw[2], minlength=20)
+    assert totals[0].sum() > 0.2 * drawn.sum()
+    np.testing.assert_allclose(totals[1], totals[0], rtol=1e-9, atol=1e-9 * drawn.max())
 
 
 @pytest.mark.skipif(not COMMUNES_2025.exists(),

@@ -18,7 +18,7 @@ from shapely.geometry import Point, box
 from geoagri.cli import main
 from geoagri.errors import GeoagriWarning, LayerError
 from geoagri.io import read_layer, write_layer
-from geoagri.legacy_encoding import encode_legacy
+from geoagri.io.legacy_encoding import encode_legacy
 from geoagri.plan import check_plan, read_plan
 
 X, Y = 500_000, 1_200_000  # UTM 48N, in Long An: 1 km² = 100 ha

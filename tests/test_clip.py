@@ -1,5 +1,10 @@
 """The NumPy convex clipper against GEOS, on shapes chosen to break it."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import shapely
@@ -7,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from geoagri._clip import intersection_area, polygons
+from geoagri._clip import common_area, intersection_area, polygons
 
 
 def _random_convex(rng, n, centre, radius):
@@ -101,6 +106,35 @@ def test_fan_of_a_spiral_with_holes_on_both_sides(monkeypatch):
     assert intersection_area(a, b, threads=2) == pytest.approx(expected, rel=1e-15)
 
 
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_common_area_of_several_matches_geos(k):
+    """The intersection of k polygons (stars, convex, with holes, multi) against GEOS."""
+    rng = np.random.default_rng(k)
+    x0, y0 = 580_000.0, 1_190_000.0
+    shapes = []
+    for _ in range(60):
+        c = (x0 + rng.uniform(0, 150), y0 + rng.uniform(0, 150))
+        pick = rng.random()
+        if pick < 0.4:
+            shapes.append(_random_star(rng, c, 120))
+        elif pick < 0.8:
+            shapes.append(_random_convex(rng, 8, c, 100))
+        elif pick < 0.9:  # a hole
+            shapes.append(Point(c).buffer(110, quad_segs=4).difference(
+                Point(c[0] + 20, c[1]).buffer(40, quad_segs=3)))
+        else:
+            shapes.append(MultiPolygon([box(c[0] - 90, c[1] - 90, c[0], c[1]),
+                                        box(c[0] + 10, c[1] + 10, c[0] + 90, c[1] + 90)]))
+    geoms = np.array(shapes, dtype=object)
+    members = np.array([rng.choice(len(geoms), k, replace=False) for _ in range(300)])
+    expected = shapely.area(shapely.intersection_all(geoms[members], axis=1))
+    assert (expected > 1).mean() > 0.3  # most sets do share an area
+    got = common_area(geoms, members, threads=2)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * 4e4)
+    # the order of the members does not matter
+    np.testing.assert_allclose(common_area(geoms, members[:, ::-1]), expected, atol=1e-9 * 4e4)
+
+
 # ----------------------------------------------------------------- property tests
 
 
@@ -156,3 +190,20 @@ def test_intersection_area_equals_geos_on_random_pairs(pairs):
     got = intersection_area(a, b)
     scale = np.maximum(np.maximum(shapely.area(a), shapely.area(b)), 1.0)
     assert np.all(np.abs(got - expected) <= 1e-9 * scale), (got, expected)
+
+
+def test_reading_does_not_load_the_compiled_engine():
+    """Reading and checking layers must not import numba (its start-up is seconds cold)."""
+    code = ("import sys, geoagri.io, geoagri.validate, geoagri._pieces, geoagri.area\n"
+            "print('numba' in sys.modules)\n"
+            "import numpy as np, shapely\n"
+            "from geoagri._clip import intersection_area\n"
+            "a = intersection_area(np.array([shapely.box(0, 0, 2, 2)]),"
+            " np.array([shapely.box(1, 1, 3, 3)]))\n"
+            "print('numba' in sys.modules, float(a[0]))\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          check=True)
+    # before any analysis: no numba; the first intersection area loads it and is right
+    assert done.stdout.split() == ["False", "True", "1.0"]

@@ -34,6 +34,7 @@ from geoagri import _partition, distributed  # noqa: E402
 from geoagri.area import area_by_zone  # noqa: E402
 from geoagri.coverage import coverage, gaps  # noqa: E402
 from geoagri.errors import GeoagriError, SchemaError  # noqa: E402
+from geoagri.io import read_partitioned  # noqa: E402
 
 CRS = "EPSG:32648"
 X0, Y0 = 500_000.0, 1_200_000.0
@@ -165,7 +166,7 @@ def test_the_data_exercises_partition_borders(parcels, communes):
 @pytest.mark.parametrize("dissolve", [True, False])
 def test_area_by_zone_equals_in_memory(client, parcels, communes, dissolve):
     ref = area_by_zone(parcels, communes, by="crop", dissolve=dissolve)
-    got = distributed.area_by_zone(_dask(parcels), communes, by="crop", dissolve=dissolve,
+    got = area_by_zone(_dask(parcels), communes, by="crop", dissolve=dissolve,
                                    client=client, npartitions=4)
     _assert_same_table(got, ref)
     # totals conserved, overlaps found across partitions
@@ -184,7 +185,7 @@ def test_overlapping_communes_counted_once_as_in_memory(client, parcels, commune
     # every commune grown by 30 m: neighbours overlap; each overlap goes to the lowest code
     grown = communes.assign(geometry=communes.geometry.buffer(30))
     ref = area_by_zone(parcels, grown, by="crop")
-    got = distributed.area_by_zone(_dask(parcels), grown, by="crop", client=client,
+    got = area_by_zone(_dask(parcels), grown, by="crop", client=client,
                                    npartitions=4)
     _assert_same_table(got, ref)
     plain = area_by_zone(parcels, communes, by="crop")
@@ -196,7 +197,7 @@ def test_area_by_zone_kind_default_grouping_and_many_partitions(client, parcels,
     layer.attrs["geoagri"] = {"kind": "parcels"}
     ref = area_by_zone(layer, communes)
     assert "land_use" in ref.columns
-    got = distributed.area_by_zone(_dask(layer, 5), communes, client=client, npartitions=12)
+    got = area_by_zone(_dask(layer, 5), communes, client=client, npartitions=12)
     _assert_same_table(got, ref)
 
 
@@ -205,7 +206,7 @@ def test_coverage_equals_in_memory(client, parcels, communes, service):
     assert ref["pump_ha"].sum() > 0 and ref["power_ha"].sum() > 0
     got = coverage(_dask(parcels), communes=communes, by="crop", **service)
     _assert_same_table(got, ref)
-    got = distributed.coverage(parcels, communes=communes, client=client, npartitions=5,
+    got = coverage(parcels, communes=communes, client=client, npartitions=5,
                                **{**service, "canals": None, "canal_reach_m": None,
                                   "network_reach_m": None})
     ref = coverage(parcels, communes=communes, **{**service, "canals": None,
@@ -216,7 +217,7 @@ def test_coverage_equals_in_memory(client, parcels, communes, service):
 
 def test_gaps_equals_in_memory(client, parcels, communes, service):
     ref = gaps(parcels, communes=communes, by="crop", **service)
-    got = distributed.gaps(_dask(parcels), communes=communes, by="crop", client=client,
+    got = gaps(_dask(parcels), communes=communes, by="crop", client=client,
                            npartitions=4, **service)
     assert isinstance(got, gpd.GeoDataFrame)
     assert got.crs == ref.crs
@@ -235,7 +236,7 @@ def test_read_partitioned_geoparquet_and_geopackage(client, parcels, communes, t
     parcels.to_file(tmp_path / "parcels.gpkg", layer="parcels", driver="GPKG")
     for path, kw in ((tmp_path / "parcels.parquet", {}),
                      (tmp_path / "parcels.gpkg", {"layer": "parcels", "chunksize": 200})):
-        ddf = distributed.read_partitioned(path, kind="parcels", **kw)
+        ddf = read_partitioned(path, kind="parcels", **kw)
         assert ddf.npartitions == 4
         mem = read_layer(path, kind="parcels", layer=kw.get("layer"))
         ref = area_by_zone(mem, communes, by="crop")
@@ -277,11 +278,11 @@ def test_the_client_receives_result_rows_only(client, parcels, communes, service
     monkeypatch.setattr(distributed_pkg.Client, "gather", gather)
     monkeypatch.setattr(distributed_pkg.Client, "scatter", scatter)
     parcels.to_parquet(tmp_path / "parcels.parquet", row_group_size=100)
-    ddf = distributed.read_partitioned(tmp_path / "parcels.parquet")
+    ddf = read_partitioned(tmp_path / "parcels.parquet")
     assert ddf.npartitions == -(-len(parcels) // 100)
-    for run in (lambda: distributed.area_by_zone(ddf, communes, by="crop", client=client,
+    for run in (lambda: area_by_zone(ddf, communes, by="crop", client=client,
                                                  npartitions=4),
-                lambda: distributed.coverage(ddf, communes=communes, by="crop",
+                lambda: coverage(ddf, communes=communes, by="crop",
                                              client=client, npartitions=4, **service)):
         gathered.clear()
         scattered.clear()
@@ -302,15 +303,14 @@ def test_the_client_receives_result_rows_only(client, parcels, communes, service
 
 def test_errors_are_raised_before_any_work(client, parcels, communes):
     with pytest.raises(SchemaError, match=r"no column.*'cultivar'"):
-        distributed.area_by_zone(_dask(parcels), communes, by="cultivar", client=client)
+        area_by_zone(_dask(parcels), communes, by="cultivar", client=client)
     with pytest.raises(GeoagriError, match="power is given without power_reach_m"):
-        distributed.coverage(_dask(parcels), communes=communes, client=client,
-                             power=gpd.GeoDataFrame({"element": [], "phases": []},
-                                                    geometry=[], crs=CRS))
+        coverage(_dask(parcels), communes=communes, client=client,
+                 power=gpd.GeoDataFrame({"element": [], "phases": []}, geometry=[], crs=CRS))
     with pytest.raises(GeoagriError, match=r"unknown option.*'radius_m'"):
-        distributed.gaps(_dask(parcels), communes=communes, client=client, radius_m=5)
+        gaps(_dask(parcels), communes=communes, client=client, radius_m=5)
     with pytest.raises(SchemaError, match="dask-geopandas GeoDataFrame, got list"):
-        distributed.area_by_zone([1, 2], communes, client=client)
+        area_by_zone([1, 2], communes, client=client)
 
 
 def _failing_partition(frame):
@@ -342,7 +342,7 @@ def test_a_failing_task_raises_and_returns_nothing(client, parcels, communes):
     with pytest.raises(distributed.ClusterError,
                        match=r"(?s)area_by_zone: the run on the dask cluster failed.*"
                              r"corrupt row group.*No result was returned"):
-        result = distributed.area_by_zone(ddf, communes, by="crop", client=client)
+        result = area_by_zone(ddf, communes, by="crop", client=client)
     assert result is None
 
 
@@ -358,7 +358,7 @@ def test_a_killed_worker_is_retried_and_the_result_is_whole(client, parcels, com
     ddf = _from_parts(parts, meta)
     worker_pids = set(client.run(os.getpid).values())
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        future = pool.submit(distributed.area_by_zone, ddf, communes, by="crop",
+        future = pool.submit(area_by_zone, ddf, communes, by="crop",
                              client=client)
         deadline = time.time() + 30
         while not marker.exists() and time.time() < deadline:

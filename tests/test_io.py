@@ -13,7 +13,7 @@ from shapely.geometry import Point, box
 
 from geoagri.errors import CRSError, GeoagriError, LayerError
 from geoagri.io import list_layers, read_layer, write_layer
-from geoagri.legacy_encoding import encode_legacy
+from geoagri.io.legacy_encoding import encode_legacy
 
 UTM = "EPSG:32648"
 NAMES = ["Xã Tuyên Bình Tây", "Thị trấn Vĩnh Hưng", "Xã Hưng Điền A"]

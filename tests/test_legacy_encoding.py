@@ -1,4 +1,4 @@
-"""Tests of geoagri.legacy_encoding: TCVN3, VNI-Windows and Windows-1258 text."""
+"""Tests of geoagri.io.legacy_encoding: TCVN3, VNI-Windows and Windows-1258 text."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from geoagri.errors import GeoagriError
-from geoagri.legacy_encoding import (
+from geoagri.io.legacy_encoding import (
     VIETNAMESE_LETTERS,
     EncodingGuess,
     decode_legacy,

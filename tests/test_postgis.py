@@ -22,7 +22,7 @@ from geoagri.validate import canonicalize
 psycopg = pytest.importorskip("psycopg", reason="PostGIS support needs psycopg "
                               "(pip install 'psycopg[binary]')")
 
-from geoagri.postgis import (  # noqa: E402 (after the importorskip)
+from geoagri.io.postgis import (  # noqa: E402 (after the importorskip)
     list_tables,
     read_postgis,
     read_table_as_frame,

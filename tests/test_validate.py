@@ -192,3 +192,27 @@ def test_empty_layer_in_degrees_is_valid_and_keeps_its_columns():
                              geometry=gpd.points_from_xy([105.8], [10.9]), crs="EPSG:9210")
     with pytest.raises(CRSError, match="look like lon/lat degrees"):
         canonicalize(wrong, "pumps")
+
+
+def test_a_merge_does_not_change_what_area_by_zone_groups_by():
+    """attrs are lost in a merge with a table that has none; the id column tells the kind."""
+    import geopandas as gpd
+
+    from geoagri.area import area_by_zone
+    from geoagri.datasets import demo
+    from geoagri.validate import kind_of
+
+    plan = demo()
+    zones = plan["zones"]
+    partners = pd.DataFrame({"zone_id": zones["zone_id"], "partner": "HTX Tuyên Bình"})
+    merged = gpd.GeoDataFrame(zones.merge(partners, on="zone_id"), crs=zones.crs)
+    assert merged.attrs.get("geoagri") is None  # what the review reproduced
+    before = area_by_zone(zones, plan["communes"], crs=plan.metric_crs)
+    after = area_by_zone(merged, plan["communes"], crs=plan.metric_crs)
+    assert "zone_kind" in after.columns
+    pd.testing.assert_frame_equal(before.reset_index(drop=True), after.reset_index(drop=True),
+                                  check_like=True)
+    plain = gpd.GeoDataFrame({"name": ["a"]}, geometry=zones.geometry.iloc[:1].to_numpy(),
+                             crs=zones.crs)
+    with pytest.warns(GeoagriWarning, match="kind is not known"):
+        assert kind_of(plain) is None

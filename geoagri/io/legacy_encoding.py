@@ -47,7 +47,7 @@ Decisions taken here
 
 Examples
 --------
->>> from geoagri.legacy_encoding import decode_legacy, encode_legacy
+>>> from geoagri.io.legacy_encoding import decode_legacy, encode_legacy
 >>> encode_legacy("Đồng Tháp", "tcvn3")
 b'\\xa7\\xe5ng Th\\xb8p'
 >>> encode_legacy("Đồng Tháp", "vni")

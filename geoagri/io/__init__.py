@@ -1,11 +1,18 @@
-"""Reading and writing layers: the only module that touches files.
+"""Reading and writing layers: the only package that touches files.
+
+Its rooms: this module (:func:`read_layer`, :func:`read_table`,
+:func:`read_vector`, :func:`write_layer`, the one CSV writer
+:func:`write_csv` and the one atomic writer :func:`replace_file`),
+:mod:`geoagri.io.postgis` (PostGIS tables), :mod:`geoagri.io.legacy_encoding`
+(TCVN3 / VNI / Windows-1258 text) and :mod:`geoagri.io.partitioned` (large
+layers read lazily for the dask engine).
 
 :func:`read_layer` reads GeoPackage, Shapefile (also zipped), GeoJSON,
 KML/KMZ, GeoParquet, FlatGeobuf, and CSV/XLSX tables with lon/lat or x/y
 columns, or takes a (Geo)DataFrame, and returns the canonical layer made by
 :func:`geoagri.validate.canonicalize`.  Shapefiles whose DBF declares no
 encoding are decoded from TCVN3, VNI-Windows, Windows-1258 or UTF-8, whichever
-the text is (:mod:`geoagri.legacy_encoding`).  :func:`write_layer` writes to a
+the text is (:mod:`geoagri.io.legacy_encoding`).  :func:`write_layer` writes to a
 temporary file and moves it into place, so a failed write leaves nothing
 half-written.
 
@@ -48,12 +55,12 @@ import pyproj
 
 from geoagri.crs import require_crs
 from geoagri.errors import GeoagriError, GeoagriWarning, LayerError, Problem
-from geoagri.legacy_encoding import fix_text_columns, sniff_dbf_encoding
+from geoagri.io.legacy_encoding import fix_text_columns, sniff_dbf_encoding
 from geoagri.schema import spec
 from geoagri.validate import canonicalize
 
-__all__ = ["FORMULA_PREFIXES", "csv_safe", "list_layers", "read_layer", "read_table",
-           "read_vector", "replace_file", "write_csv", "write_layer"]
+__all__ = ["FORMULA_PREFIXES", "csv_safe", "list_layers", "read_layer", "read_partitioned",
+           "read_table", "read_vector", "replace_file", "write_csv", "write_layer"]
 
 log = logging.getLogger("geoagri")
 
@@ -570,7 +577,7 @@ def _read_source(source: Any, kind: str, *, layer: str | None, name: str | None,
     if isinstance(source, pd.DataFrame):
         return source, name or kind, None, None
     if isinstance(source, str) and re.match(r"^postgres(ql)?://", source):
-        from geoagri.postgis import read_table_as_frame, redact_dsn
+        from geoagri.io.postgis import read_table_as_frame, redact_dsn
 
         if layer is None:
             raise GeoagriError(
@@ -766,3 +773,6 @@ def write_layer(
                 pyogrio.write_dataframe(frame, tmp, layer=layer, driver=driver,
                                         append=False, layer_options=options)
     return path
+
+
+from geoagri.io.partitioned import read_partitioned  # noqa: E402  (dask loads when called)
