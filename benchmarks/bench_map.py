@@ -20,6 +20,11 @@ With ``--naive N`` it also builds the usual folium map of the first N parcels
 comparison; at 200,000 parcels that page is 114 MB and takes about 249 s to
 load (PERFORMANCE.md), so the default compares at 20,000.
 
+It also builds the whole plan map (:func:`geoagri.maps.plan_map`: layer
+control, legend, the plan's own basemap, inlined scripts) of the same
+communes and parcels, the page ``geoagri run`` writes, and measures it the
+same way (its tiles fail to load here, with no network, as they would offline).
+
 Run: ``python benchmarks/bench_map.py [--scale province] [--runs 3] [--naive 20000]``
 """
 
@@ -73,7 +78,7 @@ _DRAWN = """
     const done = arguments[0];
     const drawn = () => requestAnimationFrame(() => requestAnimationFrame(() => done({
         ms: performance.now(), errors: window.__errors,
-        paths: document.querySelectorAll('.leaflet-overlay-pane path').length})));
+        paths: document.querySelectorAll('.leaflet-pane path').length})));
     if (document.readyState === 'complete') drawn();
     else window.addEventListener('load', drawn);
 """
@@ -113,6 +118,24 @@ def geoagri_map(parcels, communes) -> folium.Map:
     b = communes.to_crs(4326).total_bounds
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
     return _make_offline(m)
+
+
+def geoagri_plan_map(parcels, communes) -> folium.Map:
+    """The whole plan map (:func:`geoagri.maps.plan_map`) of a plan of these layers.
+
+    Self-contained, with tiles (which fail here: no network) and the plan's own
+    basemap; the parcels are in the page, off when it opens.
+    """
+    from dataclasses import replace
+
+    from geoagri.datasets import demo
+    from geoagri.maps import plan_map
+
+    d = demo()
+    plan = replace(d, layers={"communes": communes, "parcels": parcels},
+                   sources={k: d.sources[k] for k in ("communes", "parcels")},
+                   metric_crs=communes.crs)
+    return plan_map(plan)
 
 
 def naive_map(parcels) -> folium.Map:
@@ -162,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     print(f"{a.scale}: {len(communes)} communes, {len(parcels):,} parcels; output in {out}")
     measure("geoagri", lambda: geoagri_map(parcels, communes), out / "geoagri.html", a.runs)
+    measure("geoagri plan_map (default view, self-contained)",
+            lambda: geoagri_plan_map(parcels, communes), out / "plan_map.html", a.runs)
     if a.naive:
         sub = parcels.iloc[: a.naive]
         measure(f"geoagri, {len(sub):,} parcels",

@@ -59,7 +59,8 @@ FIELDS: _Labels = _vi_en(
     zone_id=("Mã vùng", "Zone id"), model_id=("Mã mô hình", "Model id"),
     work_id=("Mã công trình", "Work id"), power_id=("Mã", "Id"),
     pump_id=("Mã trạm bơm", "Pump station id"), coop_id=("Mã HTX", "Cooperative id"),
-    parcel_id=("Mã thửa", "Parcel id"), site_id=("Mã", "Id"), line_id=("Mã", "Id"),
+    parcel_id=("Mã thửa", "Parcel id"),
+    site_id=("Mã vị trí đề xuất", "Proposed site id"), line_id=("Mã", "Id"),
     gap_id=("Mã", "Id"), name=("Tên", "Name"),
     # classes
     zone_kind=("Loại vùng", "Zone kind"), work_type=("Loại công trình", "Type"),
@@ -79,11 +80,22 @@ FIELDS: _Labels = _vi_en(
     covered_ha=("Diện tích phục vụ", "Area served"),
     length_km=("Chiều dài", "Length"), yield_t_ha=("Năng suất", "Yield"),
     profit_vnd_ha=("Lợi nhuận", "Profit"), cost_vnd=("Kinh phí", "Cost"),
+    station_cost_vnd=("Kinh phí trạm bơm", "Station cost"),
+    connection_cost_vnd=("Kinh phí đường dây đấu nối", "Connection cost"),
+    connection_length_km=("Đường dây đấu nối", "Connection line"),
+    ha_per_billion_vnd=("Diện tích phục vụ trên 1 tỷ đồng", "Area served per billion VND"),
     state_share_pct=("Tỷ lệ vốn Nhà nước", "State share"), radius_m=("Bán kính", "Radius"),
     commune_area_ha=("Diện tích xã", "Commune area"),
     linkage_area_ha=("Diện tích liên kết", "Linkage area"),
     coverage_pct=("Tỷ lệ liên kết", "Linkage coverage"),
     n_parcels=("Số thửa", "Parcels"), n_features=("Số đối tượng", "Features"),
+    # other columns of the canonical layers
+    area_code=("Mã số vùng trồng", "Cultivation area code"),
+    certification=("Chứng nhận", "Certification"), start_year=("Năm bắt đầu", "Start year"),
+    commune_type=("Loại đơn vị hành chính", "Unit type"), note=("Ghi chú", "Note"),
+    founded_year=("Năm thành lập", "Founded"), high_tech=("Ứng dụng công nghệ cao", "High tech"),
+    value_chain=("Tham gia chuỗi giá trị", "In a value chain"),
+    holder_id=("Mã chủ sử dụng đất", "Land holder id"),
 )
 
 #: Column → unit, by language (columns without one are not listed).
@@ -91,7 +103,10 @@ UNITS: _Labels = {
     **{c: {"vi": "ha", "en": "ha"} for c in (
         "area_ha", "declared_area_ha", "served_area_ha", "covered_ha", "commune_area_ha",
         "linkage_area_ha")},
-    "length_km": {"vi": "km", "en": "km"}, "radius_m": {"vi": "m", "en": "m"},
+    "length_km": {"vi": "km", "en": "km"}, "connection_length_km": {"vi": "km", "en": "km"},
+    "ha_per_billion_vnd": {"vi": "ha/tỷ đồng", "en": "ha per billion VND"},
+    "station_cost_vnd": {"vi": "đồng", "en": "VND"},
+    "connection_cost_vnd": {"vi": "đồng", "en": "VND"}, "radius_m": {"vi": "m", "en": "m"},
     "voltage_kv": {"vi": "kV", "en": "kV"}, "capacity_kva": {"vi": "kVA", "en": "kVA"},
     "capacity_m3_h": {"vi": "m³/h", "en": "m³/h"}, "power_kw": {"vi": "kW", "en": "kW"},
     "yield_t_ha": {"vi": "tấn/ha", "en": "t/ha"},
@@ -133,6 +148,8 @@ VALUES: _Labels = _vi_en(
     # cooperative types
     htx=("Hợp tác xã", "Cooperative"), tht=("Tổ hợp tác", "Cooperative group"),
     hoi_quan=("Hội quán", "Farmers' club"),
+    # certifications
+    organic=("Hữu cơ", "Organic"),
     # booleans (as text)
     **{"True": ("Có", "Yes"), "False": ("Không", "No")},
 )

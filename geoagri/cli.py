@@ -374,7 +374,8 @@ def _parser() -> argparse.ArgumentParser:
     mp.add_argument("plan", help="plan file (plan.toml)")
     mp.add_argument("--out", required=True, help="HTML file to write")
     mp.add_argument("--offline", action="store_true",
-                    help="inline every script and style: the file opens without internet")
+                    help="no tile layers: the page makes no request (every map is "
+                         "self-contained; without internet it draws the plan's own basemap)")
     mp.add_argument("--language", default="vi", choices=["vi", "en"])
     mp.set_defaults(func=_cmd_map)
     run = sub.add_parser("run", help="validate a plan and write its report and tables")

@@ -60,7 +60,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geoagri import _labels
+from geoagri import _labels, _styles
 from geoagri.errors import CRSError, GeoagriError, GeoagriWarning, OptionError
 from geoagri.io import write_csv
 from geoagri.schema import KINDS, spec
@@ -114,34 +114,39 @@ def _cat(value: str, color: str, *, key: str | None = None) -> _Category:
     return _Category(value, color, labels["vi"], labels["en"])
 
 
-_OTHER = _cat("", "#808080", key="other")
+_OTHER = _cat("", _styles.OTHER, key="other")
 
-#: How each kind is drawn: the column that picks the colour, and the colours.
+
+def _cats(palette: Mapping[str, str], **keys: str) -> tuple[_Category, ...]:
+    """The categories of a palette of geoagri._styles (labelled by ``keys``, else the value)."""
+    return tuple(_cat(v, c, key=keys.get(v)) for v, c in palette.items())
+
+
+#: How each kind (or result layer) is drawn: the column that picks the colour, and
+#: the colours, which are the map's (geoagri._styles).
 _STYLES: dict[str, _Style] = {
-    "communes": _Style(None, (), _Category("", "#444444", "Ranh giới xã", "Commune boundary")),
-    "zones": _Style("zone_kind", (
-        _cat("linkage", "#1a9641"), _cat("production", "#fdae61"),
-        _cat("area_code", "#2b83ba"),
-    ), _OTHER),
-    "models": _Style("support", (_cat("supported", "#d7191c"), _cat("self", "#fdae61")),
-                     _OTHER),
-    "works": _Style("status", (
-        _cat("planned", "#9e9e9e"), _cat("surveyed", "#ffd92f"), _cat("designed", "#fc8d62"),
-        _cat("under_construction", "#e41a1c"), _cat("completed", "#1b9e77"),
-    ), _OTHER),
-    "power": _Style("phases", (
-        _cat("3", "#d62728", key="three_phase"), _cat("1", "#1f77b4", key="single_phase"),
-    ), _OTHER),
-    "pumps": _Style("status", (
-        _cat("operating", "#1f78b4"), _cat("planned", "#9e9e9e"),
-        _cat("under_construction", "#e41a1c"), _cat("out_of_service", "#000000"),
-    ), _OTHER),
-    "cooperatives": _Style("coop_type", (
-        _cat("htx", "#6a3d9a"), _cat("tht", "#cab2d6"), _cat("hoi_quan", "#b15928"),
-    ), _OTHER),
-    "parcels": _Style(None, (), _Category("", "#bdb76b", "Thửa đất", "Parcel")),
+    "communes": _Style(None, (), _Category("", _styles.BOUNDARY, "Ranh giới xã",
+                                           "Commune boundary")),
+    "zones": _Style("zone_kind", _cats(_styles.ZONE_KIND), _OTHER),
+    "models": _Style("support", _cats(_styles.MODEL_SUPPORT), _OTHER),
+    "works": _Style("status", _cats(_styles.WORK_STATUS), _OTHER),
+    "power": _Style("phases", _cats(_styles.PHASES, **{"3": "three_phase",
+                                                        "1": "single_phase"}), _OTHER),
+    "pumps": _Style("status", _cats(_styles.PUMP_STATUS), _OTHER),
+    "cooperatives": _Style("coop_type", _cats(_styles.COOP_TYPE), _OTHER),
+    "parcels": _Style(None, (), _Category("", _styles.PARCEL, "Thửa đất", "Parcel")),
+    # the results of the coverage and siting analyses (layers of proposals.gpkg)
+    "gaps": _Style("missing", tuple(
+        _Category(v, c, *(_labels.value_label(v, lang, field="missing") for lang in ("vi", "en")))
+        for v, c in _styles.GAP_MISSING.items()), _OTHER),
+    "proposed_stations": _Style(None, (), _Category(
+        "", _styles.PROPOSAL, "Trạm bơm đề xuất", "Proposed pump station")),
+    "proposed_lines": _Style(None, (), _Category(
+        "", _styles.PROPOSAL, "Tuyến điện 3 pha đề xuất", "Proposed three-phase line")),
 }
 _PLAIN = _Style(None, (), _Category("", "#ff7f00", "Đối tượng", "Feature"))
+#: Layers styled by their name, whatever kind their columns suggest.
+_BY_NAME = ("gaps", "proposed_stations", "proposed_lines")
 
 
 def _title(kind: str | None, language: str) -> str | None:
@@ -157,6 +162,11 @@ def _field_label_vi(column: object) -> str | None:
 
 def _style_of(kind: str | None) -> _Style:
     return _STYLES.get(kind or "", _PLAIN)
+
+
+def _style_key(name: str, kind: str | None) -> str | None:
+    """What a layer is styled as: a result layer by its name, any other by its kind."""
+    return name if name in _BY_NAME else kind
 
 
 def _category_key(value: object) -> str | None:
@@ -226,6 +236,52 @@ def _qml_symbol(parent: ET.Element, name: str, family: str, color: str) -> None:
         el.attrib["pass"] = el.attrib.pop("pass_")
 
 
+def _qml_option(parent: ET.Element, **attrs: str) -> ET.Element:
+    return ET.SubElement(parent, "Option", **attrs)
+
+
+def _qml_fields(root: ET.Element, frame: gpd.GeoDataFrame, language: str) -> None:
+    """Field aliases (the labels of geoagri._labels) and value maps (code → label).
+
+    QGIS shows the label of each field, and of each vocabulary value present
+    (``under_construction`` → "Đang thi công") in the attribute table and the
+    identify panel; the data keep the codes.
+    """
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    config = ET.SubElement(root, "fieldConfiguration")
+    aliases = ET.SubElement(root, "aliases")
+    for i, c in enumerate(columns):
+        name = str(c)
+        field = ET.SubElement(config, "field", name=name, configurationFlags="None")
+        values = [v for v in pd.unique(frame[c].dropna()) if isinstance(v, str)] \
+            if frame[c].dtype == object else []
+        shown = {v: _labels.value_label(v, language, field=name) for v in values}
+        shown = {v: lab for v, lab in shown.items() if lab != v}
+        if shown:
+            widget = ET.SubElement(field, "editWidget", type="ValueMap")
+            top = _qml_option(ET.SubElement(widget, "config"), type="Map")
+            listing = _qml_option(top, name="map", type="List")
+            for v, lab in sorted(shown.items()):
+                _qml_option(_qml_option(listing, type="Map"), name=lab, value=v, type="QString")
+        else:
+            ET.SubElement(ET.SubElement(field, "editWidget", type="TextEdit"), "config")
+        alias = _labels.label(name, language, unit=True) if name in _labels.FIELDS else ""
+        ET.SubElement(aliases, "alias", field=name, index=str(i), name=alias)
+
+
+def _qml_labels(root: ET.Element, field: str) -> None:
+    """Labels of a layer's features by a field (commune names), haloed."""
+    labeling = ET.SubElement(root, "labeling", type="simple")
+    settings = ET.SubElement(labeling, "settings", calloutType="simple")
+    ET.SubElement(settings, "text-style", fieldName=field, isExpression="0", fontSize="9",
+                  fontWeight="75", textColor="50,50,50,255", fontFamily="Arial")
+    ET.SubElement(settings, "text-buffer", bufferDraw="1", bufferSize="1",
+                  bufferColor="255,255,255,255", bufferSizeUnits="MM")
+    ET.SubElement(settings, "placement", placement="1", fitInPolygonOnly="0")
+    ET.SubElement(settings, "rendering", obstacle="1", displayAll="0")
+    root.set("labelsEnabled", "1")
+
+
 def _qml_escape_literal(value: str) -> str:
     return value.replace("'", "''")
 
@@ -249,7 +305,8 @@ def qgis_style(frame: gpd.GeoDataFrame, *, kind: str | None, language: str = "vi
     style = _style_of(kind)
     families = _families(frame) or ["polygon"]
     cats = list(style.categories) if style.column in frame.columns else []
-    root = ET.Element("qgis", version="3.28.0", styleCategories="Symbology")
+    root = ET.Element("qgis", version="3.28.0",
+                      styleCategories="Symbology|Labeling|Fields|Forms")
     mixed = len(families) > 1
     if mixed:
         renderer = ET.SubElement(root, "renderer-v2", type="RuleRenderer", symbollevels="0",
@@ -297,6 +354,9 @@ def qgis_style(frame: gpd.GeoDataFrame, *, kind: str | None, language: str = "vi
                                  enableorderby="0", forceraster="0")
         symbols = ET.SubElement(renderer, "symbols")
         _qml_symbol(symbols, "0", families[0], style.default.color)
+    if kind == "communes" and "commune_name" in frame.columns:
+        _qml_labels(root, "commune_name")
+    _qml_fields(root, frame, language)
     ET.SubElement(root, "layerGeometryType").text = _QGIS_GEOM_TYPE[families[0]]
     body = ET.tostring(root, encoding="unicode")
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body
@@ -325,7 +385,7 @@ def _kml_color(color: str, alpha: int = 255) -> str:
 _ICON = "https://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
 
 
-def _kml_style(doc: ET.Element, style_id: str, color: str) -> None:
+def _kml_style(doc: ET.Element, style_id: str, color: str, *, fill: bool = True) -> None:
     st = ET.SubElement(doc, "Style", id=style_id)
     icon = ET.SubElement(st, "IconStyle")
     ET.SubElement(icon, "color").text = _kml_color(color)
@@ -336,6 +396,8 @@ def _kml_style(doc: ET.Element, style_id: str, color: str) -> None:
     ET.SubElement(line, "width").text = "3"
     poly = ET.SubElement(st, "PolyStyle")
     ET.SubElement(poly, "color").text = _kml_color(color, 100)
+    if not fill:  # boundaries only: imagery stays visible under them
+        ET.SubElement(poly, "fill").text = "0"
     ET.SubElement(poly, "outline").text = "1"
 
 
@@ -407,6 +469,7 @@ def _placemark_name(row: Mapping[str, Any], kind: str | None, id_column: str | N
     if kind in ("zones", "models"):
         who = _first(row, "cooperative", "partner")
         crop = _first(row, "crop")
+        crop = _labels.value_label(crop, "vi") if crop else None
         label = " – ".join(p for p in (ident, who) if p)
         return f"{label} ({crop})" if crop and label else label or crop or ""
     return ident or _first(row, "commune_name") or ""
@@ -419,7 +482,7 @@ def _kml_document(layers: Mapping[str, tuple[gpd.GeoDataFrame, str | None]],
     doc = ET.SubElement(kml, "Document", id="root_doc")
     ET.SubElement(doc, "name").text = title
     for lname, (frame, kind) in layers.items():
-        style = _style_of(kind)
+        style = _style_of(_style_key(lname, kind))
         id_column = spec(kind).id_column if kind in KINDS else None
         has_name = "name" in frame.columns
         # columns the KML reader has its own fields for go where it reads them from
@@ -446,7 +509,7 @@ def _kml_document(layers: Mapping[str, tuple[gpd.GeoDataFrame, str | None]],
         style_ids = {}
         for cat in [*cats.values(), style.default]:
             sid = f"{_xml_id(lname)}-{_xml_id(cat.value or 'default')}"
-            _kml_style(folder, sid, cat.color)
+            _kml_style(folder, sid, cat.color, fill=kind != "communes")
             style_ids[cat.value] = sid
         records = frame.drop(columns=frame.geometry.name).to_dict("records")
         for row, geom in zip(records, frame.geometry, strict=True):
@@ -678,7 +741,7 @@ def _write_gpkg(spatial: Mapping[str, tuple[gpd.GeoDataFrame, str | None]], path
         styles.append({
             "f_table_catalog": "", "f_table_schema": "", "f_table_name": name,
             "f_geometry_column": geom_col, "styleName": name,
-            "styleQML": qgis_style(frame, kind=kind, language=language),
+            "styleQML": qgis_style(frame, kind=_style_key(name, kind), language=language),
             "styleSLD": _sld(name, title), "useAsDefault": True,
             "description": f"geoagri: {title}", "owner": "", "ui": None,
             "update_time": pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None),

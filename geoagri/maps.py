@@ -1,12 +1,15 @@
 """Interactive folium maps of a plan: coverage, models, works, power, pumps, gaps.
 
 :func:`plan_map` draws a whole :class:`~geoagri.plan.Plan` (and, when given,
-the results of the coverage and siting analyses) as one :class:`folium.Map`:
-a choropleth of linkage coverage per commune with a legend that is part of
-the HTML, one layer per zone kind and crop, per model season, irrigation works
-coloured by status, three-phase and other power lines, pump stations with their
-service areas, gaps, proposed stations and lines, a layer control, Vietnamese
-or English labels and numbers, fullscreen, measure and scale controls.
+the results of the coverage and siting analyses) as one :class:`folium.Map`
+that opens on the council's question, "where is infrastructure missing, and
+what?": the communes by linkage coverage, the gaps hatched by what is missing,
+pumps and power lines.  Every other layer (zones, one season of models at a
+time, works, service areas, parcels, proposals, basemaps) is one click away
+in a grouped, collapsible layer control; a legend of the layers that are on;
+a title box with year, date and source; Vietnamese or English labels and
+numbers; fullscreen, measure and metric scale controls.  Colours are the one
+palette of :mod:`geoagri._styles`, shared with the KML and QGIS exports.
 
 :func:`map_layer` makes one such layer from any GeoDataFrame and
 :func:`layer_map` a map of one layer; :func:`display_geometry` is the
@@ -36,23 +39,27 @@ How maps stay fast
   matches the area tables.  Below the threshold, features are drawn one by
   one.
 
-Offline maps
-------------
-With ``offline=True`` the JavaScript and CSS the map needs (Leaflet, jQuery,
-Leaflet.fullscreen and leaflet-measure, with their images as data URIs) are
-inlined from the ``folium-offline`` package (``pip install geoagri[offline]``)
-instead of being linked from a CDN, and the map has no tile layer (a plain
-background), so the HTML opens with no internet.  Bootstrap, Font Awesome
-and Awesome Markers, which these maps do not use, are left out.  A plugin
-whose files that package does not have is dropped from the offline map
-(with a :class:`~geoagri.errors.GeoagriWarning`).
+Self-contained maps
+-------------------
+By default (``inline=True``) the JavaScript and CSS the map needs (Leaflet,
+jQuery, Leaflet.fullscreen and leaflet-measure, with their images as data
+URIs) are inlined from the ``folium-offline`` package (a dependency), so the
+saved HTML never depends on a CDN and looks the same everywhere.  Bootstrap,
+Font Awesome and Awesome Markers, which these maps do not use, are left
+out; the layer control, legend and title box are geoagri's own.  A plugin
+whose files that package does not have is dropped (with a
+:class:`~geoagri.errors.GeoagriWarning`).  The online basemaps
+(OpenStreetMap, Esri imagery) are tiles: with no network they fail, and
+:func:`plan_map`'s page switches to the basemap drawn from the plan's own
+layers (commune borders, canals and roads, commune names) and says so.
+``offline=True`` adds no tile layer at all (the page makes no request).
 
 Examples
 --------
 >>> from geoagri.datasets import demo
 >>> m = plan_map(demo(), language="en")
 >>> layer_names(m)[:3]
-['Communes: linkage coverage (%)', 'Cultivation area code – lotus', 'Cultivation area code – rice']
+['Communes: linkage coverage (%)', 'Parcels', 'Cultivation area code – lotus']
 >>> format_number(23865.3, language="vi"), format_number(112.43, language="en", decimals=1)
 ('23.865', '112.4')
 """
@@ -82,7 +89,7 @@ import shapely
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
-from geoagri import _labels
+from geoagri import _labels, _styles
 from geoagri._labels import format_number
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriError, GeoagriWarning, SchemaError
@@ -93,12 +100,14 @@ __all__ = [
     "MapResults",
     "display_geometry",
     "format_area_ha",
+    "format_money",
     "format_number",
     "format_pct",
     "layer_map",
     "layer_names",
     "map_layer",
     "plan_map",
+    "visible_layer_names",
 ]
 
 log = logging.getLogger("geoagri")
@@ -112,22 +121,31 @@ DEFAULT_MAX_FEATURES = 20_000
 #: Side of the grid cells a large layer is aggregated in when no communes are given, m.
 DEFAULT_GRID_M = 2000.0
 
-#: Colours of the coverage classes (ColorBrewer YlGn, 5 classes).
-COVERAGE_COLORS = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
+#: Gaps smaller than this are left off the map (and counted in a note), ha.
+DEFAULT_MIN_GAP_HA = 0.1
 
+# The colours are the one palette of every output (geoagri._styles).
+COVERAGE_COLORS = _styles.COVERAGE_COLORS
 #: Colour of each irrigation-work status, in pipeline order.
-STATUS_COLORS = {
-    "planned": "#9e9e9e", "surveyed": "#42a5f5", "designed": "#7e57c2",
-    "under_construction": "#fb8c00", "completed": "#2e7d32",
-}
-PUMP_COLORS = {"operating": "#0277bd", "planned": "#9e9e9e",
-               "under_construction": "#fb8c00", "out_of_service": "#6d4c41"}
-THREE_PHASE_COLOR = "#d32f2f"
-OTHER_POWER_COLOR = "#f48fb1"
-PROPOSAL_COLOR = "#c51b7d"
-GAP_COLOR = "#e31a1c"
-_QUALITATIVE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
-                "#a6761d", "#1f78b4", "#b2df8a", "#fb9a99")
+STATUS_COLORS = _styles.WORK_STATUS
+PUMP_COLORS = _styles.PUMP_STATUS
+#: Colour of a gap by what is missing (pump, power, both).
+GAP_COLORS = _styles.GAP_MISSING
+THREE_PHASE_COLOR = _styles.THREE_PHASE
+OTHER_POWER_COLOR = _styles.OTHER_POWER
+PROPOSAL_COLOR = _styles.PROPOSAL
+_QUALITATIVE = _styles.QUALITATIVE
+
+#: Panes, bottom to top: Leaflet draws a pane's features above those of a lower
+#: one whatever order they are switched on in, so points stay clickable over
+#: polygons.  (name, z-index, receives clicks)
+_PANES = (("geoagri-communes", 401, True), ("geoagri-base", 405, False),
+          ("geoagri-areas", 410, True), ("geoagri-service", 415, False),
+          ("geoagri-gaps", 420, True), ("geoagri-lines", 430, True),
+          ("geoagri-labels", 440, False), ("geoagri-points", 450, True))
+
+#: Groups of the layer control, in order.
+_GROUPS = ("base", "communes", "zones", "models", "water", "power", "proposals")
 
 #: Wording of the map itself (layer names, legends); the labels of columns and
 #: values come from :mod:`geoagri._labels`.
@@ -136,31 +154,56 @@ _T: dict[str, dict[str, str]] = {
         "coverage_layer": "Xã: tỷ lệ diện tích liên kết (%)",
         "coverage_legend": "Tỷ lệ diện tích liên kết theo xã",
         "zone": "Vùng", "models": "Mô hình",
-        "works_legend": "Công trình theo trạng thái",
         "power3": "Điện 3 pha", "power_other": "Điện 1 pha và khác",
         "service": "Vùng phục vụ trạm bơm (bán kính {r})",
         "gaps": "Vùng thiếu hạ tầng", "sites": "Trạm bơm đề xuất",
         "lines": "Tuyến điện 3 pha đề xuất",
         "outside": "Ngoài các xã", "by_commune": "xã", "by_cell": "ô lưới {km} km",
         "aggregated": "{name} (gộp theo {unit})",
+        "g_base": "Nền bản đồ", "g_communes": "Xã", "g_zones": "Vùng",
+        "g_models": "Mô hình", "g_water": "Thủy lợi", "g_power": "Điện",
+        "g_proposals": "Đề xuất",
+        "layers": "Lớp bản đồ", "legend": "Chú giải", "none": "Không hiển thị",
+        "osm": "Bản đồ OpenStreetMap", "imagery": "Ảnh vệ tinh (Esri)",
+        "no_tiles": "Không có nền ảnh",
+        "basemap": "Kênh, đường, tên xã (từ dữ liệu)", "canals": "Kênh, đường",
+        "borders": "Ranh giới xã",
+        "offline_note": "Không có mạng: nền bản đồ vẽ từ dữ liệu của kế hoạch.",
+        "slivers": "{n} vùng thiếu nhỏ hơn {ha} không vẽ trên bản đồ.",
+        "made": "Lập ngày {date}", "source": "Nguồn: {source}", "year": "Năm {year}",
+        "title": "Bản đồ liên kết sản xuất và hạ tầng",
+        "proposed_station": "Trạm bơm đề xuất",
+        "search": "Tìm xã, mã trạm bơm…", "print": "In bản đồ (hoặc lưu PDF)",
     },
     "en": {
         "coverage_layer": "Communes: linkage coverage (%)",
         "coverage_legend": "Linkage coverage by commune",
         "zone": "Zone", "models": "Models",
-        "works_legend": "Works by status",
         "power3": "Three-phase power", "power_other": "Single-phase and other power",
         "service": "Pump service areas (radius {r})",
         "gaps": "Infrastructure gaps", "sites": "Proposed pump stations",
         "lines": "Proposed three-phase lines",
         "outside": "Outside the communes", "by_commune": "commune",
         "by_cell": "{km} km grid cell", "aggregated": "{name} (aggregated by {unit})",
+        "g_base": "Basemap", "g_communes": "Communes", "g_zones": "Zones",
+        "g_models": "Models", "g_water": "Irrigation", "g_power": "Power",
+        "g_proposals": "Proposals",
+        "layers": "Layers", "legend": "Legend", "none": "None",
+        "osm": "OpenStreetMap", "imagery": "Satellite imagery (Esri)",
+        "no_tiles": "No tiles",
+        "basemap": "Canals, roads, commune names (from the data)",
+        "canals": "Canals, roads", "borders": "Commune boundaries",
+        "offline_note": "No network: the basemap is drawn from the plan's own layers.",
+        "slivers": "{n} gaps smaller than {ha} are not drawn.",
+        "made": "Made {date}", "source": "Source: {source}", "year": "Year {year}",
+        "title": "Production linkage and infrastructure map",
+        "proposed_station": "Proposed pump station",
+        "search": "Find a commune, a station id…", "print": "Print the map (or save as PDF)",
     },
 }
 for _language, _words in _T.items():  # layer titles shared with the exports
     _words.update({k: _labels.layer_title(kind, _language) for k, kind in (
-        ("works", "works"), ("pumps", "pumps"), ("parcels", "parcels"),
-        ("power_legend", "power"))})
+        ("works", "works"), ("pumps", "pumps"), ("parcels", "parcels"))})
 del _language, _words
 
 #: Popup fields: canonical column → (how it is written, decimals).  Columns are
@@ -179,7 +222,9 @@ _FIELDS: dict[str, tuple[str, int]] = {
     "area_ha": ("number", 1), "declared_area_ha": ("number", 1),
     "served_area_ha": ("number", 1), "covered_ha": ("number", 1), "length_km": ("number", 2),
     "yield_t_ha": ("number", 1), "profit_vnd_ha": ("number", 0),
-    "cost_vnd": ("number", 0), "radius_m": ("number", 0),
+    "connection_length_km": ("number", 2), "ha_per_billion_vnd": ("number", 1),
+    **{c: ("money", 0) for c in ("cost_vnd", "station_cost_vnd", "connection_cost_vnd")},
+    "radius_m": ("number", 0),
     "commune_area_ha": ("number", 0), "linkage_area_ha": ("number", 0),
     "coverage_pct": ("number", 1),
     "n_parcels": ("count", 0), "n_features": ("count", 0),
@@ -213,9 +258,49 @@ def format_pct(value: float | None, *, language: str = "vi", decimals: int = 1) 
     return f"{format_number(value, language=language, decimals=decimals)}%"
 
 
+def format_money(value: float | None, *, language: str = "vi") -> str:
+    """Format an amount of đồng as the documents write it: in tỷ or triệu đồng.
+
+    From a billion up: tỷ đồng with 2 decimals; from a million: triệu đồng
+    (1 decimal under 10 triệu); below, đồng.
+
+    Parameters
+    ----------
+    value : float or None
+        Amount, đồng (VND).
+    language : {"vi", "en"}
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_money(1_039_999_603), format_money(800_000_500), format_money(4_200_000)
+    ('1,04 tỷ đồng', '800 triệu đồng', '4,2 triệu đồng')
+    >>> format_money(1_039_999_603, language="en"), format_money(521.6)
+    ('1.04 billion VND', '522 đồng')
+    """
+    _check_language(language)
+    if value is None or pd.isna(value):
+        return "–"
+    v = float(value)
+    words = {"vi": ("tỷ đồng", "triệu đồng", "đồng"),
+             "en": ("billion VND", "million VND", "VND")}[language]
+    if abs(v) >= 1e9:
+        n, unit, decimals = v / 1e9, words[0], 2
+    elif abs(v) >= 1e6:
+        n, unit, decimals = v / 1e6, words[1], 0 if abs(v) >= 1e7 else 1
+    else:
+        n, unit, decimals = v, words[2], 0
+    return f"{format_number(n, language=language, decimals=decimals)} {unit}"
+
+
 def _format_field(value: Any, field: str, kind: str, decimals: int, language: str) -> str:
     if kind == "year":
         return "–" if pd.isna(value) else str(int(value))
+    if kind == "money":
+        return format_money(value, language=language)
     if kind == "count":  # a count: thousands separator, no unit
         return format_number(value, language=language, decimals=0)
     if kind == "number":
@@ -237,13 +322,17 @@ class MapResults:
     ----------
     gaps : GeoDataFrame, optional
         Polygons of infrastructure gaps (e.g. rice area without three-phase
-        power or pump service); ``missing`` (``pump``, ``power``, ``both``:
-        "Trạm bơm", "Điện 3 pha", "Trạm bơm và điện 3 pha"), ``area_ha`` and
-        ``reason`` are shown if present.
+        power or pump service), hatched by ``missing`` (``pump``, ``power``,
+        ``both``: "Trạm bơm", "Điện 3 pha", "Trạm bơm và điện 3 pha");
+        ``missing``, ``commune_name``, ``zone_id``, ``crop``, ``area_ha`` and
+        ``reason`` are shown if present.  Gaps whose ``area_ha`` is under the
+        map's ``min_gap_ha`` are left off and counted.
     sites : GeoDataFrame, optional
-        Points of proposed pump stations (``site_id``, ``served_area_ha`` or
-        ``covered_ha`` of :func:`geoagri.siting.site_pump_stations`,
-        ``cost_vnd`` shown if present).
+        Points of proposed pump stations: ``site_id``, the commune (its
+        ``commune_name``, else the commune it lies in), ``covered_ha`` (or
+        ``served_area_ha``), ``connection_length_km``, ``cost_vnd`` and
+        ``ha_per_billion_vnd`` of :func:`geoagri.siting.site_pump_stations`
+        are shown if present.
     lines : GeoDataFrame, optional
         Proposed three-phase lines (``length_km``, ``cost_vnd``,
         ``served_area_ha`` shown if present).
@@ -464,6 +553,8 @@ def map_layer(
     communes: gpd.GeoDataFrame | None = None,
     grid_m: float = DEFAULT_GRID_M,
     crs: Any = None,
+    pane: str | None = None,
+    interactive: bool = True,
 ) -> folium.GeoJson:
     """One layer of a map: a GeoDataFrame styled from feature properties.
 
@@ -529,6 +620,12 @@ def map_layer(
         Metric CRS to simplify and measure in; default
         :func:`geoagri.crs.metric_crs` of the layer (of the communes, when
         aggregating in them).
+    pane : str, optional
+        Leaflet pane the features are drawn in (its points too); default
+        Leaflet's overlay pane (markers: its marker pane).
+    interactive : bool, default True
+        ``False``: the features take no clicks or hovers (they reach the
+        layers below), and have no popup or tooltip.
 
     Returns
     -------
@@ -564,19 +661,17 @@ def map_layer(
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     palette = None
     if color_by is not None:
-        palette = dict(colors or {})
-        extra = iter(_QUALITATIVE * (1 + gdf[color_by].nunique() // len(_QUALITATIVE)))
-        for v in pd.unique(gdf[color_by]):
-            if v not in palette:
-                palette[v] = next(extra)
+        palette = _palette(gdf[color_by], colors or {})
     if len(gdf) > max_features and np.isin(
             shapely.get_type_id(np.asarray(gdf.geometry.values, dtype=object)), (3, 6)).all():
-        return _aggregated_layer(
+        return _placed(_aggregated_layer(
             gdf, name=name, color=color, color_by=color_by, colors=palette,
             no_popup=popup_fields is not None and len(popup_fields) == 0, labels=labels,
             language=language, show=show, weight=weight, fill_opacity=fill_opacity, dash=dash,
             simplify_m=simplify_m, precision=precision, communes=communes, grid_m=grid_m,
-            crs=crs)
+            crs=crs), pane, interactive)
+    if not interactive:
+        popup_fields, tooltip_field = [], None
     shown = display_geometry(gdf, simplify_m=simplify_m, precision=precision,
                              coverage=coverage, crs=crs)
     geoms = np.asarray(shown.geometry.values, dtype=object)
@@ -591,7 +686,7 @@ def map_layer(
     cols = _popup_columns(gdf, popup_fields)
     props, aliases = _properties(gdf, cols, language, labels)
     tip_key = None
-    if tooltip_field is None:
+    if tooltip_field is None and interactive:
         tooltip_field = next((c for c in ("commune_name", "name") if c in cols), None)
         if tooltip_field is None and cols and _FIELDS.get(cols[0], ("",))[0] == "id":
             tooltip_field = cols[0]
@@ -612,6 +707,16 @@ def map_layer(
         tooltip=folium.GeoJsonTooltip(fields=[tip_key], labels=False)
         if tip_key is not None and data["features"] else None,
     )
+    return _placed(layer, pane, interactive)
+
+
+def _placed(layer: folium.GeoJson, pane: str | None, interactive: bool) -> folium.GeoJson:
+    """The layer drawn in ``pane`` (its point markers too), clickable or not."""
+    extra = {**({"pane": pane} if pane else {}),
+             **({} if interactive else {"interactive": False})}
+    layer.options.update(extra)
+    if layer.marker is not None:
+        layer.marker.options.update(extra)
     return layer
 
 
@@ -872,56 +977,384 @@ def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by:
 # --------------------------------------------------------------------------- legend
 
 
-class _Legend(branca.element.MacroElement):
-    """A legend drawn by Leaflet as a control: plain HTML inside the map's page."""
+class _Panel(branca.element.MacroElement):
+    """The layer control, the legend and the title box of a plan map.
+
+    One Leaflet control (top right) lists the layers in collapsible groups
+    (a group of seasons is exclusive: radio buttons), with the base maps;
+    a second one below it (so it never covers the first) is the legend of
+    the layers that are on, kept in step with the control; both collapse,
+    and start collapsed on a screen narrower than 700 px.  A title box
+    (bottom left) gives the title, year, date and source, above a metric
+    scale bar.  Tile layers that fail to load (no network) are replaced by
+    the basemap drawn from the plan's layers, with a note.
+
+    Every text from data is set with ``textContent`` (never parsed as HTML),
+    and the specification is JSON with ``<``, ``>`` and ``&`` escaped, so
+    nothing in it can close the script.
+    """
 
     _template = Template("""
         {% macro header(this, kwargs) %}
         <style>
-        .geoagri-legend {background: rgba(255,255,255,0.92); padding: 6px 9px;
-            font: 12px/1.35 Arial, Helvetica, sans-serif; border-radius: 5px;
-            box-shadow: 0 0 12px rgba(0,0,0,0.25); max-height: 60vh; overflow-y: auto;}
-        .geoagri-legend b {display: block; margin: 4px 0 2px;}
-        .geoagri-legend i {display: inline-block; width: 16px; height: 11px;
-            margin-right: 6px; vertical-align: middle; border: 1px solid #777;}
+        .geoagri-box {background: rgba(255,255,255,0.95); border-radius: 5px;
+            box-shadow: 0 1px 6px rgba(0,0,0,0.3); font: 12px/1.35 Arial, Helvetica, sans-serif;
+            color: #222; max-width: min(310px, calc(100vw - 80px)); clear: both;}
+        .geoagri-box button.geoagri-toggle {display: block; width: 100%; border: 0;
+            background: none; font: bold 12.5px Arial, Helvetica, sans-serif; color: #222;
+            padding: 6px 10px; text-align: left; cursor: pointer; white-space: nowrap;}
+        .geoagri-box button.geoagri-toggle::before {content: "\\25BE\\00A0";}
+        .geoagri-box.geoagri-closed button.geoagri-toggle::before {content: "\\25B8\\00A0";}
+        .geoagri-body {padding: 0 10px 6px; overflow-y: auto; max-height: 46vh;}
+        .geoagri-legend .geoagri-body {max-height: 34vh;}
+        .geoagri-closed .geoagri-body {display: none;}
+        .geoagri-body details {margin: 2px 0;}
+        .geoagri-body summary {font-weight: bold; cursor: pointer; padding: 2px 0;}
+        .geoagri-body label {display: flex; align-items: center; gap: 5px; margin: 1px 0 1px 14px;
+            cursor: pointer; font-weight: normal;}
+        .geoagri-body label input {margin: 2px 0; flex: none;}
+        .geoagri-legend b {display: block; margin: 5px 0 1px;}
+        .geoagri-legend .geoagri-item {display: flex; align-items: center; gap: 6px;}
+        .geoagri-legend i {display: inline-block; flex: none; width: 16px; height: 11px;
+            border: 1px solid #777;}
         .geoagri-legend i.line {height: 0; border: 0; border-top: 3px solid;}
         .geoagri-legend i.dash {height: 0; border: 0; border-top: 3px dashed;}
+        .geoagri-legend i.css {border-color: #777;}
+        .geoagri-legend i.point {width: 10px; height: 10px; border-radius: 50%;
+            border-color: #333; margin: 0 3px;}
+        .geoagri-legend b.geoagri-hidden {display: none;}
+        .geoagri-legend .geoagri-strong {font-weight: bold; margin: 5px 0 1px;}
+        .geoagri-note {color: #555; font-style: italic; margin-top: 2px;}
+        .geoagri-box.geoagri-search:not(.geoagri-closed) {width: auto;}
+        .geoagri-search input {font: 12.5px Arial, Helvetica, sans-serif; border: 0;
+            padding: 6px 8px; width: 210px; max-width: calc(100vw - 90px); border-radius: 5px;
+            background: none;}
+        .geoagri-title {padding: 4px 8px; max-width: min(400px, calc(100vw - 30px));}
+        .geoagri-title b {font-size: 13px;}
+        .geoagri-title .geoagri-warn {color: #a50026; font-weight: bold;}
+        .geoagri-label {background: none; border: 0; white-space: nowrap;
+            font: bold 11px Arial, Helvetica, sans-serif; color: #333;
+            text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff;
+            transform: translate(-50%, -50%); width: auto !important; height: auto !important;}
+        .geoagri-box:not(.geoagri-closed) {width: min(300px, calc(100vw - 80px));}
+        .leaflet-popup-content {font: 12.5px/1.35 Arial, Helvetica, sans-serif;}
+        .leaflet-popup-content table {font-size: 12.5px; border-collapse: collapse;}
+        .leaflet-popup-content th {text-align: left; padding: 1px 8px 1px 0; color: #555;}
+        .leaflet-popup-content td {padding: 1px 0;}
+        .leaflet-tooltip {font: 12px Arial, Helvetica, sans-serif;}
+        .leaflet-interactive:focus {outline: none;}
+        .geoagri-print a {display: flex; align-items: center; justify-content: center;}
+        @media print {
+            .leaflet-control-zoom, .leaflet-control-fullscreen, .leaflet-control-measure,
+            .geoagri-search, .geoagri-print, .geoagri-layers, .geoagri-toggle {display: none;}
+            .geoagri-legend .geoagri-body {max-height: none; overflow: visible;}
+        }
+        @media (max-width: 480px) {
+            .geoagri-title {font-size: 10.5px;} .geoagri-title b {font-size: 11.5px;}
+        }
         </style>
-        {% endmacro %}
-        {% macro html(this, kwargs) %}
-        <div id="{{ this.get_name() }}" class="geoagri-legend" style="display:none">
-        {{ this.html }}
-        </div>
         {% endmacro %}
         {% macro script(this, kwargs) %}
         (function () {
-            var legend = L.control({position: "bottomright"});
-            legend.onAdd = function () {
-                var div = document.getElementById({{ this.get_name()|tojson }});
-                div.style.display = "block";
+            var map = {{ this._parent.get_name() }};
+            var spec = {{ this.spec }};
+            var W = spec.words;
+            function el(tag, cls, parent, text) {
+                var e = document.createElement(tag);
+                if (cls) e.className = cls;
+                if (text !== undefined && text !== null) e.textContent = text;
+                if (parent) parent.appendChild(e);
+                return e;
+            }
+            function box(cls, label, open) {
+                var div = el("div", "geoagri-box " + cls + (open ? "" : " geoagri-closed"));
+                var btn = el("button", "geoagri-toggle", div, label);
+                btn.type = "button";
+                btn.setAttribute("aria-expanded", open ? "true" : "false");
+                btn.addEventListener("click", function () {
+                    var closed = div.classList.toggle("geoagri-closed");
+                    btn.setAttribute("aria-expanded", closed ? "false" : "true");
+                });
+                var body = el("div", "geoagri-body", div);
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
+                return {div: div, body: body};
+            }
+            function control(position, div) {
+                var c = L.control({position: position});
+                c.onAdd = function () { return div; };
+                c.addTo(map);
+                return c;
+            }
+            var wide = window.innerWidth >= 700;
+
+            // hatch patterns of the gaps (fill: url(#id) on their paths)
+            var ns = "http://www.w3.org/2000/svg";
+            var svg = document.createElementNS(ns, "svg");
+            svg.setAttribute("width", "0"); svg.setAttribute("height", "0");
+            svg.style.position = "absolute";
+            var defs = document.createElementNS(ns, "defs");
+            svg.appendChild(defs);
+            spec.hatches.forEach(function (h) {
+                var p = document.createElementNS(ns, "pattern");
+                p.setAttribute("id", h.id);
+                p.setAttribute("patternUnits", "userSpaceOnUse");
+                p.setAttribute("width", "8"); p.setAttribute("height", "8");
+                p.setAttribute("patternTransform", "rotate(" + h.angle + ")");
+                var bg = document.createElementNS(ns, "rect");
+                bg.setAttribute("width", "8"); bg.setAttribute("height", "8");
+                bg.setAttribute("fill", h.color); bg.setAttribute("fill-opacity", "0.2");
+                p.appendChild(bg);
+                var lines = h.cross ? [[0, 0, 0, 8], [0, 0, 8, 0]] : [[0, 0, 0, 8]];
+                lines.forEach(function (c) {
+                    var l = document.createElementNS(ns, "line");
+                    l.setAttribute("x1", c[0]); l.setAttribute("y1", c[1]);
+                    l.setAttribute("x2", c[2]); l.setAttribute("y2", c[3]);
+                    l.setAttribute("stroke", h.color); l.setAttribute("stroke-width", "3");
+                    p.appendChild(l);
+                });
+                defs.appendChild(p);
+            });
+            document.body.appendChild(svg);
+
+            // the basemap drawn from the plan's own layers
+            var labels = spec.basemap.labels.map(function (p) {
+                var span = el("span", null, null, p[2]);
+                return L.marker([p[0], p[1]], {interactive: false, keyboard: false,
+                    pane: "geoagri-labels",
+                    icon: L.divIcon({className: "geoagri-label", html: span, iconSize: null})});
+            });
+            var basemap = L.layerGroup([window[spec.basemap.var]].concat(labels)).addTo(map);
+            var entries = [];  // every toggled layer, in the control's order
+
+            var panel = box("geoagri-layers", W.layers, wide);
+            var legend = box("geoagri-legend", W.legend, wide);
+            control("topright", panel.div);
+            control("topright", legend.div);
+
+            function row(parent, label, type, group, checked, onchange) {
+                var lab = el("label", null, parent);
+                var input = el("input", null, lab);
+                input.type = type;
+                if (group) input.name = group;
+                input.checked = checked;
+                el("span", null, lab, label);
+                input.addEventListener("change", onchange);
+                return input;
+            }
+            function drawLegend() {
+                legend.body.textContent = "";
+                var rank = function (e) { return spec.legend_order.indexOf(e.group); };
+                entries.slice().sort(function (a, b) { return rank(a) - rank(b); }
+                ).forEach(function (e) {
+                    if (!map.hasLayer(e.layer) || !e.legend.length) return;
+                    var sec = el("div", "geoagri-legend-section", legend.body);
+                    var title = e.title || e.label;
+                    // one symbol named like the layer: the row is the section's title
+                    var single = e.legend.length === 1 && e.legend[0][1] === title;
+                    el("b", single ? "geoagri-hidden" : null, sec, title);
+                    e.legend.forEach(function (it) {
+                        var r = el("div", "geoagri-item" + (single ? " geoagri-strong" : ""),
+                                   sec);
+                        var i = el("i", it[2], r);
+                        if (it[2] === "line" || it[2] === "dash") i.style.borderTopColor = it[0];
+                        else i.style.background = it[0];  // a colour, or a CSS hatch
+                        el("span", null, r, it[1]);
+                    });
+                    if (e.note) el("div", "geoagri-note", sec, e.note);
+                });
+            }
+            spec.groups.forEach(function (g, gi) {
+                var d = el("details", "geoagri-group", panel.body);
+                d.dataset.group = g.key;
+                el("summary", null, d, g.title);
+                var name = "geoagri-group-" + gi;
+                if (g.key === "base") {
+                    var tiles = spec.tiles.map(function (t) { return window[t.var]; });
+                    var radios = [];
+                    function useTile(k) {
+                        tiles.forEach(function (t, j) {
+                            if (j === k) map.addLayer(t); else map.removeLayer(t); });
+                        radios.forEach(function (r, j) { r.checked = j === k; });
+                    }
+                    spec.tiles.forEach(function (t, k) {
+                        radios.push(row(d, t.label, "radio", name, map.hasLayer(tiles[k]),
+                                        function () { useTile(k); }));
+                        // every visible tile settled and none loaded: no network
+                        var loaded = 0, failed = 0;
+                        tiles[k].on("tileload", function () { loaded += 1; });
+                        tiles[k].on("tileerror", function () { failed += 1; });
+                        tiles[k].on("load", function () {
+                            if (loaded || !failed || !map.hasLayer(tiles[k])) return;
+                            setTimeout(function () {  // after Leaflet's own handlers
+                                useTile(-1);
+                                offline.style.display = "block";
+                            }, 0);
+                        });
+                    });
+                    if (spec.tiles.length) {
+                        radios.push(row(d, W.no_tiles, "radio", name, false,
+                                        function () { useTile(-1); }));
+                    }
+                    entries.push({layer: basemap, label: spec.basemap.label,
+                                  legend: spec.basemap.legend, group: "base"});
+                    row(d, spec.basemap.label, "checkbox", null, true, function (e) {
+                        if (e.target.checked) map.addLayer(basemap);
+                        else map.removeLayer(basemap);
+                        drawLegend();
+                    });
+                    d.open = wide;
+                    return;
+                }
+                var exclusive = g.key === "models";
+                var mine = g.layers.map(function (l) {
+                    var e = {layer: window[l.var], label: l.label, legend: l.legend,
+                             title: l.title, note: l.note, group: g.key};
+                    entries.push(e);
+                    return e;
+                });
+                if (exclusive) {
+                    row(d, W.none, "radio", name, !mine.some(function (e) {
+                        return map.hasLayer(e.layer); }), function () {
+                        mine.forEach(function (e) { map.removeLayer(e.layer); });
+                        drawLegend();
+                    }).parentNode.className = "geoagri-none";
+                }
+                mine.forEach(function (e) {
+                    row(d, e.label, exclusive ? "radio" : "checkbox", exclusive ? name : null,
+                        map.hasLayer(e.layer), function (ev) {
+                            if (exclusive) mine.forEach(function (o) {
+                                if (o !== e) map.removeLayer(o.layer); });
+                            if (ev.target.checked) map.addLayer(e.layer);
+                            else map.removeLayer(e.layer);
+                            drawLegend();
+                        });
+                });
+                d.open = mine.some(function (e) { return map.hasLayer(e.layer); });
+            });
+            drawLegend();
+
+            // search: a commune by name, a pump or proposed station by id
+            var found = {};
+            var decode = function (text) {  // the properties are HTML-escaped text
+                return new DOMParser().parseFromString(text, "text/html")
+                    .documentElement.textContent;
+            };
+            spec.search.forEach(function (s) {
+                var entry = entries.filter(function (e) {
+                    return e.layer === window[s.var]; })[0];
+                window[s.var].eachLayer(function (f) {
+                    var key = decode(String(f.feature.properties[s.key] || ""));
+                    if (key && !(key in found)) found[key] = {feature: f, entry: entry};
+                });
+            });
+            if (Object.keys(found).length) {
+                var find = L.control({position: "topleft"});
+                find.onAdd = function () {
+                    var div = el("div", "geoagri-box geoagri-search");
+                    var input = el("input", null, div);
+                    input.type = "search";
+                    input.placeholder = W.search;
+                    input.setAttribute("aria-label", W.search);
+                    input.setAttribute("list", "geoagri-search-list");
+                    var list = el("datalist", null, div);
+                    list.id = "geoagri-search-list";
+                    Object.keys(found).sort().forEach(function (k) {
+                        el("option", null, list).value = k; });
+                    input.addEventListener("change", function () {
+                        var hit = found[input.value.trim()];
+                        if (!hit) return;
+                        if (!map.hasLayer(hit.entry.layer)) {
+                            map.addLayer(hit.entry.layer);
+                            var box = Array.from(panel.body.querySelectorAll("label"))
+                                .filter(function (l) {
+                                    return l.textContent === hit.entry.label; })[0];
+                            if (box) box.querySelector("input").checked = true;
+                            drawLegend();
+                        }
+                        var f = hit.feature;
+                        var at = f.getLatLng ? f.getLatLng() : f.getBounds().getCenter();
+                        if (f.getLatLng) map.setView(at, Math.max(map.getZoom(), 14));
+                        else map.fitBounds(f.getBounds(), {maxZoom: 15});
+                        // the layer's popup is bound to the layer: open it as a click would
+                        f.fire("click", {latlng: at}, true);
+                    });
+                    L.DomEvent.disableClickPropagation(div);
+                    return div;
+                };
+                find.addTo(map);
+            }
+
+            // print: the map with its legend and title, without the controls
+            var print = L.control({position: "topleft"});
+            print.onAdd = function () {
+                var div = el("div", "leaflet-bar geoagri-print");
+                var a = el("a", null, div);
+                var icon = document.createElementNS(ns, "svg");  // a printer
+                icon.setAttribute("viewBox", "0 0 24 24");
+                icon.setAttribute("width", "18"); icon.setAttribute("height", "18");
+                icon.style.verticalAlign = "middle";
+                var shape = document.createElementNS(ns, "path");
+                shape.setAttribute("d", "M7 3h10v5H7zM4 9h16a1 1 0 0 1 1 1v6h-4v5H7v-5H3v-6" +
+                                   "a1 1 0 0 1 1-1zm5 7v3h6v-3z");
+                shape.setAttribute("fill", "#333");
+                icon.appendChild(shape);
+                a.appendChild(icon);
+                a.href = "#"; a.title = W.print; a.setAttribute("role", "button");
+                a.setAttribute("aria-label", W.print);
+                L.DomEvent.on(a, "click", function (ev) {
+                    L.DomEvent.preventDefault(ev);
+                    legend.div.classList.remove("geoagri-closed");
+                    window.print();
+                });
+                L.DomEvent.disableClickPropagation(div);
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
+            print.addTo(map);
+
+            // title, year, date and source above a metric scale bar
+            L.control.scale({position: "bottomleft", metric: true, imperial: false}).addTo(map);
+            var title = el("div", "geoagri-box geoagri-title");
+            el("b", null, title, spec.title);
+            el("div", null, title, spec.subtitle + " · " + spec.source);
+            var offline = el("div", "geoagri-warn", title, W.offline_note);
+            offline.style.display = "none";
+            L.DomEvent.disableClickPropagation(title);
+            control("bottomleft", title);
+            if (spec.title) document.title = spec.title;
+            if (spec.bounds) {  // the plan clear of the panels on a wide screen
+                map.fitBounds(spec.bounds, {paddingTopLeft: [50, 10],
+                    paddingBottomRight: [wide ? 330 : 10, wide ? 60 : 70]});
+            }
         })();
         {% endmacro %}
         """)
 
-    def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, str, str]]]]):
+    def __init__(self, *, groups: Sequence[Mapping[str, Any]], tiles: Sequence[Mapping[str, str]],
+                 basemap: Mapping[str, Any], title: str, subtitle: str, source: str,
+                 words: Mapping[str, str], hatches: Sequence[Mapping[str, Any]] = (),
+                 bounds: list[list[float]] | None = None,
+                 search: Sequence[Mapping[str, str]] = ()):
         super().__init__()
-        self._name = "Legend"
-        parts = []
-        for title, items in sections:
-            if not items:
-                continue
-            parts.append(f"<b>{_escape(title)}</b>")
-            for color, label, shape in items:
-                style = (f"border-color:{color}" if shape in ("line", "dash")
-                         else f"background:{color}")
-                parts.append(f'<div><i class="{shape}" style="{style}"></i>'
-                             f"{_escape(label)}</div>")
-        self.html = "".join(parts)
+        self._name = "Panel"
+        spec = {"groups": list(groups), "tiles": list(tiles), "basemap": dict(basemap),
+                "title": title, "subtitle": subtitle, "source": source, "words": dict(words),
+                "hatches": list(hatches), "bounds": bounds, "search": list(search),
+                "legend_order": ["communes", "proposals", "water", "power", "models", "zones",
+                                 "base"]}
+        self.spec = _script_json(spec)
+
+
+def _script_json(value: Any) -> str:
+    """JSON to place inside a ``<script>``: ``<``, ``>`` and ``&`` as ``\\u`` escapes.
+
+    Examples
+    --------
+    >>> _script_json({"name": "</script><b>"})
+    '{"name": "\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e"}'
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _escape(text: object) -> str:
@@ -1091,40 +1524,175 @@ def _bounds(frames: Sequence[gpd.GeoDataFrame]) -> list[list[float]] | None:
             [float(b[:, 3].max()), float(b[:, 2].max())]]
 
 
+def _season_key(season: object) -> tuple[int, int, str]:
+    """Sort key of a season label: the year it is harvested in, then the season.
+
+    A winter–spring crop (``DX 2023-2024``) is harvested in the second year of
+    its label, before the summer–autumn crop of that year (``HT 2024``).
+
+    Examples
+    --------
+    >>> sorted(["HT 2024", "DX 2023-2024", "HT 2023", "DX 2022-2023"], key=_season_key)
+    ['DX 2022-2023', 'HT 2023', 'DX 2023-2024', 'HT 2024']
+    """
+    text = str(season)
+    years = re.findall(r"\d{4}", text)
+    order = {"DX": 0, "HT": 1, "TD": 2, "TĐ": 2, "XH": 2, "MU": 3}
+    return (int(years[-1]) if years else 0, order.get(text[:2].upper(), 4), text)
+
+
+def _legend_items(values: Sequence[Any], colors: Mapping[Any, str], shape: str, language: str,
+                  field: str | None = None) -> list[tuple[str, str, str]]:
+    """Legend rows (colour, label, shape) of the values present, in the palette's order."""
+    present = {v for v in values if not pd.isna(v)}
+    keys = [k for k in colors if k in present] + sorted(
+        (v for v in present if v not in colors), key=str)
+    return [(colors.get(k, _styles.OTHER), _labels.value_label(k, language, field=field), shape)
+            for k in keys]
+
+
+def _shape(gdf: gpd.GeoDataFrame) -> str:
+    kinds = set(_geom_kind(np.asarray(gdf.geometry.values, dtype=object)))
+    return "point" if kinds == {"point"} else "line" if kinds == {"line"} else "box"
+
+
+def _with_commune_names(gdf: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with the name of its commune: by ``commune_id``, else the commune it lies in."""
+    if "commune_name" in gdf.columns or "commune_name" not in communes.columns or not len(gdf):
+        return gdf
+    names = communes.set_index(communes["commune_id"].astype(str))["commune_name"] \
+        if "commune_id" in communes.columns else None
+    if names is not None and "commune_id" in gdf.columns:
+        found = gdf["commune_id"].astype(str).map(names.to_dict())
+    else:
+        where = gdf.geometry.to_crs(communes.crs).representative_point()
+        hit = gpd.sjoin(gpd.GeoDataFrame(geometry=where), communes[["commune_name", "geometry"]],
+                        how="left", predicate="within")
+        found = hit[~hit.index.duplicated()]["commune_name"].reindex(gdf.index)
+    cols = list(gdf.columns)
+    at = next((k + 1 for k, c in enumerate(cols) if c in ("site_id", "pump_id")), 0)
+    out = gdf.copy()
+    out.insert(at, "commune_name", found.to_numpy())
+    return out
+
+
+def _basemap(plan: Any, communes: gpd.GeoDataFrame, t: Mapping[str, str], *,
+             simplify_m: float, precision: int, mcrs: Any
+             ) -> tuple[folium.GeoJson, list[list[Any]], list[tuple[str, str, str]]]:
+    """A basemap drawn from the plan's own layers: commune borders, canals and roads,
+    commune names at a point inside each commune (for a map with no tiles)."""
+    frames = [gpd.GeoDataFrame({"kind": ["border"] * len(communes)},
+                               geometry=communes.geometry.boundary.to_numpy(),
+                               crs=communes.crs).to_crs(mcrs)]
+    legend = [(_styles.BOUNDARY, t["borders"], "line")]
+    for _, works in _layers(plan, "works"):
+        if "work_type" in works.columns:
+            ways = works[works["work_type"].isin(["canal", "road"])
+                         & np.isin(shapely.get_type_id(np.asarray(works.geometry.values,
+                                                                  dtype=object)), (1, 5))]
+            if len(ways):
+                frames.append(gpd.GeoDataFrame({"kind": ways["work_type"].to_numpy()},
+                                               geometry=ways.geometry.to_crs(mcrs).to_numpy(),
+                                               crs=mcrs))
+                legend.append((_styles.CANAL, t["canals"], "line"))
+    lines = pd.concat(frames, ignore_index=True)
+    styles = [{"color": _styles.BOUNDARY, "weight": 1.2, "opacity": 0.8, "dashArray": "4 3"}
+              if k == "border" else {"color": _styles.CANAL, "weight": 1.5, "opacity": 0.9}
+              for k in lines["kind"]]
+    layer = map_layer(gpd.GeoDataFrame(lines, geometry="geometry", crs=mcrs), name=t["basemap"],
+                      styles=styles, popup_fields=[], simplify_m=simplify_m,
+                      precision=precision, crs=mcrs, pane="geoagri-base", interactive=False,
+                      show=False)
+    layer.control = False
+    labels = []
+    if "commune_name" in communes.columns:
+        at = communes.geometry.to_crs(mcrs).representative_point().to_crs(4326)
+        labels = [[round(p.y, precision), round(p.x, precision), str(n)]
+                  for p, n in zip(at, communes["commune_name"], strict=True) if not pd.isna(n)]
+    return layer, labels, legend
+
+
+#: How a gap is hatched by what is missing: angle of the stripes (degrees)
+#: and whether they cross.
+_HATCHES = {"pump": (45, False), "power": (-45, False), "both": (45, True)}
+
+
+def _hatch_css(missing: str) -> str:
+    """A CSS background drawing the hatch of a gap (for the legend's swatch)."""
+    angle, cross = _HATCHES[missing]
+    c = GAP_COLORS[missing]
+    one = f"repeating-linear-gradient({angle}deg, {c} 0 2px, transparent 2px 6px)"
+    two = f", repeating-linear-gradient({-angle}deg, {c} 0 2px, transparent 2px 6px)"
+    return one + (two if cross else "") + f", {c}33"
+
+
+def _tile_layers(m: folium.Map, t: Mapping[str, str]) -> list[folium.TileLayer]:
+    osm = folium.TileLayer("OpenStreetMap", name=t["osm"], overlay=False, control=False,
+                           show=True)
+    imagery = folium.TileLayer(
+        "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/"
+        "{z}/{y}/{x}", attr="Esri, Maxar, Earthstar Geographics", name=t["imagery"],
+        overlay=False, control=False, show=False, max_zoom=19)
+    for layer in (osm, imagery):
+        layer.add_to(m)
+    return [osm, imagery]
+
+
 def plan_map(
     plan: Any,
     results: MapResults | Mapping[str, Any] | None = None,
     *,
     language: str = "vi",
     offline: bool = False,
+    inline: bool = True,
     service_radius_m: float | None = None,
+    min_gap_ha: float = DEFAULT_MIN_GAP_HA,
+    title: str | None = None,
+    source: str | None = None,
+    date: str | None = None,
     simplify_m: float = 5.0,
     precision: int = 5,
     max_features: int = DEFAULT_MAX_FEATURES,
     parcels: bool = True,
 ) -> folium.Map:
-    """A map of a plan for the People's Council: coverage, models, works, gaps.
+    """A map of a plan for the People's Council: where infrastructure is missing, and what.
 
-    Layers, each a toggle in the layer control (those the plan has):
+    The map opens on the question: the communes coloured by linkage
+    coverage, the gaps coloured by what is missing (pump service, three-phase
+    power, both), the pump stations and the power lines.  Every other layer
+    is one click away in a grouped, collapsible layer control (those the
+    plan has):
 
-    * communes coloured by linkage coverage (linkage-zone area, overlaps
-      counted once, as a % of the commune's area, measured in the plan's
-      metric CRS), in up to 5 natural-breaks classes (mapclassify); popups
-      with the commune's name, area, linkage area and coverage;
-    * zones, one layer per zone kind and crop; models, one layer per season;
-    * irrigation works coloured by status (planned → completed);
-    * three-phase and other power lines (and transformers);
-    * pump stations by status, and their service circles (radius from
-      ``service_radius_m``, the results, or the plan's ``pump_radius_m``; the
-      coverage's own service area when the results carry it);
-    * parcels by land use (off when the map opens; above ``max_features``
-      aggregated by commune × land use, with exact areas in the popups:
-      see :func:`map_layer`);
-    * from ``results``: gaps, proposed pump stations, proposed lines.
+    * **Nền bản đồ**: OpenStreetMap or satellite imagery (online), and a
+      basemap drawn from the plan's own layers (commune borders, canals and
+      roads, commune names), which is all there is with no network;
+    * **Xã**: communes by linkage coverage (linkage-zone area, overlaps
+      counted once, as a % of the commune's area: the plan's
+      :func:`~geoagri.indicators.linkage_by_commune` table, or the one the
+      results carry), in up to 5 natural-breaks classes; parcels by land use
+      (above ``max_features`` aggregated by commune × land use, see
+      :func:`map_layer`);
+    * **Vùng**: zones, one layer per kind and crop, coloured by kind;
+    * **Mô hình**: models, one season at a time (newest first; a winter–spring
+      season counts in the year it is harvested: DX 2023-2024 after HT 2023);
+    * **Thủy lợi**: irrigation works by status, pump stations by status, and
+      their service areas (the coverage's own when the results carry it,
+      else circles of ``service_radius_m``; never clickable);
+    * **Điện**: three-phase and other power lines;
+    * **Đề xuất**, from ``results``: gaps (those under ``min_gap_ha`` left
+      off and counted in a note), proposed pump stations (commune, area
+      served, km of connection line, cost in tỷ/triệu đồng, ha per tỷ),
+      proposed lines.
 
-    A legend (coverage classes, works by status, power lines) is part of the
-    page; fullscreen, measure (m, ha) and scale controls; bounds fitted to
-    the communes.  Maps are in EPSG:4326 whatever the layers' CRS.
+    Points are drawn above lines, lines above polygons (Leaflet panes), so a
+    click reaches the pump, not the gap under it.  The legend lists every
+    layer that is on (and follows the control); both collapse, and start
+    collapsed on a narrow (phone) screen.  A title box gives the title, the
+    plan's year, the date the map was made and the data source; the scale bar
+    is metric; fullscreen and measure (m, ha) controls.
+
+    The map computes no figure of its own: coverage, gap areas and site
+    figures are the results' (``MapResults``), drawn as given.
 
     Parameters
     ----------
@@ -1132,17 +1700,29 @@ def plan_map(
         A plan with a ``communes`` layer; other layer kinds are drawn when
         present.  Not modified.
     results : MapResults or dict, optional
-        Gaps, proposed sites and lines (see :class:`MapResults`).
+        Gaps, proposed sites and lines, the linkage table, the pump service
+        area (see :class:`MapResults`).
     language : {"vi", "en"}, default "vi"
         Language of the labels; numbers as ``23.865 ha``, ``112,4%`` (vi) or
         ``23,865 ha``, ``112.4%`` (en).
     offline : bool, default False
-        Inline Leaflet and the plugins' files from the ``folium-offline``
-        package and use no tiles, so that the saved HTML opens with no
-        internet (see the module docstring).  A plugin that package has no
-        copy of is dropped, with a warning.
+        No tile layers at all: the page makes no request (the basemap is the
+        one drawn from the plan's layers).
+    inline : bool, default True
+        Inline Leaflet and the plugins' scripts and styles (from the
+        ``folium-offline`` package) so that the saved HTML is self-contained
+        and opens with no internet; ``False`` links them from CDNs.  With
+        tiles and no network, the page switches to the plan's own basemap
+        and says so.
     service_radius_m : float, optional
         Pump service radius, m (overrides the results' radius).
+    min_gap_ha : float, default 0.1
+        Gaps smaller than this (``area_ha`` of the gaps) are left off the map;
+        the legend says how many.
+    title, source, date : str, optional
+        Title (default: a generic one and the plan's name), data source
+        (default: the plan's name) and date (default: today, dd/mm/yyyy) of
+        the title box.
     simplify_m, precision :
         Display simplification and rounding (see :func:`display_geometry`).
     max_features : int, default 20,000
@@ -1162,8 +1742,6 @@ def plan_map(
         If the plan has no ``communes`` layer (or several).
     SchemaError
         If ``language`` or a ``results`` key is unknown.
-    GeoagriError
-        If ``offline=True`` and folium-offline is not installed.
 
     Examples
     --------
@@ -1171,10 +1749,11 @@ def plan_map(
     >>> m = plan_map(demo())
     >>> "Xã: tỷ lệ diện tích liên kết (%)" in layer_names(m)
     True
-    >>> html = m.get_root().render()
-    >>> "Tỷ lệ diện tích liên kết theo xã" in html   # the legend
-    True
+    >>> visible_layer_names(m)
+    ['Xã: tỷ lệ diện tích liên kết (%)', 'Trạm bơm', 'Điện 3 pha', 'Điện 1 pha và khác']
     """
+    import datetime
+
     _check_language(language)
     t = _T[language]
     res = MapResults.from_any(results)
@@ -1184,8 +1763,28 @@ def plan_map(
     common = {"language": language, "simplify_m": simplify_m, "precision": precision,
               "max_features": max_features, "communes": communes, "crs": mcrs}
 
-    m = folium.Map(tiles=None if offline else "OpenStreetMap", control_scale=True,
-                   prefer_canvas=False, zoom_snap=0.25)
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
+    for pane, z, clickable in _PANES:
+        folium.map.CustomPane(pane, z_index=z, pointer_events=clickable).add_to(m)
+    tiles = [] if offline else _tile_layers(m, t)
+    groups: dict[str, list[dict[str, Any]]] = {g: [] for g in _GROUPS}
+
+    search: list[dict[str, str]] = []  # layers searched by their first popup field
+
+    def add(group: str, layer: folium.GeoJson, legend: list[tuple[str, str, str]], *,
+            legend_title: str | None = None, note: str | None = None,
+            find: bool = False) -> None:
+        layer.add_to(m)
+        if find and layer.data["features"]:
+            search.append({"var": layer.get_name(), "key": "p0"})
+        groups[group].append({"var": layer.get_name(), "label": html.unescape(layer.layer_name),
+                              "legend": legend, "title": legend_title, "note": note})
+
+    # the basemap from the plan's own layers
+    base_layer, labels, base_legend = _basemap(plan, communes, t, simplify_m=simplify_m,
+                                               precision=precision, mcrs=mcrs)
+    base_layer.add_to(m)
+
     # communes: coverage choropleth
     cov = _linkage_coverage(plan, communes, res.linkage)
     cls, bins = _classes(cov["coverage_pct"].to_numpy())
@@ -1194,111 +1793,202 @@ def plan_map(
         commune_area_ha=cov["commune_area_ha"], linkage_area_ha=cov["linkage_area_ha"],
         coverage_pct=cov["coverage_pct"], geometry=communes.geometry)
     table = gpd.GeoDataFrame(table, geometry="geometry", crs=communes.crs)
-    styles = [{"color": "#555555", "weight": 1, "fillColor": pal[c], "fillOpacity": 0.7}
+    styles = [{"color": _styles.BOUNDARY, "weight": 1, "fillColor": pal[c], "fillOpacity": 0.75}
               for c in cls]
     cols = [c for c in ("commune_name", "district") if c in table.columns]
     cols += ["commune_area_ha", "linkage_area_ha", "coverage_pct"]
-    map_layer(table, name=t["coverage_layer"], popup_fields=cols, styles=styles,
-              coverage=True, tooltip_field="commune_name" if "commune_name" in cols else None,
-              **common).add_to(m)
     lows = [float(np.nanmin(cov["coverage_pct"])) if len(cov) else 0.0, *bins[:-1]]
     cov_items = [(pal[i], f"{format_pct(lo, language=language)} – "
                           f"{format_pct(hi, language=language)}", "box")
                  for i, (lo, hi) in enumerate(zip(lows, bins, strict=True))]
+    add("communes", map_layer(
+        table, name=t["coverage_layer"], popup_fields=cols, styles=styles, coverage=True,
+        tooltip_field="commune_name" if "commune_name" in cols else None,
+        pane="geoagri-communes", **common), cov_items, legend_title=t["coverage_legend"],
+        find=cols[0] == "commune_name")
+    if parcels:
+        for _, p in _layers(plan, "parcels"):
+            by = "land_use" if "land_use" in p.columns else None
+            colors = _palette(p[by], {}) if by else {}
+            add("communes", map_layer(p, name=t["parcels"], show=False, weight=0.5,
+                                      fill_opacity=0.5, color=_styles.PARCEL, color_by=by,
+                                      colors=colors, pane="geoagri-areas", **common),
+                _legend_items(list(colors), colors, "box", language, field=by) if by
+                else [(_styles.PARCEL, t["parcels"], "box")])
 
-    # zones by kind and crop
+    # zones by kind and crop, coloured by kind
     for _, zones in _layers(plan, "zones"):
         keys = [c for c in ("zone_kind", "crop") if c in zones.columns]
-        groups = zones.groupby(keys, dropna=False, sort=True) if keys else [((), zones)]
-        for i, (key, g) in enumerate(groups):
+        parts_of = zones.groupby(keys, dropna=False, sort=True) if keys else [((), zones)]
+        for i, (key, g) in enumerate(parts_of):
             key = key if isinstance(key, tuple) else (key,)
             parts = [_labels.value_label(v, language) for v in key if not pd.isna(v)]
             name = " – ".join(parts) if parts else t["zone"]
-            map_layer(g, name=name, color=_QUALITATIVE[i % len(_QUALITATIVE)],
-                      fill_opacity=0.35, weight=1.5, show="linkage" in key,
-                      **common).add_to(m)
-    # models by season (the two latest seasons on when the map opens)
+            kind = key[0] if "zone_kind" in keys else None
+            color = _styles.color_of("zone_kind", kind) or _QUALITATIVE[i % len(_QUALITATIVE)]
+            add("zones", map_layer(g, name=name, color=color, fill_opacity=0.35, weight=1.5,
+                                   show=False, pane="geoagri-areas", **common),
+                [(color, name, "box")])
+    # models: one season at a time, newest first
     for _, models in _layers(plan, "models"):
-        seasons = (pd.unique(models["season"].dropna()).tolist()
-                   if "season" in models.columns else [])
-        seasons.sort(key=lambda v: (str(v)[3:7], str(v)[:2]))
-        groups = [(v, models[models["season"] == v]) for v in seasons]
-        if "season" not in models.columns or models["season"].isna().any():
-            rest = models if "season" not in models.columns else models[models["season"].isna()]
-            groups.append((None, rest))
-        for i, (season, g) in enumerate(groups):
+        has = "season" in models.columns
+        seasons = sorted(pd.unique(models["season"].dropna()).tolist() if has else [],
+                         key=_season_key, reverse=True)
+        parts = [(v, models[models["season"] == v]) for v in seasons]
+        if not has or models["season"].isna().any():
+            parts.append((None, models if not has else models[models["season"].isna()]))
+        by = "support" if "support" in models.columns else None
+        for i, (season, g) in enumerate(parts):
             name = f"{t['models']} {season}" if season is not None else t["models"]
-            map_layer(g, name=name, color=_QUALITATIVE[(i + 3) % len(_QUALITATIVE)],
-                      fill_opacity=0.5, weight=1, show=i >= len(groups) - 2,
-                      **common).add_to(m)
-    # irrigation works by status
-    works_items = []
+            color = _QUALITATIVE[(i + 3) % len(_QUALITATIVE)]
+            add("models", map_layer(g, name=name, color=color, color_by=by,
+                                    colors=_styles.MODEL_SUPPORT, fill_opacity=0.55, weight=1,
+                                    show=False, pane="geoagri-areas", **common),
+                _legend_items(g[by], _styles.MODEL_SUPPORT, "box", language) if by
+                else [(color, name, "box")])
+    # irrigation: works by status, pumps by status, their service areas
     for _, works in _layers(plan, "works"):
-        map_layer(works, name=t["works"], color_by="status" if "status" in works else None,
-                  colors=STATUS_COLORS, weight=4, **common).add_to(m)
-        works_items = [(STATUS_COLORS[s], _labels.value_label(s, language), "box")
-                       for s in WORK_STATUSES]
-    # power lines: three-phase and other
-    power_items = []
-    for _, power in _layers(plan, "power"):
-        three = power["phases"] == 3 if "phases" in power else pd.Series(False, power.index)
-        for mask, name, color, dash in ((three, t["power3"], THREE_PHASE_COLOR, None),
-                                        (~three, t["power_other"], OTHER_POWER_COLOR, "6 4")):
-            if mask.any():
-                map_layer(power[mask], name=name, color=color, weight=3 if dash is None else 2,
-                          dash=dash, **common).add_to(m)
-                power_items.append((color, name, "line" if dash is None else "dash"))
-    # pumps and service circles
+        by = "status" if "status" in works.columns else None
+        add("water", map_layer(works, name=t["works"], color_by=by, colors=STATUS_COLORS,
+                               weight=4, show=False, pane="geoagri-lines", **common),
+            [(STATUS_COLORS[s], _labels.value_label(s, language), _shape(works))
+             for s in WORK_STATUSES] if by else [("#3388ff", t["works"], _shape(works))])
     for _, pumps in _layers(plan, "pumps"):
         if res.pump_service is not None and service_radius_m is None:
             circles = gpd.GeoDataFrame({"radius_m": [radius]}, geometry=gpd.GeoSeries(
                 res.pump_service).to_crs(mcrs).to_numpy(), crs=mcrs)
         else:
             circles = gpd.GeoDataFrame(
-                {"pump_id": pumps["pump_id"].to_numpy() if "pump_id" in pumps else None,
-                 "radius_m": radius},
+                {"radius_m": [radius] * len(pumps)},
                 geometry=pumps.geometry.to_crs(mcrs).buffer(radius, 32).to_numpy(), crs=mcrs)
         label = t["service"].format(r=f"{format_number(radius, language=language)} m")
-        map_layer(circles, name=label, color="#0288d1", fill_opacity=0.08, weight=1,
-                  **common).add_to(m)
-        map_layer(pumps, name=t["pumps"], color_by="status" if "status" in pumps else None,
-                  colors=PUMP_COLORS, **common).add_to(m)
-    # parcels
-    if parcels:
-        for _, p in _layers(plan, "parcels"):
-            map_layer(p, name=t["parcels"], show=False, weight=0.5, fill_opacity=0.5,
-                      color_by="land_use" if "land_use" in p.columns else None,
-                      **common).add_to(m)
-    # results
+        add("water", map_layer(circles, name=label, color=_styles.SERVICE_AREA,
+                               fill_opacity=0.12, weight=1, show=False, pane="geoagri-service",
+                               interactive=False, popup_fields=[], **common),
+            [(_styles.SERVICE_AREA, label, "box")])
+        by = "status" if "status" in pumps.columns else None
+        shown = _with_commune_names(pumps, communes)
+        add("water", map_layer(shown, name=t["pumps"], color_by=by, colors=PUMP_COLORS,
+                               pane="geoagri-points", **common),
+            _legend_items(pumps[by], PUMP_COLORS, "point", language) if by
+            else [("#3388ff", t["pumps"], "point")], find="pump_id" in pumps.columns)
+    # power lines: three-phase and other
+    for _, power in _layers(plan, "power"):
+        three = power["phases"] == 3 if "phases" in power else pd.Series(False, power.index)
+        for mask, name, color, dash in ((three, t["power3"], THREE_PHASE_COLOR, None),
+                                        (~three, t["power_other"], OTHER_POWER_COLOR, "6 4")):
+            if mask.any():
+                add("power", map_layer(power[mask], name=name, color=color,
+                                       weight=3 if dash is None else 2, dash=dash,
+                                       pane="geoagri-lines", **common),
+                    [(color, name, "line" if dash is None else "dash")])
+    # results: gaps by what is missing, proposals
     if res.gaps is not None and len(res.gaps):
-        map_layer(res.gaps, name=t["gaps"], color=GAP_COLOR, fill_opacity=0.45, weight=1,
-                  **common).add_to(m)
-    if res.lines is not None and len(res.lines):
-        map_layer(res.lines, name=t["lines"], color=PROPOSAL_COLOR, weight=4, dash="8 6",
-                  **common).add_to(m)
-        power_items.append((PROPOSAL_COLOR, t["lines"], "dash"))
+        gaps = res.gaps[~(res.gaps.geometry.isna() | res.gaps.geometry.is_empty)]
+        note = None
+        if "area_ha" in gaps.columns and min_gap_ha > 0:
+            small = gaps["area_ha"].to_numpy(dtype=float) < min_gap_ha
+            if small.any():
+                note = t["slivers"].format(n=int(small.sum()), ha=format_area_ha(
+                    min_gap_ha, language=language, decimals=1))
+            gaps = gaps[~small]
+        missing = (gaps["missing"].astype(object).where(gaps["missing"].isin(list(_HATCHES)),
+                                                        "both").to_numpy()
+                   if "missing" in gaps.columns else np.full(len(gaps), "both", dtype=object))
+        fields = [c for c in ("missing", "commune_name", "zone_id", "zone_kind", "crop",
+                              "area_ha", "reason") if c in gaps.columns]
+        if len(gaps) or note:
+            # hatched, so that the coverage of the commune shows through
+            styles = [{"color": GAP_COLORS[v], "weight": 1.5, "opacity": 0.9,
+                       "fillColor": f"url(#geoagri-hatch-{v})", "fillOpacity": 1.0}
+                      for v in missing]
+            present = [v for v in _HATCHES if v in set(missing)]
+            add("proposals", map_layer(gaps, name=t["gaps"], styles=styles,
+                                       pane="geoagri-gaps", popup_fields=fields, **common),
+                [(_hatch_css(v), _labels.value_label(v, language, field="missing"), "css")
+                 for v in present], note=note)
     if res.sites is not None and len(res.sites):
-        map_layer(res.sites, name=t["sites"], color=PROPOSAL_COLOR, **common).add_to(m)
+        sites = _with_commune_names(res.sites, communes)
+        fields = [c for c in ("site_id", "commune_name", "covered_ha", "served_area_ha",
+                              "connection_length_km", "length_km", "cost_vnd",
+                              "ha_per_billion_vnd") if c in sites.columns]
+        add("proposals", map_layer(sites, name=t["sites"], color=PROPOSAL_COLOR,
+                                   popup_fields=fields, show=False, pane="geoagri-points",
+                                   **common),
+            [(PROPOSAL_COLOR, t["proposed_station"], "point")], find=fields[:1] == ["site_id"])
+    if res.lines is not None and len(res.lines):
+        add("proposals", map_layer(res.lines, name=t["lines"], color=PROPOSAL_COLOR, weight=4,
+                                   dash="8 6", show=False, pane="geoagri-lines", **common),
+            [(PROPOSAL_COLOR, t["lines"], "dash")])
 
-    _Legend([(t["coverage_legend"], cov_items), (t["works_legend"], works_items),
-             (t["power_legend"], power_items)]).add_to(m)
     folium.plugins.Fullscreen(position="topleft").add_to(m)
     folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
                                   secondary_length_unit="kilometers",
                                   primary_area_unit="hectares",
                                   secondary_area_unit="sqmeters").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    bounds = _bounds([communes])
-    if bounds:
-        m.fit_bounds(bounds)
-    if offline:
+    made = date or datetime.date.today().strftime("%d/%m/%Y")
+    name = getattr(plan, "name", None)
+    heading = title or (f"{t['title']}: {name}" if name else t["title"])
+    lines = [t["year"].format(year=plan.year) if getattr(plan, "year", None) else None,
+             t["made"].format(date=made)]
+    _Panel(
+        groups=[{"key": g, "title": t[f"g_{g}"], "layers": groups[g]} for g in _GROUPS
+                if groups[g] or g == "base"],
+        tiles=[{"var": tl.get_name(), "label": tl.tile_name} for tl in tiles],
+        basemap={"var": base_layer.get_name(), "label": t["basemap"], "labels": labels,
+                 "legend": base_legend},
+        title=heading, subtitle=" · ".join(x for x in lines if x),
+        source=t["source"].format(source=source or name or "geoagri"),
+        words={k: t[k] for k in ("layers", "legend", "none", "no_tiles", "offline_note",
+                                 "search", "print")},
+        search=search,
+        hatches=[{"id": f"geoagri-hatch-{k}", "color": GAP_COLORS[k], "angle": a, "cross": c}
+                 for k, (a, c) in _HATCHES.items()],
+        bounds=_bounds([communes]),
+    ).add_to(m)
+    m.get_root().title = _escape(heading)  # the page's <title>: text, never markup
+    if inline or offline:
         _make_offline(m)
+    else:  # linked from CDNs: the same files, so that the page looks the same
+        m.default_js = [(n, u) for n, u in m.default_js if n not in _OFFLINE_SKIP]
+        m.default_css = [(n, u) for n, u in m.default_css if n not in _OFFLINE_SKIP]
     return m
 
 
+def _palette(values: pd.Series, colors: Mapping[Any, str]) -> dict[Any, str]:
+    """``colors`` completed with a qualitative colour for each other value present."""
+    palette = dict(colors)
+    extra = iter(_QUALITATIVE * (1 + values.nunique() // len(_QUALITATIVE)))
+    for v in pd.unique(values):
+        if v not in palette:
+            palette[v] = next(extra)
+    return palette
+
+
+def visible_layer_names(m: folium.Map) -> list[str]:
+    """Names of the overlays that are on when the map opens.
+
+    Examples
+    --------
+    >>> import folium
+    >>> visible_layer_names(folium.Map(tiles=None))
+    []
+    """
+    return [n for n, c in zip(layer_names(m), _overlays(m), strict=True) if c.show]
+
+
+def _overlays(m: folium.Map) -> list[folium.map.Layer]:
+    return [c for c in m._children.values()
+            if isinstance(c, folium.map.Layer) and not isinstance(c, folium.TileLayer)
+            and c.control and c.overlay]
+
+
 def layer_map(gdf: gpd.GeoDataFrame, *, name: str = "layer", language: str = "vi",
-              offline: bool = False, **options: Any) -> folium.Map:
+              offline: bool = False, inline: bool = True, **options: Any) -> folium.Map:
     """A map of one layer (see :func:`map_layer` for ``options``).
+
+    ``inline`` and ``offline`` as in :func:`plan_map`: self-contained by
+    default, with OpenStreetMap tiles unless ``offline=True``.
 
     Examples
     --------
@@ -1307,15 +1997,26 @@ def layer_map(gdf: gpd.GeoDataFrame, *, name: str = "layer", language: str = "vi
     >>> layer_names(m)
     ['Trạm bơm']
     """
-    m = folium.Map(tiles=None if offline else "OpenStreetMap", control_scale=True)
+    m = folium.Map(tiles=None if offline else "OpenStreetMap", control_scale=False)
     map_layer(gdf, name=name, language=language, **options).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    _MetricScale().add_to(m)
     bounds = _bounds([gdf])
     if bounds:
         m.fit_bounds(bounds)
-    if offline:
+    if inline or offline:
         _make_offline(m)
     return m
+
+
+class _MetricScale(branca.element.MacroElement):
+    """A metric-only scale bar (Leaflet's default also shows miles)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """)
 
 
 def layer_names(m: folium.Map) -> list[str]:
@@ -1327,9 +2028,4 @@ def layer_names(m: folium.Map) -> list[str]:
     >>> layer_names(folium.Map(tiles=None))
     []
     """
-    out = []
-    for child in m._children.values():
-        if isinstance(child, folium.map.Layer) and not isinstance(child, folium.TileLayer) \
-                and child.control and child.overlay:
-            out.append(html.unescape(child.layer_name))
-    return out
+    return [html.unescape(c.layer_name) for c in _overlays(m)]

@@ -219,7 +219,7 @@ def test_kml_styled_and_named_for_google_earth(tmp_path, layers):
     urls = [pm.find("k:styleUrl", KML_NS).text for pm in works]
     assert urls == ["#works-completed", "#works-under_construction", "#works-planned"]
     color = root.find(".//k:Style[@id='works-completed']/k:LineStyle/k:color", KML_NS).text
-    assert color == "ff779e1b"  # aabbggrr of #1b9e77
+    assert color == "ff327d2e"  # aabbggrr of #2e7d32, the map's green for completed
     assert pyogrio.read_info(path, layer="works")["crs"] == "EPSG:4326"
 
 
