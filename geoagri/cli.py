@@ -211,9 +211,20 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from geoagri.maps import plan_map
     from geoagri.outputs import write_atomically
     from geoagri.plan import read_plan
+    from geoagri.results import compute
 
     plan = read_plan(args.plan)
-    m = plan_map(plan, language=args.language, offline=args.offline)
+    results = None
+    if plan.year is not None:  # the gaps and proposals the run computes, drawn as it draws them
+        results = compute(plan, curve_steps=0)
+        for failure in results.failed.values():
+            print(f"geoagri map: {failure.step} failed, not drawn: {failure.message}",
+                  file=sys.stderr)
+    else:
+        print("geoagri map: the plan sets no year; the map shows its layers without gaps "
+              "or proposals (write year = 2024 in [plan] to draw them)", file=sys.stderr)
+    m = plan_map(plan, None if results is None else results.map_results(),
+                 language=args.language, offline=args.offline)
     write_atomically(args.out, m.save)
     print(f"map written to {args.out}{' (offline)' if args.offline else ''}")
     return 0
