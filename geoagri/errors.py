@@ -29,6 +29,7 @@ __all__ = [
     "GeoagriWarning",
     "GeometryError",
     "InfeasibleError",
+    "IndicatorError",
     "LayerError",
     "NameMatchError",
     "OptionError",
@@ -81,6 +82,10 @@ class NameMatchError(GeoagriError):
 
 class PlanError(GeoagriError):
     """A plan file is malformed or names something that does not exist."""
+
+
+class IndicatorError(PlanError):
+    """An indicator's definition names a measure, layer, column or indicator that does not exist."""
 
 
 class OptionError(GeoagriError, ValueError):
