@@ -1000,8 +1000,8 @@ def check_indicators(plan: Plan, *, indicators: Iterable[str] | None = None
 
     An indicator is in error when its layer lacks a column its definition
     names, when it depends on an unknown indicator or on itself, or when a
-    threshold cannot be compared; a built-in indicator whose layer is not in
-    the plan is not an error (it is simply not computed).
+    threshold cannot be compared; a built-in indicator whose layer or column
+    is not in the plan is not an error (it is simply not computed).
 
     Examples
     --------
@@ -1027,7 +1027,7 @@ def check_indicators(plan: Plan, *, indicators: Iterable[str] | None = None
                 _, layer = _Run(plan, pd.DataFrame(), {}, [], {}, 0).layer(ind)
                 _check_columns(ind, layer)
         except _NotComputedError as err:
-            if err.kind != "no_layer" or name in own:
+            if name in own or err.kind not in ("no_layer", "no_column"):
                 errors[name] = IndicatorError(f"indicator {name!r}: {err}")
         except IndicatorError as err:
             errors[name] = err
