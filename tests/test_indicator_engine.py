@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely import box
+from test_indicators import CRS, km  # UTM 48N: 1 km² = 100 ha
 
 from geoagri.errors import IndicatorError, PlanError
 from geoagri.indicator_engine import (
@@ -21,13 +21,6 @@ from geoagri.indicator_engine import (
 from geoagri.indicators import actuals
 from geoagri.plan import LayerSource, Plan, check_plan, read_plan
 from geoagri.progress import progress
-
-CRS = "EPSG:32648"  # UTM 48N: 1 km² = 100 ha
-X0, Y0 = 600_000, 1_200_000
-
-
-def km(x0, y0, x1, y1):
-    return box(X0 + x0 * 1000, Y0 + y0 * 1000, X0 + x1 * 1000, Y0 + y1 * 1000)
 
 
 def communes_layer():
