@@ -40,6 +40,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "geoagri.crs": ("metric_crs", "vn2000_epsg", "area_ha", "length_km"),
     "geoagri.area": ("area_by_zone",),
     "geoagri.indicators": ("actuals", "linkage_by_commune"),
+    "geoagri.indicator_engine": ("compute_indicators",),
     "geoagri.progress": ("progress",),
     "geoagri.coverage": ("coverage", "gaps", "service_coverage"),
     "geoagri.infrastructure": ("infrastructure",),

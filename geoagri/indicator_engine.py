@@ -682,6 +682,24 @@ class _NotComputedError(Exception):
         self.kind = kind
 
 
+def _source_layer(plan: Plan, ind: Indicator) -> tuple[str, pd.DataFrame]:
+    """The name and the layer an indicator reads."""
+    if ind.layer is not None:
+        if ind.layer not in plan.layers:
+            raise _NotComputedError(f"the plan has no layer {ind.layer!r}; its layers are "
+                                    f"{list(plan.layers)}", "no_layer")
+        return ind.layer, plan.layers[ind.layer]
+    found = plan.of_kind(str(ind.source))
+    if not found:
+        raise _NotComputedError(f"the plan has no layer of kind {ind.source!r}; add one "
+                                f"([layers.NAME] kind = \"{ind.source}\")", "no_layer")
+    if len(found) > 1:
+        raise _NotComputedError(f"the plan has {len(found)} layers of kind {ind.source!r} "
+                                f"({list(found)}); name one with layer = \"...\"",
+                                "ambiguous")
+    return next(iter(found.items()))
+
+
 @dataclass
 class _Run:
     plan: Any
@@ -691,21 +709,6 @@ class _Run:
     known_areas: Mapping[str, pd.DataFrame]
     year: int
     _communes_of: dict = field(default_factory=dict)
-
-    def layer(self, ind: Indicator) -> tuple[str, pd.DataFrame]:
-        if ind.layer is not None:
-            if ind.layer not in self.plan.layers:
-                raise _NotComputedError(f"the plan has no layer {ind.layer!r}; its layers are "
-                                   f"{list(self.plan.layers)}", "no_layer")
-            return ind.layer, self.plan.layers[ind.layer]
-        found = self.plan.of_kind(str(ind.source))
-        if not found:
-            raise _NotComputedError(f"the plan has no layer of kind {ind.source!r}; add one "
-                               f"([layers.NAME] kind = \"{ind.source}\")", "no_layer")
-        if len(found) > 1:
-            raise _NotComputedError(f"the plan has {len(found)} layers of kind {ind.source!r} "
-                               f"({list(found)}); name one with layer = \"...\"", "ambiguous")
-        return next(iter(found.items()))
 
     def commune_of(self, name: str, layer: pd.DataFrame) -> pd.Series:
         if name not in self._communes_of:
@@ -905,7 +908,7 @@ def _aggregate(ind: Indicator, frame: pd.DataFrame, umap: pd.DataFrame, level: s
 
 def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
     """Rows of an indicator computed from a layer, every level and year."""
-    name, layer = run.layer(ind)
+    name, layer = _source_layer(run.plan, ind)
     _check_columns(ind, layer)
     communes = run.commune_of(name, layer)
     if ind.period == "season":
@@ -1024,7 +1027,7 @@ def check_indicators(plan: Plan, *, indicators: Iterable[str] | None = None
         try:
             ind = cat[name]
             if ind.source is not None:
-                _, layer = _Run(plan, pd.DataFrame(), {}, [], {}, 0).layer(ind)
+                _, layer = _source_layer(plan, ind)
                 _check_columns(ind, layer)
         except _NotComputedError as err:
             if name in own or err.kind not in ("no_layer", "no_column"):

@@ -81,6 +81,8 @@ def test_area_counted_once_by_crop_commune_district_and_plan():
     assert pick(t, "production_area", "district", "Huyện A") == pytest.approx(300.0)
     assert pick(t, "production_area", "district", "Huyện B") == 0.0
     assert whole(t, "production_area") == pytest.approx(350.0)  # + z5 outside the communes
+    # the province by its official code (the plan's province: Đồng Tháp is 87)
+    assert pick(t, "production_area", "province", "87") == pytest.approx(300.0)
     # by crop, each counted once within the crop: rice 150 + lotus 100 in 001
     assert pick(t, "production_area", "commune", "001",
                 categories="crop=rice") == pytest.approx(150.0)
@@ -123,6 +125,27 @@ def test_seed_002_linkage_as_sown_area_over_the_seasons():
     out = progress(facts, targets, decimals=2)
     assert out.loc[0, "actual"] == pytest.approx(23183.8)
     assert out.loc[0, "achieved_pct"] == 89.16
+
+
+def test_seed_001_rice_land_converted_by_a_year():
+    """"hơn 1.000 ha đất trồng lúa kém hiệu quả đã được chuyển đổi" (by 2023)."""
+    parcels = gpd.GeoDataFrame({
+        "parcel_id": ["p1", "p2", "p3", "p4"], "land_use": ["fruit", "fruit", "tea", "fruit"],
+        "converted_from": ["rice", "rice", "rice", "maize"],
+        "converted_year": [2021, 2023, 2024, 2022],
+        # 600 ha + 420 ha of rice land converted by 2023; p3 in 2024; p4 was maize
+        "geometry": [km(0, 0, 6, 1), km(0, 1, 4.2, 2), km(4.2, 1, 6, 2), km(0, 0, 1, 1)]},
+        crs=CRS)
+    t = compute_indicators(make_plan(parcels=parcels), year=2023,
+                           indicators=["rice_converted_area"])
+    assert whole(t, "rice_converted_area", "2023") == pytest.approx(1020.0)
+    assert whole(t, "rice_converted_area", "2023", "land_use=fruit") == pytest.approx(1020.0)
+    assert pick(t, "rice_converted_area", "district", "Huyện B", "2023") == pytest.approx(220.0)
+    # a plan whose parcels do not record conversions: not computed, not a false 0
+    bare = compute_indicators(make_plan(parcels=parcels.drop(columns=["converted_from"])),
+                              year=2023, indicators=["rice_converted_area"])
+    assert bare.empty
+    assert "converted_from" in bare.attrs["not_computed"]["why"].iloc[0]
 
 
 def test_the_demo_linkage_is_the_linkage_table_of_the_report():
