@@ -119,6 +119,7 @@ import pandas as pd
 
 from geoagri import units as _units
 from geoagri.errors import GeoagriError, IndicatorError, PlanError, SchemaError
+from geoagri.names import unit_key
 from geoagri.schema import KINDS, spec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -710,6 +711,24 @@ class _Run:
     year: int
     _communes_of: dict = field(default_factory=dict)
 
+    @property
+    def district_units(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """A district's code or name (:func:`geoagri.names.unit_key`) → its unit by level."""
+        if "_district_units" not in self._communes_of:
+            d, p = self.maps["district"], self.maps["province"]
+            d = d.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                "commune_id")
+            p = p.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                "commune_id").set_index("commune_id")
+            out: dict[str, dict[str, tuple[str, str]]] = {}
+            for cid, uid, name in zip(d["commune_id"], d["unit_id"], d["unit_name"],
+                                      strict=True):
+                prov = (str(p.loc[cid, "unit_id"]), str(p.loc[cid, "unit_name"]))
+                for key in (unit_key(str(uid)), unit_key(str(name))):
+                    out.setdefault(key, {"district": (str(uid), str(name)), "province": prov})
+            self._communes_of["_district_units"] = out
+        return self._communes_of["_district_units"]
+
     def commune_of(self, name: str, layer: pd.DataFrame) -> pd.Series:
         if name not in self._communes_of:
             if hasattr(layer, "geometry") and getattr(layer, "crs", None) is not None:
@@ -782,6 +801,9 @@ def _contributions(ind: Indicator, run: _Run, name: str, feats: pd.DataFrame,
                           "season": (feats["season"].astype(str).to_numpy() if season
                                      else None),
                           "_n": 1.0}, index=feats.index)
+    if "district" in feats.columns:  # a statistics row of a whole district
+        frame["_district"] = feats["district"].astype(object).where(
+            communes.isna() & feats["district"].notna(), None).to_numpy()
     m = ind.measure
     if m == "count":
         frame["_v"] = 1.0
@@ -868,14 +890,29 @@ def _threshold(ind: Indicator, run: _Run, feats: pd.DataFrame,
     return out.drop(columns="_g")
 
 
-def _aggregate(ind: Indicator, frame: pd.DataFrame, umap: pd.DataFrame, level: str,
-               periods: pd.DataFrame) -> pd.DataFrame:
+def _district_rows(frame: pd.DataFrame, run: _Run, level: str) -> pd.DataFrame:
+    """Rows of a whole district (no commune), given the unit of ``level`` they count in."""
+    if "_district" not in frame.columns or level not in ("district", "province"):
+        return frame.iloc[:0].assign(unit_id=None, unit_name=None, weight=1.0)
+    rows = frame[frame["_district"].notna()]
+    found = [run.district_units.get(unit_key(str(d)), {}).get(level) for d in rows["_district"]]
+    lost = sorted({str(d) for d, f in zip(rows["_district"], found, strict=True) if f is None})
+    if lost:
+        log.info("district rows of %s count in no district: %s", level, ", ".join(lost))
+    return rows.assign(unit_id=[f[0] if f else None for f in found],
+                       unit_name=[f[1] if f else None for f in found],
+                       weight=1.0).dropna(subset=["unit_id"])
+
+
+def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, level: str,
+               periods: pd.DataFrame, *, fill: bool) -> pd.DataFrame:
     """Rows (unit, categories, period, year, value, n_features) of one level.
 
     ``frame`` holds contributions with ``period`` and ``year``; ``periods``
     every (period, year) computed, so that counts and sums give every unit a
-    total row, 0 where nothing counts.
+    total row, 0 where nothing counts (with ``fill``).
     """
+    umap = run.maps[level]
     if level == "plan":
         m = frame.assign(unit_id=umap["unit_id"].iloc[0], unit_name=umap["unit_name"].iloc[0],
                          weight=1.0)
@@ -885,6 +922,8 @@ def _aggregate(ind: Indicator, frame: pd.DataFrame, umap: pd.DataFrame, level: s
         main = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
             "commune_id").assign(weight=1.0)
         m = frame.merge(main, on="commune_id", how="inner")
+    if level != "plan":
+        m = pd.concat([m, _district_rows(frame, run, level)], ignore_index=True)
     keys = ["unit_id", "unit_name", "categories", "period", "year"]
     if ind.measure in _ADDITIVE:
         m = m.assign(_v=m["_v"].astype(float) * m["weight"])
@@ -897,7 +936,7 @@ def _aggregate(ind: Indicator, frame: pd.DataFrame, umap: pd.DataFrame, level: s
         m = m.assign(_xw=m["_x"] * m["_w"])
         g = m.groupby(keys, sort=True)
         out = pd.DataFrame({"_v": g["_xw"].sum() / g["_w"].sum(), "_n": g.size()}).reset_index()
-    if ind.measure != "mean":  # counts and sums: every unit has a total, 0 where none counts
+    if fill and ind.measure != "mean":  # counts and sums: every unit has a total
         units = umap[["unit_id", "unit_name"]].drop_duplicates().merge(
             periods, how="cross").assign(categories="")
         out = pd.concat([units.merge(out, on=keys, how="left"), out[out["categories"] != ""]],
@@ -938,8 +977,11 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
         return _empty_table()
     frame = pd.concat(frames, ignore_index=True)
     table = pd.DataFrame(periods, columns=["period", "year"])
-    return pd.concat([_aggregate(ind, frame, umap, level, table).assign(level=level)
-                      for level, umap in run.maps.items()], ignore_index=True)
+    # a table of district rows says nothing of communes: no commune gets a false 0
+    by_commune = bool(communes.notna().any()) or hasattr(layer, "geometry")
+    return pd.concat([_aggregate(ind, frame, run, level, table,
+                                 fill=by_commune or level != "commune").assign(level=level)
+                      for level in run.maps], ignore_index=True)
 
 
 def _empty_table() -> pd.DataFrame:
@@ -952,6 +994,7 @@ def _ratio(ind: Indicator, num: pd.DataFrame, den: pd.DataFrame) -> pd.DataFrame
     d = den[[*keys, "categories", "value"]].rename(columns={"value": "_den"})
     m = num.merge(d, on=[*keys, "categories"], how="left").merge(total, on=keys, how="left")
     m["_den"] = m["_den"].fillna(m["_tot"])
+    m = m[m["_den"].notna()]  # no denominator for the unit: no row (0: a row without value)
     if not (m["_den"].fillna(0) != 0).any():
         raise _NotComputedError(f"its denominator {ind.denominator!r} is 0 or missing in every "
                            "unit", "error")

@@ -118,6 +118,17 @@ def test_seed_002_linkage_as_sown_area_over_the_seasons():
     assert whole(t, "linkage_sown_area") == pytest.approx(23183.8)
     assert whole(t, "linkage_sown_area", period="DX 2023-2024") == pytest.approx(10000.0)
     assert whole(t, "linkage_sown_area", period="TD 2024") == pytest.approx(3183.8)
+    # "chiếm 20,07% diện tích xuống giống cả năm": the district's sown area from its
+    # statistics office, one row for the district (no commune)
+    stats = pd.DataFrame({"district": ["Huyện Tháp Mười", "Huyện Tháp Mười"],
+                          "year": [2024, 2023], "sown_area_ha": [115_500.0, 110_000.0]})
+    plan = make_plan(zones=zones, communes=communes, statistics=stats)
+    share = compute_indicators(plan, year=2024, indicators=["linkage_share_of_sown_area"])
+    assert whole(share, "linkage_share_of_sown_area") == pytest.approx(23183.8 / 1155)
+    # the district by its official code (872), its row named as written
+    assert pick(share, "linkage_share_of_sown_area", "district",
+                "872") == pytest.approx(20.0725, abs=1e-4)  # printed 20,07%
+    assert share[share["level"] == "commune"].empty  # the table says nothing of communes
     facts = actuals(plan, year=2024, indicators=["linkage_sown_area"])
     targets = pd.DataFrame({"indicator": ["linkage_sown_area"], "unit": ["ha"],
                             "scope": ["district"], "scope_id": ["Huyện Tháp Mười"],
@@ -125,6 +136,20 @@ def test_seed_002_linkage_as_sown_area_over_the_seasons():
     out = progress(facts, targets, decimals=2)
     assert out.loc[0, "actual"] == pytest.approx(23183.8)
     assert out.loc[0, "achieved_pct"] == 89.16
+
+
+def test_seed_003_harvest_value_per_ha_from_commune_statistics():
+    """"giá trị sản phẩm thu hoạch bình quân/ha ... đạt 210 triệu đồng/ha"."""
+    stats = pd.DataFrame({"commune_id": ["001", "002", "003"], "year": 2025,
+                          "harvest_value_vnd": [84_000e6, 60_000e6, 10_000e6],
+                          "farmland_area_ha": [400.0, 300.0, 100.0]})
+    t = compute_indicators(make_plan(statistics=stats), year=2025,
+                           indicators=["harvest_value_per_ha"])
+    assert pick(t, "harvest_value_per_ha", "commune", "001", "2025") == pytest.approx(210.0)
+    assert pick(t, "harvest_value_per_ha", "district", "Huyện A", "2025") == pytest.approx(
+        144_000 / 700)
+    assert whole(t, "harvest_value_per_ha", "2025") == pytest.approx(154_000 / 800)
+    assert set(t["unit"]) == {"triệu đồng/ha"}
 
 
 def test_seed_001_rice_land_converted_by_a_year():
