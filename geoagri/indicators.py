@@ -265,7 +265,9 @@ def actuals(
         ``scope_id``, ``scope_name``, ``year``, ``season`` (None for
         whole-year rows; indicators by season also per season), ``actual``
         (float, in ``unit``).  Only the totals (no category rows) of
-        :func:`geoagri.indicator_engine.compute_indicators`.
+        :func:`geoagri.indicator_engine.compute_indicators`;
+        ``attrs["not_computed"]`` lists the indicators that could not be
+        computed and why (progress gives the reason in its ``note``).
 
     Raises
     ------
@@ -305,4 +307,6 @@ def actuals(
         "scope": t["level"].to_numpy(), "scope_id": t["unit_id"].to_numpy(),
         "scope_name": t["unit_name"].to_numpy(), "year": t["year"].to_numpy(),
         "season": season.astype(object).to_numpy(), "actual": t["value"].to_numpy()})
-    return out.astype({"year": "int64", "actual": "float64"}).reset_index(drop=True)
+    out = out.astype({"year": "int64", "actual": "float64"}).reset_index(drop=True)
+    out.attrs["not_computed"] = skipped
+    return out

@@ -319,10 +319,14 @@ def _yearly(facts: pd.DataFrame) -> dict[int, float]:
 
 
 def _compare(t: pd.Series, facts: pd.DataFrame, *, as_of: int | None,
-             indicator_known: bool) -> tuple[float, int | None, list[str]]:
+             indicator_known: bool, why: str | None = None
+             ) -> tuple[float, int | None, list[str]]:
     """The actual a target is compared with, the last year it covers, and notes."""
     notes: list[str] = []
     where = f"{t['scope']} {t['scope_id']!r}"
+    if not indicator_known and why:
+        return math.nan, None, [f"no actual for indicator {t['indicator']!r}: it is not "
+                                f"computed: {why}"]
     if not indicator_known:
         return math.nan, None, [f"no actual for indicator {t['indicator']!r}: it is not "
                                 "computed (see geoagri.indicators.INDICATORS) nor given"]
@@ -434,8 +438,10 @@ def progress(
         no fact), ``actual_year`` (the last year of facts compared),
         ``achieved_pct`` (%), ``shortfall`` (``max(target − actual, 0)`` in
         ``unit``: how much is still missing; 0 when the target is met; NaN
-        without an actual) and ``note`` (why an actual is missing or which
-        year was compared; empty otherwise).  Targets without actuals are
+        without an actual) and ``note`` (why an actual is missing — for an
+        indicator the engine could not compute, its reason, from
+        ``actual.attrs["not_computed"]`` — or which year was compared; empty
+        otherwise).  Targets without actuals are
         kept, never dropped.
 
     Raises
@@ -501,6 +507,9 @@ def progress(
         raise SchemaError(f"targets table: rows {rows[:10]} have no year. Fix: give the "
                           "target year (the end of the period)")
     t["year"] = t["year"].astype(int)
+    skipped = actual.attrs.get("not_computed")  # why the engine computed no such facts
+    why = (dict(zip(skipped["indicator"], skipped["why"], strict=True))
+           if isinstance(skipped, pd.DataFrame) and len(skipped) else {})
     fact_units = facts.groupby("indicator")["unit"].first().to_dict()
     by_ind = {ind: grp for ind, grp in facts.groupby("indicator")}
     actual_values, actual_years, notes = [], [], []
@@ -536,7 +545,7 @@ def progress(
                     "matches " + ", ".join(f"{n} ({i})" for n, i in
                                            zip(units["unit_name"], units["unit_id"], strict=True)))
         value, year, note = _compare(row, grp if known else facts.iloc[:0], as_of=as_of,
-                                     indicator_known=known)
+                                     indicator_known=known, why=why.get(row["indicator"]))
         actual_values.append(value)
         actual_years.append(year)
         notes.append("; ".join(note))

@@ -490,3 +490,14 @@ measure = "counting"
 ''')
     with pytest.raises(PlanError, match=r"indicator 'typo': measure = 'counting'"):
         read_plan(path)
+
+
+def test_progress_says_why_an_indicator_was_not_computed():
+    coops = cooperatives_004().drop(columns=["partner"])
+    plan = make_plan(cooperatives=coops)
+    targets = pd.DataFrame({"indicator": ["cooperatives_with_partner_pct", "cooperatives"],
+                            "unit": ["%", "HTX"], "scope": "district", "scope_id": "Huyện A",
+                            "year": 2024, "source": "plan", "target": [30.0, 6.0]})
+    out = progress(actuals(plan, year=2024), targets)
+    assert "no column 'partner'" in out.loc[0, "note"]
+    assert out.loc[1, "actual"] == 6.0 and out.loc[1, "achieved_pct"] == 100.0
