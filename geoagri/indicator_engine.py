@@ -127,7 +127,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["INDICATOR_COLUMNS", "LEVELS", "MEASURES", "Indicator", "catalogue",
            "check_indicators", "compute_indicators", "definition_problems", "parse_indicator",
-           "select_features"]
+           "select_features", "unknown_targets"]
 
 log = logging.getLogger("geoagri")
 
@@ -1078,6 +1078,49 @@ def check_indicators(plan: Plan, *, indicators: Iterable[str] | None = None
         except IndicatorError as err:
             errors[name] = err
     return errors
+
+
+def unknown_targets(targets: pd.DataFrame, *, own: Iterable[str] = (),
+                    layer: str = "targets") -> IndicatorError | None:
+    """An error naming the targets whose indicator is neither built in nor the plan's.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        A ``targets`` layer.
+    own : iterable of str
+        The plan's own indicator ids (its ``[indicators.NAME]`` tables).
+    layer : str
+        The layer's name, quoted in the error.
+
+    Returns
+    -------
+    IndicatorError or None
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"indicator": ["linkage_area", "lotus_area", "lotus_area"]})
+    >>> print(unknown_targets(t, layer="chi_tieu"))  # doctest: +ELLIPSIS
+    layer 'chi_tieu': 2 target(s) name indicator(s) that are not defined: 'lotus_area' ...
+    >>> unknown_targets(t, own=["lotus_area"]) is None
+    True
+    """
+    if "indicator" not in targets.columns:
+        return None
+    known = set(_builtin_tables()) | set(own)
+    names = targets["indicator"].astype(object)
+    bad = names.notna() & ~names.astype(str).isin(known)
+    if not bad.any():
+        return None
+    rows = {n: [str(i) for i in targets.index[bad & (names == n)]]
+            for n in dict.fromkeys(names[bad].astype(str))}
+    listed = "; ".join(f"{n!r} (rows {', '.join(r[:10])})" for n, r in rows.items())
+    return IndicatorError(
+        f"layer {layer!r}: {int(bad.sum())} target(s) name indicator(s) that are not defined: "
+        f"{listed}. Fix: use a built-in indicator (docs/indicators.md: "
+        f"{', '.join(sorted(_builtin_tables())[:6])}, …) or define it in the plan as "
+        "[indicators.NAME]")
 
 
 def _order(cat: Mapping[str, Indicator], wanted: Iterable[str]

@@ -38,7 +38,7 @@ import pandas as pd
 
 from geoagri.context import PLAN_SETTINGS, PlanContext, ServiceSettings, resolve_context
 from geoagri.errors import GeoagriError, LayerError, PlanError
-from geoagri.indicator_engine import check_indicators, definition_problems
+from geoagri.indicator_engine import check_indicators, definition_problems, unknown_targets
 from geoagri.schema import KINDS, vocabulary_problems
 from geoagri.validate import MAX_OUTSIDE_KM, far_from_communes, layer_info, repairs
 
@@ -363,6 +363,12 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
             warn_boundaries(layers[src.name], layer=src.name, crs=head.get("metric_crs"),
                             province=head.get("province"), era=head.get("era", "old"))
     errors.update(_far_outside(doc, sources, layers))
+    for src in sources:
+        if src.kind == "targets" and src.name in layers:
+            unknown = unknown_targets(layers[src.name], own=doc.get("indicators", {}),
+                                      layer=src.name)
+            if unknown is not None:
+                errors[f"{src.name}.indicator"] = unknown
     if doc.get("indicators") and "communes" in {s.kind for s in sources} and not errors:
         plan = Plan(name=head.get("name", path.stem), layers=layers,
                     sources={s.name: s for s in sources}, root=path.parent.resolve(),

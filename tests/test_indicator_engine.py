@@ -501,3 +501,25 @@ def test_progress_says_why_an_indicator_was_not_computed():
     out = progress(actuals(plan, year=2024), targets)
     assert "no column 'partner'" in out.loc[0, "note"]
     assert out.loc[1, "actual"] == 6.0 and out.loc[1, "achieved_pct"] == 100.0
+
+
+def test_check_names_targets_of_unknown_indicators(tmp_path):
+    path = write_plan(tmp_path, '''
+[layers.targets]
+kind = "targets"
+path = "chi_tieu.csv"
+
+[indicators.good_cooperatives]
+source = "cooperatives"
+measure = "count"
+where = { xep_loai = ["tốt", "khá"] }
+''')
+    (tmp_path / "chi_tieu.csv").write_text(
+        "indicator,unit,scope,scope_id,year,source,target\n"
+        "cooperatives_founded,HTX,tỉnh,An Giang,2024,KH,45\n"
+        "good_cooperatives,HTX,tỉnh,An Giang,2024,KH,8\n"
+        "htx_new,HTX,tỉnh,An Giang,2024,KH,27\n", encoding="utf-8")
+    errors = check_plan(path)
+    assert list(errors) == ["targets.indicator"]
+    assert "'htx_new' (rows 2)" in str(errors["targets.indicator"])
+    assert "[indicators.NAME]" in str(errors["targets.indicator"])
