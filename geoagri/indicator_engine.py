@@ -709,12 +709,13 @@ class _Run:
     years: list[int]
     known_areas: Mapping[str, pd.DataFrame]
     year: int
-    _communes_of: dict = field(default_factory=dict)
+    levels: tuple[str, ...] = LEVELS
+    _cache: dict = field(default_factory=dict)
 
     @property
     def district_units(self) -> dict[str, dict[str, tuple[str, str]]]:
         """A district's code or name (:func:`geoagri.names.unit_key`) → its unit by level."""
-        if "_district_units" not in self._communes_of:
+        if "district_units" not in self._cache:
             d, p = self.maps["district"], self.maps["province"]
             d = d.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
                 "commune_id")
@@ -726,19 +727,19 @@ class _Run:
                 prov = (str(p.loc[cid, "unit_id"]), str(p.loc[cid, "unit_name"]))
                 for key in (unit_key(str(uid)), unit_key(str(name))):
                     out.setdefault(key, {"district": (str(uid), str(name)), "province": prov})
-            self._communes_of["_district_units"] = out
-        return self._communes_of["_district_units"]
+            self._cache["district_units"] = out
+        return self._cache["district_units"]
 
     def commune_of(self, name: str, layer: pd.DataFrame) -> pd.Series:
-        if name not in self._communes_of:
+        if ("communes", name) not in self._cache:
             if hasattr(layer, "geometry") and getattr(layer, "crs", None) is not None:
-                self._communes_of[name] = commune_of(layer, self.communes, kind=name)
+                self._cache["communes", name] = commune_of(layer, self.communes, kind=name)
             else:
                 known = set(self.communes["commune_id"].astype(str))
                 own = (layer["commune_id"].astype("string") if "commune_id" in layer.columns
                        else pd.Series(pd.NA, index=layer.index, dtype="string"))
-                self._communes_of[name] = own.where(own.isin(known))
-        return self._communes_of[name]
+                self._cache["communes", name] = own.where(own.isin(known))
+        return self._cache["communes", name]
 
 
 def _categories(frame: pd.DataFrame, by: Sequence[str]) -> pd.Series:
@@ -826,12 +827,12 @@ def _contributions(ind: Indicator, run: _Run, name: str, feats: pd.DataFrame,
         return _threshold(ind, run, feats, frame)
     elif m in ("area", "sown_area"):
         frame["_v"] = 0.0
-        frame = pd.concat([frame, _areas(ind, run, feats, by, season, year)],
+        frame = pd.concat([frame, _areas(ind, run, name, feats, by, season, year)],
                           ignore_index=True)
     return frame
 
 
-def _areas(ind: Indicator, run: _Run, feats: pd.DataFrame, by: Sequence[str],
+def _areas(ind: Indicator, run: _Run, name: str, feats: pd.DataFrame, by: Sequence[str],
            season: bool, year: int) -> pd.DataFrame:
     """Area counted once per commune (× category × season), as contribution rows."""
     from geoagri.area import area_by_zone
@@ -841,11 +842,15 @@ def _areas(ind: Indicator, run: _Run, feats: pd.DataFrame, by: Sequence[str],
     if known is not None and not groups and known.attrs.get("year") == year == run.year:
         t = pd.DataFrame({"commune_id": known["commune_id"].astype(object).to_numpy(),
                           "area_ha": known["area_ha"].to_numpy(dtype=float)})
-    elif len(feats):
-        z = feats[[*dict.fromkeys(groups), "geometry"]].copy()
-        z["_all"] = "all"
-        t = area_by_zone(z, run.communes, by=groups or ["_all"], dissolve=True,
-                         level="commune", crs=run.plan.metric_crs)
+    elif len(feats):  # the same features in another year: measured once
+        key = ("areas", name, tuple(feats.index), tuple(groups))
+        if key not in run._cache:
+            z = feats[[*dict.fromkeys(groups), "geometry"]].copy()
+            z["_all"] = "all"
+            run._cache[key] = area_by_zone(z, run.communes, by=groups or ["_all"],
+                                           dissolve=True, level="commune",
+                                           crs=run.plan.metric_crs)
+        t = run._cache[key]
     else:
         return pd.DataFrame(columns=["commune_id", "categories", "season", "_v", "_n"])
     return pd.DataFrame({
@@ -981,7 +986,7 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
     by_commune = bool(communes.notna().any()) or hasattr(layer, "geometry")
     return pd.concat([_aggregate(ind, frame, run, level, table,
                                  fill=by_commune or level != "commune").assign(level=level)
-                      for level in run.maps], ignore_index=True)
+                      for level in run.levels], ignore_index=True)
 
 
 def _empty_table() -> pd.DataFrame:
@@ -1224,7 +1229,8 @@ def compute_indicators(
     communes = plan.only("communes")
     run = _Run(plan=plan, communes=communes, maps=_unit_maps(plan, communes, LEVELS),
                years=list(range(first, year + 1)), known_areas=dict(known_areas or {}),
-               year=year)
+               year=year, levels=tuple(lv for lv in LEVELS if lv in {
+                   *levels, "plan", *(cat[n].level for n in order if cat[n].level)}))
     results: dict[str, pd.DataFrame] = {}
     for name in order:
         ind = cat[name]
