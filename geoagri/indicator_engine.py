@@ -837,7 +837,8 @@ def _areas(ind: Indicator, run: _Run, name: str, feats: pd.DataFrame, by: Sequen
     """Area counted once per commune (× category × season), as contribution rows."""
     from geoagri.area import area_by_zone
 
-    groups = [*by, *(["season"] if season or ind.measure == "sown_area" else [])]
+    groups = list(dict.fromkeys([*by, *(["season"] if season or ind.measure == "sown_area"
+                                        else [])]))
     known = run.known_areas.get(ind.id)
     if known is not None and not groups and known.attrs.get("year") == year == run.year:
         t = pd.DataFrame({"commune_id": known["commune_id"].astype(object).to_numpy(),

@@ -187,6 +187,27 @@ def test_the_demo_linkage_is_the_linkage_table_of_the_report():
     assert round(float(mine.sum())) == 23865  # seed 000: "toàn huyện là 23.865ha"
 
 
+def test_the_demo_gives_seed_000_figures_beyond_the_targets():
+    """"tỉnh đầu tư xây dựng 8 công trình thủy lợi, tổng mức đầu tư 26.000 triệu đồng; huyện
+    đầu tư xây dựng 23 công trình, tổng mức đầu tư 14.610 triệu đồng"; lũy kế 6.400 ha since
+    2021 and 11.873 ha since 2017."""
+    from geoagri.datasets import demo
+
+    plan = demo()
+    t = compute_indicators(plan, year=2024, levels=("plan",), indicators=[
+        "works_planned", "works_investment", "hightech_rice_area_since_2021",
+        "hightech_rice_area_since_2017", "model_yield"])
+    v = t.set_index(["indicator", "categories", "period"])["value"]
+    assert v[("works_planned", "investor=province", "2024")] == 8.0
+    assert v[("works_planned", "investor=district", "2024")] == 23.0
+    assert v[("works_investment", "investor=province", "2024")] == pytest.approx(26000)
+    assert v[("works_investment", "investor=district", "2024")] == pytest.approx(14610)
+    assert v[("hightech_rice_area_since_2021", "", "2024")] == pytest.approx(6400)
+    assert v[("hightech_rice_area_since_2017", "", "2024")] == pytest.approx(11873)
+    # the two DX models: 82 and 75 tạ/ha
+    assert v[("model_yield", "", "DX 2023-2024")] == pytest.approx((82 + 75) / 2)
+
+
 # --------------------------------------------------------------------------- counts and sums
 
 def area_code_zones():
