@@ -716,7 +716,10 @@ class _Run:
     def district_units(self) -> dict[str, dict[str, tuple[str, str]]]:
         """A district's code or name (:func:`geoagri.names.unit_key`) → its unit by level."""
         if "district_units" not in self._cache:
-            d, p = self.maps["district"], self.maps["province"]
+            d = self.maps.get("district")
+            d = _district_map(self.communes, self.plan) if d is None else d
+            p = self.maps.get("province")
+            p = _province_map(self.communes, self.plan) if p is None else p
             d = d.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
                 "commune_id")
             p = p.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
@@ -1228,10 +1231,11 @@ def compute_indicators(
     not_computed.update({n: ("error", why) for n, why in failed.items()})
     first = min([since, *(cat[n].since for n in order if cat[n].since is not None)])
     communes = plan.only("communes")
-    run = _Run(plan=plan, communes=communes, maps=_unit_maps(plan, communes, LEVELS),
+    used = tuple(lv for lv in LEVELS if lv in {
+        *levels, "plan", *(cat[n].level for n in order if cat[n].level)})
+    run = _Run(plan=plan, communes=communes, maps=_unit_maps(plan, communes, used),
                years=list(range(first, year + 1)), known_areas=dict(known_areas or {}),
-               year=year, levels=tuple(lv for lv in LEVELS if lv in {
-                   *levels, "plan", *(cat[n].level for n in order if cat[n].level)}))
+               year=year, levels=used)
     results: dict[str, pd.DataFrame] = {}
     for name in order:
         ind = cat[name]
