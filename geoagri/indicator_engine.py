@@ -151,7 +151,6 @@ INDICATOR_COLUMNS = ("indicator", "level", "unit_id", "unit_name", "categories",
 _KEYS = {"measure", "source", "layer", "where", "by", "period", "years", "unit", "counts",
          "label_vi", "label_en", "document", "column", "weight", "numerator", "denominator",
          "factor", "group_by", "of", "at_least", "since", "level"}
-_DERIVED = ("ratio", "cumulative", "units_meeting")
 _ADDITIVE = ("area", "sown_area", "feature_area", "count", "sum", "threshold")
 _THRESHOLD_OF = ("feature_area", "count", "sum")
 _OPS = {"<=": "le", ">=": "ge", "!=": "ne", "==": "eq", "<": "lt", ">": "gt"}

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +18,7 @@ from geoagri.indicator_engine import (
     catalogue,
     check_indicators,
     compute_indicators,
+    definition_problems,
     parse_indicator,
 )
 from geoagri.indicators import actuals
@@ -447,6 +450,10 @@ def test_catalogue_is_complete_and_documented():
     docs = (Path(__file__).parents[1] / "docs" / "indicators.md").read_text(encoding="utf-8")
     for name in cat:
         assert f"`{name}`" in docs, f"{name} is not in docs/indicators.md"
+    blocks = re.findall(r"```toml\n(.*?)```", docs, re.S)
+    assert len(blocks) >= 2
+    for block in blocks:  # the examples are plan.toml tables that parse
+        assert definition_problems(tomllib.loads(block).get("indicators", {})) == []
 
 
 # --------------------------------------------------------------------------- plan.toml
