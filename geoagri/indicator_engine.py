@@ -978,9 +978,11 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
         periods += [(label, y) for label in labels]
         for by in ([(), tuple(ind.by)] if ind.by else [()]):
             frame = _contributions(ind, run, name, feats, communes[keep], by, season, y)
-            frames.append(frame.assign(period=str(y), year=y))
             if season:
                 frames.append(frame.assign(period=frame["season"], year=y))
+            if season and ind.measure == "threshold":  # a group's total over the whole year
+                frame = _contributions(ind, run, name, feats, communes[keep], by, False, y)
+            frames.append(frame.assign(period=str(y), year=y))
     if not periods:
         return _empty_table()
     frame = pd.concat(frames, ignore_index=True)

@@ -551,3 +551,16 @@ where = { xep_loai = ["tốt", "khá"] }
     assert list(errors) == ["targets.indicator"]
     assert "'htx_new' (rows 2)" in str(errors["targets.indicator"])
     assert "[indicators.NAME]" in str(errors["targets.indicator"])
+
+
+def test_threshold_by_season_and_over_the_year():
+    """A holder sowing 2 ha in DX and 2 ha in HT reaches 3 ha over the year, in no season."""
+    parcels = holdings().iloc[:4].assign(
+        season=["DX 2023-2024", "HT 2024", "HT 2024", "DX 2023-2024"],
+        holder_id=["h1", "h1", "h2", "h2"], declared_area_ha=[2.0, 2.0, 3.5, 1.0])
+    own = {"big_sowers": {"source": "parcels", "measure": "threshold", "group_by": "holder_id",
+                          "of": "feature_area", "at_least": "3 ha", "period": "season"}}
+    t = compute_indicators(make_plan(own, parcels=parcels), year=2024, indicators=["big_sowers"])
+    assert whole(t, "big_sowers", "HT 2024") == 1.0  # h2's 3.5 ha
+    assert whole(t, "big_sowers", "DX 2023-2024") == 0.0
+    assert whole(t, "big_sowers", "2024") == 2.0  # h1 4 ha, h2 4.5 ha: each once
