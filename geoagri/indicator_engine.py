@@ -898,41 +898,49 @@ def _threshold(ind: Indicator, run: _Run, feats: pd.DataFrame,
     return out.drop(columns="_g")
 
 
-def _district_rows(frame: pd.DataFrame, run: _Run, level: str) -> pd.DataFrame:
-    """Rows of a whole district (no commune), given the unit of ``level`` they count in."""
-    if "_district" not in frame.columns or level not in ("district", "province"):
-        return frame.iloc[:0].assign(unit_id=None, unit_name=None, weight=1.0)
+def _district_rows(frame: pd.DataFrame, run: _Run) -> pd.DataFrame:
+    """Rows of a whole district (no commune), with the unit of each level they count in."""
+    if "_district" not in frame.columns:
+        return frame.iloc[:0]
     rows = frame[frame["_district"].notna()]
-    found = [run.district_units.get(unit_key(str(d)), {}).get(level) for d in rows["_district"]]
-    lost = sorted({str(d) for d, f in zip(rows["_district"], found, strict=True) if f is None})
-    if lost:
-        log.info("district rows of %s count in no district: %s", level, ", ".join(lost))
-    return rows.assign(unit_id=[f[0] if f else None for f in found],
-                       unit_name=[f[1] if f else None for f in found],
-                       weight=1.0).dropna(subset=["unit_id"])
+    out = []
+    for level in ("district", "province"):
+        if level not in run.levels or rows.empty:
+            continue
+        found = [run.district_units.get(unit_key(str(d)), {}).get(level)
+                 for d in rows["_district"]]
+        lost = sorted({str(d) for d, f in zip(rows["_district"], found, strict=True)
+                       if f is None})
+        if lost:
+            log.info("district rows count in no %s: %s", level, ", ".join(lost))
+        out.append(rows.assign(level=level, unit_id=[f[0] if f else None for f in found],
+                               unit_name=[f[1] if f else None for f in found],
+                               weight=1.0).dropna(subset=["unit_id"]))
+    return pd.concat(out, ignore_index=True) if out else frame.iloc[:0]
 
 
-def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, level: str,
-               periods: pd.DataFrame, *, fill: bool) -> pd.DataFrame:
-    """Rows (unit, categories, period, year, value, n_features) of one level.
+def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataFrame, *,
+               fill_communes: bool) -> pd.DataFrame:
+    """Rows (level, unit, categories, period, year, value, n_features) of every level.
 
     ``frame`` holds contributions with ``period`` and ``year``; ``periods``
     every (period, year) computed, so that counts and sums give every unit a
-    total row, 0 where nothing counts (with ``fill``).
+    total row, 0 where nothing counts (at the commune level only with
+    ``fill_communes``).
     """
-    umap = run.maps[level]
-    if level == "plan":
-        m = frame.assign(unit_id=umap["unit_id"].iloc[0], unit_name=umap["unit_name"].iloc[0],
-                         weight=1.0)
-    elif ind.measure in _ADDITIVE:
-        m = frame.merge(umap, on="commune_id", how="inner")
-    else:  # not a sum: each commune counts in its main unit
-        main = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
-            "commune_id").assign(weight=1.0)
-        m = frame.merge(main, on="commune_id", how="inner")
-    if level != "plan":
-        m = pd.concat([m, _district_rows(frame, run, level)], ignore_index=True)
-    keys = ["unit_id", "unit_name", "categories", "period", "year"]
+    maps = [run.maps[lv].assign(level=lv) for lv in run.levels if lv != "plan"]
+    umap = pd.concat(maps, ignore_index=True) if maps else None
+    parts = []
+    if umap is not None:
+        if ind.measure not in _ADDITIVE:  # not a sum: each commune counts in its main unit
+            umap = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                ["level", "commune_id"]).assign(weight=1.0)
+        parts += [frame.merge(umap, on="commune_id", how="inner"), _district_rows(frame, run)]
+    if "plan" in run.levels:
+        parts.append(frame.assign(level="plan", unit_id=run.maps["plan"]["unit_id"].iloc[0],
+                                  unit_name=run.maps["plan"]["unit_name"].iloc[0], weight=1.0))
+    m = pd.concat(parts, ignore_index=True)
+    keys = ["level", "unit_id", "unit_name", "categories", "period", "year"]
     if ind.measure in _ADDITIVE:
         m = m.assign(_v=m["_v"].astype(float) * m["weight"])
         out = m.groupby(keys, sort=True)[["_v", "_n"]].sum().reset_index()
@@ -944,10 +952,13 @@ def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, level: str,
         m = m.assign(_xw=m["_x"] * m["_w"])
         g = m.groupby(keys, sort=True)
         out = pd.DataFrame({"_v": g["_xw"].sum() / g["_w"].sum(), "_n": g.size()}).reset_index()
-    if fill and ind.measure != "mean":  # counts and sums: every unit has a total
-        units = umap[["unit_id", "unit_name"]].drop_duplicates().merge(
-            periods, how="cross").assign(categories="")
-        out = pd.concat([units.merge(out, on=keys, how="left"), out[out["categories"] != ""]],
+    if ind.measure != "mean":  # counts and sums: every unit has a total
+        levels = [lv for lv in run.levels if fill_communes or lv != "commune"]
+        units = pd.concat([run.maps[lv][["unit_id", "unit_name"]].drop_duplicates()
+                           .assign(level=lv) for lv in levels], ignore_index=True)
+        units = units.merge(periods, how="cross").assign(categories="")
+        out = pd.concat([units.merge(out, on=keys, how="left"),
+                         out[(out["categories"] != "") | ~out["level"].isin(levels)]],
                         ignore_index=True)
         out[["_v", "_n"]] = out[["_v", "_n"]].fillna(0.0)
     return out.rename(columns={"_v": "value", "_n": "n_features"})
@@ -989,9 +1000,7 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
     table = pd.DataFrame(periods, columns=["period", "year"])
     # a table of district rows says nothing of communes: no commune gets a false 0
     by_commune = bool(communes.notna().any()) or hasattr(layer, "geometry")
-    return pd.concat([_aggregate(ind, frame, run, level, table,
-                                 fill=by_commune or level != "commune").assign(level=level)
-                      for level in run.levels], ignore_index=True)
+    return _aggregate(ind, frame, run, table, fill_communes=by_commune)
 
 
 def _empty_table() -> pd.DataFrame:
