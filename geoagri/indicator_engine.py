@@ -1121,7 +1121,7 @@ def unknown_targets(targets: pd.DataFrame, *, own: Iterable[str] = (),
     >>> import pandas as pd
     >>> t = pd.DataFrame({"indicator": ["linkage_area", "lotus_area", "lotus_area"]})
     >>> print(unknown_targets(t, layer="chi_tieu"))  # doctest: +ELLIPSIS
-    layer 'chi_tieu': 2 target(s) name indicator(s) that are not defined: 'lotus_area' ...
+    2 target(s) of 'chi_tieu' name indicator(s) that are not defined: 'lotus_area' (row 1, 2)...
     >>> unknown_targets(t, own=["lotus_area"]) is None
     True
     """
@@ -1134,9 +1134,9 @@ def unknown_targets(targets: pd.DataFrame, *, own: Iterable[str] = (),
         return None
     rows = {n: [str(i) for i in targets.index[bad & (names == n)]]
             for n in dict.fromkeys(names[bad].astype(str))}
-    listed = "; ".join(f"{n!r} (rows {', '.join(r[:10])})" for n, r in rows.items())
+    listed = "; ".join(f"{n!r} (row {', '.join(r[:10])})" for n, r in rows.items())
     return IndicatorError(
-        f"layer {layer!r}: {int(bad.sum())} target(s) name indicator(s) that are not defined: "
+        f"{int(bad.sum())} target(s) of {layer!r} name indicator(s) that are not defined: "
         f"{listed}. Fix: use a built-in indicator (docs/indicators.md: "
         f"{', '.join(sorted(_builtin_tables())[:6])}, …) or define it in the plan as "
         "[indicators.NAME]")

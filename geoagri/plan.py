@@ -368,8 +368,9 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
             unknown = unknown_targets(layers[src.name], own=doc.get("indicators", {}),
                                       layer=src.name)
             if unknown is not None:
-                errors[f"{src.name}.indicator"] = unknown
-    if doc.get("indicators") and "communes" in {s.kind for s in sources} and not errors:
+                errors[src.name] = unknown
+    communes = [s.name for s in sources if s.kind == "communes"]
+    if doc.get("indicators") and communes and all(n in layers for n in communes):
         plan = Plan(name=head.get("name", path.stem), layers=layers,
                     sources={s.name: s for s in sources}, root=path.parent.resolve(),
                     province=head.get("province"), district=head.get("district"),

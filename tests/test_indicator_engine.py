@@ -548,9 +548,9 @@ where = { xep_loai = ["tốt", "khá"] }
         "good_cooperatives,HTX,tỉnh,An Giang,2024,KH,8\n"
         "htx_new,HTX,tỉnh,An Giang,2024,KH,27\n", encoding="utf-8")
     errors = check_plan(path)
-    assert list(errors) == ["targets.indicator"]
-    assert "'htx_new' (rows 2)" in str(errors["targets.indicator"])
-    assert "[indicators.NAME]" in str(errors["targets.indicator"])
+    assert list(errors) == ["targets"]
+    assert "'htx_new' (row 2)" in str(errors["targets"])
+    assert "[indicators.NAME]" in str(errors["targets"])
 
 
 def test_threshold_by_season_and_over_the_year():
