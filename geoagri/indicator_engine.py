@@ -313,11 +313,25 @@ def parse_indicator(name: str, table: Mapping[str, Any]) -> Indicator:
         since=int(t["since"]) if "since" in t else None, level=t.get("level"))
 
 
-def definition_problems(tables: Mapping[str, Any]) -> list[str]:
+def definition_problems(tables: Mapping[str, Any], *, plan: bool = False) -> list[str]:
     """Every format problem of indicator tables, one sentence each (empty: none).
 
     Column names are checked against the layers when computing
     (:func:`check_indicators`); this checks what the tables alone can say.
+    With ``plan=True`` (a plan's ``[indicators.NAME]``), an id of the built-in
+    catalogue is a problem too: the report's and the map's figures use the
+    built-in definition, so a plan names its own indicators differently.
+
+    Parameters
+    ----------
+    tables : mapping of str to mapping
+        Indicator tables by id.
+    plan : bool, default False
+        Whether the tables are a plan's own.
+
+    Returns
+    -------
+    list of str
 
     Examples
     --------
@@ -327,8 +341,12 @@ def definition_problems(tables: Mapping[str, Any]) -> list[str]:
     indicator 'a': measure 'count' needs source = ... (e.g. source = "zones")
     """
     problems: list[str] = []
+    builtin = set(_builtin_tables()) if plan else set()
     for name, t in tables.items():
         where = f"indicator {name!r}"
+        if name in builtin:
+            problems.append(f"{where} is built in (docs/indicators.md); give yours another "
+                            f"name, e.g. [indicators.{name}_plan]")
         if not isinstance(t, Mapping):
             problems.append(f"{where} must be a table of keys (measure, source, where…)")
             continue
@@ -399,8 +417,8 @@ def catalogue(plan: Plan | None = None) -> dict[str, Indicator]:
     Parameters
     ----------
     plan : Plan, optional
-        Its ``indicators`` tables are added (a plan's indicator of a built-in
-        id replaces it).
+        Its ``indicators`` tables are added (a built-in id keeps its built-in
+        definition; :func:`definition_problems` reports the clash).
 
     Returns
     -------
@@ -412,9 +430,26 @@ def catalogue(plan: Plan | None = None) -> dict[str, Indicator]:
     >>> cat["linkage_area"].measure, cat["cooperatives_with_partner_pct"].unit
     ('area', '%')
     """
-    tables = dict(_builtin_tables())
-    tables.update(getattr(plan, "indicators", None) or {})
+    tables = {**(getattr(plan, "indicators", None) or {}), **_builtin_tables()}
     return {name: parse_indicator(name, t) for name, t in tables.items()}
+
+
+def _lenient_catalogue(plan: Plan) -> tuple[dict[str, Indicator], dict[str, str]]:
+    """The catalogue without the plan's malformed tables, and why each was left out."""
+    builtin = _builtin_tables()
+    cat = {name: parse_indicator(name, table) for name, table in builtin.items()}
+    failed: dict[str, str] = {}
+    for name, table in (getattr(plan, "indicators", None) or {}).items():
+        if name in builtin:
+            log.warning("indicator %r is built in: the plan's definition is not used; give "
+                        "it another name", name)
+            continue
+        problems = definition_problems({name: table})
+        if problems:
+            failed[name] = "; ".join(problems)
+        else:
+            cat[name] = parse_indicator(name, table)
+    return cat, failed
 
 
 def _builtin_tables() -> dict[str, Any]:
@@ -1074,10 +1109,14 @@ def check_indicators(plan: Plan, *, indicators: Iterable[str] | None = None
     >>> check_indicators(demo(), indicators=["linkage_area", "models"])
     {}
     """
-    cat = catalogue(plan)
+    cat, malformed = _lenient_catalogue(plan)
     own = set(getattr(plan, "indicators", None) or {})
-    errors: dict[str, GeoagriError] = {}
+    errors: dict[str, GeoagriError] = {
+        n: IndicatorError(why) for n, why in malformed.items()
+        if indicators is None or n in set(indicators)}
     for name in (list(indicators) if indicators is not None else list(cat)):
+        if name in malformed:
+            continue
         if name not in cat:
             errors[name] = IndicatorError(f"indicator {name!r} is not defined; known: "
                                           f"{', '.join(sorted(cat))}")
@@ -1229,11 +1268,12 @@ def compute_indicators(
     since = year if since is None else int(since)
     if since > year:
         raise ValueError(f"since={since} is after year={year}")
-    cat = catalogue(plan)
-    wanted = list(indicators) if indicators is not None else list(cat)
-    not_computed: dict[str, tuple[str, str]] = {}
+    cat, malformed = _lenient_catalogue(plan)
+    wanted = list(indicators) if indicators is not None else [*cat, *malformed]
+    not_computed: dict[str, tuple[str, str]] = {
+        n: ("error", why) for n, why in malformed.items()}
     for w in wanted:
-        if w not in cat:
+        if w not in cat and w not in malformed:
             not_computed[w] = ("unknown", f"indicator {w!r} is not defined; define "
                                           f"[indicators.{w}] in the plan or use one of "
                                           f"{', '.join(sorted(cat))}")

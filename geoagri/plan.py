@@ -259,7 +259,7 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[LayerSource]]:
     if unknown:
         problems.append(f"unknown table(s) {sorted(unknown)}; allowed: [plan], [layers.NAME], "
                         "[settings], [vocabulary], [indicators.NAME]")
-    problems += definition_problems(doc.get("indicators", {}))
+    problems += definition_problems(doc.get("indicators", {}), plan=True)
     vocabulary = doc.get("vocabulary", {})
     problems += vocabulary_problems(vocabulary)
     head = doc.get("plan", {})
@@ -488,7 +488,7 @@ def plan_from_layers(
     from geoagri.validate import canonicalize
 
     kinds = dict(kinds or {})
-    bad = definition_problems(dict(indicators or {}))
+    bad = definition_problems(dict(indicators or {}), plan=True)
     if bad:
         raise PlanError("the plan's indicators are malformed:\n"
                         + "\n".join(f"  - {p}" for p in bad))

@@ -407,6 +407,7 @@ def test_plan_defined_indicator_with_a_vietnamese_filter():
 def test_one_bad_indicator_does_not_stop_the_others():
     own = {"bad_column": {"source": "cooperatives", "measure": "count",
                           "where": {"grade": "A"}},
+           "bad_measure": {"source": "cooperatives", "measure": "tally"},
            "bad_ratio": {"measure": "ratio", "numerator": "cooperatives",
                          "denominator": "nowhere", "factor": 100},
            "loop_a": {"measure": "cumulative", "of": "loop_b", "since": 2020},
@@ -415,7 +416,9 @@ def test_one_bad_indicator_does_not_stop_the_others():
     t = compute_indicators(plan, year=2024, indicators=[*own, "cooperatives", "nothing"])
     assert whole(t, "cooperatives") == 10.0
     why = t.attrs["not_computed"].set_index("indicator")["why"]
-    assert set(why.index) == {"bad_column", "bad_ratio", "loop_a", "loop_b", "nothing"}
+    assert set(why.index) == {"bad_column", "bad_measure", "bad_ratio", "loop_a", "loop_b",
+                              "nothing"}
+    assert "'tally' is not a measure" in why["bad_measure"]
     assert "'grade'" in why["bad_column"] and "rename" in why["bad_column"]
     assert "'nowhere'" in why["bad_ratio"] and "not defined" in why["bad_ratio"]
     assert "depends on itself" in why["loop_a"]
@@ -517,6 +520,14 @@ source = "cooperatives"
 measure = "counting"
 ''')
     with pytest.raises(PlanError, match=r"indicator 'typo': measure = 'counting'"):
+        read_plan(path)
+    path = write_plan(tmp_path, '''
+[indicators.cooperatives]
+source = "cooperatives"
+measure = "count"
+where = { xep_loai = "tốt" }
+''')
+    with pytest.raises(PlanError, match=r"'cooperatives' is built in.*cooperatives_plan"):
         read_plan(path)
 
 
