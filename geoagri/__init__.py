@@ -53,7 +53,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "geoagri.export": ("export_layers",),
     "geoagri.datasets": ("demo", "demo_plan_path"),
     "geoagri.errors": ("GeoagriError", "GeoagriWarning", "LayerError", "PlanError",
-                       "OptionError", "OutputError"),
+                       "OptionError", "OutputError", "IndicatorError"),
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 

@@ -169,6 +169,21 @@ class _Condition:
 class Indicator:
     """One indicator's definition (see the module docstring for the keys).
 
+    Attributes
+    ----------
+    id, measure : str
+        Its id and measure (:data:`MEASURES`).
+    source, layer : str or None
+        The layer kind it reads, and the layer's name when several share it.
+    where : mapping of str to tuple of conditions
+        The filter, read (values in the layer's vocabulary).
+    by, period, years :
+        Categories, period (``"season"`` or a year column) and which years.
+    unit, counts : str
+        The unit of the figure, and what a count counts.
+    column, weight, numerator, denominator, factor, group_by, of, at_least, since, level :
+        What the measure needs (``at_least`` as ``(value, unit)``).
+
     Examples
     --------
     >>> ind = parse_indicator("htx", {"source": "cooperatives", "measure": "count",
