@@ -41,6 +41,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "geoagri.crs": ("metric_crs", "vn2000_epsg", "area_ha", "length_km"),
     "geoagri.area": ("area_by_zone",),
     "geoagri.indicators": ("actuals", "linkage_by_commune"),
+    "geoagri.indicator_engine": ("compute_indicators",),
     "geoagri.progress": ("progress",),
     "geoagri.coverage": ("coverage", "gaps", "service_coverage"),
     "geoagri.infrastructure": ("infrastructure",),
@@ -53,7 +54,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "geoagri.export": ("export_layers",),
     "geoagri.datasets": ("demo", "demo_plan_path"),
     "geoagri.errors": ("GeoagriError", "GeoagriWarning", "LayerError", "PlanError",
-                       "OptionError", "OutputError"),
+                       "OptionError", "OutputError", "IndicatorError"),
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 

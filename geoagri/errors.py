@@ -28,6 +28,7 @@ __all__ = [
     "GeoagriError",
     "GeoagriWarning",
     "GeometryError",
+    "IndicatorError",
     "InfeasibleError",
     "LayerError",
     "NameMatchError",
@@ -81,6 +82,10 @@ class NameMatchError(GeoagriError):
 
 class PlanError(GeoagriError):
     """A plan file is malformed or names something that does not exist."""
+
+
+class IndicatorError(PlanError):
+    """An indicator's definition names a measure, layer, column or indicator that does not exist."""
 
 
 class OptionError(SchemaError, ValueError):

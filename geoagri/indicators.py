@@ -1,66 +1,46 @@
-"""Actual figures computed from a plan's layers, in the facts format of :mod:`geoagri.progress`.
+"""Actual figures of a plan, in the facts format of :mod:`geoagri.progress`.
 
-:func:`actuals` turns the layers of a :class:`geoagri.plan.Plan` into one row
-per indicator × scope unit × year (× season), the ``actual`` table that
-:func:`geoagri.progress.progress` compares with the plan's targets.  Values
-are *per year*, never cumulative: progress sums them for cumulative ("lũy
-kế") targets.
+:func:`actuals` is the engine's table (:func:`geoagri.indicator_engine.compute_indicators`)
+in the facts format :func:`geoagri.progress.progress` reads: one row per
+indicator × scope unit × year (× season), values *per year* (progress sums them
+for cumulative, "lũy kế", targets).  Every indicator of the catalogue
+(``geoagri/datasets/indicators.toml``, listed in docs/indicators.md) and every
+``[indicators.NAME]`` of the plan is given, for every commune of the
+``communes`` layer (``scope="commune"``, ``scope_id`` the commune code) and
+each district (``scope="district"``, ``scope_id`` the district's code, else
+its name, else the plan's ``district``).  :func:`linkage_by_commune` is the
+per-commune linkage table the report, the map and ``linkage_area`` share.
 
-Known indicators
-----------------
-The ``indicator`` names of a targets table must be these to be compared; a
-target naming another indicator is reported in the progress row's ``note``.
-
+The indicators of the first reports
+-----------------------------------
 ================================= ====== ============================================
 indicator                         unit   definition (for year Y)
 ================================= ====== ============================================
 ``linkage_area``                  ha     area of the ``zones`` of kind ``linkage``
                                          active in Y (``status`` active or empty,
                                          ``start_year`` ≤ Y or empty), overlaps
-                                         counted once
-                                         (:func:`geoagri.area.area_by_zone`,
-                                         ``dissolve=True``); a stock, not a flow
+                                         counted once; a stock, not a flow
 ``hightech_rice_area``            ha     area of the ``models`` whose season ends
                                          in Y (``DX 2023-2024`` and ``HT 2024``
-                                         both count for 2024), supported and
-                                         self-replicated
+                                         both count for 2024): ``declared_area_ha``,
+                                         else measured
 ``hightech_rice_area_supported``  ha     the same, ``support == "supported"``
 ``hightech_rice_area_self``       ha     the same, ``support == "self"``
-``models``                        count  number of state-supported models
-                                         (``support == "supported"``) whose season
-                                         ends in Y ("12 mô hình nhân rộng")
-``models_self``                   count  number of self-replicated areas
+``models``, ``models_self``       count  number of supported / self-replicated
+                                         models whose season ends in Y
 ``works_completed``               count  ``works`` (not ``work_type`` power) with
                                          ``status`` completed and ``year`` Y
-``works_completed_<investor>``    count  the same for one ``investor``: ``central``,
-                                         ``province``, ``district``, ``commune``,
-                                         ``people``, ``enterprise``
-``power_works_completed``         count  ``works`` of ``work_type`` power,
-                                         completed, ``year`` Y
+``works_completed_<investor>``    count  the same for one ``investor``
+``power_works_completed``         count  ``works`` of ``work_type`` power
 ``cooperatives_founded``          count  ``cooperatives`` of ``coop_type`` htx with
-                                         ``founded_year`` Y
-``cooperative_groups_founded``    count  the same for ``coop_type`` tht
+                                         ``founded_year`` Y (``…_groups_…``: tht)
 ================================= ====== ============================================
 
-Model areas are the ``declared_area_ha`` of each model (what the reports
-count: "12 mô hình, 600 ha (50 ha/MH)"), or its polygon area in the plan's
-metric CRS where no area is declared.
-
-Each indicator is given for every commune of the ``communes`` layer
-(``scope="commune"``, ``scope_id`` the commune code, ``scope_name`` its name)
-and for each district (``scope="district"``, ``scope_id`` the communes'
-``district`` or the plan's ``district``).  A model, work or cooperative
-belongs to the commune of its ``commune_id``, or, when that is empty or
-unknown, to the commune containing it; one outside every commune counts in
-no commune and no district (logged).
-
-Which years are given: ``linkage_area`` and the cooperative counts for every
-year from ``since`` to ``year`` (the layers date every zone and cooperative);
-the model indicators only for years in which the ``models`` layer has a season
-ending, and the works counts only for years some work has as ``year`` — a
-layer that says nothing about a year gives no fact for it, rather than a
-false 0, so progress notes the gap (add past years from earlier reports to
-the table).
+Which years are given: stocks (``linkage_area``) and cooperative counts for
+every year from ``since`` to ``year``; the model indicators only for years in
+which the ``models`` layer has a season ending, the works counts only for
+years some work has as ``year`` (``years = "in_layer"``): a layer that says
+nothing about a year gives no fact for it, rather than a false 0.
 
 Examples
 --------
@@ -79,15 +59,21 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geoagri.errors import PlanError
+from geoagri.indicator_engine import (
+    catalogue,
+    commune_of,
+    compute_indicators,
+    model_area_ha,
+    season_end_year,
+    select_features,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
@@ -101,38 +87,24 @@ log = logging.getLogger("geoagri")
 #: Investor levels for the ``works_completed_<investor>`` indicators.
 INVESTORS = ("central", "province", "district", "commune", "people", "enterprise")
 
-#: The known indicators: name → (unit, definition).
+_BUILTIN = catalogue()
+
+#: The built-in indicators: id → (unit, label); the catalogue is
+#: :func:`geoagri.indicator_engine.catalogue`.
 INDICATORS: dict[str, tuple[str, str]] = {
-    "linkage_area": ("ha", "area of active linkage zones, overlaps counted once"),
-    "hightech_rice_area": ("ha", "area of high-tech rice models of seasons ending in the year"),
-    "hightech_rice_area_supported": ("ha", "the same, state-supported models"),
-    "hightech_rice_area_self": ("ha", "the same, self-replicated areas"),
-    "models": ("count", "state-supported models of seasons ending in the year"),
-    "models_self": ("count", "self-replicated areas of seasons ending in the year"),
-    "works_completed": ("count", "irrigation works (not power) completed in the year"),
-    **{f"works_completed_{i}": ("count", f"irrigation works of investor {i} completed")
-       for i in INVESTORS},
-    "power_works_completed": ("count", "power works completed in the year"),
-    "cooperatives_founded": ("count", "cooperatives (HTX) founded in the year"),
-    "cooperative_groups_founded": ("count", "cooperative groups (THT) founded in the year"),
-}
+    name: (ind.unit, ind.label_en) for name, ind in _BUILTIN.items()}
 
 #: What each count indicator counts: a target in another kind of count (hộ for works)
 #: does not measure it (see :func:`geoagri.units.compatible`).
-COUNTS: dict[str, str] = {
-    "models": "mô hình", "models_self": "mô hình", "works_completed": "công trình",
-    **{f"works_completed_{i}": "công trình" for i in INVESTORS},
-    "power_works_completed": "công trình", "cooperatives_founded": "HTX",
-    "cooperative_groups_founded": "THT",
-}
+COUNTS: dict[str, str] = {name: ind.counts for name, ind in _BUILTIN.items() if ind.counts}
 
 
 def measured_in(indicator: str) -> str | None:
-    """The unit an indicator is measured in, a count's own kind for counts; ``None`` if unknown.
+    """The unit a built-in indicator is measured in, a count's own kind for counts.
 
     Facts give counts as ``count``; this says what is counted, so that a
     target is checked against it (``"12 mô hình"`` fits ``models``, ``"12
-    hộ"`` does not).
+    hộ"`` does not).  ``None`` for an indicator that is not built in.
 
     Examples
     --------
@@ -149,129 +121,6 @@ ACTUALS_COLUMNS = ("indicator", "unit", "scope", "scope_id", "scope_name", "year
                    "actual")
 
 
-def season_end_year(season: str) -> int:
-    """Calendar year in which a season ends (its harvest year).
-
-    Parameters
-    ----------
-    season : str
-        A canonical season label.
-
-    Returns
-    -------
-    int
-        The last year written in the label.
-
-    Examples
-    --------
-    >>> season_end_year("DX 2023-2024"), season_end_year("HT 2024")
-    (2024, 2024)
-    """
-    years = re.findall(r"\d{4}", str(season))
-    if not years:
-        raise ValueError(f"season {season!r} has no year; write it like 'HT 2024'")
-    return int(years[-1])
-
-
-def _districts(communes: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    """District of each commune, by code: ``commune_id``, ``scope_id``, ``scope_name``, ``weight``.
-
-    ``scope_id`` is the official district code where one is known, else the
-    district's name as written; a commune without a district counts in the
-    plan's ``district``.  New (2025) communes count in the old districts they
-    came from, area-weighted (:func:`geoagri.hierarchy.assign_units`).
-    """
-    from geoagri.hierarchy import assign_units
-
-    fallback = plan.district or "district"
-    units = assign_units(communes, "district", era=plan.era, province=plan.province,
-                         layer="communes") if (
-        "district" in communes.columns or "district_code" in communes.columns
-        or _official_codes(communes, plan.era)) else None
-    ids = communes["commune_id"].astype(str).to_numpy()
-    if units is None:
-        return pd.DataFrame({"commune_id": ids, "scope_id": fallback, "scope_name": fallback,
-                             "weight": 1.0})
-    name = units["district"].where(units["district"].notna(), fallback)
-    code = units["district_code"].where(units["district_code"].notna(), name)
-    return pd.DataFrame({"commune_id": ids[units["_pos"].to_numpy()],
-                         "scope_id": code.astype(str).to_numpy(),
-                         "scope_name": name.astype(str).to_numpy(),
-                         "weight": units["weight"].to_numpy(dtype=float)})
-
-
-def _official_codes(communes: pd.DataFrame, era: str) -> bool:
-    from geoagri.hierarchy import official_rows
-
-    return official_rows(communes, era=era)[0] is not None
-
-
-def commune_of(layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
-               kind: str = "layer") -> pd.Series:
-    """The commune of each feature: its ``commune_id`` when known, else the commune containing it.
-
-    Parameters
-    ----------
-    layer : GeoDataFrame
-        Features with a CRS and optionally a ``commune_id`` column.
-    communes : GeoDataFrame
-        A ``communes`` layer.
-    kind : str, optional
-        Name used in the log message about features in no commune.
-
-    Returns
-    -------
-    Series
-        ``commune_id`` (string dtype, ``<NA>`` for a feature in no commune),
-        aligned to ``layer.index``; the feature's representative point decides
-        when its own ``commune_id`` is empty or not a code of ``communes``.
-
-    Examples
-    --------
-    >>> from geoagri.datasets import demo
-    >>> plan = demo()
-    >>> commune_of(plan["works"], plan["communes"]).head(2).tolist()
-    ['27772', '27766']
-    """
-    known = set(communes["commune_id"].astype(str))
-    own = (layer["commune_id"].astype("string") if "commune_id" in layer.columns
-           else pd.Series(pd.NA, index=layer.index, dtype="string"))
-    own = own.where(own.isin(known))
-    todo = own.isna() & layer.geometry.notna()
-    if todo.any():
-        pts = gpd.GeoDataFrame(geometry=layer.loc[todo].geometry.representative_point(),
-                               crs=layer.crs).to_crs(communes.crs)
-        hit = gpd.sjoin(pts, communes[["commune_id", "geometry"]], how="left",
-                        predicate="within")
-        hit = hit[~hit.index.duplicated()]
-        own.loc[todo] = hit["commune_id"].astype("string")
-    lost = own.isna()
-    if lost.any():
-        log.info("%s: %d feature(s) in no commune are counted in no commune or district",
-                 kind, int(lost.sum()))
-    return own
-
-
-def _rows(indicator: str, year: int, season: str | None, by_commune: pd.Series,
-          districts: pd.DataFrame, names: pd.Series, scopes: tuple[str, ...]) -> list[dict]:
-    """Fact rows for every commune (missing → 0) and district."""
-    unit = INDICATORS[indicator][0] if indicator in INDICATORS else "count"
-    values = by_commune.reindex(names.index).fillna(0.0).astype(float)
-    rows = []
-    if "commune" in scopes:
-        rows += [{"indicator": indicator, "unit": unit, "scope": "commune", "scope_id": cid,
-                  "scope_name": names[cid], "year": year, "season": season, "actual": v}
-                 for cid, v in values.items()]
-    if "district" in scopes:
-        part = districts.assign(actual=values.reindex(districts["commune_id"]).to_numpy()
-                                * districts["weight"].to_numpy())
-        totals = part.groupby(["scope_id", "scope_name"], sort=True)["actual"].sum()
-        rows += [{"indicator": indicator, "unit": unit, "scope": "district", "scope_id": d,
-                  "scope_name": n, "year": year, "season": season, "actual": float(v)}
-                 for (d, n), v in totals.items()]
-    return rows
-
-
 def linkage_zones(zones: gpd.GeoDataFrame, *, year: int | None) -> gpd.GeoDataFrame:
     """The linkage zones active in a year: the zones ``linkage_area`` counts.
 
@@ -285,9 +134,9 @@ def linkage_zones(zones: gpd.GeoDataFrame, *, year: int | None) -> gpd.GeoDataFr
     Returns
     -------
     GeoDataFrame
-        The rows of ``zones`` of ``zone_kind`` linkage whose ``status`` is
-        active or empty and whose ``start_year`` is at most ``year`` or empty
-        (a copy; ``zones`` is not changed).
+        The rows of ``zones`` the ``linkage_area`` indicator selects (its
+        ``where`` in the catalogue: ``zone_kind`` linkage, ``status`` active
+        or empty, ``start_year`` at most ``year`` or empty); a copy.
 
     Examples
     --------
@@ -296,13 +145,7 @@ def linkage_zones(zones: gpd.GeoDataFrame, *, year: int | None) -> gpd.GeoDataFr
     >>> len(linkage_zones(zones, year=2024)), len(linkage_zones(zones, year=2017))
     (14, 1)
     """
-    z = zones[zones["zone_kind"] == "linkage"]
-    if "status" in z.columns:
-        z = z[z["status"].isna() | (z["status"] == "active")]
-    if "start_year" in z.columns and year is not None:
-        start = pd.to_numeric(z["start_year"], errors="coerce")
-        z = z[start.isna() | (start <= year)]
-    return z.copy()
+    return zones[select_features(_BUILTIN["linkage_area"], zones, year=year)].copy()
 
 
 #: Columns of :func:`linkage_by_commune`.
@@ -384,62 +227,6 @@ def linkage_by_commune(zones: gpd.GeoDataFrame | None, communes: gpd.GeoDataFram
     return table[list(LINKAGE_COLUMNS)]
 
 
-def _linkage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, year: int,
-             crs: Any, cache: dict) -> pd.Series:
-    """Linkage area (ha) by commune for one year (districts sum these rows)."""
-    z = linkage_zones(zones, year=year)
-    ids = tuple(sorted(z["zone_id"].astype(str)))
-    if ids not in cache:
-        t = linkage_by_commune(z, communes, year=year, crs=crs)
-        inside = t[t["commune_id"].notna()]
-        cache[ids] = pd.Series(inside["area_ha"].to_numpy(),
-                               index=inside["commune_id"].astype(str).to_numpy())
-    return cache[ids]
-
-
-def model_area_ha(models: gpd.GeoDataFrame, *, crs: str | None = None) -> pd.Series:
-    """Area of each model in ha: declared where given, else measured.
-
-    Parameters
-    ----------
-    models : GeoDataFrame
-        A ``models`` layer.
-    crs : CRS-like, optional
-        Metric CRS for measuring polygons without ``declared_area_ha``
-        (default :func:`geoagri.crs.metric_crs`).
-
-    Returns
-    -------
-    Series
-        ha, float, aligned to ``models.index``.
-
-    Examples
-    --------
-    >>> from geoagri.datasets import demo
-    >>> models = demo()["models"]
-    >>> float(model_area_ha(models[models["season"] == "HT 2024"]).sum())
-    850.0
-    """
-    declared = (pd.to_numeric(models["declared_area_ha"], errors="coerce")
-                if "declared_area_ha" in models.columns
-                else pd.Series(np.nan, index=models.index))
-    if declared.isna().any():
-        from geoagri.crs import area_ha
-
-        measured = area_ha(models.loc[declared.isna()].geometry, crs=crs)
-        declared = declared.copy()
-        declared.loc[declared.isna()] = measured
-    return declared.astype(float)
-
-
-def _layer(plan: Plan, kind: str) -> gpd.GeoDataFrame | None:
-    found = plan.of_kind(kind)
-    if not found:
-        return None
-    if len(found) > 1:
-        raise PlanError(f"plan '{plan.name}' has {len(found)} layers of kind {kind!r} "
-                        f"({list(found)}); actuals needs one")
-    return next(iter(found.values()))
 
 
 def actuals(
@@ -449,15 +236,15 @@ def actuals(
     since: int | None = None,
     scopes: Iterable[str] = ("district", "commune"),
     linkage: pd.DataFrame | None = None,
+    indicators: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Compute the known indicators from a plan's layers, per year, commune and district.
+    """The plan's indicators per year, commune and district, as progress's facts.
 
     Parameters
     ----------
     plan : Plan
-        A plan with a ``communes`` layer and any of ``zones``, ``models``,
-        ``works``, ``cooperatives``; a missing layer gives no rows for its
-        indicators (so progress notes those targets as without actual).
+        A plan with a ``communes`` layer; an indicator whose layer is missing
+        gives no rows (so progress notes its targets as without actual).
     year : int
         Last year computed (the report's year).
     since : int, optional
@@ -468,20 +255,25 @@ def actuals(
     linkage : DataFrame, optional
         The :func:`linkage_by_commune` table of ``year`` when already computed
         (its ``attrs["year"]`` must be ``year``); reused, not recomputed.
+    indicators : iterable of str, optional
+        Ids to give (default: the whole catalogue and the plan's own).
 
     Returns
     -------
     DataFrame
-        Columns :data:`ACTUALS_COLUMNS`: ``indicator``, ``unit`` (ha or count),
-        ``scope``, ``scope_id``, ``scope_name``, ``year``, ``season`` (None
-        for whole-year rows; the model indicators also per season), ``actual``
-        (float, in ``unit``, for that year only).  The table of indicators is
-        in the module docstring.  The plan is not changed.
+        Columns :data:`ACTUALS_COLUMNS`: ``indicator``, ``unit``, ``scope``,
+        ``scope_id``, ``scope_name``, ``year``, ``season`` (None for
+        whole-year rows; indicators by season also per season), ``actual``
+        (float, in ``unit``).  Only the totals (no category rows) of
+        :func:`geoagri.indicator_engine.compute_indicators`;
+        ``attrs["not_computed"]`` lists the indicators that could not be
+        computed and why (progress gives the reason in its ``note``).
 
     Raises
     ------
     PlanError
-        If the plan has no ``communes`` layer, or several layers of a kind.
+        If the plan has no ``communes`` layer, or several layers of a kind an
+        indicator reads.
     ValueError
         If ``since`` is after ``year`` or a scope is unknown.
 
@@ -498,99 +290,23 @@ def actuals(
     scopes = tuple(scopes)
     if set(scopes) - {"district", "commune"}:
         raise ValueError(f"scopes={scopes!r}; use 'district' and/or 'commune'")
-    since = year if since is None else int(since)
-    if since > year:
-        raise ValueError(f"since={since} is after year={year}")
-    years = list(range(since, year + 1))
-    communes = plan.only("communes")
-    districts = _districts(communes, plan)
-    names = pd.Series(communes["commune_name"].astype(str).to_numpy(),
-                      index=communes["commune_id"].astype(str).to_numpy())
-    crs = plan.metric_crs
-    rows: list[dict] = []
-
-    def add(indicator, y, season, by_commune):
-        rows.extend(_rows(indicator, y, season, by_commune, districts, names, scopes))
-
-    zones = _layer(plan, "zones")
-    if zones is not None:
-        cache: dict = {}
-        if linkage is not None and linkage.attrs.get("year") == year:
-            z = linkage_zones(zones, year=year)
-            inside = linkage[linkage["commune_id"].notna()]
-            cache[tuple(sorted(z["zone_id"].astype(str)))] = pd.Series(
-                inside["area_ha"].to_numpy(), index=inside["commune_id"].astype(str).to_numpy())
-        for y in years:
-            add("linkage_area", y, None, _linkage(zones, communes, y, crs, cache))
-
-    models = _layer(plan, "models")
-    if models is not None and len(models):
-        m = pd.DataFrame({
-            "commune_id": commune_of(models, communes, kind="models"),
-            "season": models["season"].astype(str),
-            "end": [season_end_year(s) for s in models["season"]],
-            "support": models["support"].astype(str),
-            "area_ha": model_area_ha(models, crs=crs),
-        })
-        for y in years:
-            my = m[m["end"] == y]
-            if my.empty:
-                continue
-            groups = [(None, my), *((s, g) for s, g in my.groupby("season", sort=True))]
-            for season, g in groups:
-                sup, own = g[g["support"] == "supported"], g[g["support"] == "self"]
-                add("hightech_rice_area", y, season, g.groupby("commune_id")["area_ha"].sum())
-                add("hightech_rice_area_supported", y, season,
-                    sup.groupby("commune_id")["area_ha"].sum())
-                add("hightech_rice_area_self", y, season,
-                    own.groupby("commune_id")["area_ha"].sum())
-                add("models", y, season, sup.groupby("commune_id").size())
-                add("models_self", y, season, own.groupby("commune_id").size())
-
-    works = _layer(plan, "works")
-    if works is not None and len(works):
-        if "year" not in works.columns:
-            log.info("works: no 'year' column; works_completed is not computed")
-        else:
-            w = pd.DataFrame({
-                "commune_id": commune_of(works, communes, kind="works"),
-                "year": pd.to_numeric(works["year"], errors="coerce"),
-                "done": works["status"] == "completed",
-                "power": works["work_type"] == "power",
-                "investor": (works["investor"] if "investor" in works.columns
-                             else pd.Series(None, index=works.index)),
-            })
-            for y in years:
-                wy = w[w["year"] == y]
-                if wy.empty:
-                    continue
-                done = wy[wy["done"]]
-                irr = done[~done["power"]]
-                add("works_completed", y, None, irr.groupby("commune_id").size())
-                for inv in INVESTORS:
-                    add(f"works_completed_{inv}", y, None,
-                        irr[irr["investor"] == inv].groupby("commune_id").size())
-                add("power_works_completed", y, None,
-                    done[done["power"]].groupby("commune_id").size())
-
-    coops = _layer(plan, "cooperatives")
-    if coops is not None and len(coops):
-        if "founded_year" not in coops.columns:
-            log.info("cooperatives: no 'founded_year' column; cooperatives_founded is not "
-                     "computed")
-        else:
-            c = pd.DataFrame({
-                "commune_id": commune_of(coops, communes, kind="cooperatives"),
-                "year": pd.to_numeric(coops["founded_year"], errors="coerce"),
-                "type": coops["coop_type"],
-            })
-            for y in years:
-                cy = c[c["year"] == y]
-                add("cooperatives_founded", y, None,
-                    cy[cy["type"] == "htx"].groupby("commune_id").size())
-                add("cooperative_groups_founded", y, None,
-                    cy[cy["type"] == "tht"].groupby("commune_id").size())
-
-    out = pd.DataFrame(rows, columns=list(ACTUALS_COLUMNS))
-    out = out.astype({"year": "int64", "actual": "float64"})
-    return out.reset_index(drop=True)
+    known = ({"linkage_area": linkage} if linkage is not None
+             and linkage.attrs.get("year") == year else None)
+    table = compute_indicators(plan, year=year, since=since, indicators=indicators,
+                               levels=scopes, known_areas=known)
+    skipped = table.attrs["not_computed"]
+    several = skipped[skipped["kind"] == "ambiguous"]
+    if len(several):
+        raise PlanError(f"plan '{plan.name}': " + "; ".join(
+            f"indicator {n!r}: {w}" for n, w in zip(several["indicator"], several["why"],
+                                                    strict=True)))
+    t = table[(table["categories"] == "") & table["value"].notna()]
+    season = t["period"].where(t["period"] != t["year"].astype(str), None)
+    out = pd.DataFrame({
+        "indicator": t["indicator"].to_numpy(), "unit": t["unit"].to_numpy(),
+        "scope": t["level"].to_numpy(), "scope_id": t["unit_id"].to_numpy(),
+        "scope_name": t["unit_name"].to_numpy(), "year": t["year"].to_numpy(),
+        "season": season.astype(object).to_numpy(), "actual": t["value"].to_numpy()})
+    out = out.astype({"year": "int64", "actual": "float64"}).reset_index(drop=True)
+    out.attrs["not_computed"] = skipped
+    return out

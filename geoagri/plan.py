@@ -38,6 +38,7 @@ import pandas as pd
 
 from geoagri.context import PLAN_SETTINGS, PlanContext, ServiceSettings, resolve_context
 from geoagri.errors import GeoagriError, LayerError, PlanError
+from geoagri.indicator_engine import check_indicators, definition_problems, unknown_targets
 from geoagri.schema import KINDS, vocabulary_problems
 from geoagri.validate import MAX_OUTSIDE_KM, far_from_communes, layer_info, repairs
 
@@ -145,6 +146,7 @@ class Plan:
     metric_crs: str | None = None
     year: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    indicators: dict[str, Any] = field(default_factory=dict)
     context: PlanContext = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -253,10 +255,11 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[LayerSource]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise PlanError(f"{path.name} is not valid TOML: {err}") from None
     problems = []
-    unknown = set(doc) - {"plan", "layers", "settings", "vocabulary"}
+    unknown = set(doc) - {"plan", "layers", "settings", "vocabulary", "indicators"}
     if unknown:
         problems.append(f"unknown table(s) {sorted(unknown)}; allowed: [plan], [layers.NAME], "
-                        "[settings], [vocabulary]")
+                        "[settings], [vocabulary], [indicators.NAME]")
+    problems += definition_problems(doc.get("indicators", {}), plan=True)
     vocabulary = doc.get("vocabulary", {})
     problems += vocabulary_problems(vocabulary)
     head = doc.get("plan", {})
@@ -360,6 +363,21 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
             warn_boundaries(layers[src.name], layer=src.name, crs=head.get("metric_crs"),
                             province=head.get("province"), era=head.get("era", "old"))
     errors.update(_far_outside(doc, sources, layers))
+    for src in sources:
+        if src.kind == "targets" and src.name in layers:
+            unknown = unknown_targets(layers[src.name], own=doc.get("indicators", {}),
+                                      layer=src.name)
+            if unknown is not None:
+                errors[src.name] = unknown
+    communes = [s.name for s in sources if s.kind == "communes"]
+    if doc.get("indicators") and communes and all(n in layers for n in communes):
+        plan = Plan(name=head.get("name", path.stem), layers=layers,
+                    sources={s.name: s for s in sources}, root=path.parent.resolve(),
+                    province=head.get("province"), district=head.get("district"),
+                    era=head.get("era", "old"), metric_crs=head.get("metric_crs"),
+                    indicators=dict(doc["indicators"]))
+        errors.update({f"indicators.{n}": e for n, e in
+                       check_indicators(plan, indicators=list(doc["indicators"])).items()})
     return errors
 
 
@@ -412,7 +430,7 @@ def read_plan(path: str | Path) -> Plan:
         province=head.get("province"), district=head.get("district"),
         era=head.get("era", "old"), metric_crs=head.get("metric_crs"),
         year=int(head["year"]) if "year" in head else None,
-        settings=dict(doc.get("settings", {})))
+        settings=dict(doc.get("settings", {})), indicators=dict(doc.get("indicators", {})))
     log.info("plan %s: %d layers read", plan.name, len(layers))
     return plan
 
@@ -428,6 +446,7 @@ def plan_from_layers(
     metric_crs: Any = None,
     year: int | None = None,
     settings: Mapping[str, Any] | None = None,
+    indicators: Mapping[str, Any] | None = None,
 ) -> Plan:
     """A plan from layers already in memory, for notebooks; its context resolved once.
 
@@ -442,6 +461,9 @@ def plan_from_layers(
     name, province, district, era, metric_crs, year, settings :
         As the ``[plan]`` and ``[settings]`` tables of a plan file
         (docs/plan.md).
+    indicators : mapping, optional
+        The plan's own indicators, as its ``[indicators.NAME]`` tables
+        (docs/indicators.md); checked like a plan file's.
 
     Returns
     -------
@@ -466,6 +488,10 @@ def plan_from_layers(
     from geoagri.validate import canonicalize
 
     kinds = dict(kinds or {})
+    bad = definition_problems(dict(indicators or {}), plan=True)
+    if bad:
+        raise PlanError("the plan's indicators are malformed:\n"
+                        + "\n".join(f"  - {p}" for p in bad))
     canonical: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {}
     sources: dict[str, LayerSource] = {}
     failed: dict[str, GeoagriError] = {}
@@ -485,4 +511,4 @@ def plan_from_layers(
                         + "\n".join(str(e) for e in failed.values()))
     return Plan(name=name, layers=canonical, sources=sources, root=Path.cwd(),
                 province=province, district=district, era=era, metric_crs=metric_crs,
-                year=year, settings=dict(settings or {}))
+                year=year, settings=dict(settings or {}), indicators=dict(indicators or {}))

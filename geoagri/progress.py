@@ -70,6 +70,14 @@ default is therefore ``rounding="truncate"`` with ``decimals=1``;
 ``rounding="half_up"`` and ``rounding="none"`` (exact) are options.
 ``shortfall`` is never rounded.
 
+A percentage is computed from the actual *as printed*: the actual is first
+rounded (half up) to ``actual_decimals`` (default 3: measured hectares lose
+their 1e-6 noise, so 1.200 / 2.000 gives 60,0%, not 59,9%).  A targets table
+may set the rule row by row with optional columns ``rounding`` (``truncate``
+or ``half_up``), ``decimals`` (of the percentage: seed 002 writes 89,16% for
+23.183,8 / 26.000) and ``actual_decimals`` (0 when the document computes from
+the whole hectares it prints); an empty cell keeps the function's option.
+
 Examples
 --------
 >>> import pandas as pd
@@ -120,7 +128,7 @@ Rounding = Literal["truncate", "half_up", "none"]
 
 
 def achieved_pct(actual: float, target: float, *, decimals: int = 1,
-                 rounding: Rounding = "truncate") -> float:
+                 rounding: Rounding = "truncate", actual_decimals: int | None = 3) -> float:
     """Percentage of a target achieved, ``actual / target × 100``, rounded as the reports do.
 
     Parameters
@@ -133,6 +141,11 @@ def achieved_pct(actual: float, target: float, *, decimals: int = 1,
         ``"truncate"`` drops the further decimals (toward zero), as seed 000
         does (96,2% for 96,296%); ``"half_up"`` rounds half away from zero;
         ``"none"`` returns the exact ratio.
+    actual_decimals : int or None, default 3
+        The actual is first rounded (half up) to this many decimals, as the
+        documents compute a percentage from the figure they print: a measured
+        1.199,999999 ha is the 1.200 ha of the report, and 1.200 / 2.000 is
+        60,0%, not 59,9%.  None: the actual as it is.
 
     Returns
     -------
@@ -143,6 +156,10 @@ def achieved_pct(actual: float, target: float, *, decimals: int = 1,
     --------
     >>> achieved_pct(1300, 1350)
     96.2
+    >>> achieved_pct(1199.999999, 2000), achieved_pct(23183.8, 26000, decimals=2)
+    (60.0, 89.16)
+    >>> achieved_pct(23865.4, 21227, actual_decimals=0)
+    112.4
     >>> achieved_pct(1300, 1350, rounding="half_up")
     96.3
     >>> round(achieved_pct(6400, 4950, rounding="none"), 3)
@@ -152,6 +169,9 @@ def achieved_pct(actual: float, target: float, *, decimals: int = 1,
         raise ValueError(f"rounding={rounding!r}; use 'truncate', 'half_up' or 'none'")
     if actual is None or target is None or pd.isna(actual) or pd.isna(target) or target == 0:
         return math.nan
+    if actual_decimals is not None:
+        actual = float(Decimal(repr(float(actual))).quantize(
+            Decimal(1).scaleb(-actual_decimals), rounding=ROUND_HALF_UP))
     pct = float(actual) / float(target) * 100.0
     if rounding == "none":
         return pct
@@ -299,10 +319,14 @@ def _yearly(facts: pd.DataFrame) -> dict[int, float]:
 
 
 def _compare(t: pd.Series, facts: pd.DataFrame, *, as_of: int | None,
-             indicator_known: bool) -> tuple[float, int | None, list[str]]:
+             indicator_known: bool, why: str | None = None
+             ) -> tuple[float, int | None, list[str]]:
     """The actual a target is compared with, the last year it covers, and notes."""
     notes: list[str] = []
     where = f"{t['scope']} {t['scope_id']!r}"
+    if not indicator_known and why:
+        return math.nan, None, [f"no actual for indicator {t['indicator']!r}: it is not "
+                                f"computed: {why}"]
     if not indicator_known:
         return math.nan, None, [f"no actual for indicator {t['indicator']!r}: it is not "
                                 "computed (see geoagri.indicators.INDICATORS) nor given"]
@@ -338,6 +362,32 @@ def _compare(t: pd.Series, facts: pd.DataFrame, *, as_of: int | None,
     return yearly[end], end, notes
 
 
+def _row_rules(targets: pd.DataFrame, *, decimals: int, rounding: Rounding,
+               actual_decimals: int | None) -> list[dict]:
+    """How each target row's percentage is rounded: its own columns, else the options."""
+    rules = []
+    for pos in range(len(targets)):
+        rule: dict = {"decimals": decimals, "rounding": rounding,
+                      "actual_decimals": actual_decimals}
+        for col in ("decimals", "actual_decimals"):
+            if col in targets and not _missing(targets[col].iloc[pos]):
+                value = targets[col].iloc[pos]
+                try:
+                    rule[col] = int(value)
+                except (TypeError, ValueError):
+                    raise SchemaError(f"targets row {targets.index[pos]}: {col} = {value!r}; "
+                                      "write a whole number of decimals, e.g. 1") from None
+        if "rounding" in targets and not _missing(targets["rounding"].iloc[pos]):
+            value = str(targets["rounding"].iloc[pos]).strip().lower().replace(" ", "_")
+            value = {"làm_tròn": "half_up", "cắt": "truncate"}.get(value, value)
+            if value not in ("truncate", "half_up", "none"):
+                raise SchemaError(f"targets row {targets.index[pos]}: rounding = "
+                                  f"{targets['rounding'].iloc[pos]!r}; use truncate or half_up")
+            rule["rounding"] = value
+        rules.append(rule)
+    return rules
+
+
 def progress(
     actual: pd.DataFrame,
     targets: pd.DataFrame,
@@ -345,6 +395,7 @@ def progress(
     as_of: int | None = None,
     decimals: int = 1,
     rounding: Rounding = "truncate",
+    actual_decimals: int | None = 3,
 ) -> pd.DataFrame:
     """Compare actual figures with targets: achieved percentage and shortfall.
 
@@ -370,6 +421,10 @@ def progress(
     rounding : {"truncate", "half_up", "none"}, default "truncate"
         How ``achieved_pct`` is rounded (see the module docstring: truncation
         reproduces the seed report's figures).
+    actual_decimals : int or None, default 3
+        Decimals the actual is rounded to before the percentage (the figure
+        as printed).  A targets table's ``rounding``, ``decimals`` and
+        ``actual_decimals`` columns, where given, set them row by row.
 
     Returns
     -------
@@ -383,8 +438,10 @@ def progress(
         no fact), ``actual_year`` (the last year of facts compared),
         ``achieved_pct`` (%), ``shortfall`` (``max(target − actual, 0)`` in
         ``unit``: how much is still missing; 0 when the target is met; NaN
-        without an actual) and ``note`` (why an actual is missing or which
-        year was compared; empty otherwise).  Targets without actuals are
+        without an actual) and ``note`` (why an actual is missing — for an
+        indicator the engine could not compute, its reason, from
+        ``actual.attrs["not_computed"]`` — or which year was compared; empty
+        otherwise).  Targets without actuals are
         kept, never dropped.
 
     Raises
@@ -450,6 +507,9 @@ def progress(
         raise SchemaError(f"targets table: rows {rows[:10]} have no year. Fix: give the "
                           "target year (the end of the period)")
     t["year"] = t["year"].astype(int)
+    skipped = actual.attrs.get("not_computed")  # why the engine computed no such facts
+    why = (dict(zip(skipped["indicator"], skipped["why"], strict=True))
+           if isinstance(skipped, pd.DataFrame) and len(skipped) else {})
     fact_units = facts.groupby("indicator")["unit"].first().to_dict()
     by_ind = {ind: grp for ind, grp in facts.groupby("indicator")}
     actual_values, actual_years, notes = [], [], []
@@ -485,7 +545,7 @@ def progress(
                     "matches " + ", ".join(f"{n} ({i})" for n, i in
                                            zip(units["unit_name"], units["unit_id"], strict=True)))
         value, year, note = _compare(row, grp if known else facts.iloc[:0], as_of=as_of,
-                                     indicator_known=known)
+                                     indicator_known=known, why=why.get(row["indicator"]))
         actual_values.append(value)
         actual_years.append(year)
         notes.append("; ".join(note))
@@ -499,8 +559,10 @@ def progress(
     out["actual_year"] = pd.array(actual_years, dtype="Int64")
     out["start_year"] = pd.array([None if pd.isna(v) else int(v) for v in t["start_year"]],
                                  dtype="Int64")
-    out["achieved_pct"] = [achieved_pct(a, g, decimals=decimals, rounding=rounding)
-                           for a, g in zip(out["actual"], out["target"], strict=True)]
+    rules = _row_rules(targets, decimals=decimals, rounding=rounding,
+                       actual_decimals=actual_decimals)
+    out["achieved_pct"] = [achieved_pct(a, g, **rule) for a, g, rule in
+                           zip(out["actual"], out["target"], rules, strict=True)]
     out["shortfall"] = (out["target"] - out["actual"]).clip(lower=0.0)
     zero = (out["target"] == 0) & out["actual"].notna()
     out["note"] = [

@@ -538,6 +538,21 @@ _add(LayerSpec(
     "village; area_by_zone(zones, villages, level=\"village\").",
 ))
 
+_add(LayerSpec(
+    "statistics", None,
+    _cols(
+        replace(_COMMUNE_ID, description="commune code of the row; empty for a district row"),
+        Column("district", "str", description="district (name or code) of a district row"),
+        _YEAR,
+        _SEASON,
+        _CROP,
+    ),
+    None,
+    "Statistics without geometry, by commune or district and year (sown area by season, "
+    "output value, households…): any numeric columns, named with their unit "
+    "(sown_area_ha, output_value_vnd), summed by indicators (docs/indicators.md).",
+))
+
 #: The layer kinds, in the order a plan lists them.
 KINDS: tuple[str, ...] = tuple(_SPECS)
 

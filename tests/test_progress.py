@@ -274,3 +274,22 @@ def test_a_name_two_units_share_needs_the_code():
         progress(actual, pd.DataFrame([{**target, "scope_id": "Bình Hòa"}]))
     out = progress(actual, pd.DataFrame([{**target, "scope_id": "21079"}]))
     assert out["actual"].tolist() == [80.0] and out["achieved_pct"].tolist() == [80.0]
+
+
+def test_percentages_from_the_figures_as_printed():
+    """Issue item 5: 1.200 / 2.000 is 60,0% (measured ha 1e-6 short), 23.183,8 / 26.000
+    is 89,16% (seed 002 prints two decimals), and the rule may change row by row."""
+    actual = pd.DataFrame({"indicator": ["a", "b", "c"], "unit": "ha", "scope": "district",
+                           "scope_id": "Tháp Mười", "year": 2024,
+                           "actual": [1199.9999993, 23183.8, 1300.0]})
+    targets = pd.DataFrame({"indicator": ["a", "b", "c", "c"], "unit": "ha",
+                            "scope": "district", "scope_id": "Huyện Tháp Mười", "year": 2024,
+                            "source": "plan", "target": [2000.0, 26000.0, 1350.0, 1350.0],
+                            "decimals": [None, 2, None, None],
+                            "rounding": [None, None, None, "làm tròn"]})
+    out = progress(actual, targets)
+    assert out["achieved_pct"].tolist() == [60.0, 89.16, 96.2, 96.3]
+    assert out.loc[0, "actual"] == pytest.approx(1199.9999993)  # the actual is kept exact
+    assert progress(actual, targets, actual_decimals=None).loc[0, "achieved_pct"] == 59.9
+    with pytest.raises(SchemaError, match=r"rounding = 'nearest'"):
+        progress(actual, targets.assign(rounding="nearest"))

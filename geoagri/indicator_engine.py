@@ -1,0 +1,1342 @@
+"""Indicators declared as data, computed by one engine into one tidy table.
+
+An indicator is what a programme document reports: "23.865 ha of linkage",
+"22 HTX", "89,16% of the plan".  Like a health-information system's
+indicator (numerator, denominator, factor; organisation-unit hierarchy;
+periods), each is declared as data — a table of the built-in catalogue
+(``geoagri/datasets/indicators.toml``) or an ``[indicators.NAME]`` table of a
+``plan.toml`` — and :func:`compute_indicators` computes them all, once, into
+one table that progress, the report and the maps read.
+
+A definition
+------------
+============== ===============================================================
+key            meaning
+============== ===============================================================
+``measure``    what is computed (see below); required
+``source``     the kind of layer it is computed from (``zones``, ``models``,
+               ``parcels``, ``cooperatives``, ``works``, ``pumps``, ``power``…)
+``layer``      the layer's name, when the plan has several of that kind
+``where``      filter on the layer's columns: ``{ zone_kind = "linkage" }``;
+               a list is "any of" (``status = ["active", ""]``); ``""`` is an
+               empty value, ``"*"`` any non-empty value, and a string starting
+               with ``<=``, ``<``, ``>=``, ``>``, ``!=`` or ``==`` compares
+               (``start_year = ["<= year", ""]``: started by the year computed,
+               or undated; ``work_type = "!= power"``).  Values are read in the
+               layer's vocabulary (``coop_type = "hợp tác xã"`` is ``htx``)
+``by``         category columns the figure is also given by (``["crop"]``)
+``period``     ``"season"`` (each feature's season; the year is the season's
+               last year, and each season gets its own row) or a column giving
+               each feature's year (``"year"``, ``"founded_year"``); without
+               it the indicator is a stock, evaluated as of each year
+``years``      ``"all"`` (default: every year computed has a row) or
+               ``"in_layer"`` (only years the layer has features of: a layer
+               that says nothing about a year gives no row, not a false 0)
+``unit``       the unit of the figure (``ha``, ``%``, ``triệu đồng``…)
+``counts``     what a count counts (``HTX``, ``mô hình``, ``hộ``)
+``label_vi``,  labels
+``label_en``
+``document``   the sentence of the document the indicator answers
+============== ===============================================================
+
+Measures
+--------
+``area``
+    Area in ha of the selected polygons, overlaps counted once
+    (:func:`geoagri.area.area_by_zone` in the plan's metric CRS), split
+    between communes by geometry.  With ``period = "season"``, counted once
+    per season and summed over the year's seasons.
+``sown_area``
+    Area counted once within each season, summed over the seasons (the
+    "diện tích gieo trồng" of the statistics offices).
+``feature_area``
+    Sum of each feature's own area: its ``declared_area_ha`` where given,
+    else its polygon measured in the metric CRS (the "12 mô hình, 600 ha"
+    of the reports); each feature counts in its commune.
+``count``, ``count_distinct``
+    Number of features; number of distinct values of ``column``.
+``sum``, ``mean``
+    Of ``column`` (``mean`` optionally weighted by the column ``weight``),
+    converted from the column's unit (its name's suffix, ``cost_vnd``) to
+    ``unit``.
+``threshold``
+    Number of groups of features (``group_by``, e.g. ``holder_id``) whose
+    total ``of`` (``feature_area``, ``count`` or ``sum`` of ``column``) is
+    ``at_least`` a quantity with its unit (``"3 ha"``); a group counts in
+    the commune holding most of it.
+``ratio``
+    ``numerator`` / ``denominator`` (two indicator ids) × ``factor``
+    (100: a percentage), unit by unit; a category of the numerator is
+    divided by the denominator's same category, else by its total.
+``cumulative``
+    Sum of the yearly values of ``of`` from ``since`` through each year
+    ("lũy kế").
+``units_meeting``
+    Number of units of ``level`` (``district``) whose ``of`` is
+    ``at_least`` a quantity ("huyện có ≥ 3 HTX chuỗi giá trị"): 1 or 0 for
+    each unit of that level, the count for the whole plan.
+
+The table
+---------
+:data:`INDICATOR_COLUMNS`: ``indicator``, ``level`` (``commune``,
+``district``, ``province``, ``plan``), ``unit_id`` (the unit's official code
+where known, else its name), ``unit_name``, ``categories`` (``""`` for the
+total, ``"crop=rice"`` for a category), ``period`` (``"2024"`` or a season
+``"HT 2024"``), ``year``, ``value``, ``unit``, ``n_features`` (source
+features counted).  Districts are the communes' districts by code
+(:func:`geoagri.hierarchy.assign_units`; new communes count in the old
+districts they came from, area-weighted), or the plan's ``district`` when
+nothing names them.  A feature counts in its commune (its ``commune_id``, else
+the commune containing it); one outside every commune counts only in the
+whole plan.  Additive measures give every unit a row (0 where nothing
+counts).  An indicator that cannot be computed (no such layer, a missing
+column, a denominator that is 0 everywhere) is listed in
+``attrs["not_computed"]`` with the reason, and the others are computed.
+
+Examples
+--------
+>>> from geoagri.datasets import demo
+>>> t = compute_indicators(demo(), year=2024, indicators=["linkage_area", "models"])
+>>> plan = t[(t["level"] == "plan") & (t["categories"] == "")].set_index(["indicator", "period"])
+>>> v = plan["value"]
+>>> round(v[("linkage_area", "2024")]), float(v[("models", "HT 2024")])
+(23865, 12.0)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoagri import units as _units
+from geoagri.errors import GeoagriError, IndicatorError, PlanError, SchemaError
+from geoagri.names import unit_key
+from geoagri.schema import KINDS, spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geoagri.plan import Plan
+
+__all__ = ["INDICATOR_COLUMNS", "LEVELS", "MEASURES", "Indicator", "catalogue",
+           "check_indicators", "compute_indicators", "definition_problems", "parse_indicator",
+           "select_features", "unknown_targets"]
+
+log = logging.getLogger("geoagri")
+
+#: The measures an indicator may use, with what each needs besides ``measure``.
+MEASURES: dict[str, tuple[str, ...]] = {
+    "area": ("source",), "sown_area": ("source",), "feature_area": ("source",),
+    "count": ("source",), "count_distinct": ("source", "column"),
+    "sum": ("source", "column"), "mean": ("source", "column"),
+    "threshold": ("source", "group_by", "of", "at_least"),
+    "ratio": ("numerator", "denominator"), "cumulative": ("of", "since"),
+    "units_meeting": ("of", "level", "at_least"),
+}
+
+#: Levels of the table, from the commune up to the whole plan.
+LEVELS = ("commune", "district", "province", "plan")
+
+#: Columns of the table :func:`compute_indicators` returns.
+INDICATOR_COLUMNS = ("indicator", "level", "unit_id", "unit_name", "categories", "period",
+                     "year", "value", "unit", "n_features")
+
+_KEYS = {"measure", "source", "layer", "where", "by", "period", "years", "unit", "counts",
+         "label_vi", "label_en", "document", "column", "weight", "numerator", "denominator",
+         "factor", "group_by", "of", "at_least", "since", "level"}
+_ADDITIVE = ("area", "sown_area", "feature_area", "count", "sum", "threshold")
+_THRESHOLD_OF = ("feature_area", "count", "sum")
+_OPS = {"<=": "le", ">=": "ge", "!=": "ne", "==": "eq", "<": "lt", ">": "gt"}
+_CATALOGUE = Path(__file__).with_name("datasets") / "indicators.toml"
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """One condition of a filter: ``op`` is missing, present, eq, ne, lt, le, gt or ge."""
+
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator's definition (see the module docstring for the keys).
+
+    Attributes
+    ----------
+    id, measure : str
+        Its id and measure (:data:`MEASURES`).
+    source, layer : str or None
+        The layer kind it reads, and the layer's name when several share it.
+    where : mapping of str to tuple of conditions
+        The filter, read (values in the layer's vocabulary).
+    by, period, years :
+        Categories, period (``"season"`` or a year column) and which years.
+    unit, counts : str
+        The unit of the figure, and what a count counts.
+    column, weight, numerator, denominator, factor, group_by, of, at_least, since, level :
+        What the measure needs (``at_least`` as ``(value, unit)``).
+
+    Examples
+    --------
+    >>> ind = parse_indicator("htx", {"source": "cooperatives", "measure": "count",
+    ...                               "where": {"coop_type": "hợp tác xã"}, "counts": "HTX"})
+    >>> ind.measure, ind.unit, ind.where["coop_type"][0].value
+    ('count', 'count', 'htx')
+    """
+
+    id: str
+    measure: str
+    source: str | None = None
+    layer: str | None = None
+    where: Mapping[str, tuple[_Condition, ...]] = field(default_factory=dict)
+    by: tuple[str, ...] = ()
+    period: str | None = None
+    years: str = "all"
+    unit: str = "count"
+    counts: str | None = None
+    label_vi: str = ""
+    label_en: str = ""
+    document: str = ""
+    column: str | None = None
+    weight: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    factor: float = 1.0
+    group_by: str | None = None
+    of: str | None = None
+    at_least: tuple[float, str] | None = None
+    since: int | None = None
+    level: str | None = None
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Indicators this one is computed from (ratio, cumulative, units_meeting)."""
+        if self.measure == "ratio":
+            return (str(self.numerator), str(self.denominator))
+        if self.measure in ("cumulative", "units_meeting"):
+            return (str(self.of),)
+        return ()
+
+
+def _quantity(text: object) -> tuple[float, str]:
+    """``"3 ha"`` → ``(3.0, "ha")``; a number without a unit is an error."""
+    found = re.fullmatch(r"\s*([0-9]+(?:[.,][0-9]+)?)\s*(\S.*)?", str(text))
+    if not found or not found.group(2):
+        raise ValueError(f"at_least = {text!r}: write a number and its unit, e.g. "
+                         "\"3 ha\" or \"3 HTX\"")
+    unit = found.group(2).strip()
+    if _units.code_or_none(unit) is None:
+        raise ValueError(f"at_least = {text!r}: unit {unit!r} is not understood; write ha, "
+                         "HTX, hộ, count, triệu đồng…")
+    return float(found.group(1).replace(",", ".")), unit
+
+
+def _condition(kind: str | None, column: str, value: object) -> _Condition:
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return _Condition("missing")
+        if text == "*":
+            return _Condition("present")
+        for sign in sorted(_OPS, key=len, reverse=True):
+            if text.startswith(sign):
+                rest = text[len(sign):].strip()
+                if rest == "year":
+                    return _Condition(_OPS[sign], "year")
+                try:
+                    return _Condition(_OPS[sign], float(rest))
+                except ValueError:
+                    if _OPS[sign] in ("eq", "ne"):
+                        return _Condition(_OPS[sign], _canonical(kind, column, rest))
+                    raise ValueError(f"{column} = {value!r}: compare with a number or "
+                                     "'year', e.g. \"<= year\"") from None
+        return _Condition("eq", _canonical(kind, column, text))
+    if isinstance(value, bool | int | float):
+        return _Condition("eq", value)
+    raise ValueError(f"{column} = {value!r}: write a value, a list of values, \"\" (empty), "
+                     "\"*\" (any) or a comparison such as \"<= year\"")
+
+
+def _canonical(kind: str | None, column: str, value: str) -> str:
+    """A filter value in the layer's vocabulary (``hợp tác xã`` → ``htx``)."""
+    if kind in KINDS and column in spec(kind).columns:
+        found = spec(kind).columns[column].canonical_value(value)
+        if found is not None:
+            return found
+    return value
+
+
+def parse_indicator(name: str, table: Mapping[str, Any]) -> Indicator:
+    """An indicator from its table (a catalogue or ``[indicators.NAME]`` table).
+
+    Parameters
+    ----------
+    name : str
+        The indicator's id.
+    table : mapping
+        Its keys (module docstring).
+
+    Returns
+    -------
+    Indicator
+
+    Raises
+    ------
+    IndicatorError
+        Listing every problem of the table (unknown key or measure, a key the
+        measure needs, a filter or threshold that cannot be read), each with
+        the fix.
+
+    Examples
+    --------
+    >>> try:
+    ...     parse_indicator("x", {"measure": "volume", "source": "zones"})
+    ... except IndicatorError as err:
+    ...     print(err)
+    indicator 'x': measure = 'volume' is not a measure; use one of area, sown_area, ...
+    """
+    problems = definition_problems({name: table})
+    if problems:
+        raise IndicatorError("; ".join(problems))
+    t = dict(table)
+    kind = t.get("source")
+    where = {str(c): tuple(_condition(kind, str(c), v)
+                           for v in (vals if isinstance(vals, list) else [vals]))
+             for c, vals in dict(t.get("where", {})).items()}
+    measure = t["measure"]
+    count_like = measure in ("count", "count_distinct", "threshold", "units_meeting")
+    unit = t.get("unit") or ("ha" if measure in ("area", "sown_area", "feature_area")
+                             else "count" if count_like
+                             else "%" if measure == "ratio" else "")
+    return Indicator(
+        id=name, measure=measure, source=kind, layer=t.get("layer"), where=where,
+        by=tuple(t.get("by", ())), period=t.get("period"), years=t.get("years", "all"),
+        unit=str(unit), counts=t.get("counts"), label_vi=t.get("label_vi", ""),
+        label_en=t.get("label_en", ""), document=t.get("document", ""),
+        column=t.get("column"), weight=t.get("weight"), numerator=t.get("numerator"),
+        denominator=t.get("denominator"), factor=float(t.get("factor", 1.0)),
+        group_by=t.get("group_by"), of=t.get("of"),
+        at_least=_quantity(t["at_least"]) if "at_least" in t else None,
+        since=int(t["since"]) if "since" in t else None, level=t.get("level"))
+
+
+def definition_problems(tables: Mapping[str, Any], *, plan: bool = False) -> list[str]:
+    """Every format problem of indicator tables, one sentence each (empty: none).
+
+    Column names are checked against the layers when computing
+    (:func:`check_indicators`); this checks what the tables alone can say.
+    With ``plan=True`` (a plan's ``[indicators.NAME]``), an id of the built-in
+    catalogue is a problem too: the report's and the map's figures use the
+    built-in definition, so a plan names its own indicators differently.
+
+    Parameters
+    ----------
+    tables : mapping of str to mapping
+        Indicator tables by id.
+    plan : bool, default False
+        Whether the tables are a plan's own.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> for problem in definition_problems({"a": {"measure": "count", "colour": "red"}}):
+    ...     print(problem)
+    indicator 'a': unknown key(s) ['colour']; allowed: at_least, by, column, ...
+    indicator 'a': measure 'count' needs source = ... (e.g. source = "zones")
+    """
+    problems: list[str] = []
+    builtin = set(_builtin_tables()) if plan else set()
+    for name, t in tables.items():
+        where = f"indicator {name!r}"
+        if name in builtin:
+            problems.append(f"{where} is built in (docs/indicators.md); give yours another "
+                            f"name, e.g. [indicators.{name}_plan]")
+        if not isinstance(t, Mapping):
+            problems.append(f"{where} must be a table of keys (measure, source, where…)")
+            continue
+        if set(t) - _KEYS:
+            problems.append(f"{where}: unknown key(s) {sorted(set(t) - _KEYS)}; allowed: "
+                            f"{', '.join(sorted(_KEYS))}")
+        measure = t.get("measure")
+        if measure not in MEASURES:
+            problems.append(f"{where}: measure = {measure!r} is not a measure; use one of "
+                            f"{', '.join(MEASURES)}")
+            continue
+        for key in MEASURES[measure]:
+            if key not in t:
+                example = {"source": '"zones"', "column": '"members"', "group_by": '"holder_id"',
+                           "of": '"feature_area"', "at_least": '"3 ha"',
+                           "numerator": '"an indicator id"', "denominator": '"an indicator id"',
+                           "since": "2021", "level": '"district"'}[key]
+                problems.append(f"{where}: measure {measure!r} needs {key} = ... "
+                                f"(e.g. {key} = {example})")
+        kind = t.get("source")
+        if kind is not None and kind not in KINDS:
+            problems.append(f"{where}: source = {kind!r} is not a layer kind; use one of "
+                            f"{', '.join(KINDS)}")
+        if not isinstance(t.get("where", {}), Mapping):
+            problems.append(f"{where}: where must be a table like {{ zone_kind = \"linkage\" }}")
+        else:
+            for col, vals in dict(t.get("where", {})).items():
+                for v in vals if isinstance(vals, list) else [vals]:
+                    try:
+                        _condition(kind if kind in KINDS else None, str(col), v)
+                    except ValueError as err:
+                        problems.append(f"{where}: where {err}")
+        by = t.get("by", [])
+        if not isinstance(by, list) or not all(isinstance(b, str) for b in by):
+            problems.append(f"{where}: by must be a list of columns, e.g. by = [\"crop\"]")
+        if t.get("years", "all") not in ("all", "in_layer"):
+            problems.append(f"{where}: years = {t.get('years')!r}; use \"all\" or \"in_layer\"")
+        if measure == "threshold" and t.get("of") not in _THRESHOLD_OF:
+            problems.append(f"{where}: of = {t.get('of')!r}; a threshold adds up "
+                            f"{', '.join(_THRESHOLD_OF)} over each group")
+        if measure == "threshold" and t.get("of") == "sum" and "column" not in t:
+            problems.append(f"{where}: of = \"sum\" needs column = ...")
+        if "at_least" in t:
+            try:
+                _quantity(t["at_least"])
+            except ValueError as err:
+                problems.append(f"{where}: {err}")
+        if measure == "units_meeting" and t.get("level") not in ("commune", "district",
+                                                                 "province"):
+            problems.append(f"{where}: level = {t.get('level')!r}; use \"commune\", "
+                            "\"district\" or \"province\"")
+        if "factor" in t and not isinstance(t["factor"], int | float):
+            problems.append(f"{where}: factor = {t['factor']!r}; write a number (100 for %)")
+        if measure == "ratio" and "unit" not in t and t.get("factor", 1) != 100:
+            problems.append(f"{where}: a ratio needs unit = ... unless factor = 100 (%)")
+        if measure in ("sum", "mean") and "unit" not in t and _units.column_unit(
+                str(t.get("column", ""))) is None:
+            problems.append(f"{where}: column {t.get('column')!r} has no unit in its name; "
+                            "write unit = \"count\" (or ha, triệu đồng…)")
+        if "since" in t and not isinstance(t["since"], int):
+            problems.append(f"{where}: since = {t['since']!r}; write the first year, e.g. 2021")
+    return problems
+
+
+def catalogue(plan: Plan | None = None) -> dict[str, Indicator]:
+    """The built-in indicators, with the plan's own ``[indicators.NAME]`` added.
+
+    Parameters
+    ----------
+    plan : Plan, optional
+        Its ``indicators`` tables are added (a built-in id keeps its built-in
+        definition; :func:`definition_problems` reports the clash).
+
+    Returns
+    -------
+    dict of str to Indicator
+
+    Examples
+    --------
+    >>> cat = catalogue()
+    >>> cat["linkage_area"].measure, cat["cooperatives_with_partner_pct"].unit
+    ('area', '%')
+    """
+    tables = {**(getattr(plan, "indicators", None) or {}), **_builtin_tables()}
+    return {name: parse_indicator(name, t) for name, t in tables.items()}
+
+
+def _lenient_catalogue(plan: Plan) -> tuple[dict[str, Indicator], dict[str, str]]:
+    """The catalogue without the plan's malformed tables, and why each was left out."""
+    builtin = _builtin_tables()
+    cat = {name: parse_indicator(name, table) for name, table in builtin.items()}
+    failed: dict[str, str] = {}
+    for name, table in (getattr(plan, "indicators", None) or {}).items():
+        if name in builtin:
+            log.warning("indicator %r is built in: the plan's definition is not used; give "
+                        "it another name", name)
+            continue
+        problems = definition_problems({name: table})
+        if problems:
+            failed[name] = "; ".join(problems)
+        else:
+            cat[name] = parse_indicator(name, table)
+    return cat, failed
+
+
+def _builtin_tables() -> dict[str, Any]:
+    with _CATALOGUE.open("rb") as f:
+        return dict(tomllib.load(f)["indicators"])
+
+
+def select_features(ind: Indicator, layer: pd.DataFrame, *, year: int | None) -> pd.Series:
+    """Which features of a layer an indicator counts in a year (its ``where``).
+
+    Parameters
+    ----------
+    ind : Indicator
+    layer : DataFrame or GeoDataFrame
+        A layer of the indicator's ``source`` kind.  A column of the kind's
+        schema that the layer lacks is read as empty.
+    year : int or None
+        The year ``"<= year"`` compares with (None: such conditions pass).
+
+    Returns
+    -------
+    Series of bool
+        Aligned to ``layer.index``.
+
+    Raises
+    ------
+    IndicatorError
+        If the filter names a column neither the layer nor its kind has.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> zones = pd.DataFrame({"zone_id": ["a", "b"], "zone_kind": ["linkage"] * 2,
+    ...                       "start_year": [2020, 2025]})
+    >>> select_features(catalogue()["linkage_area"], zones, year=2024).tolist()
+    [True, False]
+    """
+    keep = pd.Series(True, index=layer.index)
+    for col, conds in ind.where.items():
+        values = _column(ind, layer, col)
+        ok = pd.Series(False, index=layer.index)
+        for c in conds:
+            ok |= _test(values, c, year)
+        keep &= ok
+    return keep
+
+
+def _column(ind: Indicator, layer: pd.DataFrame, col: str) -> pd.Series:
+    if col in layer.columns:
+        return layer[col]
+    if ind.source in KINDS and col in spec(ind.source).columns:
+        return pd.Series(None, index=layer.index, dtype=object)
+    raise IndicatorError(
+        f"indicator {ind.id!r}: column {col!r} is not in the {ind.source} layer (its columns: "
+        f"{', '.join(c for c in layer.columns if c != 'geometry')}). Fix: name one of them, "
+        "or add the column to the layer (rename = {...} in its [layers.NAME])")
+
+
+def _empty(values: pd.Series) -> pd.Series:
+    return values.isna() | (values.astype(str).str.strip() == "")
+
+
+def _test(values: pd.Series, c: _Condition, year: int | None) -> pd.Series:
+    if c.op == "missing":
+        return _empty(values)
+    if c.op == "present":
+        return ~_empty(values)
+    target = c.value
+    if target == "year":
+        if year is None:
+            return pd.Series(True, index=values.index)
+        target = year
+    if isinstance(target, bool):
+        truth = values.map(lambda v: str(v).strip().lower() in ("true", "1", "yes", "có"))
+        return (truth == target) & ~_empty(values)
+    if isinstance(target, int | float):
+        num = pd.to_numeric(values, errors="coerce")
+        out = {"eq": num == target, "ne": num != target, "lt": num < target,
+               "le": num <= target, "gt": num > target, "ge": num >= target}[c.op]
+        return out.fillna(False).astype(bool)
+    text = values.astype(str).str.strip()
+    same = (text == str(target)) & ~_empty(values)
+    return same if c.op == "eq" else ~same
+
+
+# --------------------------------------------------------------------------- features
+
+def season_end_year(season: str) -> int:
+    """Calendar year in which a season ends (its harvest year).
+
+    Parameters
+    ----------
+    season : str
+        A canonical season label.
+
+    Returns
+    -------
+    int
+        The last year written in the label.
+
+    Examples
+    --------
+    >>> season_end_year("DX 2023-2024"), season_end_year("HT 2024")
+    (2024, 2024)
+    """
+    years = re.findall(r"\d{4}", str(season))
+    if not years:
+        raise ValueError(f"season {season!r} has no year; write it like 'HT 2024'")
+    return int(years[-1])
+
+
+def commune_of(layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
+               kind: str = "layer") -> pd.Series:
+    """The commune of each feature: its ``commune_id`` when known, else the commune containing it.
+
+    Parameters
+    ----------
+    layer : GeoDataFrame
+        Features with a CRS and optionally a ``commune_id`` column.
+    communes : GeoDataFrame
+        A ``communes`` layer.
+    kind : str, optional
+        Name used in the log message about features in no commune.
+
+    Returns
+    -------
+    Series
+        ``commune_id`` (string dtype, ``<NA>`` for a feature in no commune),
+        aligned to ``layer.index``; the feature's representative point decides
+        when its own ``commune_id`` is empty or not a code of ``communes``.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> plan = demo()
+    >>> commune_of(plan["works"], plan["communes"]).head(2).tolist()
+    ['27772', '27766']
+    """
+    known = set(communes["commune_id"].astype(str))
+    own = (layer["commune_id"].astype("string") if "commune_id" in layer.columns
+           else pd.Series(pd.NA, index=layer.index, dtype="string"))
+    own = own.where(own.isin(known))
+    todo = own.isna() & layer.geometry.notna()
+    if todo.any():
+        pts = gpd.GeoDataFrame(geometry=layer.loc[todo].geometry.representative_point(),
+                               crs=layer.crs).to_crs(communes.crs)
+        hit = gpd.sjoin(pts, communes[["commune_id", "geometry"]], how="left",
+                        predicate="within")
+        hit = hit[~hit.index.duplicated()]
+        own.loc[todo] = hit["commune_id"].astype("string")
+    lost = own.isna()
+    if lost.any():
+        log.info("%s: %d feature(s) in no commune are counted in no commune or district",
+                 kind, int(lost.sum()))
+    return own
+
+
+def model_area_ha(models: gpd.GeoDataFrame, *, crs: str | None = None) -> pd.Series:
+    """Area of each model in ha: declared where given, else measured.
+
+    Parameters
+    ----------
+    models : GeoDataFrame
+        A ``models`` layer.
+    crs : CRS-like, optional
+        Metric CRS for measuring polygons without ``declared_area_ha``
+        (default :func:`geoagri.crs.metric_crs`).
+
+    Returns
+    -------
+    Series
+        ha, float, aligned to ``models.index``.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> models = demo()["models"]
+    >>> float(model_area_ha(models[models["season"] == "HT 2024"]).sum())
+    850.0
+    """
+    declared = (pd.to_numeric(models["declared_area_ha"], errors="coerce")
+                if "declared_area_ha" in models.columns
+                else pd.Series(np.nan, index=models.index))
+    if declared.isna().any():
+        from geoagri.crs import area_ha
+
+        measured = area_ha(models.loc[declared.isna()].geometry, crs=crs)
+        declared = declared.copy()
+        declared.loc[declared.isna()] = measured
+    return declared.astype(float)
+
+
+# --------------------------------------------------------------------------- units of levels
+
+def _district_map(communes: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """District of each commune, by code: ``commune_id``, ``unit_id``, ``unit_name``, ``weight``.
+
+    ``unit_id`` is the official district code where one is known, else the
+    district's name as written; a commune without a district counts in the
+    plan's ``district``.  New (2025) communes count in the old districts they
+    came from, area-weighted (:func:`geoagri.hierarchy.assign_units`).
+    """
+    from geoagri.hierarchy import assign_units, official_rows
+
+    fallback = plan.district or "district"
+    ids = communes["commune_id"].astype(str).to_numpy()
+    named = ("district" in communes.columns or "district_code" in communes.columns
+             or official_rows(communes, era=plan.era)[0] is not None)
+    if not named:
+        return pd.DataFrame({"commune_id": ids, "unit_id": fallback, "unit_name": fallback,
+                             "weight": 1.0})
+    units = assign_units(communes, "district", era=plan.era, province=plan.province,
+                         layer="communes")
+    name = units["district"].where(units["district"].notna(), fallback)
+    code = units["district_code"].where(units["district_code"].notna(), name)
+    return pd.DataFrame({"commune_id": ids[units["_pos"].to_numpy()],
+                         "unit_id": code.astype(str).to_numpy(),
+                         "unit_name": name.astype(str).to_numpy(),
+                         "weight": units["weight"].to_numpy(dtype=float)})
+
+
+def _province_map(communes: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    from geoagri.hierarchy import assign_units
+
+    fallback = plan.province or plan.name
+    ids = communes["commune_id"].astype(str).to_numpy()
+    try:
+        units = assign_units(communes, "province", era=plan.era, province=plan.province,
+                             layer="communes")
+    except SchemaError:  # nothing names the province: the plan is one
+        return pd.DataFrame({"commune_id": ids, "unit_id": fallback, "unit_name": fallback,
+                             "weight": 1.0})
+    name = units["province"].where(units["province"].notna(), fallback)
+    code = units["province_code"].where(units["province_code"].notna(), name)
+    return pd.DataFrame({"commune_id": ids[units["_pos"].to_numpy()],
+                         "unit_id": code.astype(str).to_numpy(),
+                         "unit_name": name.astype(str).to_numpy(),
+                         "weight": units["weight"].to_numpy(dtype=float)})
+
+
+def _unit_maps(plan: Plan, communes: pd.DataFrame, levels: Sequence[str]) -> dict:
+    ids = communes["commune_id"].astype(str).to_numpy()
+    maps: dict[str, pd.DataFrame] = {}
+    if "commune" in levels:
+        maps["commune"] = pd.DataFrame({"commune_id": ids, "unit_id": ids,
+                                        "unit_name": communes["commune_name"].astype(str)
+                                        .to_numpy(), "weight": 1.0})
+    if "district" in levels:
+        maps["district"] = _district_map(communes, plan)
+    if "province" in levels:
+        maps["province"] = _province_map(communes, plan)
+    if "plan" in levels:
+        maps["plan"] = pd.DataFrame({"commune_id": [*ids, pd.NA], "unit_id": plan.name,
+                                     "unit_name": plan.name, "weight": 1.0})
+    return maps
+
+
+# --------------------------------------------------------------------------- the engine
+
+class _NotComputedError(Exception):
+    """An indicator that cannot be computed; ``kind`` says why in one word."""
+
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _source_layer(plan: Plan, ind: Indicator) -> tuple[str, pd.DataFrame]:
+    """The name and the layer an indicator reads."""
+    if ind.layer is not None:
+        if ind.layer not in plan.layers:
+            raise _NotComputedError(f"the plan has no layer {ind.layer!r}; its layers are "
+                                    f"{list(plan.layers)}", "no_layer")
+        return ind.layer, plan.layers[ind.layer]
+    found = plan.of_kind(str(ind.source))
+    if not found:
+        raise _NotComputedError(f"the plan has no layer of kind {ind.source!r}; add one "
+                                f"([layers.NAME] kind = \"{ind.source}\")", "no_layer")
+    if len(found) > 1:
+        raise _NotComputedError(f"the plan has {len(found)} layers of kind {ind.source!r} "
+                                f"({list(found)}); name one with layer = \"...\"",
+                                "ambiguous")
+    return next(iter(found.items()))
+
+
+@dataclass
+class _Run:
+    plan: Any
+    communes: pd.DataFrame
+    maps: dict
+    years: list[int]
+    known_areas: Mapping[str, pd.DataFrame]
+    year: int
+    levels: tuple[str, ...] = LEVELS
+    _cache: dict = field(default_factory=dict)
+
+    @property
+    def district_units(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """A district's code or name (:func:`geoagri.names.unit_key`) → its unit by level."""
+        if "district_units" not in self._cache:
+            d = self.maps.get("district")
+            d = _district_map(self.communes, self.plan) if d is None else d
+            p = self.maps.get("province")
+            p = _province_map(self.communes, self.plan) if p is None else p
+            d = d.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                "commune_id")
+            p = p.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                "commune_id").set_index("commune_id")
+            out: dict[str, dict[str, tuple[str, str]]] = {}
+            for cid, uid, name in zip(d["commune_id"], d["unit_id"], d["unit_name"],
+                                      strict=True):
+                prov = (str(p.loc[cid, "unit_id"]), str(p.loc[cid, "unit_name"]))
+                for key in (unit_key(str(uid)), unit_key(str(name))):
+                    out.setdefault(key, {"district": (str(uid), str(name)), "province": prov})
+            self._cache["district_units"] = out
+        return self._cache["district_units"]
+
+    def commune_of(self, name: str, layer: pd.DataFrame) -> pd.Series:
+        if ("communes", name) not in self._cache:
+            if hasattr(layer, "geometry") and getattr(layer, "crs", None) is not None:
+                self._cache["communes", name] = commune_of(layer, self.communes, kind=name)
+            else:
+                known = set(self.communes["commune_id"].astype(str))
+                own = (layer["commune_id"].astype("string") if "commune_id" in layer.columns
+                       else pd.Series(pd.NA, index=layer.index, dtype="string"))
+                self._cache["communes", name] = own.where(own.isin(known))
+        return self._cache["communes", name]
+
+
+def _categories(frame: pd.DataFrame, by: Sequence[str]) -> pd.Series:
+    if not by:
+        return pd.Series("", index=frame.index, dtype=object)
+    parts = [by_col + "=" + frame[by_col].astype(object).where(frame[by_col].notna(), "")
+             .astype(str) for by_col in by]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "; " + p
+    return out
+
+
+def _needed_columns(ind: Indicator) -> list[str]:
+    cols = [*ind.by, *(c for c in (ind.column, ind.weight, ind.group_by) if c)]
+    if ind.period == "season" or ind.measure == "sown_area":
+        cols.append("season")
+    elif ind.period:
+        cols.append(ind.period)
+    return cols
+
+
+def _check_columns(ind: Indicator, layer: pd.DataFrame) -> None:
+    missing = [c for c in _needed_columns(ind) if c not in layer.columns]
+    if missing:
+        raise _NotComputedError(
+            f"column(s) {missing} are not in the {ind.source} layer (its columns: "
+            f"{', '.join(c for c in layer.columns if c != 'geometry')}); add them or change "
+            "the definition", "no_column")
+    if ind.measure in ("area", "sown_area") and not hasattr(layer, "geometry"):
+        raise _NotComputedError(f"measure {ind.measure!r} needs polygons; the {ind.source} layer "
+                           "has no geometry", "error")
+    for col, conds in ind.where.items():
+        if col not in layer.columns and not (ind.source in KINDS
+                                             and col in spec(ind.source).columns):
+            raise _NotComputedError(
+                f"column {col!r} is not in the {ind.source} layer (its columns: "
+                f"{', '.join(c for c in layer.columns if c != 'geometry')}); name one of "
+                "them, or add the column to the layer (rename = {...} in its "
+                "[layers.NAME])", "no_column")
+        if col not in layer.columns and not any(c.op == "missing" for c in conds):
+            raise _NotComputedError(
+                f"the {ind.source} layer has no column {col!r}: it says nothing about it "
+                "(a 0 would be false); add the column to compute it", "no_column")
+
+
+def _value_unit(ind: Indicator) -> tuple[str | None, str]:
+    """(unit of the column's values, unit of the figure) for sum and mean."""
+    own = _units.column_unit(str(ind.column))
+    return (own or ind.unit), ind.unit or str(own)
+
+
+def _contributions(ind: Indicator, run: _Run, name: str, feats: pd.DataFrame,
+                   communes: pd.Series, by: Sequence[str], season: bool,
+                   year: int) -> pd.DataFrame:
+    """Per commune (or feature): ``commune_id``, ``categories``, ``season``, ``_v``, ``_n``
+    (and ``_x``, ``_w`` for the measures that are not sums)."""
+    frame = pd.DataFrame({"commune_id": communes.astype(object).to_numpy(),
+                          "categories": _categories(feats, by).to_numpy(),
+                          "season": (feats["season"].astype(str).to_numpy() if season
+                                     else None),
+                          "_n": 1.0}, index=feats.index)
+    if "district" in feats.columns:  # a statistics row of a whole district
+        frame["_district"] = feats["district"].astype(object).where(
+            communes.isna() & feats["district"].notna(), None).to_numpy()
+    m = ind.measure
+    if m == "count":
+        frame["_v"] = 1.0
+    elif m == "feature_area":
+        frame["_v"] = model_area_ha(feats, crs=run.plan.metric_crs) if len(feats) else 0.0
+    elif m in ("sum", "mean", "count_distinct"):
+        if m == "count_distinct":
+            frame["_x"] = feats[str(ind.column)].astype(object).to_numpy()
+            return frame[~_empty(frame["_x"])]
+        src, out = _value_unit(ind)
+        x = pd.to_numeric(feats[str(ind.column)], errors="coerce").to_numpy(dtype=float)
+        if src and out and src != out and len(x):
+            x = _units.convert(x, src, out)
+        frame["_v" if m == "sum" else "_x"] = x
+        frame["_w"] = (pd.to_numeric(feats[ind.weight], errors="coerce").to_numpy(dtype=float)
+                       if ind.weight else 1.0)
+        if m == "sum":
+            frame.loc[np.isnan(x), ["_v", "_n"]] = 0.0
+    elif m == "threshold":
+        return _threshold(ind, run, feats, frame)
+    elif m in ("area", "sown_area"):
+        frame["_v"] = 0.0
+        frame = pd.concat([frame, _areas(ind, run, name, feats, by, season, year)],
+                          ignore_index=True)
+    return frame
+
+
+def _areas(ind: Indicator, run: _Run, name: str, feats: pd.DataFrame, by: Sequence[str],
+           season: bool, year: int) -> pd.DataFrame:
+    """Area counted once per commune (× category × season), as contribution rows."""
+    from geoagri.area import area_by_zone
+
+    groups = list(dict.fromkeys([*by, *(["season"] if season or ind.measure == "sown_area"
+                                        else [])]))
+    known = run.known_areas.get(ind.id)
+    if known is not None and not groups and known.attrs.get("year") == year == run.year:
+        t = pd.DataFrame({"commune_id": known["commune_id"].astype(object).to_numpy(),
+                          "area_ha": known["area_ha"].to_numpy(dtype=float)})
+    elif len(feats):  # the same features in another year: measured once
+        key = ("areas", name, tuple(feats.index), tuple(groups))
+        if key not in run._cache:
+            z = feats[[*dict.fromkeys(groups), "geometry"]].copy()
+            z["_all"] = "all"
+            run._cache[key] = area_by_zone(z, run.communes, by=groups or ["_all"],
+                                           dissolve=True, level="commune",
+                                           crs=run.plan.metric_crs)
+        t = run._cache[key]
+    else:
+        return pd.DataFrame(columns=["commune_id", "categories", "season", "_v", "_n"])
+    return pd.DataFrame({
+        "commune_id": t["commune_id"].astype(object).where(t["commune_id"].notna(), None)
+        .to_numpy(),
+        "categories": _categories(t, by).to_numpy(),
+        "season": t["season"].astype(str).to_numpy() if season else None,
+        "_v": t["area_ha"].to_numpy(dtype=float), "_n": 0.0})
+
+
+def _threshold(ind: Indicator, run: _Run, feats: pd.DataFrame,
+               frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per group of features: ``_v`` 1 where the group's total reaches the threshold."""
+    assert ind.at_least is not None
+    value, unit = ind.at_least
+    if ind.of == "feature_area":
+        x, own = (model_area_ha(feats, crs=run.plan.metric_crs) if len(feats)
+                  else pd.Series(dtype=float)), "ha"
+    elif ind.of == "count":
+        x, own = pd.Series(1.0, index=feats.index), "count"
+    else:
+        own = _units.column_unit(str(ind.column)) or ind.unit
+        x = pd.to_numeric(feats[str(ind.column)], errors="coerce").fillna(0.0)
+    if not _units.compatible(unit, own):
+        raise _NotComputedError(f"at_least = \"{value:g} {unit}\" cannot be compared with "
+                           f"{ind.of} in {own}; write the threshold in {own}")
+    limit = float(_units.convert([value], unit, own)[0])
+    f = frame.assign(_x=np.asarray(x, dtype=float), _g=feats[str(ind.group_by)].astype(object))
+    f = f[~_empty(f["_g"])]
+    keys = ["categories", "season", "_g"]
+    f["season"] = f["season"].astype(object).where(f["season"].notna(), "")
+    by_commune = f.groupby([*keys, "commune_id"], dropna=False)["_x"].sum().reset_index()
+    home = (by_commune.sort_values("_x", ascending=False, kind="stable")
+            .drop_duplicates(keys).set_index(keys)["commune_id"])
+    total = f.groupby(keys)["_x"].sum()
+    n = f.groupby(keys).size()
+    out = pd.DataFrame({"commune_id": home.reindex(total.index).to_numpy(),
+                        "_v": (total.to_numpy() >= limit - 1e-9).astype(float),
+                        "_n": n.reindex(total.index).to_numpy(dtype=float)},
+                       index=total.index).reset_index()
+    out["season"] = out["season"].where(out["season"] != "", None)
+    return out.drop(columns="_g")
+
+
+def _district_rows(frame: pd.DataFrame, run: _Run) -> pd.DataFrame:
+    """Rows of a whole district (no commune), with the unit of each level they count in."""
+    if "_district" not in frame.columns:
+        return frame.iloc[:0]
+    rows = frame[frame["_district"].notna()]
+    out = []
+    for level in ("district", "province"):
+        if level not in run.levels or rows.empty:
+            continue
+        found = [run.district_units.get(unit_key(str(d)), {}).get(level)
+                 for d in rows["_district"]]
+        lost = sorted({str(d) for d, f in zip(rows["_district"], found, strict=True)
+                       if f is None})
+        if lost:
+            log.info("district rows count in no %s: %s", level, ", ".join(lost))
+        out.append(rows.assign(level=level, unit_id=[f[0] if f else None for f in found],
+                               unit_name=[f[1] if f else None for f in found],
+                               weight=1.0).dropna(subset=["unit_id"]))
+    return pd.concat(out, ignore_index=True) if out else frame.iloc[:0]
+
+
+def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataFrame, *,
+               fill_communes: bool) -> pd.DataFrame:
+    """Rows (level, unit, categories, period, year, value, n_features) of every level.
+
+    ``frame`` holds contributions with ``period`` and ``year``; ``periods``
+    every (period, year) computed, so that counts and sums give every unit a
+    total row, 0 where nothing counts (at the commune level only with
+    ``fill_communes``).
+    """
+    maps = [run.maps[lv].assign(level=lv) for lv in run.levels if lv != "plan"]
+    umap = pd.concat(maps, ignore_index=True) if maps else None
+    parts = []
+    if umap is not None:
+        if ind.measure not in _ADDITIVE:  # not a sum: each commune counts in its main unit
+            umap = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                ["level", "commune_id"]).assign(weight=1.0)
+        parts += [frame.merge(umap, on="commune_id", how="inner"), _district_rows(frame, run)]
+    if "plan" in run.levels:
+        parts.append(frame.assign(level="plan", unit_id=run.maps["plan"]["unit_id"].iloc[0],
+                                  unit_name=run.maps["plan"]["unit_name"].iloc[0], weight=1.0))
+    m = pd.concat(parts, ignore_index=True)
+    keys = ["level", "unit_id", "unit_name", "categories", "period", "year"]
+    if ind.measure in _ADDITIVE:
+        m = m.assign(_v=m["_v"].astype(float) * m["weight"])
+        out = m.groupby(keys, sort=True)[["_v", "_n"]].sum().reset_index()
+    elif ind.measure == "count_distinct":
+        g = m.groupby(keys, sort=True)
+        out = pd.DataFrame({"_v": g["_x"].nunique(), "_n": g.size()}).reset_index()
+    else:  # mean, weighted
+        m = m[~np.isnan(m["_x"].astype(float))]
+        m = m.assign(_xw=m["_x"] * m["_w"])
+        g = m.groupby(keys, sort=True)
+        out = pd.DataFrame({"_v": g["_xw"].sum() / g["_w"].sum(), "_n": g.size()}).reset_index()
+    if ind.measure != "mean":  # counts and sums: every unit has a total
+        levels = [lv for lv in run.levels if fill_communes or lv != "commune"]
+        units = pd.concat([run.maps[lv][["unit_id", "unit_name"]].drop_duplicates()
+                           .assign(level=lv) for lv in levels], ignore_index=True)
+        units = units.merge(periods, how="cross").assign(categories="")
+        out = pd.concat([units.merge(out, on=keys, how="left"),
+                         out[(out["categories"] != "") | ~out["level"].isin(levels)]],
+                        ignore_index=True)
+        out[["_v", "_n"]] = out[["_v", "_n"]].fillna(0.0)
+    return out.rename(columns={"_v": "value", "_n": "n_features"})
+
+
+def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
+    """Rows of an indicator computed from a layer, every level and year."""
+    name, layer = _source_layer(run.plan, ind)
+    _check_columns(ind, layer)
+    communes = run.commune_of(name, layer)
+    if ind.period == "season":
+        fyear = pd.Series([season_end_year(s) if isinstance(s, str) and s.strip() else np.nan
+                           for s in layer["season"]], index=layer.index, dtype=float)
+    elif ind.period:
+        fyear = pd.to_numeric(layer[ind.period], errors="coerce")
+    else:
+        fyear = None
+    season = ind.period == "season"
+    frames, periods = [], []
+    for y in run.years:
+        in_year = (fyear == y) if fyear is not None else pd.Series(True, index=layer.index)
+        if ind.years == "in_layer" and not in_year.any():
+            continue
+        keep = select_features(ind, layer, year=y) & in_year
+        feats = layer[keep]
+        labels = [str(y)] + (sorted(set(layer.loc[in_year, "season"].astype(str)))
+                             if season else [])
+        periods += [(label, y) for label in labels]
+        for by in ([(), tuple(ind.by)] if ind.by else [()]):
+            frame = _contributions(ind, run, name, feats, communes[keep], by, season, y)
+            if season:
+                frames.append(frame.assign(period=frame["season"], year=y))
+            if season and ind.measure == "threshold":  # a group's total over the whole year
+                frame = _contributions(ind, run, name, feats, communes[keep], by, False, y)
+            frames.append(frame.assign(period=str(y), year=y))
+    if not periods:
+        return _empty_table()
+    frame = pd.concat(frames, ignore_index=True)
+    table = pd.DataFrame(periods, columns=["period", "year"])
+    # a table of district rows says nothing of communes: no commune gets a false 0
+    by_commune = bool(communes.notna().any()) or hasattr(layer, "geometry")
+    return _aggregate(ind, frame, run, table, fill_communes=by_commune)
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(INDICATOR_COLUMNS))
+
+
+def _ratio(ind: Indicator, num: pd.DataFrame, den: pd.DataFrame) -> pd.DataFrame:
+    keys = ["level", "unit_id", "period", "year"]
+    total = den[den["categories"] == ""][[*keys, "value"]].rename(columns={"value": "_tot"})
+    d = den[[*keys, "categories", "value"]].rename(columns={"value": "_den"})
+    m = num.merge(d, on=[*keys, "categories"], how="left").merge(total, on=keys, how="left")
+    m["_den"] = m["_den"].fillna(m["_tot"])
+    m = m[m["_den"].notna()]  # no denominator for the unit: no row (0: a row without value)
+    if not (m["_den"].fillna(0) != 0).any():
+        raise _NotComputedError(f"its denominator {ind.denominator!r} is 0 or missing in every "
+                           "unit", "error")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = m["value"].astype(float) / m["_den"].where(m["_den"] != 0).astype(float)
+    return m.assign(value=value * ind.factor).drop(columns=["_den", "_tot"])
+
+
+def _cumulative(ind: Indicator, of: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+    yearly = of[of["period"] == of["year"].astype(str)]
+    out = []
+    keys = ["level", "unit_id", "unit_name", "categories"]
+    for y in years:
+        part = yearly[(yearly["year"] >= int(ind.since or y)) & (yearly["year"] <= y)]
+        if part.empty:
+            continue
+        s = part.groupby(keys, sort=True)[["value", "n_features"]].sum().reset_index()
+        out.append(s.assign(period=str(y), year=y))
+    if not out:
+        raise _NotComputedError(f"{ind.of!r} has no value from {ind.since} to {max(years)}",
+                           "error")
+    return pd.concat(out, ignore_index=True)
+
+
+def _units_meeting(ind: Indicator, of: pd.DataFrame, of_unit: str) -> pd.DataFrame:
+    assert ind.at_least is not None
+    value, unit = ind.at_least
+    if not _units.compatible(unit, of_unit):
+        raise _NotComputedError(f"at_least = \"{value:g} {unit}\" cannot be compared with "
+                           f"{ind.of!r} in {of_unit}; write it in {of_unit}")
+    limit = float(_units.convert([value], unit, of_unit)[0])
+    rows = of[(of["level"] == ind.level) & (of["categories"] == "")]
+    if rows.empty:
+        raise _NotComputedError(f"{ind.of!r} has no value at the {ind.level} level", "error")
+    meets = rows.assign(value=(rows["value"] >= limit - 1e-9).astype(float), n_features=1.0)
+    whole = meets.groupby(["period", "year"], sort=True).agg(
+        value=("value", "sum"), n_features=("n_features", "sum")).reset_index()
+    plan = of[of["level"] == "plan"][["unit_id", "unit_name"]].drop_duplicates()
+    if len(plan):
+        whole = whole.assign(level="plan", unit_id=plan["unit_id"].iloc[0],
+                             unit_name=plan["unit_name"].iloc[0], categories="")
+        meets = pd.concat([meets, whole], ignore_index=True)
+    return meets
+
+
+def check_indicators(plan: Plan, *, indicators: Iterable[str] | None = None
+                     ) -> dict[str, GeoagriError]:
+    """Errors of the plan's indicators against its layers, by indicator (empty: none).
+
+    An indicator is in error when its layer lacks a column its definition
+    names, when it depends on an unknown indicator or on itself, or when a
+    threshold cannot be compared; a built-in indicator whose layer or column
+    is not in the plan is not an error (it is simply not computed).
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> check_indicators(demo(), indicators=["linkage_area", "models"])
+    {}
+    """
+    cat, malformed = _lenient_catalogue(plan)
+    own = set(getattr(plan, "indicators", None) or {})
+    errors: dict[str, GeoagriError] = {
+        n: IndicatorError(why) for n, why in malformed.items()
+        if indicators is None or n in set(indicators)}
+    for name in (list(indicators) if indicators is not None else list(cat)):
+        if name in malformed:
+            continue
+        if name not in cat:
+            errors[name] = IndicatorError(f"indicator {name!r} is not defined; known: "
+                                          f"{', '.join(sorted(cat))}")
+            continue
+        _, failed = _order(cat, [name])
+        if failed:
+            errors[name] = IndicatorError(f"indicator {name!r}: {failed[name]}")
+            continue
+        try:
+            ind = cat[name]
+            if ind.source is not None:
+                _, layer = _source_layer(plan, ind)
+                _check_columns(ind, layer)
+        except _NotComputedError as err:
+            if name in own or err.kind not in ("no_layer", "no_column"):
+                errors[name] = IndicatorError(f"indicator {name!r}: {err}")
+        except IndicatorError as err:
+            errors[name] = err
+    return errors
+
+
+def unknown_targets(targets: pd.DataFrame, *, own: Iterable[str] = (),
+                    layer: str = "targets") -> IndicatorError | None:
+    """An error naming the targets whose indicator is neither built in nor the plan's.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        A ``targets`` layer.
+    own : iterable of str
+        The plan's own indicator ids (its ``[indicators.NAME]`` tables).
+    layer : str
+        The layer's name, quoted in the error.
+
+    Returns
+    -------
+    IndicatorError or None
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"indicator": ["linkage_area", "lotus_area", "lotus_area"]})
+    >>> print(unknown_targets(t, layer="chi_tieu"))  # doctest: +ELLIPSIS
+    2 target(s) of 'chi_tieu' name indicator(s) that are not defined: 'lotus_area' (row 1, 2)...
+    >>> unknown_targets(t, own=["lotus_area"]) is None
+    True
+    """
+    if "indicator" not in targets.columns:
+        return None
+    known = set(_builtin_tables()) | set(own)
+    names = targets["indicator"].astype(object)
+    bad = names.notna() & ~names.astype(str).isin(known)
+    if not bad.any():
+        return None
+    rows = {n: [str(i) for i in targets.index[bad & (names == n)]]
+            for n in dict.fromkeys(names[bad].astype(str))}
+    listed = "; ".join(f"{n!r} (row {', '.join(r[:10])})" for n, r in rows.items())
+    return IndicatorError(
+        f"{int(bad.sum())} target(s) of {layer!r} name indicator(s) that are not defined: "
+        f"{listed}. Fix: use a built-in indicator (docs/indicators.md: "
+        f"{', '.join(sorted(_builtin_tables())[:6])}, …) or define it in the plan as "
+        "[indicators.NAME]")
+
+
+def _order(cat: Mapping[str, Indicator], wanted: Iterable[str]
+           ) -> tuple[list[str], dict[str, str]]:
+    """The indicators wanted and those they depend on, dependencies first; and why some
+    cannot be ordered (an unknown dependency, a cycle)."""
+    done: list[str] = []
+    failed: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in done or name in failed:
+            return
+        if name in path:
+            raise _NotComputedError(f"it depends on itself ({' → '.join([*path, name])})")
+        if name not in cat:
+            raise _NotComputedError(f"it depends on {name!r}, which is not defined; define "
+                               f"[indicators.{name}] or use a known indicator")
+        for dep in cat[name].depends_on:
+            visit(dep, (*path, name))
+            if dep in failed:
+                raise _NotComputedError(f"it needs {dep!r}: {failed[dep]}")
+        done.append(name)
+
+    for w in wanted:
+        try:
+            visit(w, ())
+        except _NotComputedError as err:
+            failed[w] = str(err)
+    return done, failed
+
+
+def compute_indicators(
+    plan: Plan,
+    *,
+    year: int,
+    since: int | None = None,
+    indicators: Iterable[str] | None = None,
+    levels: Sequence[str] = LEVELS,
+    known_areas: Mapping[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """Compute indicators of a plan at every level, by category and period: one tidy table.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan with a ``communes`` layer; its ``[indicators.NAME]`` tables
+        are added to the built-in catalogue (:func:`catalogue`).
+    year : int
+        Last year computed (the report's year).
+    since : int, optional
+        First year computed (default ``year``).  Cumulative indicators read
+        their ``of`` from their own ``since``.
+    indicators : iterable of str, optional
+        Ids to compute (default: every indicator of the catalogue).
+    levels : sequence of {"commune", "district", "province", "plan"}
+        Levels of the rows.
+    known_areas : mapping of str to DataFrame, optional
+        An ``area`` indicator's per-commune table for ``year`` already
+        computed (:func:`geoagri.indicators.linkage_by_commune`, with
+        ``attrs["year"]``): reused, not recomputed.
+
+    Returns
+    -------
+    DataFrame
+        :data:`INDICATOR_COLUMNS` (see the module docstring), values in
+        ``unit``.  ``attrs["not_computed"]`` is a table (``indicator``,
+        ``kind``, ``why``) of the indicators asked for that could not be
+        computed.  The plan is not changed.
+
+    Raises
+    ------
+    PlanError
+        If the plan has no ``communes`` layer.
+    ValueError
+        If ``since`` is after ``year`` or a level is unknown.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> t = compute_indicators(demo(), year=2024, since=2017, levels=("plan",),
+    ...                        indicators=["hightech_rice_area_since_2017"])
+    >>> t.loc[t["year"] == 2024, "value"].tolist()
+    [11873.0]
+    """
+    if set(levels) - set(LEVELS):
+        raise ValueError(f"levels={tuple(levels)!r}; use some of {', '.join(LEVELS)}")
+    since = year if since is None else int(since)
+    if since > year:
+        raise ValueError(f"since={since} is after year={year}")
+    cat, malformed = _lenient_catalogue(plan)
+    wanted = list(indicators) if indicators is not None else [*cat, *malformed]
+    not_computed: dict[str, tuple[str, str]] = {
+        n: ("error", why) for n, why in malformed.items()}
+    for w in wanted:
+        if w not in cat and w not in malformed:
+            not_computed[w] = ("unknown", f"indicator {w!r} is not defined; define "
+                                          f"[indicators.{w}] in the plan or use one of "
+                                          f"{', '.join(sorted(cat))}")
+    order, failed = _order(cat, [w for w in wanted if w in cat])
+    not_computed.update({n: ("error", why) for n, why in failed.items()})
+    first = min([since, *(cat[n].since for n in order if cat[n].since is not None)])
+    communes = plan.only("communes")
+    used = tuple(lv for lv in LEVELS if lv in {
+        *levels, "plan", *(cat[n].level for n in order if cat[n].level)})
+    run = _Run(plan=plan, communes=communes, maps=_unit_maps(plan, communes, used),
+               years=list(range(first, year + 1)), known_areas=dict(known_areas or {}),
+               year=year, levels=used)
+    results: dict[str, pd.DataFrame] = {}
+    for name in order:
+        ind = cat[name]
+        try:
+            for dep in ind.depends_on:
+                if dep not in results:
+                    raise _NotComputedError(f"it needs {dep!r}, which was not computed: "
+                                       f"{not_computed.get(dep, ('', 'not defined'))[1]}",
+                                       not_computed.get(dep, ("error",))[0])
+            if ind.measure == "ratio":
+                table = _ratio(ind, results[str(ind.numerator)], results[str(ind.denominator)])
+            elif ind.measure == "cumulative":
+                table = _cumulative(ind, results[str(ind.of)], list(range(since, year + 1)))
+            elif ind.measure == "units_meeting":
+                table = _units_meeting(ind, results[str(ind.of)],
+                                       results[str(ind.of)]["unit"].iloc[0])
+            else:
+                table = _base(ind, run)
+        except _NotComputedError as err:
+            not_computed[name] = (err.kind, str(err))
+            log.info("indicator %s is not computed: %s", name, err)
+            continue
+        except (GeoagriError, ValueError, KeyError) as err:
+            if isinstance(err, PlanError) and not isinstance(err, IndicatorError):
+                raise
+            not_computed[name] = ("error", str(err))
+            log.warning("indicator %s is not computed: %s", name, err)
+            continue
+        unit = ind.unit or (cat[str(ind.of)].unit if ind.of in cat else "")
+        results[name] = table.assign(indicator=name, unit=unit)
+    shown = [results[n] for n in order if n in results and n in wanted]
+    out = pd.concat(shown, ignore_index=True) if shown else _empty_table()
+    out = out[out["level"].isin(levels) & (out["year"] >= since)]
+    out = out.loc[:, list(INDICATOR_COLUMNS)].astype(
+        {"year": "int64", "value": "float64", "n_features": "int64"}).reset_index(drop=True)
+    out.attrs["not_computed"] = pd.DataFrame(
+        [{"indicator": n, "kind": k, "why": w} for n, (k, w) in not_computed.items()
+         if n in wanted], columns=["indicator", "kind", "why"])
+    return out
