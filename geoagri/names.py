@@ -336,6 +336,7 @@ class _Index:
         self.labels = list(labels)
         self.by_key: dict[str, list[tuple[int, str | None]]] = {}
         self.by_ascii: dict[str, list[tuple[int, str | None]]] = {}
+        self.by_loose: dict[str, list[tuple[int, str | None]]] = {}
         for row, name in enumerate(names):
             if _is_missing(name):
                 continue
@@ -344,12 +345,17 @@ class _Index:
                     self.by_key.setdefault(reading.key, []).append((row, reading.unit_type))
                 if reading.ascii is not None:
                     self.by_ascii.setdefault(reading.ascii, []).append((row, reading.unit_type))
+                    self.by_loose.setdefault(_loose(reading.ascii), []).append(
+                        (row, reading.unit_type))
 
-    def _lookup(self, readings: list[_Reading], *, ascii: bool) -> list[int]:
-        table = self.by_ascii if ascii else self.by_key
+    def _lookup(self, readings: list[_Reading], *, ascii: bool,
+                loose: bool = False) -> list[int]:
+        table = self.by_loose if loose else self.by_ascii if ascii else self.by_key
         rows: dict[object, int] = {}
         for reading in readings:
             key = reading.ascii if ascii else reading.key
+            if loose and key is not None:
+                key = _loose(key)
             if key is None:
                 continue
             for row, ref_type in table.get(key, ()):
@@ -366,7 +372,12 @@ class _Index:
                 return rows, "key"
         # A name typed without diacritics may stand for any of its accented
         # forms: "Thanh An" is as close to "Thạnh An" as to "Thanh An".
-        return self._lookup(readings, ascii=True), "ascii"
+        rows = self._lookup(readings, ascii=True)
+        if rows:
+            return rows, "ascii"
+        # Written without spaces, syllables run together ("MỹAnHưngA"), so where a
+        # lone y ends one ("Mỹ" ≡ "Mĩ") cannot be told: compare with every y as i.
+        return self._lookup(readings, ascii=True, loose=True), "loose"
 
     def suggest(self, name: str, *, n: int = 3) -> list[str]:
         """Labels of the closest reference names: same name of another type first."""
@@ -383,6 +394,11 @@ class _Index:
                     seen.add(self.ids[row])
                     found.setdefault(self.labels[row])
         return list(found)[: n + len(other_type)]
+
+
+def _loose(ascii: str) -> str:
+    """An ascii key with every y written i (syllable boundaries may be lost)."""
+    return ascii.replace("y", "i")
 
 
 def _is_missing(value: object) -> bool:
@@ -421,7 +437,7 @@ def _match(
         rows, stage = cache[name]
         if len(rows) == 1:
             result[-1] = index.ids[rows[0]]
-            if stage == "ascii":
+            if stage in ("ascii", "loose"):
                 logger.debug("'%s' matched %s without diacritics", name, index.labels[rows[0]])
         elif rows:
             entry = ambiguous.setdefault(name, ([index.labels[r] for r in rows], []))

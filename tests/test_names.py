@@ -584,3 +584,11 @@ def test_crosswalk_codes_differ_between_eras_for_same_spelling(crosswalk):
     new = official_codes([row["new_ward"]], era="new", province=row["new_province"])
     assert (old.item(), new.item()) == ("27781", "27775")
     assert (old.item(), new.item()) == (row["old_ward_code"], row["new_ward_code"])
+
+
+@pytest.mark.parametrize(("written", "code"), [
+    ("MỹAnHưngA", "30172"), ("MyAnHungA", "30172"), ("MỸANHƯNGA", "30172"),
+    ("myanhungb", "30178"), ("Mỹ An Hưng B", "30178")])
+def test_a_name_written_without_spaces_keeps_its_lone_y(written, code):
+    """Without spaces 'Mỹ' runs into 'An' (the vowel group 'ỹa'): still Xã Mỹ An Hưng A/B."""
+    assert official_codes([written], era="old", province="Đồng Tháp").tolist() == [code]
