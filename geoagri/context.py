@@ -45,7 +45,7 @@ __all__ = ["PLAN_SETTINGS", "PlanContext", "ServiceSettings", "resolve_context"]
 log = logging.getLogger("geoagri")
 
 #: ``[settings]`` keys that are not service settings (read by the run itself).
-PLAN_SETTINGS = frozenset({"canals", "carry_to_2025", "max_outside_km"})
+PLAN_SETTINGS = frozenset({"canals", "carry_to_2025", "max_outside_km", "report_units"})
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,10 @@ class PlanContext:
         Reporting year.
     service : ServiceSettings
         Infrastructure settings.
+    report_units : mapping of str to str
+        The units the report prints quantities in, by canonical unit
+        (``[settings] report_units = { vnd = "tỷ đồng" }``); the documents'
+        customary units (:data:`geoagri.units.CUSTOMARY`) otherwise.
     """
 
     metric_crs: CRS | None
@@ -190,6 +194,7 @@ class PlanContext:
     era: str = "old"
     year: int | None = None
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    report_units: Mapping[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[tuple[str, str]]:
         """The context as (setting, value) pairs, for logs, manifests and notebooks."""
@@ -204,6 +209,8 @@ class PlanContext:
             ("three-phase reach", f"{s.power_reach_m:g} m"),
             ("new station radius", f"{s.site_radius_m:g} m"),
             ("budget", "none" if s.budget_vnd is None else f"{s.budget_vnd:,.0f} VND"),
+            ("report units", ", ".join(f"{k} in {v}" for k, v in self.report_units.items())
+             or "the documents' customary units"),
         ]
 
     def _repr_html_(self) -> str:
@@ -264,6 +271,7 @@ def resolve_context(
     from geoagri.crs import metric_crs as choose
 
     service = ServiceSettings.from_settings(settings or {})
+    report_units = _report_units((settings or {}).get("report_units", {}))
     data = bounds if bounds is not None else next(
         (g for g in layers if getattr(g, "crs", None) is not None and len(g)
          and not g.geometry.is_empty.all()), None)
@@ -283,6 +291,30 @@ def resolve_context(
             reason = ("UTM zone of the data" if utm else "transverse Mercator centred on the "
                       "data (its UTM zone would be off by more than 0.1%)")
     ctx = PlanContext(metric_crs=crs, metric_crs_reason=reason, province=province,
-                      district=district, era=era, year=year, service=service)
+                      district=district, era=era, year=year, service=service,
+                      report_units=report_units)
     log.info("plan context: %s", "; ".join(f"{k} {v}" for k, v in ctx.describe()))
     return ctx
+
+
+def _report_units(value: Any) -> dict[str, str]:
+    """``[settings] report_units``, checked: canonical unit → a unit of the same dimension."""
+    from geoagri.errors import UnitError
+    from geoagri.units import CUSTOMARY, customary
+
+    if not isinstance(value, Mapping):
+        raise OptionError(f"[settings] report_units = {value!r}: write a table such as "
+                          "report_units = { vnd = \"tỷ đồng\", t_ha = \"tạ/ha\" }")
+    problems = []
+    for code, unit in value.items():
+        if code not in CUSTOMARY:
+            problems.append(f"{code!r} is not a canonical unit; use one of "
+                            f"{', '.join(sorted(CUSTOMARY))}")
+            continue
+        try:
+            customary(1.0, code, units={code: str(unit)})
+        except (UnitError, ValueError) as err:
+            problems.append(f"{code} = {unit!r}: {err}")
+    if problems:
+        raise OptionError("[settings] report_units: " + "; ".join(problems))
+    return {str(k): str(v) for k, v in value.items()}

@@ -71,7 +71,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,7 +140,8 @@ _REPORT_VALUES = {
 
 # format kinds → Excel number format codes
 _FORMATS = {"int": "#,##0", "ha": "#,##0.0", "pct": "0.0", "year": "0", "t_ha": "0.0",
-            "money": "#,##0", "text": "@", "share": "0.0000", "km": "#,##0.00"}
+            "money": "#,##0", "money2": "#,##0.00", "text": "@", "share": "0.0000",
+            "km": "#,##0.00"}
 
 # table key → (sheet vi, sheet en, csv name, columns: (key, header vi, header en, format))
 _Col = tuple[str, str, str, str]
@@ -395,6 +397,12 @@ class ReportData:
         ``site_id``, ``commune_name``, ``served_ha``, ``station_cost_vnd``,
         ``line_length_km``, ``connection_cost_vnd``, ``cost_vnd``); when given
         and not empty, appendix IV lists them under the power works, with totals.
+    units : mapping of str to str
+        Units to print quantities in, by canonical unit (``{"vnd": "tỷ đồng",
+        "t_ha": "tạ/ha"}``: the plan's ``[settings] report_units``); by default
+        the documents' customary units (:data:`geoagri.units.CUSTOMARY`:
+        yields in tạ/ha, money in triệu đồng).  The tables keep their
+        canonical values; :func:`write_report` converts what it prints.
     """
 
     progress: pd.DataFrame
@@ -406,6 +414,7 @@ class ReportData:
     notes: tuple[str, ...] = field(default_factory=tuple)
     lineage: pd.DataFrame | None = None
     proposals: pd.DataFrame | None = None
+    units: Mapping[str, str] = field(default_factory=dict)
 
     def summary_lines(self, *, language: str = "vi") -> list[str]:
         """The headline sentences of the district- and province-scope targets.
@@ -422,7 +431,8 @@ class ReportData:
         ['Irrigation works completed in 2024: 0, 0.0% of the plan for 2024 (31)']
         """
         rows = self.progress[self.progress["scope"] != "commune"]
-        return [headline(r, language=language) for _, r in rows.iterrows()]
+        return [headline(r, language=language, units=dict(self.units))
+                for _, r in rows.iterrows()]
 
 
 def _label(value: object, li: int) -> object:
@@ -623,7 +633,8 @@ def build_report_data(
                   for _, r in prog.iterrows() if r["note"])
     return ReportData(progress=prog, linkage_by_commune=linkage, models=models_t,
                       works=works_t, power_works=power_t, year=year, notes=notes,
-                      proposals=_proposals_of(plan, proposals))
+                      proposals=_proposals_of(plan, proposals),
+                      units=dict(plan.context.report_units))
 
 
 def _proposals_of(plan: Plan, proposals: pd.DataFrame | Any | bool) -> pd.DataFrame | None:
@@ -655,7 +666,8 @@ def _sheet_table(attr: str, data: ReportData, li: int, language: str) -> pd.Data
         p["indicator_label"] = [_INDICATOR_LABELS.get(i, (i, i))[li] for i in p["indicator"]]
         p["source_label"] = [_SOURCE_LABELS.get(s, (s, s))[li] for s in p["source"]]
         p["unit_label"] = [_label(u, li) for u in p["unit"]]
-        p["headline"] = [headline(r, language=language) for _, r in p.iterrows()]
+        p["headline"] = [headline(r, language=language, units=dict(data.units))
+                         for _, r in p.iterrows()]
         return p
     if attr == "linkage_by_commune" and "commune_id" in table:
         outside = ("Ngoài ranh giới các xã", "Outside every commune")[li]
@@ -789,6 +801,39 @@ def _write_proposals(ws: Any, proposals: pd.DataFrame, li: int, widths: list[flo
     ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
 
 
+#: Columns printed in a customary unit: column → (canonical unit, factor to it).
+_UNIT_COLUMNS = {
+    "yield_t_ha": ("t_ha", 1.0), "profit_million_vnd_ha": ("vnd_ha", 1e6),
+    "cost_million_vnd": ("vnd", 1e6), "state_million_vnd": ("vnd", 1e6),
+    "people_million_vnd": ("vnd", 1e6),
+}
+
+
+def _printed_units(table: pd.DataFrame, cols: Sequence[_Col], units: Mapping[str, str],
+                   language: str) -> tuple[pd.DataFrame, list[_Col]]:
+    """The table with its quantities in the units the report prints, and their headers.
+
+    Yield in tạ/ha, money in triệu đồng unless the plan chose others
+    (:func:`geoagri.units.customary`); the header's unit in parentheses follows.
+    """
+    _check_language(language)
+    out, new_cols = table, []
+    for col in cols:
+        key, head_vi, head_en, fmt = col
+        if key in _UNIT_COLUMNS and key in table:
+            code, factor = _UNIT_COLUMNS[key]
+            scale, label = customary(factor, code, language=language, units=dict(units))
+            if out is table:
+                out = table.copy()
+            out[key] = pd.to_numeric(out[key], errors="coerce") * scale
+            heads = [re.sub(r"\([^()]*\)$", f"({label})", h) for h in (head_vi, head_en)]
+            head_vi, head_en = heads
+            if fmt == "money" and scale < 0.5:  # tỷ đồng: two decimals
+                fmt = "money2"
+        new_cols.append((key, head_vi, head_en, fmt))
+    return out, new_cols
+
+
 def _write_sheet(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
                  notes: Sequence[str], proposals: pd.DataFrame | None = None) -> None:
     from openpyxl.styles import Font
@@ -875,6 +920,7 @@ def write_report(
         if attr == "lineage" and results.lineage is None:
             continue
         table = _sheet_table(attr, results, li, language)
+        table, cols = _printed_units(table, cols, results.units, language)
         notes: list[str] = []
         if attr == "summary":
             notes = list(results.notes)

@@ -345,3 +345,37 @@ def test_demo_carries_appendix_i_to_the_2025_communes(demo_run):
     cells = [c for row in wb["Phụ lục V – Chuyển đổi 2025"].iter_rows(values_only=True)
              for c in row if c is not None]
     assert "Xã Thái Bình Trung" in cells and "Xã Tuyên Bình Tây" in cells
+
+
+def test_the_report_prints_the_documents_units_and_the_plans_choice(data, tmp_path):
+    """Yield in tạ/ha (7,5 t/ha is written 75), money in triệu đồng or, as chosen, tỷ đồng."""
+    from dataclasses import replace
+
+    models = data.models.dropna(subset=["yield_t_ha"]).reset_index(drop=True)
+    files = write_report(data, tmp_path / "r.xlsx", tables_dir=tmp_path / "t")
+    ws = load_workbook(files["workbook"])["Phụ lục II"]
+    heads = [c.value for c in ws[1]]
+    col = heads.index("Năng suất bình quân (tạ/ha)") + 1
+    printed = [ws.cell(r, col).value for r in range(2, ws.max_row + 1)
+               if ws.cell(r, col).value is not None]
+    assert printed[: len(models)] == pytest.approx(list(models["yield_t_ha"] * 10))
+    chosen = replace(data, units={"vnd": "tỷ đồng"})
+    files = write_report(chosen, tmp_path / "r2.xlsx", tables_dir=tmp_path / "t2")
+    ws = load_workbook(files["workbook"])["Phụ lục III"]
+    heads = [c.value for c in ws[1]]
+    col = heads.index("Tổng mức đầu tư (tỷ đồng)") + 1
+    assert ws.cell(2, col).value == pytest.approx(data.works["cost_million_vnd"].iloc[0] / 1000)
+    assert ws.cell(2, col).number_format == "#,##0.00"
+    csv = pd.read_csv(tmp_path / "t2" / "appendix_3_works.csv")
+    assert csv["Tổng mức đầu tư (tỷ đồng)"].sum() == pytest.approx(
+        data.works["cost_million_vnd"].sum() / 1000)
+
+
+def test_report_units_are_checked_when_the_plan_is_read():
+    from geoagri.context import resolve_context
+    from geoagri.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"vnd = 'ha': 'vnd' \(money\) cannot be converted"):
+        resolve_context(settings={"report_units": {"vnd": "ha"}})
+    ctx = resolve_context(settings={"report_units": {"vnd": "tỷ đồng"}})
+    assert dict(ctx.report_units) == {"vnd": "tỷ đồng"}
