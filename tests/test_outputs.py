@@ -191,19 +191,23 @@ def unset_plan(tmp_path_factory):
     return path
 
 
+def _linkage_popups(m: folium.Map) -> dict[str, str]:
+    """Commune name → the linkage area its popup shows (English labels)."""
+    layer = next(c for c in m._children.values()
+                 if isinstance(c, folium.GeoJson) and "linkage" in str(c.layer_name))
+    popup = next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonPopup))
+    rows = [dict(zip(popup.aliases, (f["properties"][k] for k in popup.fields), strict=True))
+            for f in layer.data["features"]]
+    return {r["Commune"]: r["Linkage area"] for r in rows}
+
+
 def test_report_map_and_area_command_give_one_figure(unset_plan, tmp_path):
     plan = read_plan(unset_plan)
     assert plan.context.metric_crs_reason == "VN-2000 zone of province Long An"
     results = compute(plan, curve_steps=0)
     report = results.report.linkage_by_commune.dropna(subset=["commune_id"])
     # the map's popups, drawn from the plan alone (no results given), show the report's
-    m = plan_map(plan, language="en")
-    layer = next(c for c in m._children.values()
-                 if isinstance(c, folium.GeoJson) and "linkage" in str(c.layer_name))
-    popup = next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonPopup))
-    rows = [dict(zip(popup.aliases, (f["properties"][k] for k in popup.fields), strict=True))
-            for f in layer.data["features"]]
-    shown = {r["Commune"]: r["Linkage area"] for r in rows}
+    shown = _linkage_popups(plan_map(plan, language="en"))
     assert len(shown) == len(report) == 10
     for _, row in report.iterrows():
         assert shown[row["commune_name"]] == format_area_ha(row["area_ha"], language="en")
@@ -274,3 +278,40 @@ def test_a_province_wide_plan_writes_every_output(tmp_path):
     assert manifest["context"]["metric CRS"].startswith("EPSG:9209")
     linkage = pd.read_csv(tmp_path / "out" / "tables" / "appendix_1_linkage.csv")
     assert len(linkage) >= 96
+
+
+def test_a_zone_starting_after_the_year_is_left_out_of_report_and_map_alike():
+    """One linkage zone starts in 2030: the 2024 report and the map both leave it out.
+
+    The total is checked against the union of the active linkage zones clipped to the
+    communes, computed here with shapely in the plan's CRS.
+    """
+    import shapely
+
+    from geoagri.plan import plan_from_layers
+
+    base = read_plan(demo_plan_path())
+    zones = base["zones"].copy()
+    later = zones.index[zones["zone_id"] == "LK03"][0]
+    zones.loc[later, "start_year"] = 2030
+    layers = {**base.layers, "zones": zones}
+    plan = plan_from_layers(layers, kinds={n: base.sources[n].kind for n in layers},
+                            province=base.province, district=base.district,
+                            year=2024, settings=base.settings)
+    results = compute(plan, curve_steps=0)
+    report = results.report.linkage_by_commune
+    active = zones[(zones["zone_kind"] == "linkage") & (zones["start_year"] <= 2024)]
+    crs = plan.metric_crs
+    land = shapely.union_all(plan["communes"].to_crs(crs).geometry.to_numpy())
+    union = shapely.union_all(active.to_crs(crs).geometry.to_numpy())
+    expected = shapely.area(shapely.intersection(union, land)) / 1e4
+    inside = report.dropna(subset=["commune_id"])
+    assert inside["area_ha"].sum() == pytest.approx(expected, rel=1e-9)
+    whole = shapely.area(shapely.intersection(
+        shapely.union_all(zones[zones["zone_kind"] == "linkage"].to_crs(crs).geometry
+                          .to_numpy()), land)) / 1e4
+    assert whole - expected > 100  # LK03 is a real part of the total, not a sliver
+    for given in (None, results.map_results()):  # the map alone, and the run's map
+        shown = _linkage_popups(plan_map(plan, given, language="en"))
+        for _, row in inside.iterrows():
+            assert shown[row["commune_name"]] == format_area_ha(row["area_ha"], language="en")
