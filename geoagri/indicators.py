@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from geoagri.errors import PlanError
+from geoagri.errors import OptionError, PlanError
 from geoagri.indicator_engine import (
     catalogue,
     commune_of,
@@ -234,11 +234,11 @@ def actuals(
     *,
     year: int,
     since: int | None = None,
-    scopes: Iterable[str] = ("district", "commune"),
+    scopes: Iterable[str] = ("province", "district", "commune"),
     linkage: pd.DataFrame | None = None,
     indicators: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """The plan's indicators per year, commune and district, as progress's facts.
+    """The plan's indicators per year, commune, district and province, as progress's facts.
 
     Parameters
     ----------
@@ -250,8 +250,9 @@ def actuals(
     since : int, optional
         First year computed (default ``year``); use the earliest
         ``start_year`` of the targets for cumulative ("lũy kế") targets.
-    scopes : iterable of {"district", "commune"}
-        Scope levels to give.
+    scopes : iterable of {"province", "district", "commune"}
+        Scope levels to give (districts and provinces by official code,
+        :mod:`geoagri.hierarchy`; a target names one by code or by name).
     linkage : DataFrame, optional
         The :func:`linkage_by_commune` table of ``year`` when already computed
         (its ``attrs["year"]`` must be ``year``); reused, not recomputed.
@@ -288,8 +289,8 @@ def actuals(
     [12.0]
     """
     scopes = tuple(scopes)
-    if set(scopes) - {"district", "commune"}:
-        raise ValueError(f"scopes={scopes!r}; use 'district' and/or 'commune'")
+    if set(scopes) - {"province", "district", "commune"}:
+        raise OptionError(f"scopes={scopes!r}; use 'province', 'district' and/or 'commune'")
     known = ({"linkage_area": linkage} if linkage is not None
              and linkage.attrs.get("year") == year else None)
     table = compute_indicators(plan, year=year, since=since, indicators=indicators,

@@ -185,7 +185,7 @@ def test_missing_layers_and_bad_options():
     with pytest.raises(ValueError, match="since"):
         actuals(plan, year=2024, since=2025)
     with pytest.raises(ValueError, match="scopes"):
-        actuals(plan, year=2024, scopes=("province",))
+        actuals(plan, year=2024, scopes=("ward",))
 
 
 def test_plan_unchanged():
@@ -231,3 +231,25 @@ def test_demo_progress_has_no_unknown_indicator(demo_plan):
     assert out.loc[0, "achieved_pct"] == 112.4 and out.loc[1, "achieved_pct"] == 105.4
     assert out.loc[2, "achieved_pct"] == 96.2
     assert out.loc[out["indicator"] == "works_completed", "actual"].tolist() == [0.0]
+
+
+def test_a_province_target_is_compared_with_the_province_figure():
+    """Seed 004 sets targets for the whole province ("ít nhất 45 HTX"): a province fact."""
+    from geoagri.datasets import demo
+    from geoagri.progress import progress
+
+    plan = demo()
+    facts = actuals(plan, year=2024, indicators=["linkage_area"])
+    province = facts[(facts["scope"] == "province") & (facts["indicator"] == "linkage_area")
+                     & (facts["year"] == 2024)]
+    communes = facts[(facts["scope"] == "commune") & (facts["indicator"] == "linkage_area")
+                     & (facts["year"] == 2024)]
+    assert len(province) == 1 and province["scope_name"].iloc[0] == "Tỉnh Long An"
+    assert province["actual"].iloc[0] == pytest.approx(communes["actual"].sum(), rel=1e-12)
+    targets = pd.DataFrame([{"indicator": "linkage_area", "unit": "ha", "scope": "province",
+                             "scope_id": "Long An", "year": 2024, "source": "plan",
+                             "target": 20000.0}])
+    row = progress(facts, targets, as_of=2024).iloc[0]
+    assert row["actual"] == pytest.approx(province["actual"].iloc[0])
+    assert row["achieved_pct"] == pytest.approx(
+        int(province["actual"].iloc[0] / 20000 * 1000) / 10)  # truncated, as the reports do
