@@ -43,12 +43,17 @@ class ClusterRun:
     serves : bool
         The analysis takes service layers (pumps, canals, power): each
         partition gets those that can reach its communes.
+    roll_up : callable, optional
+        ``roll_up(table, communes, level=, province=, era=, lineage=)``: the
+        analysis's own sum of its commune rows to districts or provinces
+        (default: areas and overlaps, as :func:`geoagri.area.area_by_zone`).
     """
 
     assemble: str
     default_by: Callable[[Any], Sequence[str]] | None = None
     disjoint_communes: bool = False
     serves: bool = False
+    roll_up: Callable[..., Any] | None = None
 
 
 def is_dask(obj: Any) -> bool:

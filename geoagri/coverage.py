@@ -92,7 +92,8 @@ from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs, require_layer
 from geoagri.errors import GeoagriError, OptionError
 
-__all__ = ["CLASSES", "MISSING", "ServiceCoverage", "coverage", "gaps", "service_coverage"]
+__all__ = ["CLASSES", "MISSING", "ServiceCoverage", "coverage", "gaps", "roll_up_coverage",
+           "service_coverage"]
 
 log = logging.getLogger("geoagri")
 
@@ -663,7 +664,45 @@ def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
 # Public functions
 # --------------------------------------------------------------------------
 
-@on_cluster(ClusterRun("table", serves=True))
+#: The hectare columns of a coverage table (the shares are computed from them).
+_HA = ("area_ha", "pump_ha", "power_ha", "both_ha", "neither_ha")
+
+
+def roll_up_coverage(table: pd.DataFrame, communes: gpd.GeoDataFrame, *, level: str,
+                     province: str | None = None, era: str = "old",
+                     lineage: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A commune coverage table summed to districts or provinces, by code.
+
+    Hectares are summed (a commune split between units by its lineage
+    weight) and the shares computed again from the sums.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> plan = demo()
+    >>> t = coverage(plan["zones"], plan["communes"], pumps=plan["pumps"], pump_radius_m=1000,
+    ...              crs=plan.metric_crs)
+    >>> d = roll_up_coverage(t, plan["communes"], level="district", province=plan.province)
+    >>> d["district"].dropna().tolist(), bool(abs(d["pump_ha"].sum() - t["pump_ha"].sum()) < 1e-6)
+    (['Huyện Vĩnh Hưng'], True)
+    """
+    from geoagri.hierarchy import assign_units, roll_up
+
+    ids = {str(c): i for i, c in enumerate(communes["commune_id"])}
+    pos = np.array([len(communes) if pd.isna(c) else ids[str(c)]
+                    for c in table["commune_id"]], dtype=np.int64)
+    by = [c for c in table.columns if c not in ("commune_id", "commune_name", *_HA)
+          and not c.endswith("_pct")]
+    units = assign_units(communes, level, era=era, province=province, lineage=lineage)
+    out = roll_up(table[[*by, *_HA]].assign(_pos=pos), units, level=level, by=by,
+                  values=_HA)
+    for name in ("pump", "power", "both", "neither"):
+        out[f"{name}_pct"] = out[f"{name}_ha"] / out["area_ha"] * 100
+    out.attrs = dict(table.attrs)
+    return out
+
+
+@on_cluster(ClusterRun("table", serves=True, roll_up=roll_up_coverage))
 def coverage(
     zones: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,
@@ -684,6 +723,8 @@ def coverage(
     quad_segs: int = 32,
     threads: int | None = None,
     max_vertices: int = 32,
+    level: str = "commune",
+    lineage: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Hectares and shares of zones served by pumps, three-phase power, both, neither.
 
@@ -693,11 +734,19 @@ def coverage(
     Parameters
     ----------
     {service}
+    level : {"commune", "district", "province"}, default "commune"
+        Rows per commune, or summed to districts or provinces by code
+        (:func:`geoagri.hierarchy.assign_units`; new communes reach the old
+        districts through ``lineage``, with area weights).
+    lineage : DataFrame, optional
+        For ``level="district"`` on 2025 communes (see
+        :func:`geoagri.area.area_by_zone`).
 
     Returns
     -------
     DataFrame
-        One row per commune × group with zone area: ``commune_id``,
+        One row per commune (or ``level`` unit: ``<level>_code``, ``<level>``,
+        ``approximate`` instead of the commune columns) × group with zone area: ``commune_id``,
         ``commune_name``, the ``by`` columns, ``area_ha`` (zone area, overlaps
         of a group counted once), ``pump_ha`` (served by a pump),
         ``power_ha`` (within reach of three-phase power), ``both_ha``,
@@ -731,8 +780,15 @@ def coverage(
     ...      - t.loc[t["crop"] == "rice", "both_ha"].sum())) < 1e-6)
     True
     """
-    options = {k: v for k, v in locals().items() if k != "zones"}  # the keywords above
-    return _coverage_table(_prepare("coverage", zones, **options), zones, communes)
+    options = {k: v for k, v in locals().items()  # the keywords above
+               if k not in ("zones", "level", "lineage")}
+    if level not in ("commune", "district", "province"):
+        raise OptionError(f"coverage: level={level!r}; use one of commune, district, province")
+    table = _coverage_table(_prepare("coverage", zones, **options), zones, communes)
+    if level == "commune":
+        return table
+    return roll_up_coverage(table, communes, level=level, province=province, era=era,
+                            lineage=lineage)
 
 
 coverage.__doc__ = _doc(coverage.__doc__ or "")
@@ -861,8 +917,9 @@ def service_coverage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
         return ServiceCoverage(coverage(zones, communes=communes, **options),
                                gaps(zones, communes=communes, **options), None, None)
     params = inspect.signature(coverage).parameters
-    defaults = {k: p.default for k, p in params.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY and k != "communes"}
+    defaults = {k: p.default for k, p in params.items()  # per commune: no level, lineage
+                if p.kind is inspect.Parameter.KEYWORD_ONLY
+                and k not in ("communes", "level", "lineage")}
     unknown = sorted(set(options) - set(defaults))
     if unknown:
         raise OptionError(f"service_coverage: unknown keyword(s) {unknown}; it takes those of "

@@ -353,7 +353,8 @@ def _run(func: Callable[..., Any], run: ClusterRun, zones: Any, communes: gpd.Ge
     frames = [f for f in frames if f is not None]
     if run.assemble == "gaps":
         return _assemble_gaps(frames, template, communes, meta)
-    return _assemble_table(frames, template, communes, by, codes, level, cgeoms, **names)
+    return _assemble_table(frames, template, communes, by, codes, level, cgeoms,
+                           roll=run.roll_up, **names)
 
 
 def _positions(values: pd.Series, nc: int) -> np.ndarray:
@@ -373,7 +374,8 @@ def _named(out: pd.DataFrame, pos: np.ndarray, communes: gpd.GeoDataFrame) -> pd
 def _assemble_table(frames: list[pd.DataFrame], template: pd.DataFrame,
                     communes: gpd.GeoDataFrame, by: list[str], codes: dict[tuple, int],
                     level: str, cgeoms: np.ndarray, *, province: str | None, era: str,
-                    lineage: pd.DataFrame | None) -> pd.DataFrame:
+                    lineage: pd.DataFrame | None,
+                    roll: Callable[..., Any] | None = None) -> pd.DataFrame:
     from geoagri.hierarchy import assign_units, roll_up
 
     nc = len(communes)
@@ -393,7 +395,9 @@ def _assemble_table(frames: list[pd.DataFrame], template: pd.DataFrame,
     out = out.iloc[order].reset_index(drop=True)
     pos = pos[order]
     out = _named(out, pos, communes)
-    if level != "commune":
+    if level != "commune" and roll is not None:
+        out = roll(out, communes, level=level, province=province, era=era, lineage=lineage)
+    elif level != "commune":
         units = assign_units(communes, level, era=era, province=province, lineage=lineage)
         out = roll_up(out.drop(columns=["commune_id", "commune_name", "commune_share_pct"])
                       .assign(_pos=pos), units, level=level, by=by,

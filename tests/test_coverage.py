@@ -498,3 +498,30 @@ def test_error_missing_by_and_served_area_columns():
 def test_error_not_a_geodataframe():
     with pytest.raises(SchemaError, match="zones must be a GeoDataFrame, got DataFrame"):
         coverage(pd.DataFrame({"a": [1]}), communes=one_commune())
+
+
+def test_coverage_rolls_up_to_districts_and_the_province_by_code():
+    """Two districts of hand-made 1 km² communes; ha summed, shares computed again."""
+    communes = gpd.GeoDataFrame({
+        "commune_id": ["27757", "27760", "27691"],
+        "commune_name": ["Thị trấn Vĩnh Hưng", "Xã Hưng Điền A", "Phường 4"]},
+        geometry=[box(X, Y, X + 1000, Y + 1000), box(X + 1000, Y, X + 2000, Y + 1000),
+                  box(X + 2000, Y, X + 3000, Y + 1000)], crs=CRS)
+    zones = gpd.GeoDataFrame({"zone_id": ["z"], "zone_kind": ["linkage"]},
+                             geometry=[box(X, Y, X + 3000, Y + 1000)], crs=CRS)
+    power = gpd.GeoDataFrame({"power_id": ["L"], "element": ["line"], "phases": [3]},
+                             geometry=[LineString([(X, Y), (X + 3000, Y)])], crs=CRS)
+    t = coverage(zones, communes, power=power, power_reach_m=250, crs=CRS, province="Long An")
+    assert t["power_ha"].tolist() == pytest.approx([25.0, 25.0, 25.0])
+    d = coverage(zones, communes, power=power, power_reach_m=250, crs=CRS, province="Long An",
+                 level="district")
+    got = d.set_index("district")[["area_ha", "power_ha", "power_pct"]]
+    # Vĩnh Hưng holds two of the communes, Tân An (city) the third
+    assert got.loc["Huyện Vĩnh Hưng"].tolist() == pytest.approx([200.0, 50.0, 25.0])
+    assert got.loc["Thành phố Tân An"].tolist() == pytest.approx([100.0, 25.0, 25.0])
+    p = coverage(zones, communes, power=power, power_reach_m=250, crs=CRS, province="Long An",
+                 level="province")
+    assert p[["area_ha", "power_ha", "neither_ha"]].iloc[0].tolist() == pytest.approx(
+        [300.0, 75.0, 225.0])
+    with pytest.raises(ValueError, match="level='ward'"):
+        coverage(zones, communes, level="ward")

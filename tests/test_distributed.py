@@ -202,6 +202,13 @@ def test_area_by_zone_kind_default_grouping_and_many_partitions(client, parcels,
     _assert_same_table(got, ref)
 
 
+def test_coverage_by_district_equals_in_memory(client, parcels, communes, service):
+    ref = coverage(parcels, communes, by="crop", level="district", **service)
+    assert "district" in ref.columns and "commune_id" not in ref.columns
+    got = coverage(_dask(parcels), communes, by="crop", level="district", **service)
+    _assert_same_table(got, ref)
+
+
 def test_coverage_equals_in_memory(client, parcels, communes, service):
     ref = coverage(parcels, communes=communes, by="crop", **service)
     assert ref["pump_ha"].sum() > 0 and ref["power_ha"].sum() > 0
