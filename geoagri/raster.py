@@ -94,7 +94,7 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 
 from geoagri.crs import MAX_SCALE_ERROR, require_crs
-from geoagri.errors import CRSError, GeoagriError, GeoagriWarning, SchemaError
+from geoagri.errors import CRSError, GeoagriError, GeoagriWarning, OptionError, SchemaError
 
 __all__ = ["MAX_CHUNK_PIXELS", "RULES", "STATS", "raster_area_by_zone", "raster_stats_by_zone"]
 
@@ -743,8 +743,12 @@ def raster_area_by_zone(
     classes: Mapping[Any, str] | None = None,
     band: int = 1,
     nodata: float | None = None,
+    level: str = "commune",
+    province: str | None = None,
+    era: str = "old",
+    lineage: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Area in hectares of each class of a classified raster, per commune.
+    """Area in hectares of each class of a classified raster, per commune or district.
 
     Every pixel counts for the exact fraction of it that the commune covers
     (border pixels partly, see the module notes), times its area on the
@@ -770,6 +774,12 @@ def raster_area_by_zone(
     nodata : number, optional
         Value of pixels without data; by default the band's own nodata value
         (or its mask).  NaN pixels of a float raster are always nodata.
+    level : {"commune", "district", "province"}, default "commune"
+        Rows per commune, or summed to districts or provinces by official
+        code (:func:`geoagri.hierarchy.assign_units`; ``province``, ``era``
+        and ``lineage`` as for :func:`geoagri.area.area_by_zone`): the
+        commune columns become ``<level>_code``, ``<level>``,
+        ``<level>_share_pct`` and ``approximate``.
 
     Returns
     -------
@@ -838,6 +848,9 @@ def raster_area_by_zone(
     2          nodata   <NA>       <NA>      1.0               20.0
     3  outside_raster   <NA>       <NA>      0.0                0.0
     """
+    if level not in ("commune", "district", "province"):
+        raise OptionError(f"raster_area_by_zone: level={level!r}; use one of commune, "
+                          "district, province")
     names = _check_classes(classes)
     with _opened(raster) as ds:
         walker = _Walker(ds, communes, band, nodata)
@@ -862,7 +875,11 @@ def raster_area_by_zone(
             records.append((i, sums, nodata_ha, zone))
         dtype_kind = np.dtype(ds.dtypes[band - 1]).kind
         meta = {"raster_crs": _crs_label(walker.crs), "pixel_area": walker.pixel_area.mode}
-    return _area_table(communes, records, names, dtype_kind, meta)
+    table = _area_table(communes, records, names, dtype_kind, meta)
+    if level == "commune":
+        return table
+    return _rolled_up(table, communes, level=level, province=province, era=era,
+                      lineage=lineage)
 
 
 def _area_table(
@@ -924,6 +941,23 @@ def _area_table(
     _warn_outside(outside_ids)
     table.attrs["geoagri"] = meta
     return table
+
+
+def _rolled_up(table: pd.DataFrame, communes: gpd.GeoDataFrame, *, level: str,
+               province: str | None, era: str, lineage: pd.DataFrame | None) -> pd.DataFrame:
+    """A commune class-area table summed to districts or provinces, by code."""
+    from geoagri.hierarchy import assign_units, roll_up
+
+    ids = {str(c): i for i, c in enumerate(communes["commune_id"])}
+    pos = np.array([ids[str(c)] for c in table["commune_id"]], dtype=np.int64)
+    area = np.zeros(len(communes))
+    area[pos] = table["commune_area_ha"].to_numpy(float)
+    by = [c for c in ("part", "class", "class_name") if c in table.columns]
+    units = assign_units(communes, level, era=era, province=province, lineage=lineage)
+    out = roll_up(table[[*by, "area_ha"]].assign(_pos=pos), units, level=level, by=by,
+                  values=("area_ha",), commune_area=area)
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def _warn_outside(ids: list[str]) -> None:

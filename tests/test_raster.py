@@ -751,3 +751,21 @@ def test_bad_inputs(classes_tif, tmp_path):
         pass
     with pytest.raises(GeoagriError, match=r"dataset is closed"):
         raster_area_by_zone(ds, communes)
+
+
+def test_class_areas_roll_up_to_districts_by_code(classes_tif):
+    """Two real communes of Huyện Vĩnh Hưng and one ward of Tân An, 1-ha pixels."""
+    communes = communes_of(pixel_box(0, 0, 3, 2), pixel_box(3, 0, 6, 2), pixel_box(6, 0, 10, 2),
+                           ids=["27757", "27760", "27691"])
+    communes["commune_name"] = ["Thị trấn Vĩnh Hưng", "Xã Hưng Điền A", "Phường 4"]
+    t = raster_area_by_zone(classes_tif, communes, level="district", province="Long An")
+    cls = t[t["part"] == "class"].set_index(["district", "class"])
+    assert cls.loc[("Huyện Vĩnh Hưng", 1), "area_ha"] == pytest.approx(6.0, abs=1e-12)
+    assert cls.loc[("Huyện Vĩnh Hưng", 2), "area_ha"] == pytest.approx(6.0, abs=1e-12)
+    assert cls.loc[("Huyện Vĩnh Hưng", 1), "district_share_pct"] == pytest.approx(50.0)
+    assert cls.loc[("Thành phố Tân An", 3), "area_ha"] == pytest.approx(8.0, abs=1e-12)
+    assert cls.loc[("Thành phố Tân An", 3), "district_share_pct"] == pytest.approx(100.0)
+    p = raster_area_by_zone(classes_tif, communes, level="province", province="Long An")
+    assert p.loc[p["part"] == "class", "area_ha"].sum() == pytest.approx(20.0, abs=1e-12)
+    with pytest.raises(ValueError, match="level='ward'"):
+        raster_area_by_zone(classes_tif, communes, level="ward")
