@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["ClusterRun", "is_dask", "on_cluster"]
+__all__ = ["ClusterRun", "is_dask", "keyword_options", "on_cluster"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +60,39 @@ def is_dask(obj: Any) -> bool:
     """Whether ``obj`` is a dask(-geopandas) collection (checked without importing dask)."""
     return type(obj).__module__.split(".")[0] in ("dask_geopandas", "dask") \
         and hasattr(obj, "to_delayed")
+
+
+def keyword_options(func: Callable[..., Any], options: dict[str, Any], *,
+                    exclude: Sequence[str] = (), caller: str | None = None) -> dict[str, Any]:
+    """Every keyword-only option of ``func`` with its default, overridden by ``options``.
+
+    For callers that hand an analysis's options on (the cluster engine,
+    :func:`geoagri.coverage.service_coverage`) without copying its signature.
+
+    Raises
+    ------
+    OptionError
+        Naming the options ``func`` does not take (or that are ``exclude``-d).
+
+    Examples
+    --------
+    >>> def f(zones, *, radius_m=1000.0, crop="rice"):
+    ...     pass
+    >>> keyword_options(f, {"crop": "lúa"})
+    {'radius_m': 1000.0, 'crop': 'lúa'}
+    """
+    import inspect
+
+    from geoagri.errors import OptionError
+
+    params = inspect.signature(func).parameters
+    defaults = {k: p.default for k, p in params.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in exclude}
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise OptionError(f"{caller or func.__name__}: unknown option(s) {unknown}; it takes "
+                          f"{sorted(defaults)}")
+    return defaults | options
 
 
 def on_cluster(run: ClusterRun) -> Callable[[F], F]:

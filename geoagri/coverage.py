@@ -64,7 +64,6 @@ Examples
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import logging
 import math
@@ -79,7 +78,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from geoagri._dask_hook import ClusterRun, is_dask, on_cluster
+from geoagri._dask_hook import ClusterRun, is_dask, keyword_options, on_cluster
 from geoagri._engine.pieces import (
     Pieces,
     allocate,
@@ -686,16 +685,12 @@ def roll_up_coverage(table: pd.DataFrame, communes: gpd.GeoDataFrame, *, level: 
     >>> d["district"].dropna().tolist(), bool(abs(d["pump_ha"].sum() - t["pump_ha"].sum()) < 1e-6)
     (['Huyện Vĩnh Hưng'], True)
     """
-    from geoagri.hierarchy import assign_units, roll_up
+    from geoagri.hierarchy import roll_up_communes
 
-    ids = {str(c): i for i, c in enumerate(communes["commune_id"])}
-    pos = np.array([len(communes) if pd.isna(c) else ids[str(c)]
-                    for c in table["commune_id"]], dtype=np.int64)
     by = [c for c in table.columns if c not in ("commune_id", "commune_name", *_HA)
           and not c.endswith("_pct")]
-    units = assign_units(communes, level, era=era, province=province, lineage=lineage)
-    out = roll_up(table[[*by, *_HA]].assign(_pos=pos), units, level=level, by=by,
-                  values=_HA)
+    out = roll_up_communes(table, communes, level=level, by=by, values=_HA,
+                           province=province, era=era, lineage=lineage)
     for name in ("pump", "power", "both", "neither"):
         out[f"{name}_pct"] = out[f"{name}_ha"] / out["area_ha"] * 100
     out.attrs = dict(table.attrs)
@@ -916,15 +911,9 @@ def service_coverage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
     if is_dask(zones):
         return ServiceCoverage(coverage(zones, communes=communes, **options),
                                gaps(zones, communes=communes, **options), None, None)
-    params = inspect.signature(coverage).parameters
-    defaults = {k: p.default for k, p in params.items()  # per commune: no level, lineage
-                if p.kind is inspect.Parameter.KEYWORD_ONLY
-                and k not in ("communes", "level", "lineage")}
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        raise OptionError(f"service_coverage: unknown keyword(s) {unknown}; it takes those of "
-                          f"coverage: {sorted(defaults)}")
-    ctx = _prepare("coverage", zones, communes, **(defaults | options))
+    options = keyword_options(coverage, options, exclude=("level", "lineage"),  # per commune
+                              caller="service_coverage")
+    ctx = _prepare("coverage", zones, communes, **options)
 
     def area(geom: Any) -> gpd.GeoSeries | None:
         return None if geom is None else gpd.GeoSeries([geom], crs=ctx["target"])

@@ -81,9 +81,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoagri._dask_hook import ClusterRun, is_dask
+from geoagri._dask_hook import ClusterRun, is_dask, keyword_options
 from geoagri._engine import partition as _partition
-from geoagri.errors import ClusterError, GeoagriError, GeoagriWarning, OptionError, SchemaError
+from geoagri.errors import ClusterError, GeoagriError, GeoagriWarning, SchemaError
 
 __all__ = ["ClusterError", "is_dask", "run_on_cluster"]
 
@@ -471,14 +471,5 @@ def run_on_cluster(func: Callable[..., Any], run: ClusterRun, zones: Any, commun
     ClusterError
         If a task fails on a worker or workers keep dying: nothing is returned.
     """
-    import inspect
-
-    params = inspect.signature(func).parameters
-    defaults = {k: p.default for k, p in params.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        raise OptionError(f"{func.__name__}: unknown option(s) {unknown}; it takes "
-                          f"{sorted(defaults)} (and client=, npartitions= on a cluster)")
-    return _run(func, run, zones, communes, options=defaults | options, client=client,
-                npartitions=npartitions)
+    return _run(func, run, zones, communes, options=keyword_options(func, options),
+                client=client, npartitions=npartitions)

@@ -552,6 +552,34 @@ def roll_up(
     return out
 
 
+def roll_up_communes(table: pd.DataFrame, communes: pd.DataFrame, *, level: str,
+                     by: Sequence[str], values: Sequence[str], province: str | None = None,
+                     era: str = "old", lineage: pd.DataFrame | None = None,
+                     commune_area: np.ndarray | None = None) -> pd.DataFrame:
+    """A per-commune table (``commune_id`` rows) summed to districts or provinces.
+
+    The rows are placed by their ``commune_id`` in ``communes`` (a missing id
+    is "outside every commune"), the units assigned by code
+    (:func:`assign_units`) and the ``values`` summed (:func:`roll_up`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> communes = pd.DataFrame({"commune_id": ["27757", "27760"],
+    ...     "commune_name": ["Thị trấn Vĩnh Hưng", "Xã Hưng Điền A"]})
+    >>> t = pd.DataFrame({"commune_id": ["27757", "27760"], "area_ha": [1.5, 2.0]})
+    >>> roll_up_communes(t, communes, level="district", by=[], values=["area_ha"],
+    ...                  province="Long An")[["district", "area_ha"]].values.tolist()
+    [['Huyện Vĩnh Hưng', 3.5]]
+    """
+    ids = {str(c): i for i, c in enumerate(communes["commune_id"])}
+    pos = np.array([len(communes) if pd.isna(c) else ids[str(c)]
+                    for c in table["commune_id"]], dtype=np.int64)
+    units = assign_units(communes, level, era=era, province=province, lineage=lineage)
+    return roll_up(table[[*by, *values]].assign(_pos=pos), units, level=level, by=list(by),
+                   values=tuple(values), commune_area=commune_area)
+
+
 def select_units(
     layer: pd.DataFrame,
     where: Mapping[str, Any] | Sequence[object],

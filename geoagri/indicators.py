@@ -80,7 +80,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ACTUALS_COLUMNS", "COUNTS", "INDICATORS", "INVESTORS", "LINKAGE_COLUMNS", "actuals",
            "commune_of", "linkage_by_commune", "linkage_zones", "measured_in", "model_area_ha",
-           "season_end_year"]
+           "plan_linkage", "season_end_year"]
 
 log = logging.getLogger("geoagri")
 
@@ -227,6 +227,31 @@ def linkage_by_commune(zones: gpd.GeoDataFrame | None, communes: gpd.GeoDataFram
     return table[list(LINKAGE_COLUMNS)]
 
 
+
+
+def plan_linkage(plan: Plan, *, year: int | None) -> pd.DataFrame:
+    """The plan's :func:`linkage_by_commune` table: its zones, its communes, its metric CRS.
+
+    A plan with several ``zones`` layers counts them together (a zone drawn in
+    two layers is counted once); a plan without one has no linkage anywhere.
+    The results (:func:`geoagri.results.compute`), the report and the map all
+    take their linkage figures from here.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> round(float(plan_linkage(demo(), year=2024)["area_ha"].sum()))
+    23865
+    """
+    layers = [g for g in plan.of_kind("zones").values() if len(g)]
+    zones = None
+    if len(layers) == 1:
+        zones = layers[0]
+    elif layers:
+        crs = layers[0].crs
+        zones = gpd.GeoDataFrame(pd.concat([z.to_crs(crs) for z in layers], ignore_index=True),
+                                 geometry=layers[0].geometry.name, crs=crs)
+    return linkage_by_commune(zones, plan.only("communes"), year=year, crs=plan.metric_crs)
 
 
 def actuals(

@@ -1473,13 +1473,10 @@ def _area_ha(gdf: gpd.GeoDataFrame, mcrs: Any) -> np.ndarray:
 def _linkage_coverage(plan: Any, communes: gpd.GeoDataFrame,
                       given: pd.DataFrame | None) -> pd.DataFrame:
     """The plan's linkage table (the report's own), aligned to the communes' rows."""
-    from geoagri.indicators import linkage_by_commune
+    from geoagri.indicators import plan_linkage
 
-    if given is None:
-        zones = [g for _, g in _layers(plan, "zones")]
-        given = linkage_by_commune(
-            pd.concat(zones, ignore_index=True) if len(zones) > 1 else
-            zones[0] if zones else None, communes, year=plan.year, crs=plan.metric_crs)
+    if given is None:  # a map drawn from the plan alone: the report's definition, its year
+        given = plan_linkage(plan, year=plan.year)
     inside = given[given["commune_id"].notna()].set_index(
         given["commune_id"].dropna().astype(str))
     ids = communes["commune_id"].astype(str)

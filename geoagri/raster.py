@@ -946,16 +946,13 @@ def _area_table(
 def _rolled_up(table: pd.DataFrame, communes: gpd.GeoDataFrame, *, level: str,
                province: str | None, era: str, lineage: pd.DataFrame | None) -> pd.DataFrame:
     """A commune class-area table summed to districts or provinces, by code."""
-    from geoagri.hierarchy import assign_units, roll_up
+    from geoagri.hierarchy import roll_up_communes
 
-    ids = {str(c): i for i, c in enumerate(communes["commune_id"])}
-    pos = np.array([ids[str(c)] for c in table["commune_id"]], dtype=np.int64)
-    area = np.zeros(len(communes))
-    area[pos] = table["commune_area_ha"].to_numpy(float)
     by = [c for c in ("part", "class", "class_name") if c in table.columns]
-    units = assign_units(communes, level, era=era, province=province, lineage=lineage)
-    out = roll_up(table[[*by, "area_ha"]].assign(_pos=pos), units, level=level, by=by,
-                  values=("area_ha",), commune_area=area)
+    area = (table.groupby(table["commune_id"].astype(str))["commune_area_ha"].first()
+            .reindex(communes["commune_id"].astype(str)).fillna(0.0).to_numpy())
+    out = roll_up_communes(table, communes, level=level, by=by, values=("area_ha",),
+                           province=province, era=era, lineage=lineage, commune_area=area)
     out.attrs = dict(table.attrs)
     return out
 

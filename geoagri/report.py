@@ -86,8 +86,8 @@ from geoagri.errors import OptionError
 from geoagri.indicators import (
     actuals,
     commune_of,
-    linkage_by_commune,
     model_area_ha,
+    plan_linkage,
     season_end_year,
 )
 from geoagri.io import FORMULA_PREFIXES, replace_file, write_layer
@@ -603,9 +603,7 @@ def build_report_data(
     names = dict(zip(ids, communes["commune_name"], strict=True))
 
     if linkage is None:
-        zones = plan.of_kind("zones")
-        linkage = linkage_by_commune(next(iter(zones.values())) if len(zones) == 1 else None,
-                                     communes, year=year, crs=plan.metric_crs)
+        linkage = plan_linkage(plan, year=year)
     linkage = linkage.drop(columns="commune_area_ha", errors="ignore")
     ct = prog[(prog["indicator"] == "linkage_area") & (prog["scope"] == "commune")
               & prog["start_year"].isna() & prog["season"].isna()]

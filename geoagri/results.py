@@ -208,14 +208,9 @@ def compute(
         except Exception as err:  # an analysis's failure is reported, the others go on
             failed[name] = StepFailure.of(name, err)
 
-    def linkage() -> pd.DataFrame:
-        from geoagri.indicators import linkage_by_commune
+    from geoagri.indicators import plan_linkage
 
-        zones = plan.of_kind("zones")
-        return linkage_by_commune(next(iter(zones.values())) if len(zones) == 1 else None,
-                                  plan.only("communes"), year=year, crs=plan.metric_crs)
-
-    step("linkage", linkage)
+    step("linkage", lambda: plan_linkage(plan, year=year))
     kinds = {plan.sources[n].kind for n in plan.layers}
     if {"communes", "zones", "pumps", "power"} <= kinds:
         from geoagri.infrastructure import infrastructure
