@@ -74,7 +74,8 @@ Measures
 ``units_meeting``
     Number of units of ``level`` (``district``) whose ``of`` is
     ``at_least`` a quantity ("huyện có ≥ 3 HTX chuỗi giá trị"): 1 or 0 for
-    each unit of that level, the count for the whole plan.
+    each unit of that level, the count in each province (for districts) and
+    for the whole plan.
 
 The table
 ---------
@@ -1088,7 +1089,8 @@ def _cumulative(ind: Indicator, of: pd.DataFrame, years: Sequence[int]) -> pd.Da
     return pd.concat(out, ignore_index=True)
 
 
-def _units_meeting(ind: Indicator, of: pd.DataFrame, of_unit: str) -> pd.DataFrame:
+def _units_meeting(ind: Indicator, of: pd.DataFrame, of_unit: str, run: _Run
+                   ) -> pd.DataFrame:
     assert ind.at_least is not None
     value, unit = ind.at_least
     if not _units.compatible(unit, of_unit):
@@ -1099,14 +1101,24 @@ def _units_meeting(ind: Indicator, of: pd.DataFrame, of_unit: str) -> pd.DataFra
     if rows.empty:
         raise _NotComputedError(f"{ind.of!r} has no value at the {ind.level} level", "error")
     meets = rows.assign(value=(rows["value"] >= limit - 1e-9).astype(float), n_features=1.0)
+    parts = [meets]
+    if ind.level == "district" and "province" in run.levels:  # the districts of each province
+        provinces = [run.district_units.get(unit_key(str(u)), {}).get("province")
+                     for u in meets["unit_id"]]
+        known = [p is not None for p in provinces]
+        if any(known):
+            by = meets[known].assign(unit_id=[p[0] for p in provinces if p is not None],
+                                     unit_name=[p[1] for p in provinces if p is not None])
+            parts.append(by.groupby(["unit_id", "unit_name", "period", "year"], sort=True)
+                         .agg(value=("value", "sum"), n_features=("n_features", "sum"))
+                         .reset_index().assign(level="province", categories=""))
     whole = meets.groupby(["period", "year"], sort=True).agg(
         value=("value", "sum"), n_features=("n_features", "sum")).reset_index()
     plan = of[of["level"] == "plan"][["unit_id", "unit_name"]].drop_duplicates()
     if len(plan):
-        whole = whole.assign(level="plan", unit_id=plan["unit_id"].iloc[0],
-                             unit_name=plan["unit_name"].iloc[0], categories="")
-        meets = pd.concat([meets, whole], ignore_index=True)
-    return meets
+        parts.append(whole.assign(level="plan", unit_id=plan["unit_id"].iloc[0],
+                                  unit_name=plan["unit_name"].iloc[0], categories=""))
+    return pd.concat(parts, ignore_index=True)
 
 
 def check_indicators(plan: Plan, *, indicators: Iterable[str] | None = None
@@ -1316,7 +1328,7 @@ def compute_indicators(
                 table = _cumulative(ind, results[str(ind.of)], list(range(since, year + 1)))
             elif ind.measure == "units_meeting":
                 table = _units_meeting(ind, results[str(ind.of)],
-                                       results[str(ind.of)]["unit"].iloc[0])
+                                       results[str(ind.of)]["unit"].iloc[0], run)
             else:
                 table = _base(ind, run)
         except _NotComputedError as err:
