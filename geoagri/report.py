@@ -274,14 +274,28 @@ def _check_language(language: str) -> int:
     return LANGUAGES.index(language)
 
 
+def _carried(value: float) -> int | None:
+    """Decimals (0–2) a figure carries, measuring noise aside (23.183,8 → 1); None if more."""
+    for d in range(3):
+        if abs(float(value) - round(float(value), d)) < 1e-6 * max(1.0, abs(float(value))):
+            return d
+    return None
+
+
 def _decimals(value: float, unit: str) -> int:
-    """Decimals printed: 0 for areas, counts, whole or large figures; else 1 (32,6 tr.đ/ha)."""
-    return 0 if unit.strip() in ("", "ha") or value is None or pd.isna(value) \
-        or abs(value) >= 1000 or float(value) == round(float(value)) else 1
+    """Decimals printed: those the figure carries (23.183,8 ha, 1.597,93 ha); else 0 for
+    areas, counts and large figures and 1 for the others (32,6 tr.đ/ha)."""
+    if value is None or pd.isna(value):
+        return 0
+    carried = _carried(value)
+    if carried is not None:
+        return carried
+    return 0 if unit.strip() in ("", "ha") or abs(value) >= 1000 else 1
 
 
 def headline(row: pd.Series | dict, *, language: str = "vi",
-             units: dict[str, str] | None = None) -> str:
+             units: dict[str, str] | None = None,
+             labels: Mapping[str, tuple[str, str]] | None = None) -> str:
     """One progress row as the report's sentence.
 
     Figures are printed in the documents' units (:func:`geoagri.units.customary`:
@@ -294,10 +308,15 @@ def headline(row: pd.Series | dict, *, language: str = "vi",
     language : {"vi", "en"}, default "vi"
     units : mapping, optional
         Canonical unit → the unit to print it in (``{"vnd": "tỷ đồng"}``).
+    labels : mapping, optional
+        Indicator → (label vi, label en) for indicators the report has no
+        label of (the catalogue's and the plan's own).
 
     Returns
     -------
     str
+        Figures with the decimals they carry (``23.183,8 ha``), a percentage
+        with at least one (``89,16%``, ``112,4%``).
         E.g. ``"Diện tích liên kết sản xuất năm 2024: 23.865 ha, đạt 112,4% so
         với Nghị quyết năm 2024 (21.227 ha)"``.
 
@@ -318,10 +337,10 @@ def headline(row: pd.Series | dict, *, language: str = "vi",
     li = _check_language(language)
     vi = li == 0
     ind = str(row["indicator"])
-    label = _INDICATOR_LABELS.get(ind, (ind, ind))[li]
+    label = _INDICATOR_LABELS.get(ind, (labels or {}).get(ind, (ind, ind)))[li]
     target_value, unit = customary(row["target"], row["unit"], language=language, units=units)
     actual_value = customary(row["actual"], row["unit"], language=language, units=units)[0]
-    unit = f" {unit}" if unit else ""
+    unit = f" {unit}" if unit and unit != "%" else unit  # 23.865 ha, 30%
     start = row.get("start_year")
     start = None if start is None or pd.isna(start) else int(start)
     season = row.get("season")
@@ -351,7 +370,8 @@ def headline(row: pd.Series | dict, *, language: str = "vi",
                 f"{tperiod})")
     actual = format_number(actual_value, decimals=_decimals(actual_value, unit),
                            language=language)
-    pct = format_number(row["achieved_pct"], decimals=1, language=language)
+    pct = format_number(row["achieved_pct"], decimals=max(1, _carried(row["achieved_pct"]) or 1),
+                        language=language)
     if vi:
         return f"{label}{period}: {actual}{unit}, đạt {pct}% so với {source}{tperiod} " \
                f"({target}{unit})"
@@ -397,6 +417,9 @@ class ReportData:
         ``site_id``, ``commune_name``, ``served_ha``, ``station_cost_vnd``,
         ``line_length_km``, ``connection_cost_vnd``, ``cost_vnd``); when given
         and not empty, appendix IV lists them under the power works, with totals.
+    labels : mapping of str to (str, str)
+        Indicator → (label vi, label en) of the catalogue and the plan's own
+        indicators, for the summary's sentences.
     units : mapping of str to str
         Units to print quantities in, by canonical unit (``{"vnd": "tỷ đồng",
         "t_ha": "tạ/ha"}``: the plan's ``[settings] report_units``); by default
@@ -415,6 +438,7 @@ class ReportData:
     lineage: pd.DataFrame | None = None
     proposals: pd.DataFrame | None = None
     units: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def summary_lines(self, *, language: str = "vi") -> list[str]:
         """The headline sentences of the district- and province-scope targets.
@@ -431,7 +455,7 @@ class ReportData:
         ['Irrigation works completed in 2024: 0, 0.0% of the plan for 2024 (31)']
         """
         rows = self.progress[self.progress["scope"] != "commune"]
-        return [headline(r, language=language, units=dict(self.units))
+        return [headline(r, language=language, units=dict(self.units), labels=self.labels)
                 for _, r in rows.iterrows()]
 
 
@@ -632,7 +656,19 @@ def build_report_data(
     return ReportData(progress=prog, linkage_by_commune=linkage, models=models_t,
                       works=works_t, power_works=power_t, year=year, notes=notes,
                       proposals=_proposals_of(plan, proposals),
-                      units=dict(plan.context.report_units))
+                      units=dict(plan.context.report_units), labels=_labels_of(plan))
+
+
+def _labels_of(plan: Plan) -> dict[str, tuple[str, str]]:
+    """(label vi, label en) of every indicator of the catalogue and the plan (id if none)."""
+    from geoagri.errors import IndicatorError
+    from geoagri.indicator_engine import catalogue
+
+    try:
+        cat = catalogue(plan)
+    except IndicatorError:  # a malformed plan indicator: the built-in labels only
+        cat = catalogue()
+    return {n: (i.label_vi or n, i.label_en or i.label_vi or n) for n, i in cat.items()}
 
 
 def _proposals_of(plan: Plan, proposals: pd.DataFrame | Any | bool) -> pd.DataFrame | None:
@@ -661,11 +697,12 @@ def _sheet_table(attr: str, data: ReportData, li: int, language: str) -> pd.Data
     table = table.copy()
     if attr == "summary":
         p = data.progress.copy()
-        p["indicator_label"] = [_INDICATOR_LABELS.get(i, (i, i))[li] for i in p["indicator"]]
+        p["indicator_label"] = [_INDICATOR_LABELS.get(i, data.labels.get(i, (i, i)))[li]
+                                for i in p["indicator"]]
         p["source_label"] = [_SOURCE_LABELS.get(s, (s, s))[li] for s in p["source"]]
         p["unit_label"] = [_label(u, li) for u in p["unit"]]
-        p["headline"] = [headline(r, language=language, units=dict(data.units))
-                         for _, r in p.iterrows()]
+        p["headline"] = [headline(r, language=language, units=dict(data.units),
+                                  labels=data.labels) for _, r in p.iterrows()]
         return p
     if attr == "linkage_by_commune" and "commune_id" in table:
         outside = ("Ngoài ranh giới các xã", "Outside every commune")[li]
