@@ -4,8 +4,9 @@
 problems (exit 1 if any); ``geoagri run PLAN.toml --out DIR`` writes the
 report (``report.xlsx``, ``tables/*.csv``) and the validated layers
 (``layers.gpkg``); ``geoagri demo --out DIR`` does the same on the bundled
-demo; ``geoagri area PLAN.toml`` prints one area table; ``geoagri export
-PLAN.toml --format kml --out DIR`` exports the layers; ``geoagri site PLAN.toml
+demo (``--example NAME``: one of the five example plans); ``geoagri area
+PLAN.toml`` prints one area table; ``geoagri export PLAN.toml --format kml
+--out DIR`` exports the layers; ``geoagri site PLAN.toml
 --budget-vnd N --out DIR`` proposes pump stations and three-phase lines;
 ``geoagri map PLAN.toml --out map.html [--offline]`` writes the map;
 ``geoagri reform TABLE.csv --to-2025 --out DIR`` carries a table of old
@@ -104,6 +105,9 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         step("report.xlsx")
         outputs.render("report.xlsx", lambda d: write_report(
             results.report, d / "report.xlsx", language=language, tables_dir=d / "tables"))
+    if results.indicators is not None:
+        outputs.render("tables/indicators.csv", lambda d: write_layer(
+            results.indicators, d / "tables" / "indicators.csv"))
     if results.carried is not None:
         outputs.render("tables/appendix_1_linkage_2025.csv", lambda d: write_layer(
             results.carried, d / "tables" / "appendix_1_linkage_2025.csv"))
@@ -240,14 +244,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from geoagri.datasets import demo
+    from geoagri.datasets import example
 
-    plan = demo()
+    plan = example(args.example)
     summary = plan.summary()
     print(f"demo plan '{plan.name}': {len(plan.layers)} layers valid")
     print(summary[["kind", "features", "crs"]].to_string())
     return _run_plan(plan, Path(args.out), year=args.year, language=args.language,
-                     command="geoagri demo")
+                     command=f"geoagri demo --example {args.example}")
 
 
 #: Formats ``geoagri export`` writes into one file (the others write a folder).
@@ -397,6 +401,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--year", type=int, help="reporting year (default: the plan's year)")
         p.add_argument("--language", default="vi", choices=["vi", "en"],
                        help="language of the report (default vi)")
+    dm.add_argument("--example", default="vinh-hung",
+                    help="example plan: vinh-hung (default), lai-chau, thap-muoi, "
+                         "chi-lang-bac or an-giang (docs/examples.md)")
     run.set_defaults(func=_cmd_run)
     dm.set_defaults(func=_cmd_demo)
     rf = sub.add_parser(

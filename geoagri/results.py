@@ -49,7 +49,8 @@ __all__ = ["PlanResults", "StepFailure", "compute"]
 log = logging.getLogger("geoagri")
 
 #: The analyses :func:`compute` runs, in order.
-STEPS = ("linkage", "infrastructure", "report", "carry_to_2025", "accounting")
+STEPS = ("linkage", "infrastructure", "report", "indicators", "carry_to_2025",
+         "accounting")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,11 @@ class PlanResults:
         zones, pumps or power, or the step failed).
     report : ReportData or None
         The report's tables (None when the step failed).
+    indicators : DataFrame or None
+        Every indicator of the plan for ``year`` at every level
+        (:func:`geoagri.indicator_engine.compute_indicators`; written as
+        ``tables/indicators.csv``), its ``attrs["not_computed"]`` saying why
+        the others are not.
     carried : DataFrame or None
         Appendix I carried onto the communes of 1 July 2025 (plans with
         ``carry_to_2025 = true``).
@@ -108,6 +114,7 @@ class PlanResults:
     linkage: pd.DataFrame | None = None
     infrastructure: InfrastructureResult | None = None
     report: ReportData | None = None
+    indicators: pd.DataFrame | None = None
     carried: pd.DataFrame | None = None
     accounting: pd.DataFrame | None = None
     failed: dict[str, StepFailure] = field(default_factory=dict)
@@ -228,6 +235,11 @@ def compute(
                                                  else False))
     else:
         skipped["report"] = "the linkage table failed"
+    from geoagri.indicator_engine import compute_indicators
+
+    known = ({"linkage_area": found["linkage"]} if "linkage" in found
+             and found["linkage"].attrs.get("year") == year else None)
+    step("indicators", lambda: compute_indicators(plan, year=year, known_areas=known))
     if plan.settings.get("carry_to_2025") and "report" in found:
         step("carry_to_2025", lambda: _carry_to_2025(plan, found["report"]))
     step("accounting", lambda: feature_accounting(
@@ -239,8 +251,8 @@ def compute(
         report = replace(report, lineage=carried.attrs["lineage"])
     return PlanResults(plan=plan, year=year, linkage=found.get("linkage"),
                        infrastructure=found.get("infrastructure"), report=report,
-                       carried=carried, accounting=found.get("accounting"), failed=failed,
-                       skipped=skipped)
+                       indicators=found.get("indicators"), carried=carried,
+                       accounting=found.get("accounting"), failed=failed, skipped=skipped)
 
 
 def _carry_to_2025(plan: Plan, data: ReportData) -> pd.DataFrame:

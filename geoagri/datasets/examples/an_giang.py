@@ -114,12 +114,6 @@ def build_layers() -> dict[str, pd.DataFrame]:
         {**province, "indicator": "managers_college_pct", "unit": "%", "target": 24.0},
         {**province, "indicator": "groups_upgraded_pct", "unit": "%", "target": 5.0},
     ]
-    for district in dict.fromkeys(communes["district"]):
-        district_row = {**province, "scope": "district", "scope_id": district}
-        rows.append({**district_row, "indicator": "value_chain_cooperatives", "unit": "HTX",
-                     "target": 3.0})
-        rows.append({**district_row, "indicator": "hightech_cooperatives", "unit": "HTX",
-                     "target": 2.0})
     return {"communes": communes, "cooperatives": _cooperatives(communes),
             "targets": targets_table(rows)}
 
