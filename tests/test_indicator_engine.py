@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from test_indicators import CRS, km  # UTM 48N: 1 km² = 100 ha
 
+from geoagri.datasets.examples.thap_muoi import AREA_CODES, FARMER_CLUBS
 from geoagri.errors import IndicatorError, PlanError
 from geoagri.indicator_engine import (
     INDICATOR_COLUMNS,
@@ -218,10 +219,10 @@ def area_code_zones():
     return gpd.GeoDataFrame({
         "zone_id": [f"MS{i}" for i in range(6)],
         "zone_kind": ["area_code"] * 6,
-        "crop": ["rice"] * 5 + ["jackfruit"],
+        "crop": [crop for _, crop, _ in AREA_CODES],
         "cooperative": ["HTX Đốc Binh Kiều", "HTX Trường Phát", "HTX Mỹ An", "HTX Thắng Lợi",
                         "HTX Phú Điền", "HTX Thanh Mỹ"],
-        "declared_area_ha": [300.0, 300.0, 300.0, 300.0, 386.53, 11.4],
+        "declared_area_ha": [ha for _, _, ha in AREA_CODES],  # the example plan's
         "geometry": [km(0, 0, 1, 1), km(1, 0, 2, 1), km(2, 0, 3, 1), km(3, 0, 4, 1),
                      km(4, 0, 5, 1), km(5, 1, 5.1, 1.1)]}, crs=CRS)
 
@@ -234,7 +235,8 @@ def test_seed_002_area_codes_declared_area_count_and_distinct_cooperatives():
     assert whole(t, "area_code_area", categories="crop=jackfruit") == pytest.approx(11.4)
     assert whole(t, "area_codes", categories="crop=rice") == 5.0
     assert whole(t, "area_code_cooperatives") == 6.0
-    assert pick(t, "area_code_area", "district", "Huyện B") == pytest.approx(386.53 + 11.4)
+    assert pick(t, "area_code_area", "district", "Huyện B") == pytest.approx(
+        AREA_CODES[4][2] + AREA_CODES[5][2])
 
 
 def test_count_distinct_is_not_a_sum_of_communes():
@@ -251,11 +253,10 @@ def test_count_distinct_is_not_a_sum_of_communes():
 
 def farmer_clubs():
     """Seed 002's footnote: 15 hội quán and their members (649), 6 of them new in 2023."""
-    members = [32, 28, 72, 26, 59, 62, 43, 40, 32, 31, 37, 55, 46, 73, 13]
-    n = len(members)
+    n = len(FARMER_CLUBS)
     return gpd.GeoDataFrame({
-        "coop_id": [f"HQ{i}" for i in range(n)], "name": [f"Hội quán {i}" for i in range(n)],
-        "coop_type": ["hoi_quan"] * n, "members": members,
+        "coop_id": [f"HQ{i}" for i in range(n)], "name": [c[0] for c in FARMER_CLUBS],
+        "coop_type": ["hoi_quan"] * n, "members": [c[2] for c in FARMER_CLUBS],
         "founded_year": [2019] * 9 + [2023] * 6,
         "geometry": [pt(0.1 * i + 0.05, 0.5) for i in range(n)]}, crs=CRS)
 
@@ -360,6 +361,9 @@ def test_seed_004_share_linked_with_enterprises_and_districts_meeting():
     assert pick(t, "districts_with_3_value_chain_cooperatives", "district", "Huyện B") == 0.0
     assert whole(t, "districts_with_3_value_chain_cooperatives") == 1.0
     assert whole(t, "districts_with_2_hightech_cooperatives") == 2.0
+    # and per province: both districts lie in the plan's Đồng Tháp (87)
+    assert pick(t, "districts_with_3_value_chain_cooperatives", "province", "87") == 1.0
+    assert pick(t, "districts_with_2_hightech_cooperatives", "province", "87") == 2.0
     assert whole(t, "cooperatives_founded") == 2.0  # "thành lập mới" in 2024
 
 

@@ -46,7 +46,7 @@ from geoagri.datasets.examples._build import (
     write_example,
 )
 
-__all__ = ["FARMER_CLUBS", "YEAR", "build_layers", "write"]
+__all__ = ["AREA_CODES", "FARMER_CLUBS", "YEAR", "build_layers", "write"]
 
 #: Reporting year of the example.
 YEAR = 2023
@@ -74,8 +74,9 @@ _LINKAGE = {
     "HT 2023": [(i, 2_500.0) for i in range(7)] + [(7, 2_241.0)],          # + 1.120,5 ha
     "TD 2023": [(9, 2_000.0), (10, 2_000.0), (11, 126.6)],                 # 2.063,3 ha
 }
-# area codes: cooperative's commune index, crop, declared ha (5 rice 1.586,53 ha, 1 jackfruit)
-_AREA_CODES = [(1, "rice", 320.0), (2, "rice", 310.0), (3, "rice", 330.0),
+#: Area codes: the commune index of the cooperative, crop, declared ha (5 rice codes on
+#: 1.586,53 ha, 01 jackfruit code on 11,4 ha).
+AREA_CODES = [(1, "rice", 320.0), (2, "rice", 310.0), (3, "rice", 330.0),
                (7, "rice", 300.0), (10, "rice", 326.53), (8, "jackfruit", 11.4)]
 _SOWN_AREA_HA = {2022: 114_800.0, YEAR: 115_500.0}  # the district's statistics office
 # HTX by sector (linh_vuc): 19 agricultural services, 1 multi-service, 2 transport
@@ -103,7 +104,7 @@ def _zones(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                  "season": "HT 2023", "status": "ended", "partner": "Công ty Lương thực Demo C",
                  "commune_id": codes[12],
                  "geometry": box_in(communes, codes[12], 500.0, 500.0, 5_000.0, 2_500.0)})
-    for k, (i, crop, ha) in enumerate(_AREA_CODES):
+    for k, (i, crop, ha) in enumerate(AREA_CODES):
         w = 2_000.0 if ha > 100 else 200.0
         rows.append({"zone_id": f"MSVT-{k + 1:02d}", "zone_kind": "area_code", "crop": crop,
                      "cooperative": _htx_name(i, codes, communes), "declared_area_ha": ha,
