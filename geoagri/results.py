@@ -49,7 +49,7 @@ __all__ = ["PlanResults", "StepFailure", "compute"]
 log = logging.getLogger("geoagri")
 
 #: The analyses :func:`compute` runs, in order.
-STEPS = ("linkage", "infrastructure", "report", "carry_to_2025", "accounting")
+STEPS = ("linkage", "indicators", "infrastructure", "report", "carry_to_2025", "accounting")
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,15 @@ class PlanResults:
     linkage : DataFrame or None
         :func:`geoagri.indicators.linkage_by_commune` for ``year``: the
         report's appendix I and the map's choropleth.
+    indicators : DataFrame or None
+        Every indicator of the plan (the built-in catalogue and the plan's
+        own ``[indicators.NAME]``) at every level, category and period, from
+        the first year a target needs (:func:`geoagri.progress.first_year`)
+        through ``year``: :func:`geoagri.indicator_engine.compute_indicators`,
+        computed once, with ``linkage_area`` read from ``linkage``.  The
+        report compares the targets with it and ``geoagri run`` writes it to
+        ``tables/indicators.csv``; its ``attrs["not_computed"]`` says which
+        indicators could not be computed, and why.
     infrastructure : InfrastructureResult or None
         Coverage, gaps and proposals (None when the plan lacks communes,
         zones, pumps or power, or the step failed).
@@ -106,6 +115,7 @@ class PlanResults:
     plan: Plan
     year: int
     linkage: pd.DataFrame | None = None
+    indicators: pd.DataFrame | None = None
     infrastructure: InfrastructureResult | None = None
     report: ReportData | None = None
     carried: pd.DataFrame | None = None
@@ -211,6 +221,15 @@ def compute(
     from geoagri.indicators import plan_linkage
 
     step("linkage", lambda: plan_linkage(plan, year=year))
+    if "linkage" in found:
+        from geoagri.indicator_engine import compute_indicators
+        from geoagri.progress import first_year, plan_targets
+
+        step("indicators", lambda: compute_indicators(
+            plan, year=year, since=first_year(plan_targets(plan), year),
+            known_areas={"linkage_area": found["linkage"]}))
+    else:
+        skipped["indicators"] = "the linkage table failed"
     kinds = {plan.sources[n].kind for n in plan.layers}
     if {"communes", "zones", "pumps", "power"} <= kinds:
         from geoagri.infrastructure import infrastructure
@@ -224,6 +243,7 @@ def compute(
 
         infra = found.get("infrastructure")
         step("report", lambda: build_report_data(plan, year=year, linkage=found["linkage"],
+                                                 indicators=found.get("indicators"),
                                                  proposals=infra if infra is not None
                                                  else False))
     else:
@@ -238,6 +258,7 @@ def compute(
         carried = found["carry_to_2025"]
         report = replace(report, lineage=carried.attrs["lineage"])
     return PlanResults(plan=plan, year=year, linkage=found.get("linkage"),
+                       indicators=found.get("indicators"),
                        infrastructure=found.get("infrastructure"), report=report,
                        carried=carried, accounting=found.get("accounting"), failed=failed,
                        skipped=skipped)
