@@ -106,8 +106,17 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         outputs.render("report.xlsx", lambda d: write_report(
             results.report, d / "report.xlsx", language=language, tables_dir=d / "tables"))
     if results.indicators is not None:
-        outputs.render("tables/indicators.csv", lambda d: write_layer(
-            results.indicators, d / "tables" / "indicators.csv"))
+        from geoagri.indicator_engine import labelled
+
+        step("tables/indicators.csv")
+
+        def indicator_tables(d: Path) -> None:
+            write_layer(labelled(results.indicators, plan, language=language),
+                        d / "tables" / "indicators.csv")
+            write_layer(results.indicators.attrs["not_computed"],
+                        d / "tables" / "indicators_not_computed.csv")
+
+        outputs.render("tables/indicators.csv", indicator_tables)
     if results.carried is not None:
         outputs.render("tables/appendix_1_linkage_2025.csv", lambda d: write_layer(
             results.carried, d / "tables" / "appendix_1_linkage_2025.csv"))
@@ -154,7 +163,7 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     from geoagri.outputs import OutputSet
     from geoagri.results import STEPS, compute
 
-    progress = _Progress(len(STEPS) + 5)
+    progress = _Progress(len(STEPS) + 6)
     try:
         with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
             results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=progress)
@@ -285,12 +294,26 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_area(args: argparse.Namespace) -> int:
     from geoagri.area import area_by_zone
+    from geoagri.indicator_engine import in_force
     from geoagri.io import write_layer
     from geoagri.plan import read_plan
 
     plan = read_plan(args.plan)
+    layer = plan[args.layer]
+    year = plan.year if args.year is None else None if args.year == "all" else int(args.year)
+    if year is not None:
+        kind = plan.sources[args.layer].kind
+        keep = in_force(layer, year=year, kind=kind)
+        if not keep.all():
+            left = layer[~keep]
+            idc = next((c for c in left.columns if c.endswith("_id")), None)
+            ids = left[idc].astype(str).tolist() if idc else [str(i) for i in left.index]
+            print(f"{args.layer}: {len(left)} feature(s) not in force in {year} left out "
+                  f"({', '.join(ids[:10])}{' …' if len(ids) > 10 else ''}); --year all "
+                  "counts every feature")
+        layer = layer[keep]
     by = None if args.by is None else [c for c in args.by.split(",") if c]
-    table = area_by_zone(plan[args.layer], plan.only("communes"), by=by,
+    table = area_by_zone(layer, plan.only("communes"), by=by,
                          dissolve=not args.raw, level=args.level, crs=plan.metric_crs)
     if args.out:
         from geoagri.outputs import write_atomically
@@ -365,6 +388,8 @@ def _parser() -> argparse.ArgumentParser:
     area.add_argument("--raw", action="store_true",
                       help="sum overlapping zones instead of counting their overlap once")
     area.add_argument("--out", help="write the table (.csv, .xlsx via pandas) instead of printing")
+    area.add_argument("--year", help="count the features in force in this year (start_year, "
+                      "status; default: the plan's year); 'all' counts every feature")
     area.set_defaults(func=_cmd_area)
     exp = sub.add_parser("export", help="export a plan's layers for QGIS, Google Earth, Excel")
     exp.add_argument("plan", help="plan file (plan.toml)")

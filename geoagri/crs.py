@@ -465,8 +465,19 @@ def _lonlat_bounds(geoms: gpd.GeoSeries) -> Bounds:
     bounds = tuple(float(v) for v in geoms.total_bounds)
     if any(math.isnan(v) for v in bounds) or geoms.crs.is_geographic:
         return bounds  # type: ignore[return-value]
-    to_lonlat = Transformer.from_crs(geoms.crs, 4326, always_xy=True)
+    to_lonlat = _lonlat_transformer(geoms.crs.to_wkt())
     return tuple(to_lonlat.transform_bounds(*bounds, densify_pts=21))  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=32)
+def _lonlat_transformer(wkt: str) -> Transformer:
+    """A transformer to lon/lat (building one costs ~15 ms; a plan asks for few CRSs)."""
+    return Transformer.from_crs(CRS.from_wkt(wkt), 4326, always_xy=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _proj(wkt: str) -> Proj:
+    return Proj(CRS.from_wkt(wkt))
 
 
 def _scale_errors(crs: CRS, lonlat: Bounds) -> tuple[float, float]:
@@ -474,7 +485,7 @@ def _scale_errors(crs: CRS, lonlat: Bounds) -> tuple[float, float]:
     lons = np.linspace(lonlat[0], lonlat[2], 5)
     lats = np.linspace(lonlat[1], lonlat[3], 5)
     lon, lat = (a.ravel() for a in np.meshgrid(lons, lats))
-    factors = Proj(crs).get_factors(lon, lat, errcheck=False)
+    factors = _proj(crs.to_wkt()).get_factors(lon, lat, errcheck=False)
     areal = np.abs(np.asarray(factors.areal_scale, dtype=float) - 1)
     linear = np.abs(
         np.concatenate([

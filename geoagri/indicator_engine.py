@@ -110,7 +110,7 @@ import logging
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +119,7 @@ import numpy as np
 import pandas as pd
 
 from geoagri import units as _units
-from geoagri.errors import GeoagriError, IndicatorError, PlanError, SchemaError
+from geoagri.errors import GeoagriError, IndicatorError, OptionError, PlanError, SchemaError
 from geoagri.names import unit_key
 from geoagri.schema import KINDS, spec
 
@@ -127,8 +127,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
 
 __all__ = ["INDICATOR_COLUMNS", "LEVELS", "MEASURES", "Indicator", "catalogue",
-           "check_indicators", "compute_indicators", "definition_problems", "parse_indicator",
-           "select_features", "unknown_targets"]
+           "check_indicators", "compute_indicators", "definition_problems", "in_force",
+           "indicator_labels", "labelled", "parse_indicator", "select_features", "unknown_targets"]
 
 log = logging.getLogger("geoagri")
 
@@ -511,6 +511,47 @@ def select_features(ind: Indicator, layer: pd.DataFrame, *, year: int | None) ->
             ok |= _test(values, c, year)
         keep &= ok
     return keep
+
+
+#: The columns of a zone's life span: what "in force in year Y" reads.
+LIFESPAN = ("status", "start_year", "end_year")
+
+
+def in_force(layer: pd.DataFrame, *, year: int, kind: str = "zones") -> pd.Series:
+    """Which features of a layer are in force in a year, by the catalogue's own rule.
+
+    The rule is the life-span part of the ``linkage_area`` indicator's filter
+    (``geoagri/datasets/indicators.toml``: ``status`` active or empty,
+    ``start_year`` at most the year or empty), so ``geoagri area --year``
+    and the report count the same zones.  For a layer that is not of kind
+    ``zones`` only the years are read (its ``status`` means something else).
+
+    Parameters
+    ----------
+    layer : DataFrame or GeoDataFrame
+        Any layer; a life-span column it lacks is not tested.
+    year : int
+        Calendar year.
+    kind : str, default "zones"
+        The layer's kind.
+
+    Returns
+    -------
+    Series of bool
+        Aligned to ``layer.index``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> zones = pd.DataFrame({"zone_kind": ["linkage", "planning", "linkage"],
+    ...                       "start_year": [2020, None, 2030]})
+    >>> in_force(zones, year=2024).tolist()
+    [True, True, False]
+    """
+    rule = catalogue()["linkage_area"]
+    where = {c: v for c, v in rule.where.items() if c in LIFESPAN and c in layer.columns
+             and (kind == "zones" or c != "status")}
+    return select_features(replace(rule, where=where), layer, year=year)
 
 
 def _column(ind: Indicator, layer: pd.DataFrame, col: str) -> pd.Series:
@@ -1351,4 +1392,57 @@ def compute_indicators(
     out.attrs["not_computed"] = pd.DataFrame(
         [{"indicator": n, "kind": k, "why": w} for n, (k, w) in not_computed.items()
          if n in wanted], columns=["indicator", "kind", "why"])
+    return out
+
+
+def indicator_labels(plan: Plan | None = None) -> dict[str, tuple[str, str]]:
+    """(label vi, label en) of every indicator of the catalogue and the plan's own.
+
+    A label a definition lacks is ``""``; a malformed plan indicator is left out.
+
+    Examples
+    --------
+    >>> indicator_labels()["linkage_area"]
+    ('Diện tích liên kết sản xuất', 'Production-linkage area')
+    """
+    cat, _ = _lenient_catalogue(plan) if plan is not None else (catalogue(), {})
+    return {n: (ind.label_vi, ind.label_en) for n, ind in cat.items()}
+
+
+def labelled(table: pd.DataFrame, plan: Plan | None = None, *, language: str = "vi"
+             ) -> pd.DataFrame:
+    """The table with each indicator's label in ``language`` as a second column.
+
+    What ``geoagri run`` writes to ``tables/indicators.csv``: the analyst
+    filters it by ``indicator`` and reads the ``label``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A :func:`compute_indicators` table.
+    plan : Plan, optional
+        Whose own ``[indicators.NAME]`` labels are used too.
+    language : {"vi", "en"}, default "vi"
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``label`` after ``indicator`` (empty for an indicator
+        without a label in that language).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"indicator": ["linkage_area"], "value": [1.0]})
+    >>> labelled(t, language="en").columns.tolist()
+    ['indicator', 'label', 'value']
+    """
+    if language not in ("vi", "en"):
+        raise OptionError(f"language={language!r}; use 'vi' or 'en'")
+    li = ("vi", "en").index(language)
+    labels = {n: pair[li] for n, pair in indicator_labels(plan).items()}
+    out = table.copy()
+    out.insert(int(out.columns.get_loc("indicator")) + 1, "label",
+               out["indicator"].map(labels).fillna(""))
+    out.attrs = dict(table.attrs)
     return out

@@ -79,8 +79,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
 
 __all__ = ["ACTUALS_COLUMNS", "COUNTS", "INDICATORS", "INVESTORS", "LINKAGE_COLUMNS", "actuals",
-           "commune_of", "linkage_by_commune", "linkage_zones", "measured_in", "model_area_ha",
-           "plan_linkage", "season_end_year"]
+           "commune_of", "facts_of", "linkage_by_commune", "linkage_zones", "measured_in",
+           "model_area_ha", "plan_linkage", "season_end_year"]
 
 log = logging.getLogger("geoagri")
 
@@ -320,13 +320,57 @@ def actuals(
              and linkage.attrs.get("year") == year else None)
     table = compute_indicators(plan, year=year, since=since, indicators=indicators,
                                levels=scopes, known_areas=known)
-    skipped = table.attrs["not_computed"]
+    return facts_of(table, plan=plan)
+
+
+def facts_of(table: pd.DataFrame, *, plan: Plan | None = None) -> pd.DataFrame:
+    """An indicator table in the facts format of :func:`geoagri.progress.progress`.
+
+    The one adapter from :func:`geoagri.indicator_engine.compute_indicators`'
+    table to progress's facts: its totals (no category rows) at the commune,
+    district and province levels, a season's rows with their ``season``.
+    Nothing is computed: a report that already holds the table (``compute``'s
+    ``PlanResults.indicators``) compares its targets with the same figures the
+    map and the exports read.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A :func:`~geoagri.indicator_engine.compute_indicators` table (its
+        ``attrs["not_computed"]`` is carried over).
+    plan : Plan, optional
+        Named in the error about ambiguous layers.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`ACTUALS_COLUMNS`, values in ``unit``;
+        ``attrs["not_computed"]`` as the table's.
+
+    Raises
+    ------
+    PlanError
+        If an indicator could not be computed because the plan has several
+        layers of the kind it reads.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> from geoagri.indicator_engine import compute_indicators
+    >>> t = compute_indicators(demo(), year=2024, indicators=["models"])
+    >>> f = facts_of(t)
+    >>> f.query("scope == 'district' and season.isna()")["actual"].tolist()
+    [14.0]
+    """
+    skipped = table.attrs.get("not_computed", pd.DataFrame(columns=["indicator", "kind", "why"]))
     several = skipped[skipped["kind"] == "ambiguous"]
     if len(several):
-        raise PlanError(f"plan '{plan.name}': " + "; ".join(
+        name = f"plan '{plan.name}': " if plan is not None else ""
+        raise PlanError(name + "; ".join(
             f"indicator {n!r}: {w}" for n, w in zip(several["indicator"], several["why"],
                                                     strict=True)))
-    t = table[(table["categories"] == "") & table["value"].notna()]
+    t = table[(table["categories"] == "") & table["value"].notna()
+              & table["level"].isin(("province", "district", "commune"))]
     season = t["period"].where(t["period"] != t["year"].astype(str), None)
     out = pd.DataFrame({
         "indicator": t["indicator"].to_numpy(), "unit": t["unit"].to_numpy(),

@@ -98,7 +98,7 @@ from __future__ import annotations
 import logging
 import math
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -109,7 +109,11 @@ from geoagri.indicators import measured_in
 from geoagri.names import unit_key
 from geoagri.schema import canonical_season, spec
 
-__all__ = ["ACTUAL_COLUMNS", "PROGRESS_COLUMNS", "achieved_pct", "progress"]
+if TYPE_CHECKING:  # pragma: no cover
+    from geoagri.plan import Plan
+
+__all__ = ["ACTUAL_COLUMNS", "PROGRESS_COLUMNS", "achieved_pct", "first_year", "plan_targets",
+           "progress"]
 
 log = logging.getLogger("geoagri")
 
@@ -386,6 +390,43 @@ def _row_rules(targets: pd.DataFrame, *, decimals: int, rounding: Rounding,
             rule["rounding"] = value
         rules.append(rule)
     return rules
+
+
+def plan_targets(plan: Plan) -> pd.DataFrame:
+    """The plan's targets: its ``targets`` layers as one table (empty without one).
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> t = plan_targets(demo())
+    >>> r = t.iloc[0]
+    >>> r["indicator"], r["scope"], int(r["year"]), float(r["target"])
+    ('linkage_area', 'district', 2024, 21227.0)
+    """
+    layers = list(plan.of_kind("targets").values())
+    if not layers:
+        return pd.DataFrame(columns=["indicator", "unit", "scope", "scope_id", "year",
+                                     "source", "target"])
+    return layers[0] if len(layers) == 1 else pd.concat(layers, ignore_index=True)
+
+
+def first_year(targets: pd.DataFrame, year: int) -> int:
+    """The first year a report must compute: ``year``, or a cumulative target's ``start_year``.
+
+    A target "lũy kế từ 2017" sums the actuals from 2017, so the indicators
+    are computed from there.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> first_year(pd.DataFrame({"start_year": [None, 2017.0]}), 2024)
+    2017
+    >>> first_year(pd.DataFrame({"target": [1.0]}), 2024)
+    2024
+    """
+    starts = (pd.to_numeric(targets["start_year"], errors="coerce").dropna()
+              if "start_year" in targets else pd.Series(dtype=float))
+    return int(min([year, *starts.astype(int).tolist()]))
 
 
 def progress(

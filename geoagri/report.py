@@ -86,13 +86,14 @@ from geoagri.errors import OptionError
 from geoagri.indicators import (
     actuals,
     commune_of,
+    facts_of,
     model_area_ha,
     plan_linkage,
     season_end_year,
 )
 from geoagri.io import FORMULA_PREFIXES, replace_file, write_layer
 from geoagri.names import unit_key
-from geoagri.progress import Rounding, progress
+from geoagri.progress import Rounding, first_year, plan_targets, progress
 from geoagri.schema import WORK_STATUSES
 from geoagri.units import customary
 
@@ -553,6 +554,7 @@ def build_report_data(
     rounding: Rounding = "truncate",
     proposals: pd.DataFrame | Any | bool = True,
     linkage: pd.DataFrame | None = None,
+    indicators: pd.DataFrame | None = None,
 ) -> ReportData:
     """Compute a report's tables from a plan.
 
@@ -583,6 +585,13 @@ def build_report_data(
         The plan's :func:`geoagri.indicators.linkage_by_commune` table for
         ``year`` when already computed (:func:`geoagri.results.compute` passes
         the one the map draws); computed when not given.
+    indicators : DataFrame, optional
+        The plan's :func:`geoagri.indicator_engine.compute_indicators` table
+        (from :func:`geoagri.progress.first_year` of its targets through
+        ``year``) when already computed (:func:`geoagri.results.compute`
+        passes the one it writes to ``tables/indicators.csv``): the targets
+        are compared with its figures (:func:`geoagri.indicators.facts_of`),
+        nothing is recomputed.  Computed when not given.
 
     Returns
     -------
@@ -610,16 +619,11 @@ def build_report_data(
     23865
     """
     as_of = year if as_of is None else as_of
-    targets_layers = plan.of_kind("targets")
-    targets = (next(iter(targets_layers.values())) if len(targets_layers) == 1
-               else pd.concat(list(targets_layers.values()), ignore_index=True)
-               if targets_layers else pd.DataFrame(
-                   columns=["indicator", "unit", "scope", "scope_id", "year", "source",
-                            "target"]))
-    starts = (pd.to_numeric(targets["start_year"], errors="coerce").dropna()
-              if "start_year" in targets else pd.Series(dtype=float))
-    since = int(min([year, *starts.astype(int).tolist()]))
-    facts = actuals(plan, year=year, since=since, linkage=linkage)
+    targets = plan_targets(plan)
+    if indicators is None:
+        facts = actuals(plan, year=year, since=first_year(targets, year), linkage=linkage)
+    else:
+        facts = facts_of(indicators, plan=plan)
     prog = progress(facts, targets, as_of=as_of, decimals=decimals, rounding=rounding)
 
     communes = plan.only("communes")
@@ -653,6 +657,11 @@ def build_report_data(
                                      communes, names)
     notes = tuple(f"{r['indicator']} ({r['source']} {r['year']}): {r['note']}"
                   for _, r in prog.iterrows() if r["note"])
+    with_target = set(prog["indicator"])
+    own = facts.attrs["not_computed"]
+    own = own[own["indicator"].isin(list(plan.indicators)) & ~own["indicator"].isin(with_target)]
+    notes += tuple(f"{n} (indicators.{n} of the plan): not computed: {w}"
+                   for n, w in zip(own["indicator"], own["why"], strict=True))
     return ReportData(progress=prog, linkage_by_commune=linkage, models=models_t,
                       works=works_t, power_works=power_t, year=year, notes=notes,
                       proposals=_proposals_of(plan, proposals),
@@ -661,14 +670,9 @@ def build_report_data(
 
 def _labels_of(plan: Plan) -> dict[str, tuple[str, str]]:
     """(label vi, label en) of every indicator of the catalogue and the plan (id if none)."""
-    from geoagri.errors import IndicatorError
-    from geoagri.indicator_engine import catalogue
+    from geoagri.indicator_engine import indicator_labels
 
-    try:
-        cat = catalogue(plan)
-    except IndicatorError:  # a malformed plan indicator: the built-in labels only
-        cat = catalogue()
-    return {n: (i.label_vi or n, i.label_en or i.label_vi or n) for n, i in cat.items()}
+    return {n: (vi or n, en or vi or n) for n, (vi, en) in indicator_labels(plan).items()}
 
 
 def _proposals_of(plan: Plan, proposals: pd.DataFrame | Any | bool) -> pd.DataFrame | None:

@@ -49,8 +49,7 @@ __all__ = ["PlanResults", "StepFailure", "compute"]
 log = logging.getLogger("geoagri")
 
 #: The analyses :func:`compute` runs, in order.
-STEPS = ("linkage", "infrastructure", "report", "indicators", "carry_to_2025",
-         "accounting")
+STEPS = ("linkage", "indicators", "infrastructure", "report", "carry_to_2025", "accounting")
 
 
 @dataclass(frozen=True)
@@ -87,16 +86,20 @@ class PlanResults:
     linkage : DataFrame or None
         :func:`geoagri.indicators.linkage_by_commune` for ``year``: the
         report's appendix I and the map's choropleth.
+    indicators : DataFrame or None
+        Every indicator of the plan (the built-in catalogue and the plan's
+        own ``[indicators.NAME]``) at every level, category and period, from
+        the first year a target needs (:func:`geoagri.progress.first_year`)
+        through ``year``: :func:`geoagri.indicator_engine.compute_indicators`,
+        computed once, with ``linkage_area`` read from ``linkage``.  The
+        report compares the targets with it and ``geoagri run`` writes it to
+        ``tables/indicators.csv``; its ``attrs["not_computed"]`` says which
+        indicators could not be computed, and why.
     infrastructure : InfrastructureResult or None
         Coverage, gaps and proposals (None when the plan lacks communes,
         zones, pumps or power, or the step failed).
     report : ReportData or None
         The report's tables (None when the step failed).
-    indicators : DataFrame or None
-        Every indicator of the plan for ``year`` at every level
-        (:func:`geoagri.indicator_engine.compute_indicators`; written as
-        ``tables/indicators.csv``), its ``attrs["not_computed"]`` saying why
-        the others are not.
     carried : DataFrame or None
         Appendix I carried onto the communes of 1 July 2025 (plans with
         ``carry_to_2025 = true``).
@@ -112,9 +115,9 @@ class PlanResults:
     plan: Plan
     year: int
     linkage: pd.DataFrame | None = None
+    indicators: pd.DataFrame | None = None
     infrastructure: InfrastructureResult | None = None
     report: ReportData | None = None
-    indicators: pd.DataFrame | None = None
     carried: pd.DataFrame | None = None
     accounting: pd.DataFrame | None = None
     failed: dict[str, StepFailure] = field(default_factory=dict)
@@ -218,6 +221,15 @@ def compute(
     from geoagri.indicators import plan_linkage
 
     step("linkage", lambda: plan_linkage(plan, year=year))
+    if "linkage" in found:
+        from geoagri.indicator_engine import compute_indicators
+        from geoagri.progress import first_year, plan_targets
+
+        step("indicators", lambda: compute_indicators(
+            plan, year=year, since=first_year(plan_targets(plan), year),
+            known_areas={"linkage_area": found["linkage"]}))
+    else:
+        skipped["indicators"] = "the linkage table failed"
     kinds = {plan.sources[n].kind for n in plan.layers}
     if {"communes", "zones", "pumps", "power"} <= kinds:
         from geoagri.infrastructure import infrastructure
@@ -231,15 +243,11 @@ def compute(
 
         infra = found.get("infrastructure")
         step("report", lambda: build_report_data(plan, year=year, linkage=found["linkage"],
+                                                 indicators=found.get("indicators"),
                                                  proposals=infra if infra is not None
                                                  else False))
     else:
         skipped["report"] = "the linkage table failed"
-    from geoagri.indicator_engine import compute_indicators
-
-    known = ({"linkage_area": found["linkage"]} if "linkage" in found
-             and found["linkage"].attrs.get("year") == year else None)
-    step("indicators", lambda: compute_indicators(plan, year=year, known_areas=known))
     if plan.settings.get("carry_to_2025") and "report" in found:
         step("carry_to_2025", lambda: _carry_to_2025(plan, found["report"]))
     step("accounting", lambda: feature_accounting(
@@ -250,9 +258,10 @@ def compute(
         carried = found["carry_to_2025"]
         report = replace(report, lineage=carried.attrs["lineage"])
     return PlanResults(plan=plan, year=year, linkage=found.get("linkage"),
+                       indicators=found.get("indicators"),
                        infrastructure=found.get("infrastructure"), report=report,
-                       indicators=found.get("indicators"), carried=carried,
-                       accounting=found.get("accounting"), failed=failed, skipped=skipped)
+                       carried=carried, accounting=found.get("accounting"), failed=failed,
+                       skipped=skipped)
 
 
 def _carry_to_2025(plan: Plan, data: ReportData) -> pd.DataFrame:

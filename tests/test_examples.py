@@ -60,9 +60,10 @@ def indicators(out: Path) -> pd.DataFrame:
 
 def value(table: pd.DataFrame, indicator: str, level: str, *, unit: str | None = None,
           categories: str = "", period: str | None = None) -> float:
-    """The one figure of an indicator at a level (a unit by id or name), category, period."""
+    """The one figure of an indicator at a level (a unit by id or name), category, period
+    (default the reporting year: the table's last)."""
     rows = table[(table["indicator"] == indicator) & (table["level"] == level)
-                 & (table["categories"] == categories)]
+                 & (table["categories"] == categories) & (table["year"] == table["year"].max())]
     if unit is not None:
         rows = rows[(rows["unit_id"] == unit) | (rows["unit_name"] == unit)]
     if period is not None:

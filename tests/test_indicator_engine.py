@@ -579,3 +579,27 @@ def test_threshold_by_season_and_over_the_year():
     assert whole(t, "big_sowers", "HT 2024") == 1.0  # h2's 3.5 ha
     assert whole(t, "big_sowers", "DX 2023-2024") == 0.0
     assert whole(t, "big_sowers", "2024") == 2.0  # h1 4 ha, h2 4.5 ha: each once
+
+
+def test_one_bad_indicator_is_reported_and_the_others_computed():
+    """A plan's own indicator that cannot be computed (no statistics layer) is listed in the
+    report's notes with why; the plan's other own indicator is computed and compared."""
+    from geoagri.report import build_report_data
+
+    own = {"htx_total": {"source": "cooperatives", "measure": "count", "counts": "HTX",
+                         "where": {"coop_type": "htx"}},
+           "sown_per_htx": {"source": "statistics", "measure": "sum",
+                            "column": "sown_area_ha", "unit": "ha"}}
+    coops = cooperatives_004()
+    targets = pd.DataFrame({"indicator": ["htx_total"], "unit": ["HTX"],
+                            "scope": "district", "scope_id": "Huyện A", "year": 2024,
+                            "source": "plan", "target": [8.0]})
+    plan = make_plan(own, cooperatives=coops, targets=targets)
+    data = build_report_data(plan, year=2024, proposals=False)
+    row = data.progress.iloc[0]
+    expected = float(((coops["coop_type"] == "htx")
+                      & coops["commune_id"].isin(["001", "002"])).sum())  # Huyện A's
+    assert row["actual"] == expected == 6
+    assert row["achieved_pct"] == pytest.approx(expected / 8 * 100, abs=0.1)
+    [note] = [n for n in data.notes if n.startswith("sown_per_htx")]
+    assert "not computed" in note and "statistics" in note

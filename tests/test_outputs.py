@@ -315,3 +315,65 @@ def test_a_zone_starting_after_the_year_is_left_out_of_report_and_map_alike():
         shown = _linkage_popups(plan_map(plan, given, language="en"))
         for _, row in inside.iterrows():
             assert shown[row["commune_name"]] == format_area_ha(row["area_ha"], language="en")
+
+
+@pytest.fixture(scope="module")
+def future_zone_plan(unset_plan):
+    """The demo without metric_crs, whose zone LK03 starts in 2030 (zones rewritten as GPKG)."""
+    root = unset_plan.parent
+    zones = read_plan(unset_plan)["zones"].copy()
+    zones.loc[zones["zone_id"] == "LK03", "start_year"] = 2030
+    zones.to_file(root / "zones_2030.gpkg")
+    path = root / "plan_2030.toml"
+    text = unset_plan.read_text(encoding="utf-8")
+    text = text.replace('path = "zones.kml"\nrename = { Name = "zone_id" }',
+                        'path = "zones_2030.gpkg"')
+    assert "zones_2030.gpkg" in text
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_output_reads_the_one_indicator_table(future_zone_plan, tmp_path):
+    """No metric CRS set, one zone starting after the year: the indicator table written by
+    ``geoagri run``, the report's appendix I and headline, the map's popups and ``geoagri
+    area`` give the same linkage figure per commune and in total."""
+    out = tmp_path / "out"
+    res = run("run", str(future_zone_plan), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    ind = pd.read_csv(out / "tables" / "indicators.csv", dtype={"unit_id": str})
+    assert ind.loc[0, "label"] == "Diện tích liên kết sản xuất"
+    link = ind[(ind["indicator"] == "linkage_area") & (ind["year"] == 2024)
+               & ind["categories"].isna() & (ind["period"] == "2024")]
+    by_commune = link[link["level"] == "commune"].set_index("unit_id")["value"]
+    appendix = pd.read_csv(out / "tables" / "appendix_1_linkage.csv", dtype={0: str})
+    appendix = appendix.dropna(subset=[appendix.columns[0]]).set_index(appendix.columns[0])
+    area_col = "Diện tích liên kết (ha)"
+    assert len(by_commune) == len(appendix) == 10
+    for cid, value in by_commune.items():
+        assert appendix.loc[cid, area_col] == pytest.approx(value, rel=1e-12)
+    district = float(link.loc[link["level"] == "district", "value"].iloc[0])
+    assert district == pytest.approx(by_commune.sum(), rel=1e-12)
+    # LK03 (2030) is out: the 2024 figure is below the demo's 23.865 ha by a real amount
+    assert 23_865 - district > 100
+    # the headline the report prints is the table's district figure, as printed
+    printed = format_area_ha(district, language="vi")
+    assert f"Diện tích liên kết sản xuất năm 2024: {printed}" in res.stdout
+    # the map's popups
+    plan = read_plan(future_zone_plan)
+    results = compute(plan, curve_steps=0)
+    shown = _linkage_popups(plan_map(plan, results.map_results(), language="en"))
+    names = dict(zip(plan["communes"]["commune_id"].astype(str),
+                     plan["communes"]["commune_name"], strict=True))
+    for cid, value in by_commune.items():
+        assert shown[names[cid]] == format_area_ha(value, language="en")
+    # geoagri area, in the plan's year by default, leaves LK03 out and says so
+    res = run("area", str(future_zone_plan), "--by", "zone_kind", "--out",
+              str(tmp_path / "a.csv"))
+    assert res.returncode == 0, res.stderr
+    assert "not in force in 2024 left out" in res.stdout and "LK03" in res.stdout
+    area = pd.read_csv(tmp_path / "a.csv", dtype={"commune_id": str})
+    area = area[(area["zone_kind"] == "linkage") & area["commune_id"].notna()]
+    for cid, value in area.set_index("commune_id")["area_ha"].items():
+        assert value == pytest.approx(by_commune[cid], rel=1e-12)
+    res = run("area", str(future_zone_plan), "--by", "zone_kind", "--year", "all")
+    assert "LK03" not in res.stdout
