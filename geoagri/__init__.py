@@ -52,7 +52,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "geoagri.maps": ("plan_map", "layer_map", "MapResults"),
     "geoagri.report": ("build_report_data", "write_report"),
     "geoagri.export": ("export_layers",),
-    "geoagri.datasets": ("demo", "demo_plan_path"),
+    "geoagri.datasets": ("demo", "demo_plan_path", "example", "example_plan_path"),
     "geoagri.errors": ("GeoagriError", "GeoagriWarning", "LayerError", "PlanError",
                        "OptionError", "OutputError", "IndicatorError"),
 }

@@ -95,6 +95,13 @@ def test_every_example_is_marked_synthetic(cache):
     assert set(plan["communes"]["note"]) == {"SYNTHETIC example data"}
 
 
+def test_every_example_passes_check(cache):
+    from geoagri.plan import check_plan
+
+    for name in EXAMPLES:
+        assert check_plan(example_plan_path(name)) == {}, name
+
+
 def test_unknown_example_lists_the_five(cache, capsys):
     with pytest.raises(OptionError, match="vinh-hung, lai-chau, thap-muoi, chi-lang-bac, "
                                           "an-giang"):
