@@ -442,7 +442,8 @@ class ReportData:
     labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def summary_lines(self, *, language: str = "vi") -> list[str]:
-        """The headline sentences of the district- and province-scope targets.
+        """The headline sentences of the district- and province-scope targets (of the
+        commune-scope ones when there are no others: a commune's own plan).
 
         Examples
         --------
@@ -456,6 +457,8 @@ class ReportData:
         ['Irrigation works completed in 2024: 0, 0.0% of the plan for 2024 (31)']
         """
         rows = self.progress[self.progress["scope"] != "commune"]
+        if rows.empty:
+            rows = self.progress
         return [headline(r, language=language, units=dict(self.units), labels=self.labels)
                 for _, r in rows.iterrows()]
 

@@ -92,6 +92,34 @@ def test_summary_headlines(data):
                      "for 2024 (21,227 ha)")
 
 
+def test_headline_prints_the_decimals_a_figure_carries():
+    """Seed 002: "23.183,8 ha/26.000 ha, đạt 89,16% so kế hoạch"; seed 004: "30%"."""
+    row = {"indicator": "linkage_sown_area", "unit": "ha", "start_year": None, "year": 2023,
+           "season": None, "source": "plan", "target": 26000.0,
+           "actual": 23183.800000000047, "actual_year": 2023, "achieved_pct": 89.16}
+    assert headline(row, labels={"linkage_sown_area": ("Liên kết tiêu thụ", "Linkage")}) == (
+        "Liên kết tiêu thụ năm 2023: 23.183,8 ha, đạt 89,16% so với Kế hoạch năm 2023 "
+        "(26.000 ha)")
+    # measured noise is no decimal: 23.864,99213 ha prints 23.865 ha
+    assert "23.865 ha, đạt 112,4%" in headline({**row, "actual": 23864.99213,
+                                               "achieved_pct": 112.4})
+    pct = {**row, "indicator": "x", "unit": "%", "target": 30.0, "actual": 30.0,
+           "achieved_pct": 100.0}
+    assert headline(pct).endswith(": 30%, đạt 100,0% so với Kế hoạch năm 2023 (30%)")
+
+
+def test_a_commune_plan_prints_its_commune_targets():
+    p = pd.DataFrame([{"indicator": "consolidated_holders", "unit": "count",
+                       "scope": "commune", "start_year": None, "year": 2023, "season": None,
+                       "source": "plan", "target": 5.0, "actual": 5.0, "actual_year": 2023,
+                       "achieved_pct": 100.0}])
+    empty = pd.DataFrame()
+    assert ReportData(p, empty, empty, empty).summary_lines() == [
+        "consolidated_holders năm 2023: 5, đạt 100,0% so với Kế hoạch năm 2023 (5)"]
+    both = pd.concat([p, p.assign(scope="district")], ignore_index=True)
+    assert len(ReportData(both, empty, empty, empty).summary_lines()) == 1
+
+
 def test_headline_without_actual():
     row = {"indicator": "vietgap_area", "unit": "ha", "start_year": None, "year": 2024,
            "season": None, "source": "plan", "target": 500.0, "actual": float("nan"),
