@@ -304,7 +304,10 @@ def _draw(results: PlanResults, *, language: str, title: str | None, source: str
                             _labels.value_label(v, language, field="missing"), False))
 
     # power lines: three-phase and other
-    for _, power in _layers(plan, "power"):
+    power_layers = _layers(plan, "power")
+    if power_layers:
+        handles.append((None, t["g_power"], True))
+    for _, power in power_layers:
         three = (power["phases"] == 3).to_numpy() if "phases" in power else np.zeros(
             len(power), bool)
         lines = power.geometry.to_crs(mcrs).to_numpy()
