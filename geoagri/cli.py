@@ -24,6 +24,7 @@ geoagri ...
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -95,6 +96,7 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     from geoagri.export import export_layers
     from geoagri.io import write_layer
     from geoagri.maps import plan_map
+    from geoagri.print_map import print_map, save_print_map
     from geoagri.report import write_report
 
     plan = results.plan
@@ -147,6 +149,10 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     step("map.html")
     outputs.render("map.html", lambda d: plan_map(plan, results.map_results(),
                                              language=language).save(d / "map.html"))
+    step("map.png, map.pdf")  # one drawing, two outputs
+    drawn = functools.cache(lambda: print_map(results, language=language))
+    outputs.render("map.png", lambda d: save_print_map(drawn(), d / "map.png"))
+    outputs.render("map.pdf", lambda d: save_print_map(drawn(), path_pdf=d / "map.pdf"))
     if not layers:
         return
     step("layers")
