@@ -96,6 +96,7 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     from geoagri.io import write_layer
     from geoagri.maps import plan_map
     from geoagri.report import write_report
+    from geoagri.report_docx import write_report_docx
 
     plan = results.plan
     for failure in results.failed.values():
@@ -104,6 +105,10 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         step("report.xlsx")
         outputs.render("report.xlsx", lambda d: write_report(
             results.report, d / "report.xlsx", language=language, tables_dir=d / "tables"))
+        step("report.docx")  # with the A4 map as its figure when it is already written
+        outputs.render("report.docx", lambda d: write_report_docx(
+            results.report, d / "report.docx", language=language,
+            map_image=d / "map.png" if (d / "map.png").is_file() else None))
     if results.carried is not None:
         outputs.render("tables/appendix_1_linkage_2025.csv", lambda d: write_layer(
             results.carried, d / "tables" / "appendix_1_linkage_2025.csv"))
@@ -150,7 +155,7 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     from geoagri.outputs import OutputSet
     from geoagri.results import STEPS, compute
 
-    progress = _Progress(len(STEPS) + 5)
+    progress = _Progress(len(STEPS) + 6)
     try:
         with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
             results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=progress)

@@ -64,6 +64,7 @@ Diện tích liên kết sản xuất năm 2024: 23.865 ha, đạt 112,4% so v�
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -359,22 +360,20 @@ def works_sentences(works: pd.DataFrame, *, language: str = "vi",
     out = []
     if works is None or works.empty:
         return out
-    investors = works["investor"].astype(object).where(works["investor"].notna(), None)
-    for inv in dict.fromkeys(investors):
-        g = works[investors.isna()] if inv is None else works[investors == inv]
+    for inv, g in _by_investor(works):
         n = len(g)
-        cost = _money(float(pd.to_numeric(g["cost_million_vnd"]).sum()), units, language)
-        people = float(pd.to_numeric(g["people_million_vnd"]).sum())
+        sums = _sums(g, ["cost_million_vnd", "state_million_vnd", "people_million_vnd"])
+        cost = _money(sums.get("cost_million_vnd", math.nan), units, language)
+        people = sums.get("people_million_vnd", 0.0)
         funds = ""
         if people > 0:
-            state = _money(float(pd.to_numeric(g["state_million_vnd"]).sum()), units,
-                           language)
+            state = _money(sums.get("state_million_vnd", math.nan), units, language)
             funds = ((f" (Nhà nước và Nhân dân cùng làm: vốn Nhà nước {state}, vốn Nhân dân "
                       f"{_money(people, units, language)})") if li == 0 else
                      (f" (state and people co-funding: state {state}, people "
                       f"{_money(people, units, language)})"))
         who = _value_label(inv, language) if inv is not None else None
-        status = _status_phrase(g["status"], li, language)
+        status = _status_phrase(_column(g, "status"), li, language)
         if li == 0:
             who = f"{who} làm chủ đầu tư" if who else "Chưa rõ chủ đầu tư:"
             out.append(f"{who} {n} công trình thủy lợi, tổng mức đầu tư {cost}{funds}; "
@@ -403,9 +402,10 @@ def power_sentence(power: pd.DataFrame, *, language: str = "vi",
     if power is None or power.empty:
         return None
     units = units or {}
-    cost = _money(float(pd.to_numeric(power["cost_million_vnd"]).sum()), units, language)
-    ha = _num(float(pd.to_numeric(power["served_area_ha"]).sum()), language)
-    status = _status_phrase(power["status"], li, language)
+    sums = _sums(power, ["cost_million_vnd", "served_area_ha"])
+    cost = _money(sums.get("cost_million_vnd", math.nan), units, language)
+    ha = _num(sums.get("served_area_ha", math.nan), language)
+    status = _status_phrase(_column(power, "status"), li, language)
     if li == 0:
         return (f"{len(power)} công trình điện phục vụ trạm bơm, tổng kinh phí {cost}, phục vụ "
                 f"tưới tiêu cho {ha} ha; {status}.")
@@ -587,7 +587,7 @@ def _borderless_block(doc: Document, left: Sequence[tuple[str, str]],
             if how != "l":  # the block's lines are centred (direct, as Word documents do)
                 p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             run = p.add_run(_text(text))
-            run.font.size = Pt(SIZE_PT - 1)
+            run.font.size = Pt(SIZE_PT - 2)  # 12 pt, as the national motto is set
             run.bold = "b" in how or None
             run.italic = "i" in how or None
 
@@ -599,7 +599,7 @@ def _title_block(doc: Document, li: int, issuer: Sequence[str] | None,
     left += [("———", ""), (number or _w("number", li), "")]
     right = [(_w("nation", li), "b"), (_w("motto", li), "b"), ("———", ""),
              (place_date or _w("date", li), "i")]
-    _borderless_block(doc, left, right, (7.0, _TEXT_WIDTH_CM - 7.0))
+    _borderless_block(doc, left, right, (6.5, _TEXT_WIDTH_CM - 6.5))
 
 
 def _signature_block(doc: Document, li: int, recipients: Sequence[str] | None,
@@ -641,7 +641,6 @@ def _repeat_header(row: Any) -> None:
 
 def _no_split(row: Any) -> None:
     from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
 
     row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
 
@@ -661,7 +660,7 @@ class _Grid:
         from docx.shared import Cm
 
         self.doc, self.li, self.language = doc, li, language
-        self.cols = [(("stt", (_W["stt"][0], _W["stt"][1]), "text", 1.2))] + list(cols)
+        self.cols = [("stt", _W["stt"], "text", 1.3), *cols]
         self.scales: dict[str, tuple[float, int]] = {}
         heads = []
         for key, head, kind, _ in self.cols:
@@ -729,9 +728,21 @@ class _Grid:
 
 
 def _sums(table: pd.DataFrame, keys: Iterable[str]) -> dict[str, float]:
-    """Column sums of a table (NaN → skipped), for its total rows."""
+    """Column sums of a table (NaN → skipped; a missing column → left out)."""
     return {k: float(pd.to_numeric(table[k], errors="coerce").sum()) for k in keys
             if k in table}
+
+
+def _column(table: pd.DataFrame, key: str) -> pd.Series:
+    """A column, or missing values when the table has none."""
+    return table[key] if key in table else pd.Series([None] * len(table), dtype=object)
+
+
+def _by_investor(table: pd.DataFrame) -> list[tuple[object, pd.DataFrame]]:
+    """The table's rows by investor, in the table's order (a missing investor: None)."""
+    investors = _column(table, "investor").astype(object)
+    investors = investors.where(investors.notna(), None).to_numpy()
+    return [(inv, table[[v == inv for v in investors]]) for inv in dict.fromkeys(investors)]
 
 
 def _appendix_head(doc: Document, number: str, li: int, year: int | None,
@@ -836,9 +847,7 @@ def _appendix_works(doc: Document, data: ReportData, li: int, language: str) -> 
     ]
     money = ["cost_million_vnd", "state_million_vnd", "people_million_vnd", "served_area_ha"]
     grid = _Grid(doc, cols, li, language, data.units)
-    investors = table["investor"].astype(object).where(table["investor"].notna(), None)
-    for j, inv in enumerate(dict.fromkeys(investors)):
-        g = table[investors.isna()] if inv is None else table[investors == inv]
+    for j, (inv, g) in enumerate(_by_investor(table)):
         who = _value_label(inv, language) if inv is not None else "?"
         head = (f"{who} làm chủ đầu tư ({len(g)} công trình)" if li == 0
                 else f"{who} as investor ({len(g)} works)")
