@@ -169,7 +169,6 @@ _W: dict[str, tuple[str, str]] = {
     "stt": ("STT", "No."),
     "total": ("Tổng cộng", "Total"),
     "district_total": ("Toàn huyện", "District total"),
-    "subtotal": ("Cộng", "Subtotal"),
     "outside": ("Ngoài ranh giới các xã", "Outside every commune"),
 }
 
@@ -434,9 +433,9 @@ def model_sentences(models: pd.DataFrame, *, language: str = "vi",
     y_scale, y_unit = customary(1.0, "t_ha", language=language, units=units)
     p_scale, p_unit = customary(1e6, "vnd_ha", language=language, units=units)
     out = []
-    for season, s in models.groupby("season", sort=False):
+    for season, s in models.groupby("season", sort=False, dropna=False):
         parts = []
-        for support, g in s.groupby("support", sort=False):
+        for support, g in s.groupby("support", sort=False, dropna=False):
             label = _lower_first(_value_label(support, language))
             items = []
             for _, r in g.iterrows():
@@ -463,7 +462,7 @@ def model_sentences(models: pd.DataFrame, *, language: str = "vi",
             word = ("mô hình", "model" if n == 1 else "models")[li]
             parts.append(f"{n} {word} {label} ({area} ha): {'; '.join(items)}"
                          if li == 0 else f"{n} {label} {word} ({area} ha): {'; '.join(items)}")
-        head = f"Vụ {season}" if li == 0 else f"Season {season}"
+        head = f"{('Vụ', 'Season')[li]} {_text(season) or '?'}"
         out.append(f"{head}: {'. '.join(parts)}.")
     return out
 
@@ -571,7 +570,10 @@ def _setup(doc: Document, language: str) -> None:
 # ---------------------------------------------------------------------- blocks
 def _borderless_block(doc: Document, left: Sequence[tuple[str, str]],
                       right: Sequence[tuple[str, str]], widths_cm: tuple[float, float]) -> None:
-    """Two columns without borders; each line (text, "b"/"i"/"bi"/"") centred."""
+    """Two columns without borders; lines ``(text, how)``: "b" bold, "i" italic, "l" left.
+
+    The lines are centred unless ``how`` has "l" (the recipients).
+    """
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Pt
 
@@ -584,7 +586,7 @@ def _borderless_block(doc: Document, left: Sequence[tuple[str, str]],
             p = cell.paragraphs[0] if first else cell.add_paragraph()
             first = False
             p.style = doc.styles["Table Text"]
-            if how != "l":  # the block's lines are centred (direct, as Word documents do)
+            if "l" not in how:  # centred by hand, as Word documents set their title block
                 p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             run = p.add_run(_text(text))
             run.font.size = Pt(SIZE_PT - 2)  # 12 pt, as the national motto is set
@@ -808,7 +810,7 @@ def _appendix_models(doc: Document, data: ReportData, li: int, language: str) ->
     ]
     grid = _Grid(doc, cols, li, language, data.units)
     roman = _roman
-    for j, (season, g) in enumerate(table.groupby("season", sort=False)):
+    for j, (season, g) in enumerate(table.groupby("season", sort=False, dropna=False)):
         head = f"{('Vụ', 'Season')[li]} {_text(season)}"
         grid.add(roman(j + 1), {"commune_name": head, **_sums(g, ["models", "area_ha"])},
                  strong=True, merge_label=head)
@@ -835,15 +837,15 @@ def _appendix_works(doc: Document, data: ReportData, li: int, language: str) -> 
         doc.add_paragraph(_w("no_rows", li))
         return
     cols: list[_TCol] = [
-        ("name", ("Tên công trình", "Name"), "text", 3.3),
+        ("name", ("Tên công trình", "Name"), "text", 3.0),
         ("commune_name", (_labels.label("commune_name", "vi"),
-                          _labels.label("commune_name", "en")), "text", 2.1),
+                          _labels.label("commune_name", "en")), "text", 2.0),
         ("status_label", (_labels.label("status", "vi"), _labels.label("status", "en")),
-         "text", 2.0),
+         "text", 2.2),
         ("cost_million_vnd", ("Tổng mức đầu tư", "Cost"), "money", 1.9),
         ("state_million_vnd", ("Vốn Nhà nước", "State funds"), "money", 1.9),
         ("people_million_vnd", ("Vốn Nhân dân", "People's funds"), "money", 1.8),
-        ("served_area_ha", ("Diện tích phục vụ (ha)", "Area served (ha)"), "ha", 1.9),
+        ("served_area_ha", ("Diện tích phục vụ (ha)", "Area served (ha)"), "ha", 2.1),
     ]
     money = ["cost_million_vnd", "state_million_vnd", "people_million_vnd", "served_area_ha"]
     grid = _Grid(doc, cols, li, language, data.units)

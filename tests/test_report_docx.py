@@ -265,7 +265,9 @@ def test_english_on_request(en, data):
     text = " ".join(body(en))
     assert "23,865 ha, 112.4% of the resolution for 2024 (21,227 ha)" in text
     assert "and 105.4% of the roadmap for 2025 (22,640 ha)" in text
-    assert "KẾT QUẢ" not in text and "Nơi nhận" not in text
+    assert "KẾT QUẢ" not in text and "Kính gửi" not in text
+    assert cells(en.tables[0])[0][1].startswith("SOCIALIST REPUBLIC OF VIET NAM")
+    assert cells(en.tables[1])[0][0].startswith("Recipients:")
     rows = cells(appendix_tables(en)[0])
     assert rows[0][0] == "No." and rows[-1][1] == "District total"
     assert rows[-1][2] == format_number(data.linkage_by_commune["area_ha"].sum(), decimals=1,
