@@ -7,6 +7,7 @@ against strings copied from the writer's own output.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -228,6 +229,37 @@ def test_appendix_iv_power_works_total(vi, data):
     proposals = cells(appendix_tables(vi)[4])
     assert len(proposals) == len(data.proposals) + 2
     assert proposals[-1][4] == format_number(data.proposals["served_ha"].sum(), decimals=1)
+
+
+def test_the_plans_units_are_the_documents_units(data, tmp_path):
+    # seed 000 writes the power works in tỷ đồng: "tổng kinh phí ước tính 4,4 tỷ đồng"
+    billions = dataclasses.replace(data, units={"vnd": "tỷ đồng"})
+    doc = docx.Document(write_report_docx(billions, tmp_path / "r.docx"))
+    power = " ".join(section(doc, "4. Điện phục vụ trạm bơm tưới"))
+    assert "tổng kinh phí 4,4 tỷ đồng" in power
+    works = " ".join(section(doc, "3. Hạ tầng thủy lợi phục vụ sản xuất"))
+    assert "tổng mức đầu tư 26 tỷ đồng" in works
+    rows = cells(appendix_tables(doc)[3])
+    cost = rows[0].index("Kinh phí (tỷ đồng)")
+    assert rows[-1][cost] == format_number(data.power_works["cost_million_vnd"].sum() / 1e3,
+                                           decimals=2) == "4,40"
+
+
+def test_appendix_v_when_the_data_carries_a_lineage(data, tmp_path):
+    lineage = pd.DataFrame({
+        "old_code": ["27763", "27766"], "old_name": ["Xã Khánh Hưng", "Xã Thái Trị"],
+        "old_district": ["Huyện Vĩnh Hưng"] * 2, "new_code": ["30001"] * 2,
+        "new_name": ["Xã Vĩnh Hưng Mới"] * 2, "weight": [1.0, 0.25],
+        "weight_source": ["whole", "geometry"], "part_area_ha": [5463.0, 1238.5]})
+    doc = docx.Document(write_report_docx(dataclasses.replace(data, lineage=lineage),
+                                          tmp_path / "r.docx"))
+    heads = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert heads[-1] == "PHỤ LỤC V"
+    rows = cells(appendix_tables(doc)[-1])
+    assert rows[1:] == [["1", "Xã Khánh Hưng", "Huyện Vĩnh Hưng", "Xã Vĩnh Hưng Mới", "100,0",
+                         "5.463,0"],
+                        ["2", "Xã Thái Trị", "Huyện Vĩnh Hưng", "Xã Vĩnh Hưng Mới", "25,0",
+                         "1.238,5"]]
 
 
 # ----------------------------------------------------------- styles and page
