@@ -25,6 +25,7 @@ geoagri ...
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -96,7 +97,9 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     from geoagri.export import export_layers
     from geoagri.io import write_layer
     from geoagri.maps import plan_map
+    from geoagri.print_map import print_map, save_print_map
     from geoagri.report import write_report
+    from geoagri.report_docx import write_report_docx
 
     plan = results.plan
     for failure in results.failed.values():
@@ -148,6 +151,15 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     step("map.html")
     outputs.render("map.html", lambda d: plan_map(plan, results.map_results(),
                                              language=language).save(d / "map.html"))
+    step("map.png, map.pdf")  # one drawing, two outputs
+    drawn = functools.cache(lambda: print_map(results, language=language))
+    outputs.render("map.png", lambda d: save_print_map(drawn(), d / "map.png"))
+    outputs.render("map.pdf", lambda d: save_print_map(drawn(), path_pdf=d / "map.pdf"))
+    if results.report is not None:
+        step("report.docx")  # with the A4 map as its figure when it was written
+        outputs.render("report.docx", lambda d: write_report_docx(
+            results.report, d / "report.docx", language=language,
+            map_image=d / "map.png" if (d / "map.png").is_file() else None))
     if not layers:
         return
     step("layers")
@@ -163,7 +175,7 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     from geoagri.outputs import OutputSet
     from geoagri.results import STEPS, compute
 
-    progress = _Progress(len(STEPS) + 6)
+    progress = _Progress(len(STEPS) + 8)
     try:
         with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
             results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=progress)

@@ -97,8 +97,11 @@ from geoagri.schema import WORK_STATUSES
 
 __all__ = [
     "LANGUAGES",
+    "CoverageClasses",
     "MapResults",
+    "coverage_classes",
     "display_geometry",
+    "drawn_gaps",
     "format_area_ha",
     "format_money",
     "format_number",
@@ -1511,6 +1514,77 @@ def _palette_for(k: int) -> list[str]:
     return [COVERAGE_COLORS[i] for i in idx]
 
 
+@dataclass(frozen=True)
+class CoverageClasses:
+    """The commune choropleth of linkage coverage, as every map draws it.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per commune, aligned to the communes' rows: ``commune_id``,
+        ``commune_area_ha``, ``linkage_area_ha`` (ha) and ``coverage_pct``
+        (linkage area as a % of the commune's area), from the plan's
+        linkage table (:func:`geoagri.indicators.linkage_by_commune`).
+    classes : ndarray of int
+        Class of each commune (0 … ``len(colors) - 1``), natural breaks.
+    colors : list of str
+        Colour of each class (:data:`geoagri._styles.COVERAGE_COLORS`).
+    labels : list of str
+        Legend label of each class (``"0,0% – 12,5%"``).
+    """
+
+    table: pd.DataFrame
+    classes: np.ndarray
+    colors: list[str]
+    labels: list[str]
+
+    def fill(self) -> list[str]:
+        """The fill colour of each commune, in the communes' order."""
+        return [self.colors[c] for c in self.classes]
+
+
+def coverage_classes(plan: Any, communes: gpd.GeoDataFrame, linkage: pd.DataFrame | None, *,
+                     language: str = "vi", k: int = 5) -> CoverageClasses:
+    """The coverage choropleth of the communes: values, classes, colours and legend labels.
+
+    The web map (:func:`plan_map`) and the print map
+    (:func:`geoagri.print_map.print_map`) both draw this, so a commune has
+    one class and one colour in both.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan (its linkage table is computed when ``linkage`` is None).
+    communes : GeoDataFrame
+        The plan's communes (``commune_id``).
+    linkage : DataFrame or None
+        The plan's linkage table (``PlanResults.linkage``).
+    language : {"vi", "en"}, default "vi"
+        Number style of the labels.
+    k : int, default 5
+        Number of classes at most (fewer when there are fewer distinct values).
+
+    Returns
+    -------
+    CoverageClasses
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> plan = demo()
+    >>> cc = coverage_classes(plan, plan.only("communes"), None, language="en")
+    >>> len(cc.classes) == len(plan.only("communes")), cc.colors[-1]
+    (True, '#006837')
+    """
+    cov = _linkage_coverage(plan, communes, linkage)
+    cls, bins = _classes(cov["coverage_pct"].to_numpy(), k)
+    pal = _palette_for(len(bins))
+    lows = [float(np.nanmin(cov["coverage_pct"])) if len(cov) else 0.0, *bins[:-1]]
+    labels = [f"{format_pct(lo, language=language)} – {format_pct(hi, language=language)}"
+              for lo, hi in zip(lows, bins, strict=True)]
+    return CoverageClasses(cov, cls, pal, labels)
+
+
 def _bounds(frames: Sequence[gpd.GeoDataFrame]) -> list[list[float]] | None:
     boxes = [f.to_crs(4326).total_bounds for f in frames if len(f)]
     boxes = [b for b in boxes if np.isfinite(b).all()]
@@ -1612,6 +1686,49 @@ def _basemap(plan: Any, communes: gpd.GeoDataFrame, t: Mapping[str, str], *,
 #: How a gap is hatched by what is missing: angle of the stripes (degrees)
 #: and whether they cross.
 _HATCHES = {"pump": (45, False), "power": (-45, False), "both": (45, True)}
+
+
+def drawn_gaps(gaps: gpd.GeoDataFrame, *, min_gap_ha: float = DEFAULT_MIN_GAP_HA,
+               language: str = "vi") -> tuple[gpd.GeoDataFrame, np.ndarray, str | None]:
+    """The gaps a map draws, what each lacks, and the note on those left off.
+
+    Empty geometries are dropped; gaps whose ``area_ha`` is under
+    ``min_gap_ha`` are left off and counted in the note; ``missing`` values
+    other than ``pump``, ``power`` and ``both`` (or no such column) are drawn
+    as ``both``.  Both maps (:func:`plan_map`,
+    :func:`geoagri.print_map.print_map`) draw this.
+
+    Returns
+    -------
+    gaps : GeoDataFrame
+    missing : ndarray of str
+        ``pump``, ``power`` or ``both``, one per gap kept.
+    note : str or None
+        "41 vùng thiếu nhỏ hơn 0,1 ha không vẽ trên bản đồ." when any were left off.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> g = gpd.GeoDataFrame({"missing": ["pump", "power"], "area_ha": [0.05, 3.0]},
+    ...                      geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1)], crs=32648)
+    >>> kept, missing, note = drawn_gaps(g, language="en")
+    >>> list(missing), note
+    (['power'], '1 gaps smaller than 0.1 ha are not drawn.')
+    """
+    t = _T[language]
+    gaps = gaps[~(gaps.geometry.isna() | gaps.geometry.is_empty)]
+    note = None
+    if "area_ha" in gaps.columns and min_gap_ha > 0:
+        small = gaps["area_ha"].to_numpy(dtype=float) < min_gap_ha
+        if small.any():
+            note = t["slivers"].format(n=int(small.sum()), ha=format_area_ha(
+                min_gap_ha, language=language, decimals=1))
+        gaps = gaps[~small]
+    missing = (gaps["missing"].astype(object).where(gaps["missing"].isin(list(_HATCHES)),
+                                                    "both").to_numpy()
+               if "missing" in gaps.columns else np.full(len(gaps), "both", dtype=object))
+    return gaps, missing, note
 
 
 def _hatch_css(missing: str) -> str:
@@ -1783,21 +1900,18 @@ def plan_map(
     base_layer.add_to(m)
 
     # communes: coverage choropleth
-    cov = _linkage_coverage(plan, communes, res.linkage)
-    cls, bins = _classes(cov["coverage_pct"].to_numpy())
-    pal = _palette_for(len(bins))
+    choropleth = coverage_classes(plan, communes, res.linkage, language=language)
+    cov = choropleth.table
     table = communes.drop(columns="geometry").assign(
         commune_area_ha=cov["commune_area_ha"], linkage_area_ha=cov["linkage_area_ha"],
         coverage_pct=cov["coverage_pct"], geometry=communes.geometry)
     table = gpd.GeoDataFrame(table, geometry="geometry", crs=communes.crs)
-    styles = [{"color": _styles.BOUNDARY, "weight": 1, "fillColor": pal[c], "fillOpacity": 0.75}
-              for c in cls]
+    styles = [{"color": _styles.BOUNDARY, "weight": 1, "fillColor": f, "fillOpacity": 0.75}
+              for f in choropleth.fill()]
     cols = [c for c in ("commune_name", "district") if c in table.columns]
     cols += ["commune_area_ha", "linkage_area_ha", "coverage_pct"]
-    lows = [float(np.nanmin(cov["coverage_pct"])) if len(cov) else 0.0, *bins[:-1]]
-    cov_items = [(pal[i], f"{format_pct(lo, language=language)} – "
-                          f"{format_pct(hi, language=language)}", "box")
-                 for i, (lo, hi) in enumerate(zip(lows, bins, strict=True))]
+    cov_items = [(c, label, "box") for c, label in zip(choropleth.colors, choropleth.labels,
+                                                        strict=True)]
     add("communes", map_layer(
         table, name=t["coverage_layer"], popup_fields=cols, styles=styles, coverage=True,
         tooltip_field="commune_name" if "commune_name" in cols else None,
@@ -1881,17 +1995,7 @@ def plan_map(
                     [(color, name, "line" if dash is None else "dash")])
     # results: gaps by what is missing, proposals
     if res.gaps is not None and len(res.gaps):
-        gaps = res.gaps[~(res.gaps.geometry.isna() | res.gaps.geometry.is_empty)]
-        note = None
-        if "area_ha" in gaps.columns and min_gap_ha > 0:
-            small = gaps["area_ha"].to_numpy(dtype=float) < min_gap_ha
-            if small.any():
-                note = t["slivers"].format(n=int(small.sum()), ha=format_area_ha(
-                    min_gap_ha, language=language, decimals=1))
-            gaps = gaps[~small]
-        missing = (gaps["missing"].astype(object).where(gaps["missing"].isin(list(_HATCHES)),
-                                                        "both").to_numpy()
-                   if "missing" in gaps.columns else np.full(len(gaps), "both", dtype=object))
+        gaps, missing, note = drawn_gaps(res.gaps, min_gap_ha=min_gap_ha, language=language)
         fields = [c for c in ("missing", "commune_name", "zone_id", "zone_kind", "crop",
                               "area_ha", "reason") if c in gaps.columns]
         if len(gaps) or note:

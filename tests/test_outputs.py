@@ -226,8 +226,8 @@ def test_run_writes_the_figures_it_prints(tmp_path):
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["failed"] == []
     assert manifest["context"]["pump radius"] == "1000 m"
-    assert {f["path"] for f in manifest["files"]} >= {"report.xlsx", "map.html",
-                                                      "tables/summary.csv"}
+    assert {f["path"] for f in manifest["files"]} >= {"report.xlsx", "map.html", "map.png",
+                                                      "map.pdf", "tables/summary.csv"}
     # the map's service circles are the plan's 1 km, not a default
     page = (out / "map.html").read_text(encoding="utf-8")
     label = "Vùng phục vụ trạm bơm (bán kính 1.000 m)"
