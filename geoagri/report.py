@@ -276,9 +276,10 @@ def _check_language(language: str) -> int:
 
 
 def _carried(value: float) -> int | None:
-    """Decimals (0–2) a figure carries, measuring noise aside (23.183,8 → 1); None if more."""
+    """Decimals (0–2) a figure carries, float noise aside (23.183,8 → 1); None if more
+    (a measured 20.911,7034 ha carries none)."""
     for d in range(3):
-        if abs(float(value) - round(float(value), d)) < 1e-6 * max(1.0, abs(float(value))):
+        if abs(float(value) - round(float(value), d)) < 1e-9 * max(1.0, abs(float(value))):
             return d
     return None
 
