@@ -26,7 +26,7 @@ Examples
 >>> t = table(ws, ["Xã", "Diện tích (ha)"], ["@", "#,##0.0"],
 ...           [["Xã A", 10.0], ["Xã B", 5.5]], sums=[1], label_col=0, total_label="Tổng cộng")
 >>> ws.cell(t.total_row, 3).value, [ws.cell(r, 1).value for r in t.item_rows]
-('=SUBTOTAL(9,C5:C6)', [1, 2])
+('=SUBTOTAL(9,C6:C7)', [1, 2])
 """
 
 from __future__ import annotations
@@ -39,9 +39,12 @@ from typing import Any
 
 from geoagri.io import FORMULA_PREFIXES
 
-__all__ = ["Table", "blank", "column_widths", "fit_widths", "page_setup", "paragraphs", "put",
-           "roman", "table", "title_block", "unit_line"]
+__all__ = ["Table", "blank", "column_widths", "fit_widths", "font", "page_setup", "paragraphs",
+           "put", "roman", "table", "title_block", "unit_line"]
 
+#: The font of every cell (the workbook's default): a styled cell names it too, or
+#: LibreOffice would draw it in its own default, a wider serif.
+FONT = "Calibri"
 #: Points of one printed line of 11 pt text.
 LINE_PT = 15.0
 #: Widest a text column gets (characters); longer text wraps.
@@ -64,6 +67,13 @@ def roman(n: int) -> str:
             out.append(letters)
             n -= value
     return "".join(out)
+
+
+def font(*, bold: bool = False, italic: bool = False, size: float = 11) -> Any:
+    """The sheet's font (:data:`FONT`), bold or italic."""
+    from openpyxl.styles import Font
+
+    return Font(name=FONT, size=size, bold=bold, italic=italic)
 
 
 def _thin() -> Any:
@@ -98,7 +108,7 @@ def _lines(text: str, width: float, *, bold: bool = False, title: bool = False) 
     a bold upper-case title wider still: too many lines leave a little
     space, too few would cut the text.
     """
-    chars = max(int(width * (0.55 if title else 0.92 if bold else 1.0)), 1)
+    chars = max(int(width * (0.55 if title else 0.85 if bold else 1.0)), 1)
     return sum(max(len(textwrap.wrap(part, chars)), 1) for part in str(text).split("\n"))
 
 
@@ -121,13 +131,13 @@ def title_block(ws: Any, lines: Sequence[str], *, width: int,
     italic.  With ``widths`` (the columns' widths in characters), a title
     longer than the merged width gets the rows it wraps to.
     """
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment
 
     for i, text in enumerate(lines):
         row = i + 1
         cell = put(ws, row, 1, text)
         big = i < 2
-        cell.font = Font(bold=big, italic=not big, size=13 if big else 11)
+        cell.font = font(bold=big, italic=not big, size=13 if big else 11)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         _merged_row(ws, row, 1, width)
         if widths is not None:
@@ -137,24 +147,24 @@ def title_block(ws: Any, lines: Sequence[str], *, width: int,
 
 def unit_line(ws: Any, text: str, *, width: int) -> None:
     """The unit line (``ĐVT: ha``), italic, right-aligned over the last columns."""
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment
 
     row = ws.max_row + 1
     first = max(width - 2, 1)
     cell = put(ws, row, first, text)
-    cell.font = Font(italic=True)
+    cell.font = font(italic=True)
     cell.alignment = Alignment(horizontal="right")
     _merged_row(ws, row, first, width)
 
 
 def paragraphs(ws: Any, texts: Sequence[str], *, width: int, widths: Sequence[float],
-               italic: bool = False) -> list[int]:
+               italic: bool = False, bold: bool = False) -> list[int]:
     """Each text in its own merged, wrapped row across ``width`` columns; their rows.
 
     The row height is set from the text's length and the merged width
     (``widths``: the columns' widths in characters).
     """
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment
 
     span = sum(widths[:width])
     rows = []
@@ -163,9 +173,9 @@ def paragraphs(ws: Any, texts: Sequence[str], *, width: int, widths: Sequence[fl
         cell = put(ws, row, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="justify")
         if italic:
-            cell.font = Font(italic=True)
+            cell.font = font(italic=True)
         _merged_row(ws, row, 1, width)
-        ws.row_dimensions[row].height = LINE_PT * _lines(text, span)
+        ws.row_dimensions[row].height = LINE_PT * _lines(text, span, bold=bold)
         rows.append(row)
     return rows
 
@@ -198,7 +208,7 @@ def fit_widths(headers: Sequence[str], items: Sequence[Sequence[object]], *,
     for j, fmt in counts:
         words = "".join(fmt.split('"')[1::2])
         widths[j + 1] = max(widths[j + 1], len(words) + 6)
-    return [round(w, 1) for w in widths]
+    return [round(float(w), 1) for w in widths]
 
 
 @dataclass
@@ -278,7 +288,7 @@ def table(
     -------
     Table
     """
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, PatternFill
 
     n = len(headers)
     headers = [number_header, *headers]
@@ -292,7 +302,7 @@ def table(
     fill = PatternFill("solid", fgColor="DDDDDD")
     for j, h in enumerate(headers):
         cell = put(ws, header_row, j + 1, h)
-        cell.font = Font(bold=True)
+        cell.font = font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.fill = fill
     ws.row_dimensions[header_row].height = LINE_PT * max(
@@ -341,7 +351,7 @@ def table(
             emit(members, level + 1)
             _totals(ws, row, first, r - 1)
             for j in range(1, n + 2):
-                ws.cell(row, j).font = Font(bold=True, italic=level > 0)
+                ws.cell(row, j).font = font(bold=True, italic=level > 0)
             out.group_rows.append(row)
 
     def _totals(ws: Any, row: int, first: int, last: int) -> None:
@@ -366,7 +376,7 @@ def table(
         put(ws, out.total_row, label_col + 2, total_label)
         _totals(ws, out.total_row, out.total_row + 1, out.last_row)
         for j in range(1, n + 2):
-            ws.cell(out.total_row, j).font = Font(bold=True)
+            ws.cell(out.total_row, j).font = font(bold=True)
     for row in ws.iter_rows(min_row=header_row, max_row=out.last_row, max_col=n + 1):
         for cell in row:
             cell.border = border

@@ -360,7 +360,13 @@ def headline(row: pd.Series | dict, *, language: str = "vi",
 
 #: Scopes as the notes name them.
 _SCOPE_WORDS = {"province": "tỉnh", "district": "huyện", "commune": "xã"}
-_SCOPE = r"(province|district|commune) (['\"])(.*?)\2"
+_SCOPE = r"(?P<scope>province|district|commune) (?P<q>['\"])(?P<id>.*?)(?P=q)"
+def _where(m: re.Match[str]) -> str:
+    """``xã Tân Phú``; a name that says its kind already (``Huyện Vĩnh Hưng``) as it is."""
+    word, name = _SCOPE_WORDS[m["scope"]], m["id"]
+    return name if name.lower().startswith(word) else f"{word} {name}"
+
+
 #: The notes :func:`geoagri.progress.progress` writes, in Vietnamese.
 _NOTES_VI: list[tuple[str, Any]] = [
     (r"the (\d{4}) target is compared with the actual up to (\d{4}) \(as_of\)",
@@ -372,11 +378,11 @@ _NOTES_VI: list[tuple[str, Any]] = [
     (r"no actual for indicator (['\"]).*?\1: it is not computed.*$",
      "chưa có số thực hiện: chỉ tiêu này không tính được từ các lớp dữ liệu"),
     (r"no actual for season (\S+(?: [\d-]+)?) in " + _SCOPE,
-     lambda m: f"chưa có số thực hiện vụ {m[1]} của {_SCOPE_WORDS[m[2]]} {m[4]}"),
-    (r"no actual for (['\"]).*?\1 in " + _SCOPE.replace(r"\2", r"\3"),
-     lambda m: f"chưa có số thực hiện của {_SCOPE_WORDS[m[2]]} {m[4]}"),
+     lambda m: f"chưa có số thực hiện vụ {m[1]} của {_where(m)}"),
+    (r"no actual for (['\"]).*?\1 in " + _SCOPE,
+     lambda m: f"chưa có số thực hiện của {_where(m)}"),
     (r"no actual for ([\d–, ]+) in " + _SCOPE,
-     lambda m: f"chưa có số thực hiện năm {m[1]} của {_SCOPE_WORDS[m[2]]} {m[4]}"),
+     lambda m: f"chưa có số thực hiện năm {m[1]} của {_where(m)}"),
     (r"target is 0: no percentage", "chỉ tiêu bằng 0: không tính tỷ lệ"),
     (r"the target has no unit", "chỉ tiêu chưa ghi đơn vị tính"),
     (r"unit (['\"])(.*?)\1 is not understood; write it as the documents do \([^)]*\)",
@@ -643,11 +649,12 @@ class ReportData:
         --------
         >>> from geoagri.datasets import demo
         >>> data = build_report_data(demo(), year=2024, proposals=False)
-        >>> [s[:58] for s in data.summary_sentences()[-4:]]  # doctest: +NORMALIZE_WHITESPACE
-        ['Công trình thủy lợi năm 2024: tỉnh làm chủ đầu tư 8 công t',
-         'Công trình do tỉnh làm chủ đầu tư: 4/8 công trình đã khảo ',
-         'Công trình do huyện làm chủ đầu tư: 3/23 công trình đã khả',
-         'Công trình điện phục vụ trạm bơm: 4 công trình, tổng kinh ']
+        >>> for s in data.summary_sentences()[6:10]:
+        ...     print(s[:58])
+        Công trình thủy lợi năm 2024: tỉnh làm chủ đầu tư 8 công t
+        Công trình do tỉnh làm chủ đầu tư: 4/8 công trình đã khảo
+        Công trình do huyện làm chủ đầu tư: 3/23 công trình đã khả
+        Công trình điện phục vụ trạm bơm: 4 công trình, tổng kinh
         """
         _check_language(language)
         works = self.works_status_sentences(language=language)
@@ -1170,8 +1177,6 @@ def _write_sheet(ws: Any, attr: str, table: pd.DataFrame, cols: Sequence[_Col],
     Appendix IV has the proposals block under its table: heading, table with
     totals, and the sentence worded as in seed 000.
     """
-    from openpyxl.styles import Font
-
     language = LANGUAGES[li]
     spec = _PRINTS[attr]
     table, groups = _grouped(attr, table, li)
@@ -1206,9 +1211,8 @@ def _write_sheet(ws: Any, attr: str, table: pd.DataFrame, cols: Sequence[_Col],
         _print_layout.paragraphs(ws, list(notes), width=width, widths=widths, italic=True)
     if block is not None:
         _print_layout.blank(ws)
-        row = _print_layout.paragraphs(ws, [_PROPOSALS_HEADING[li]], width=width,
-                                       widths=widths)[0]
-        ws.cell(row, 1).font = Font(bold=True)
+        _print_layout.paragraphs(ws, [_PROPOSALS_HEADING[li]], width=width, widths=widths,
+                                 bold=True)
         _table(ws, _PROPOSALS_PRINT, block, _PROPOSAL_COLS, li, widths=widths)
         sums = block[["stations", "line_length_km", "served_ha", "station_million_vnd",
                       "connection_million_vnd", "cost_million_vnd"]].sum()
@@ -1270,8 +1274,10 @@ def write_report(
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.xlsx"
     >>> files = write_report(ReportData(p, empty, empty, empty), out, language="en")
     >>> ws = load_workbook(files["workbook"])["Summary"]
-    >>> ws["J2"].value, ws["J2"].number_format, ws["K2"].value
-    (23865, '#,##0', 112.4)
+    >>> ws["A1"].value, ws["A5"].value[:40], ws.print_title_rows
+    ('SUMMARY', '- Production-linkage area in 2024: 23,86', '$8:$8')
+    >>> ws["A9"].value, ws["K9"].value, ws["K9"].number_format, ws["L9"].value
+    (1, 23865, '#,##0', 112.4)
     """
     li = _check_language(language)
     path = Path(path)

@@ -7,6 +7,7 @@ import csv
 import pandas as pd
 import pyogrio
 import pytest
+from _workbook import column, evaluate, header, header_row, item_rows, texts
 from openpyxl import load_workbook
 
 from geoagri.report import (
@@ -37,30 +38,6 @@ def written(data, tmp_path_factory):
     en = write_report(data, root / "en" / "report.xlsx", language="en",
                       tables_dir=root / "en_tables")
     return vi, en
-
-
-def header_row(ws):
-    """The table's header: the row printed on every page."""
-    return int(ws.print_title_rows.split(":")[0].strip("$"))
-
-
-def header(ws):
-    return [c.value for c in ws[header_row(ws)]]
-
-
-def item_rows(ws):
-    """The table's own rows (numbered in STT), not its total and group rows."""
-    return [r for r in ws.iter_rows(min_row=header_row(ws) + 1)
-            if isinstance(r[0].value, int)]
-
-
-def column(ws, name):
-    j = header(ws).index(name)
-    return [r[j].value for r in item_rows(ws)]
-
-
-def texts(ws):
-    return [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
 
 
 def test_format_number():
@@ -261,34 +238,6 @@ def proposals_block(ws, heading):
     end = next(i for i in range(start + 3, len(rows)) if not isinstance(rows[i][0].value, int))
     values = [evaluate(ws, c) for c in total[1:]]
     return header, [r[1:] for r in rows[start + 3:end]], values, total[1:], rows[end][0].value
-
-
-def evaluate(ws, cell):
-    """A cell's value, its formula evaluated: SUBTOTAL(9|3, range), or a ratio of two cells.
-
-    SUBTOTAL leaves out the range's own SUBTOTAL cells (group rows), as Excel
-    and LibreOffice do; written here from the spreadsheet's definition, not
-    from geoagri's code.
-    """
-    import re
-
-    from openpyxl.utils import range_boundaries
-
-    v = cell.value
-    if not (isinstance(v, str) and cell.data_type == "f"):
-        return v
-    m = re.fullmatch(r"=SUBTOTAL\((9|3),([A-Z]+\d+:[A-Z]+\d+)\)", v)
-    if m:
-        c1, r1, c2, r2 = range_boundaries(m[2])
-        inner = [ws.cell(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
-        inner = [c for c in inner if not (c.data_type == "f" and "SUBTOTAL" in str(c.value))]
-        if m[1] == "9":
-            return sum(c.value for c in inner if isinstance(c.value, int | float))
-        return sum(c.value is not None and c.value != "" for c in inner)
-    m = re.fullmatch(r'=IF\(N\(([A-Z]+\d+)\)=0,"",([A-Z]+\d+)/([A-Z]+\d+)\*([\d.]+)\)', v)
-    assert m, f"unexpected formula {v!r} in {cell.coordinate}"
-    den = evaluate(ws, ws[m[3]])
-    return "" if not den else evaluate(ws, ws[m[2]]) / den * float(m[4])
 
 
 def test_appendix_iv_lists_the_siting_proposals_under_the_works(demo_run):
