@@ -31,9 +31,19 @@ Chuyển đổi 2025``  2025 reform    its shares (:func:`geoagri.reform.lineage
                                   when the results carry one (``lineage``)
 ================== ============== ===================================================
 
+Every sheet prints as the documents' appendices (laid out by
+:mod:`geoagri._print_layout`, see ``docs/report.md``): a title block
+(``PHỤ LỤC I``, the table's title, ``(Kèm theo Báo cáo số …)``), the unit
+line (``ĐVT: ha``), an ``STT`` column, borders, a total row and subtotals by
+district (I), season and support (II), investor and status (III) as
+``SUBTOTAL`` formulas, landscape A4 fitted to the width with the header row
+on every page; the summary prints its sentences
+(:meth:`ReportData.summary_sentences`) first, above its table.
+
 Every table is also written as CSV (UTF-8 with a byte-order mark, so that
 Excel reads Vietnamese text) into ``tables/`` beside the workbook, with the
-same headers as the sheet and numbers written plainly (``23864.99``); the
+same headers as the sheet and numbers written plainly (``23864.99``), without
+title block, totals or formulas; the
 proposals under appendix IV are not repeated there (``geoagri run`` and
 ``geoagri demo`` write them as ``tables/appendix_4_proposals.csv``).
 
@@ -48,7 +58,8 @@ shows ``23.865`` and ``112,4`` and an English one ``23,865`` and ``112.4``.
 No Excel format code can force a
 decimal comma while the cell stays a number (literal separators only work for
 whole numbers), so the style is not forced in the cells; instead the summary's
-``headline`` column spells each figure as text in the chosen language's style
+sentences (and the ``headline`` column of its CSV) spell each figure as text in
+the chosen language's style
 (``language="vi"``: ``23.865 ha``, ``112,4%``; ``"en"``: ``23,865 ha``,
 ``112.4%``), ready to paste into the report.  Headers and sheet names follow
 ``language``.
@@ -100,7 +111,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
 
 __all__ = ["LANGUAGES", "ReportData", "build_report_data", "format_number", "headline",
-           "write_report"]
+           "note_text", "write_report"]
 
 #: Languages of the workbook.
 LANGUAGES = ("vi", "en")
