@@ -479,12 +479,31 @@ def _status_counts(statuses: pd.Series, li: int) -> str:
     return "; ".join([first, *(f"{c} {words}" for c, words in parts[1:])])
 
 
-def _investor_words(investor: object, li: int) -> str:
-    """``tỉnh`` / ``the province``: an investor as a sentence names it."""
-    if investor is None or (not isinstance(investor, str) and pd.isna(investor)):
-        return ("chưa rõ chủ đầu tư", "unknown investor")[li]
+def _missing_value(value: object) -> bool:
+    return value is None or value == "" or (not isinstance(value, str) and pd.isna(value))
+
+
+def _investor_group(investor: object, li: int) -> str:
+    """The works of an investor as a group row and a sentence name them.
+
+    ``Công trình do tỉnh làm chủ đầu tư`` / ``Works invested by the province``;
+    ``Công trình chưa rõ chủ đầu tư`` when the works do not say.
+    """
+    if _missing_value(investor):
+        return ("Công trình chưa rõ chủ đầu tư", "Works without an investor")[li]
     label = str(_label(investor, li))
-    return label[:1].lower() + label[1:] if li == 0 else f"the {label.lower()}"
+    return (f"Công trình do {label[:1].lower() + label[1:]} làm chủ đầu tư",
+            f"Works invested by the {label.lower()}")[li]
+
+
+def _investor_part(investor: object, n: int, money: str, li: int) -> str:
+    """``tỉnh làm chủ đầu tư 8 công trình, tổng mức đầu tư 26.000 triệu đồng``."""
+    if _missing_value(investor):
+        return (f"chưa rõ chủ đầu tư {n} công trình, tổng mức đầu tư {money}",
+                f"{n} without an investor ({money})")[li]
+    label = str(_label(investor, li))
+    return (f"{label[:1].lower() + label[1:]} làm chủ đầu tư {n} công trình, tổng mức đầu tư "
+            f"{money}", f"{n} invested by the {label.lower()} ({money})")[li]
 
 
 @dataclass(frozen=True)
@@ -625,13 +644,10 @@ class ReportData:
             parts, statuses = [], []
             for inv in pd.unique(key):
                 rows = key == inv
-                who = _investor_words(inv or None, li)
                 n, money = int(rows.sum()), self._money(cost[rows].sum(), language)
-                parts.append(f"{who} làm chủ đầu tư {n} công trình, tổng mức đầu tư {money}"
-                             if li == 0 else f"{n} invested by {who} ({money})")
-                subject = (f"Công trình do {who} làm chủ đầu tư" if li == 0
-                           else f"Works invested by {who}")
-                statuses.append(f"{subject}: {_status_counts(works.loc[rows, 'status'], li)}.")
+                parts.append(_investor_part(inv, n, money, li))
+                statuses.append(f"{_investor_group(inv, li)}: "
+                                f"{_status_counts(works.loc[rows, 'status'], li)}.")
             head = ("Công trình thủy lợi" if li == 0 else "Irrigation works") + when
             out += [f"{head}: {'; '.join(parts)}.", *statuses]
         power = self.power_works
@@ -1131,13 +1147,16 @@ def _grouped(attr: str, table: pd.DataFrame, li: int
         table = table.assign(_d=table["district"].map(order).fillna(len(order)))
         table = table.sort_values("_d", kind="stable").drop(columns="_d")
         return table, [(None if pd.isna(d) else str(d),) for d in table["district"]]
+    def labels(col: str) -> list[object]:
+        return list(table[col]) if col in table else [None] * len(table)
+
     if attr == "models":
-        return table, [(_season_title(se, li), sup) for se, sup in
-                       zip(table["season"], table["support_label"], strict=True)]
+        return table, [(None if _missing_value(se) else _season_title(se, li), sup)
+                       for se, sup in zip(labels("season"), labels("support_label"),
+                                          strict=True)]
     if attr == "works":
-        who = [("Công trình do {} làm chủ đầu tư", "Works invested by {}")[li].format(
-            _investor_words(inv, li)) for inv in table["investor"]]
-        return table, list(zip(who, table["status_label"], strict=True))
+        return table, [(_investor_group(inv, li), st) for inv, st in
+                       zip(labels("investor"), labels("status_label"), strict=True)]
     return table, None
 
 

@@ -316,7 +316,7 @@ def test_works_status_sentences_are_the_hand_counts(report):
     assert "tổng kinh phí ước tính 4,4 tỷ đồng, phục vụ tưới tiêu cho 1.030 ha" in tỷ[-1]
 
 
-def test_status_sentences_with_works_under_way_and_completed():
+def test_status_sentences_with_works_under_way_and_completed(tmp_path):
     works = pd.DataFrame({"investor": ["province"] * 5 + [None],
                           "status": ["completed", "completed", "under_construction",
                                      "planned", None, "planned"],
@@ -324,10 +324,21 @@ def test_status_sentences_with_works_under_way_and_completed():
     empty = pd.DataFrame()
     got = ReportData(empty, empty, empty, works).works_status_sentences()
     assert got[0] == ("Công trình thủy lợi: tỉnh làm chủ đầu tư 5 công trình, tổng mức đầu tư "
-                      "5.000 triệu đồng; chưa rõ chủ đầu tư làm chủ đầu tư 1 công trình, tổng "
-                      "mức đầu tư 1.000 triệu đồng.")
+                      "5.000 triệu đồng; chưa rõ chủ đầu tư 1 công trình, tổng mức đầu tư "
+                      "1.000 triệu đồng.")
     assert got[1] == ("Công trình do tỉnh làm chủ đầu tư: 2/5 công trình hoàn thành; 1 đang "
                       "thi công; 1 chưa triển khai; 1 chưa rõ tình trạng.")
+    assert got[2] == "Công trình chưa rõ chủ đầu tư: cả 1 công trình chưa triển khai."
+    # printed: a group per investor, the works without one in theirs
+    no_targets = pd.DataFrame(columns=["indicator", "unit", "scope", "source", "year"])
+    files = write_report(ReportData(no_targets, empty, empty, works.assign(
+        work_id=[f"W{i}" for i in range(6)])), tmp_path / "r.xlsx")
+    ws = load_workbook(files["workbook"])["Phụ lục III"]
+    rows = labelled(ws, "Tên công trình")
+    count = header(ws).index("Mã công trình")
+    assert evaluate(ws, rows["Công trình do tỉnh làm chủ đầu tư"][count]) == 5
+    assert evaluate(ws, rows["Công trình chưa rõ chủ đầu tư"][count]) == 1
+    assert evaluate(ws, rows["Tổng cộng"][count]) == 6
 
 
 # ------------------------------------------------------------------ notes in the language
