@@ -108,7 +108,7 @@ def _lines(text: str, width: float, *, bold: bool = False, title: bool = False) 
     a bold upper-case title wider still: too many lines leave a little
     space, too few would cut the text.
     """
-    chars = max(int(width * (0.55 if title else 0.85 if bold else 1.0)), 1)
+    chars = max(int(width * (0.55 if title else 0.85 if bold else 0.95)), 1)
     return sum(max(len(textwrap.wrap(part, chars)), 1) for part in str(text).split("\n"))
 
 
@@ -382,8 +382,11 @@ def table(
             cell.border = border
     for row in (out.total_row, *out.group_rows):
         if row is not None:
+            for j in range(1, n + 2):  # a wrapped label: its figures centred beside it
+                ws.cell(row, j).alignment = Alignment(
+                    vertical="center", wrap_text=j == label_col + 2,
+                    horizontal="center" if j == 1 else None)
             cell = ws.cell(row, label_col + 2)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
             if isinstance(cell.value, str):
                 tall = _lines(cell.value, widths[label_col + 1], bold=True)
                 if tall > 1:
