@@ -372,6 +372,8 @@ def headline(row: pd.Series | dict, *, language: str = "vi",
 #: Scopes as the notes name them.
 _SCOPE_WORDS = {"province": "tỉnh", "district": "huyện", "commune": "xã"}
 _SCOPE = r"(?P<scope>province|district|commune) (?P<q>['\"])(?P<id>.*?)(?P=q)"
+
+
 def _where(m: re.Match[str]) -> str:
     """``xã Tân Phú``; a name that says its kind already (``Huyện Vĩnh Hưng``) as it is."""
     word, name = _SCOPE_WORDS[m["scope"]], m["id"]
@@ -671,6 +673,15 @@ class ReportData:
         (:meth:`summary_lines`), except that the works' completion targets
         are told as the documents tell them, by counts per status
         (:meth:`works_status_sentences`), where their first headline was.
+        The workbook prints them at the top of its summary sheet.
+
+        Parameters
+        ----------
+        language : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        list of str
 
         Examples
         --------
@@ -1147,6 +1158,7 @@ def _grouped(attr: str, table: pd.DataFrame, li: int
         table = table.assign(_d=table["district"].map(order).fillna(len(order)))
         table = table.sort_values("_d", kind="stable").drop(columns="_d")
         return table, [(None if pd.isna(d) else str(d),) for d in table["district"]]
+
     def labels(col: str) -> list[object]:
         return list(table[col]) if col in table else [None] * len(table)
 
@@ -1219,8 +1231,9 @@ def _write_sheet(ws: Any, attr: str, table: pd.DataFrame, cols: Sequence[_Col],
         block = _proposals_table(proposals)
         more = _print_layout.fit_widths([_NUMBER[li], *(c[1 + li] for c in _PROPOSAL_COLS)],
                                         _items(block, _PROPOSAL_COLS))
-        widths = [max(a, b) for a, b in zip(widths + [0.0] * len(more),
-                                            more + [0.0] * len(widths), strict=False)]
+        size = max(len(widths), len(more))
+        widths = [max(a, b) for a, b in zip(widths + [0.0] * (size - len(widths)),
+                                            more + [0.0] * (size - len(more)), strict=True)]
         width = max(width, len(_PROPOSAL_COLS) + 1)
     year = "" if data.year is None else (f" NĂM {data.year}", f", {data.year}")[li]
     _print_layout.title_block(ws, [spec.kicker[li], spec.title[li].format(year=year),

@@ -267,6 +267,8 @@ def test_every_sheet_prints_landscape_a4_fitted_to_width(books):
                                  if all(c.value is None for c in r)), len(table))]
             assert table and all(c.border.left.style == c.border.bottom.style == "thin"
                                  for r in table for c in r)
+            # every column set is wide enough to read, none hidden
+            assert all(d.width >= 5 for d in ws.column_dimensions.values() if d.customWidth)
 
 
 def test_the_summary_s_sentences_print_first(books, report):
