@@ -182,7 +182,7 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     finally:
         progress.close()
     if results.report is not None:
-        for line in results.report.summary_lines(language=language):
+        for line in results.report.summary_sentences(language=language):
             print(line)
     _print_proposals(results.infrastructure)
     for name, why in results.skipped.items():

@@ -631,6 +631,23 @@ class ReportData:
         Công trình do tỉnh làm chủ đầu tư: 2/3 công trình đã khảo sát, thiết kế (1 đã lập báo cáo KTKT, 1 mới khảo sát); 1 chưa triển khai.
         Công trình do huyện làm chủ đầu tư: 1/2 công trình đã khảo sát, thiết kế và lập báo cáo KTKT; 1 chưa triển khai.
         """  # noqa: E501
+        return [*self.irrigation_sentences(language=language),
+                *filter(None, [self.power_sentence(language=language)])]
+
+    def irrigation_sentences(self, *, language: str = "vi") -> list[str]:
+        """The irrigation works: per investor, number and investment; then counts per status.
+
+        The first part of :meth:`works_status_sentences` (empty without works).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> works = pd.DataFrame({"investor": ["province"] * 2, "status": ["designed", "planned"],
+        ...                       "cost_million_vnd": [4200.0, 3500.0]})
+        >>> empty = pd.DataFrame()
+        >>> print(ReportData(empty, empty, empty, works).irrigation_sentences()[1])
+        Công trình do tỉnh làm chủ đầu tư: 1/2 công trình đã khảo sát, thiết kế và lập báo cáo KTKT; 1 chưa triển khai.
+        """  # noqa: E501
         li = _check_language(language)
         out: list[str] = []
         works = self.works
@@ -653,19 +670,36 @@ class ReportData:
                                 f"{_status_counts(works.loc[rows, 'status'], li)}.")
             head = ("Công trình thủy lợi" if li == 0 else "Irrigation works") + when
             out += [f"{head}: {'; '.join(parts)}.", *statuses]
-        power = self.power_works
-        if power is not None and len(power) and "status" in power:
-            n = len(power)
-            money = self._money(pd.to_numeric(power["cost_million_vnd"], errors="coerce").sum(),
-                                language)
-            ha = format_number(pd.to_numeric(power["served_area_ha"], errors="coerce").sum(),
-                               language=language)
-            counts = _status_counts(power["status"], li)
-            out.append(f"Công trình điện phục vụ trạm bơm: {n} công trình, tổng kinh phí ước "
-                       f"tính {money}, phục vụ tưới tiêu cho {ha} ha; {counts}." if li == 0 else
-                       f"Power works for pump stations: {n} works, estimated cost {money}, "
-                       f"serving {ha} ha; {counts}.")
         return out
+
+    def power_sentence(self, *, language: str = "vi") -> str | None:
+        """The power works for pump stations: number, cost, hectares served, counts per status.
+
+        The last part of :meth:`works_status_sentences` (None without power works).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> power = pd.DataFrame({"status": ["planned", "planned"],
+        ...     "cost_million_vnd": [1300.0, 1100.0], "served_area_ha": [320.0, 270.0]})
+        >>> empty = pd.DataFrame()
+        >>> print(ReportData(empty, empty, empty, empty, power_works=power).power_sentence())
+        Công trình điện phục vụ trạm bơm: 2 công trình, tổng kinh phí ước tính 2.400 triệu đồng, phục vụ tưới tiêu cho 590 ha; cả 2 công trình chưa triển khai.
+        """  # noqa: E501
+        li = _check_language(language)
+        power = self.power_works
+        if power is None or not len(power) or "status" not in power:
+            return None
+        n = len(power)
+        money = self._money(pd.to_numeric(power["cost_million_vnd"], errors="coerce").sum(),
+                            language)
+        ha = format_number(pd.to_numeric(power["served_area_ha"], errors="coerce").sum(),
+                           language=language)
+        counts = _status_counts(power["status"], li)
+        return (f"Công trình điện phục vụ trạm bơm: {n} công trình, tổng kinh phí ước "
+                f"tính {money}, phục vụ tưới tiêu cho {ha} ha; {counts}." if li == 0 else
+                f"Power works for pump stations: {n} works, estimated cost {money}, "
+                f"serving {ha} ha; {counts}.")
 
     def summary_sentences(self, *, language: str = "vi") -> list[str]:
         """The sentences the summary prints first, in the documents' order.
