@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geoagri import __version__
-from geoagri.errors import GeoagriError
+from geoagri.errors import GeoagriError, PlanError
 
 if TYPE_CHECKING:  # pragma: no cover
     from geoagri.outputs import OutputSet
@@ -183,7 +183,7 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     finally:
         progress.close()
     if results.report is not None:
-        for line in results.report.summary_lines(language=language):
+        for line in results.report.summary_sentences(language=language):
             print(line)
     _print_proposals(results.infrastructure)
     for name, why in results.skipped.items():
@@ -337,6 +337,43 @@ def _cmd_area(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_indicators(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from geoagri.indicator_engine import compute_indicators, labelled
+    from geoagri.io import write_layer
+    from geoagri.plan import read_plan
+    from geoagri.progress import first_year, plan_targets
+
+    plan = read_plan(args.plan)
+    year = args.year if args.year is not None else plan.year
+    if year is None:
+        raise PlanError(f"plan '{plan.name}' says no reporting year: pass --year 2024")
+    since = args.since if args.since is not None else first_year(plan_targets(plan), year)
+    table = compute_indicators(plan, year=year, since=since,
+                               indicators=_csv_list(args.indicator),
+                               levels=_csv_list(args.level) or ("district", "plan"))
+    if not args.all_years:
+        table = table[table["year"] == year]
+    if not args.categories:
+        table = table[table["categories"] == ""]
+    shown = labelled(table, plan, language=args.language)
+    if args.out:
+        from geoagri.outputs import write_atomically
+
+        write_atomically(args.out, lambda tmp: write_layer(shown, tmp))
+        print(f"{len(shown)} rows written to {args.out}")
+    else:
+        cols = ["indicator", "level", "unit_name", "categories", "period", "value", "unit"]
+        with pd.option_context("display.max_rows", None, "display.width", 160):
+            print(shown[[c for c in cols if args.categories or c != "categories"]]
+                  .to_string(index=False))
+    for name, why in zip(table.attrs["not_computed"]["indicator"],
+                         table.attrs["not_computed"]["why"], strict=True):
+        print(f"{name}: not computed: {why}", file=sys.stderr)
+    return 0
+
+
 def _csv_list(text: str | None) -> list[str] | None:
     return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
 
@@ -403,6 +440,24 @@ def _parser() -> argparse.ArgumentParser:
     area.add_argument("--year", help="count the features in force in this year (start_year, "
                       "status; default: the plan's year); 'all' counts every feature")
     area.set_defaults(func=_cmd_area)
+    ind = sub.add_parser("indicators", help="every indicator of a plan by level and period "
+                         "(the table the report reads)")
+    ind.add_argument("plan", help="plan file (plan.toml)")
+    ind.add_argument("--indicator", help="comma-separated ids (default: the whole catalogue "
+                     "and the plan's own)")
+    ind.add_argument("--level", help="comma-separated levels: commune, district, province, "
+                     "plan (default district,plan)")
+    ind.add_argument("--year", type=int, help="reporting year (default: the plan's year)")
+    ind.add_argument("--since", type=int, help="first year (default: the year, or the first "
+                     "year a cumulative target needs)")
+    ind.add_argument("--all-years", action="store_true", dest="all_years",
+                     help="every year from --since, not only the reporting year")
+    ind.add_argument("--categories", action="store_true",
+                     help="the rows by category (crop, season, type…) too")
+    ind.add_argument("--language", default="vi", choices=["vi", "en"],
+                     help="language of the labels (default vi)")
+    ind.add_argument("--out", help="write the table (.csv, .xlsx) instead of printing")
+    ind.set_defaults(func=_cmd_indicators)
     exp = sub.add_parser("export", help="export a plan's layers for QGIS, Google Earth, Excel")
     exp.add_argument("plan", help="plan file (plan.toml)")
     exp.add_argument("--format", required=True,

@@ -31,9 +31,19 @@ Chuyển đổi 2025``  2025 reform    its shares (:func:`geoagri.reform.lineage
                                   when the results carry one (``lineage``)
 ================== ============== ===================================================
 
+Every sheet prints as the documents' appendices (laid out by
+:mod:`geoagri._print_layout`, see ``docs/report.md``): a title block
+(``PHỤ LỤC I``, the table's title, ``(Kèm theo Báo cáo số …)``), the unit
+line (``ĐVT: ha``), an ``STT`` column, borders, a total row and subtotals by
+district (I), season and support (II), investor and status (III) as
+``SUBTOTAL`` formulas, landscape A4 fitted to the width with the header row
+on every page; the summary prints its sentences
+(:meth:`ReportData.summary_sentences`) first, above its table.
+
 Every table is also written as CSV (UTF-8 with a byte-order mark, so that
 Excel reads Vietnamese text) into ``tables/`` beside the workbook, with the
-same headers as the sheet and numbers written plainly (``23864.99``); the
+same headers as the sheet and numbers written plainly (``23864.99``), without
+title block, totals or formulas; the
 proposals under appendix IV are not repeated there (``geoagri run`` and
 ``geoagri demo`` write them as ``tables/appendix_4_proposals.csv``).
 
@@ -48,7 +58,8 @@ shows ``23.865`` and ``112,4`` and an English one ``23,865`` and ``112.4``.
 No Excel format code can force a
 decimal comma while the cell stays a number (literal separators only work for
 whole numbers), so the style is not forced in the cells; instead the summary's
-``headline`` column spells each figure as text in the chosen language's style
+sentences (and the ``headline`` column of its CSV) spell each figure as text in
+the chosen language's style
 (``language="vi"``: ``23.865 ha``, ``112,4%``; ``"en"``: ``23,865 ha``,
 ``112.4%``), ready to paste into the report.  Headers and sheet names follow
 ``language``.
@@ -80,7 +91,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from geoagri import _labels
+from geoagri import _labels, _print_layout
 from geoagri._labels import format_number
 from geoagri.errors import OptionError
 from geoagri.indicators import (
@@ -91,7 +102,7 @@ from geoagri.indicators import (
     plan_linkage,
     season_end_year,
 )
-from geoagri.io import FORMULA_PREFIXES, replace_file, write_layer
+from geoagri.io import replace_file, write_layer
 from geoagri.names import unit_key
 from geoagri.progress import Rounding, first_year, plan_targets, progress
 from geoagri.schema import WORK_STATUSES
@@ -101,7 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
 
 __all__ = ["LANGUAGES", "ReportData", "build_report_data", "format_number", "headline",
-           "write_report"]
+           "note_text", "write_report"]
 
 #: Languages of the workbook.
 LANGUAGES = ("vi", "en")
@@ -380,6 +391,145 @@ def headline(row: pd.Series | dict, *, language: str = "vi",
     return f"{label}{period}: {actual}{unit}, {pct}% of {source}{tperiod} ({target}{unit})"
 
 
+#: Scopes as the notes name them.
+_SCOPE_WORDS = {"province": "tỉnh", "district": "huyện", "commune": "xã"}
+_SCOPE = r"(?P<scope>province|district|commune) (?P<q>['\"])(?P<id>.*?)(?P=q)"
+
+
+def _where(m: re.Match[str]) -> str:
+    """``xã Tân Phú``; a name that says its kind already (``Huyện Vĩnh Hưng``) as it is."""
+    word, name = _SCOPE_WORDS[m["scope"]], m["id"]
+    return name if name.lower().startswith(word) else f"{word} {name}"
+
+
+#: The notes :func:`geoagri.progress.progress` writes, in Vietnamese.
+_NOTES_VI: list[tuple[str, Any]] = [
+    (r"the (\d{4}) target is compared with the actual up to (\d{4}) \(as_of\)",
+     r"chỉ tiêu năm \1 được so với số thực hiện đến năm \2"),
+    (r"the (\d{4}) target is compared with the latest actual \((\d{4})\)",
+     r"chỉ tiêu năm \1 được so với số thực hiện mới nhất (năm \2)"),
+    (r"no actual for ([\d–, ]+): the cumulative sum covers ([\d–, ]+) only",
+     r"chưa có số thực hiện năm \1: số lũy kế chỉ gồm năm \2"),
+    (r"no actual for indicator (['\"]).*?\1: it is not computed.*$",
+     "chưa có số thực hiện: chỉ tiêu này không tính được từ các lớp dữ liệu"),
+    (r"no actual for season (\S+(?: [\d-]+)?) in " + _SCOPE,
+     lambda m: f"chưa có số thực hiện vụ {m[1]} của {_where(m)}"),
+    (r"no actual for (['\"]).*?\1 in " + _SCOPE,
+     lambda m: f"chưa có số thực hiện của {_where(m)}"),
+    (r"no actual for ([\d–, ]+) in " + _SCOPE,
+     lambda m: f"chưa có số thực hiện năm {m[1]} của {_where(m)}"),
+    (r"target is 0: no percentage", "chỉ tiêu bằng 0: không tính tỷ lệ"),
+    (r"the target has no unit", "chỉ tiêu chưa ghi đơn vị tính"),
+    (r"unit (['\"])(.*?)\1 is not understood; write it as the documents do \([^)]*\)",
+     r"chưa hiểu đơn vị '\2'; ghi đơn vị như trong văn bản (ha, tạ/ha, triệu đồng, %, HTX, "
+     r"hộ…)"),
+    (r"the target is in (['\"])(.*?)\1 \([^)]*\), the actual in (\S+) \([^)]*\): they cannot "
+     r"be compared; write the target in (\S+)",
+     r"chỉ tiêu tính bằng '\2', số thực hiện tính bằng \3: không so sánh được; ghi chỉ tiêu "
+     r"theo \4"),
+]
+
+
+def note_text(note: object, *, language: str = "vi") -> str:
+    """A note of :func:`geoagri.progress.progress` in the report's language.
+
+    The progress table's notes are English; the Vietnamese report writes
+    them in Vietnamese.
+
+    Examples
+    --------
+    >>> note_text("the 2025 target is compared with the actual up to 2024 (as_of)")
+    'chỉ tiêu năm 2025 được so với số thực hiện đến năm 2024'
+    >>> note_text("target is 0: no percentage", language="en")
+    'target is 0: no percentage'
+    """
+    _check_language(language)
+    if note is None or (not isinstance(note, str) and pd.isna(note)):
+        return ""
+    text = str(note)
+    if language == "vi":
+        for pattern, replacement in _NOTES_VI:
+            text = re.sub(pattern, replacement, text)
+    return text
+
+
+#: Work status → how a sentence counts it ("3 đã khảo sát, thiết kế và lập báo cáo KTKT").
+_STATUS_WORDS = {
+    "completed": ("hoàn thành", "completed"),
+    "under_construction": ("đang thi công", "under construction"),
+    "designed": ("đã khảo sát, thiết kế và lập báo cáo KTKT", "surveyed and designed"),
+    "surveyed": ("đã khảo sát", "surveyed"),
+    "planned": ("chưa triển khai", "not started"),
+}
+#: Surveyed and designed works told together, each in the parentheses' words.
+_PREPARED_WORDS = ("đã khảo sát, thiết kế", "surveyed or designed")
+_PREPARED_DETAIL = {"designed": ("đã lập báo cáo KTKT", "designed"),
+                    "surveyed": ("mới khảo sát", "surveyed only")}
+_NO_STATUS = ("chưa rõ tình trạng", "status not given")
+#: The targets the works' status sentences tell (in place of their headlines).
+_WORKS_INDICATORS = ("works_completed", "works_completed_province",
+                     "works_completed_district")
+_POWER_INDICATORS = ("power_works_completed",)
+
+
+def _status_counts(statuses: pd.Series, li: int) -> str:
+    """Counts per status, most advanced first: ``4/8 công trình đã khảo sát, thiết kế (…);
+    4 chưa triển khai``; ``cả 4 công trình chưa triển khai`` when they share one."""
+    n = len(statuses)
+    counts = statuses.astype(object).where(statuses.notna(), None).value_counts().to_dict()
+    count = {k: int(counts.get(k, 0)) for k in _STATUS_WORDS}
+    parts: list[tuple[int, str]] = []
+    for st in ("completed", "under_construction"):
+        if count[st]:
+            parts.append((count[st], _STATUS_WORDS[st][li]))
+    both = count["designed"] and count["surveyed"]
+    if both:
+        detail = ", ".join(f"{count[st]} {_PREPARED_DETAIL[st][li]}"
+                           for st in ("designed", "surveyed"))
+        parts.append((count["designed"] + count["surveyed"],
+                      f"{_PREPARED_WORDS[li]} ({detail})"))
+    else:
+        parts += [(count[st], _STATUS_WORDS[st][li]) for st in ("designed", "surveyed")
+                  if count[st]]
+    if count["planned"]:
+        parts.append((count["planned"], _STATUS_WORDS["planned"][li]))
+    other = n - sum(count.values())
+    if other:
+        parts.append((other, _NO_STATUS[li]))
+    noun = ("công trình", "works")[li]
+    if len(parts) == 1:
+        return f"cả {n} {noun} {parts[0][1]}" if li == 0 else f"all {n} {noun} {parts[0][1]}"
+    first = f"{parts[0][0]}/{n} {noun} {parts[0][1]}"
+    return "; ".join([first, *(f"{c} {words}" for c, words in parts[1:])])
+
+
+def _missing_value(value: object) -> bool:
+    return value is None or value == "" or (not isinstance(value, str) and pd.isna(value))
+
+
+def _investor_group(investor: object, li: int) -> str:
+    """The works of an investor as a group row and a sentence name them.
+
+    ``Công trình do tỉnh làm chủ đầu tư`` / ``Works invested by the province``;
+    ``Công trình chưa rõ chủ đầu tư`` when the works do not say.
+    """
+    if _missing_value(investor):
+        return ("Công trình chưa rõ chủ đầu tư", "Works without an investor")[li]
+    label = str(_label(investor, li))
+    return (f"Công trình do {label[:1].lower() + label[1:]} làm chủ đầu tư",
+            f"Works invested by the {label.lower()}")[li]
+
+
+def _investor_part(investor: object, n: int, money: str, li: int) -> str:
+    """``tỉnh làm chủ đầu tư 8 công trình, tổng mức đầu tư 26.000 triệu đồng``."""
+    if _missing_value(investor):
+        return (f"chưa rõ chủ đầu tư {n} công trình, tổng mức đầu tư {money}",
+                f"{n} without an investor ({money})")[li]
+    label = str(_label(investor, li))
+    return (f"{label[:1].lower() + label[1:]} làm chủ đầu tư {n} công trình, tổng mức đầu tư "
+            f"{money}", f"{n} invested by the {label.lower()} ({money})")[li]
+
+
 @dataclass(frozen=True)
 class ReportData:
     """The tables of a report, as :func:`write_report` writes them.
@@ -390,8 +540,10 @@ class ReportData:
         :func:`geoagri.progress.progress` rows (the summary sheet).
     linkage_by_commune : DataFrame
         ``commune_id``, ``commune_name``, ``area_ha``, ``overlap_ha``,
-        ``commune_share_pct``, ``target_ha``, ``achieved_pct``; one row per
-        commune, plus one with no ``commune_id`` for area outside every commune.
+        ``commune_share_pct``, ``target_ha``, ``achieved_pct`` and, when the
+        communes name theirs, ``district`` (appendix I then has a subtotal per
+        district when there are several); one row per commune, plus one with
+        no ``commune_id`` for area outside every commune.
     models : DataFrame
         ``season``, ``commune_id``, ``commune_name``, ``support``, ``models``
         (count), ``area_ha``, ``yield_t_ha`` and ``profit_million_vnd_ha``
@@ -408,7 +560,9 @@ class ReportData:
     year : int, optional
         Year of the report.
     notes : tuple of str
-        Notes written under the summary table.
+        Further notes written under the summary table (the progress table's
+        own notes are in its ``note`` column, written in the report's
+        language by :func:`note_text`).
     lineage : DataFrame, optional
         The 2025 lineage (:func:`geoagri.reform.lineage`, e.g. the
         ``attrs["lineage"]`` of carried figures or re-based targets); when
@@ -457,11 +611,174 @@ class ReportData:
         >>> ReportData(p, empty, empty, empty).summary_lines(language="en")
         ['Irrigation works completed in 2024: 0, 0.0% of the plan for 2024 (31)']
         """
-        rows = self.progress[self.progress["scope"] != "commune"]
-        if rows.empty:
-            rows = self.progress
         return [headline(r, language=language, units=dict(self.units), labels=self.labels)
-                for _, r in rows.iterrows()]
+                for _, r in self._summary_rows().iterrows()]
+
+    def _summary_rows(self) -> pd.DataFrame:
+        """The progress rows the summary tells: not the communes' unless there are no others."""
+        if not len(self.progress):
+            return self.progress
+        rows = self.progress[self.progress["scope"] != "commune"]
+        return rows if len(rows) else self.progress
+
+    def _money(self, million_vnd: float, language: str) -> str:
+        """Money in the report's unit: ``26.000 triệu đồng``."""
+        value, unit = customary(float(million_vnd) * 1e6, "vnd", language=language,
+                                units=dict(self.units))
+        return f"{format_number(value, decimals=_decimals(value, unit), language=language)} " \
+               f"{unit}"
+
+    def works_status_sentences(self, *, language: str = "vi") -> list[str]:
+        """The works as the documents tell them: per investor, counts per status.
+
+        One sentence with the irrigation works per investor (number and
+        total investment), one per investor with its works' counts per
+        status, most advanced first (surveyed and designed works told
+        together, "4/8 công trình đã khảo sát, thiết kế"), and one with the
+        power works for pump stations (number, cost, hectares served,
+        counts per status).  Money in the report's unit
+        (:func:`geoagri.units.customary`, ``units``), numbers in the
+        language's style.
+
+        Parameters
+        ----------
+        language : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        list of str
+            Empty when there are no works.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> works = pd.DataFrame({"investor": ["province"] * 3 + ["district"] * 2,
+        ...     "status": ["surveyed", "designed", "planned", "designed", "planned"],
+        ...     "cost_million_vnd": [3800.0, 4200.0, 3500.0, 811.0, 691.0],
+        ...     "year": [2024] * 5})
+        >>> empty = pd.DataFrame()
+        >>> for s in ReportData(empty, empty, empty, works).works_status_sentences():
+        ...     print(s)
+        Công trình thủy lợi năm 2024: tỉnh làm chủ đầu tư 3 công trình, tổng mức đầu tư 11.500 triệu đồng; huyện làm chủ đầu tư 2 công trình, tổng mức đầu tư 1.502 triệu đồng.
+        Công trình do tỉnh làm chủ đầu tư: 2/3 công trình đã khảo sát, thiết kế (1 đã lập báo cáo KTKT, 1 mới khảo sát); 1 chưa triển khai.
+        Công trình do huyện làm chủ đầu tư: 1/2 công trình đã khảo sát, thiết kế và lập báo cáo KTKT; 1 chưa triển khai.
+        """  # noqa: E501
+        return [*self.irrigation_sentences(language=language),
+                *filter(None, [self.power_sentence(language=language)])]
+
+    def irrigation_sentences(self, *, language: str = "vi") -> list[str]:
+        """The irrigation works: per investor, number and investment; then counts per status.
+
+        The first part of :meth:`works_status_sentences` (empty without works).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> works = pd.DataFrame({"investor": ["province"] * 2, "status": ["designed", "planned"],
+        ...                       "cost_million_vnd": [4200.0, 3500.0]})
+        >>> empty = pd.DataFrame()
+        >>> print(ReportData(empty, empty, empty, works).irrigation_sentences()[1])
+        Công trình do tỉnh làm chủ đầu tư: 1/2 công trình đã khảo sát, thiết kế và lập báo cáo KTKT; 1 chưa triển khai.
+        """  # noqa: E501
+        li = _check_language(language)
+        out: list[str] = []
+        works = self.works
+        if works is not None and len(works) and "status" in works:
+            investors = (works["investor"] if "investor" in works
+                         else pd.Series([None] * len(works), index=works.index))
+            key = investors.astype(object).where(investors.notna(), "")
+            years = (pd.to_numeric(works["year"], errors="coerce").dropna().unique()
+                     if "year" in works else [])
+            when = (f" năm {int(years[0])}" if li == 0 else f" for {int(years[0])}") \
+                if len(years) == 1 else ""
+            cost = (pd.to_numeric(works["cost_million_vnd"], errors="coerce")
+                    if "cost_million_vnd" in works else pd.Series(math.nan, index=works.index))
+            parts, statuses = [], []
+            for inv in pd.unique(key):
+                rows = key == inv
+                n, money = int(rows.sum()), self._money(cost[rows].sum(), language)
+                parts.append(_investor_part(inv, n, money, li))
+                statuses.append(f"{_investor_group(inv, li)}: "
+                                f"{_status_counts(works.loc[rows, 'status'], li)}.")
+            head = ("Công trình thủy lợi" if li == 0 else "Irrigation works") + when
+            out += [f"{head}: {'; '.join(parts)}.", *statuses]
+        return out
+
+    def power_sentence(self, *, language: str = "vi") -> str | None:
+        """The power works for pump stations: number, cost, hectares served, counts per status.
+
+        The last part of :meth:`works_status_sentences` (None without power works).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> power = pd.DataFrame({"status": ["planned", "planned"],
+        ...     "cost_million_vnd": [1300.0, 1100.0], "served_area_ha": [320.0, 270.0]})
+        >>> empty = pd.DataFrame()
+        >>> print(ReportData(empty, empty, empty, empty, power_works=power).power_sentence())
+        Công trình điện phục vụ trạm bơm: 2 công trình, tổng kinh phí ước tính 2.400 triệu đồng, phục vụ tưới tiêu cho 590 ha; cả 2 công trình chưa triển khai.
+        """  # noqa: E501
+        li = _check_language(language)
+        power = self.power_works
+        if power is None or not len(power) or "status" not in power:
+            return None
+        n = len(power)
+        money = self._money(pd.to_numeric(power["cost_million_vnd"], errors="coerce").sum(),
+                            language)
+        ha = format_number(pd.to_numeric(power["served_area_ha"], errors="coerce").sum(),
+                           language=language)
+        counts = _status_counts(power["status"], li)
+        return (f"Công trình điện phục vụ trạm bơm: {n} công trình, tổng kinh phí ước "
+                f"tính {money}, phục vụ tưới tiêu cho {ha} ha; {counts}." if li == 0 else
+                f"Power works for pump stations: {n} works, estimated cost {money}, "
+                f"serving {ha} ha; {counts}.")
+
+    def summary_sentences(self, *, language: str = "vi") -> list[str]:
+        """The sentences the summary prints first, in the documents' order.
+
+        The headline of every district- and province-scope target
+        (:meth:`summary_lines`), except that the works' completion targets
+        are told as the documents tell them, by counts per status
+        (:meth:`works_status_sentences`), where their first headline was.
+        The workbook prints them at the top of its summary sheet.
+
+        Parameters
+        ----------
+        language : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> from geoagri.datasets import demo
+        >>> data = build_report_data(demo(), year=2024, proposals=False)
+        >>> for s in data.summary_sentences()[6:10]:
+        ...     print(s[:58])
+        Công trình thủy lợi năm 2024: tỉnh làm chủ đầu tư 8 công t
+        Công trình do tỉnh làm chủ đầu tư: 4/8 công trình đã khảo
+        Công trình do huyện làm chủ đầu tư: 3/23 công trình đã khả
+        Công trình điện phục vụ trạm bơm: 4 công trình, tổng kinh
+        """
+        _check_language(language)
+        works = self.works_status_sentences(language=language)
+        has_works = self.works is not None and len(self.works) > 0
+        has_power = self.power_works is not None and len(self.power_works) > 0
+        told = (_WORKS_INDICATORS if has_works else ()) + (
+            _POWER_INDICATORS if has_power else ())
+        rows = self._summary_rows()
+        out: list[str] = []
+        placed = False
+        for _, r in rows.iterrows():
+            if r["indicator"] in told:
+                if not placed:
+                    out += works
+                    placed = True
+                continue
+            out.append(headline(r, language=language, units=dict(self.units),
+                                labels=self.labels))
+        return out if placed else out + works
 
 
 def _label(value: object, li: int) -> object:
@@ -650,6 +967,10 @@ def build_report_data(
     linkage["target_ha"] = [target_by.get(c, (math.nan,))[0] for c in linkage["commune_id"]]
     linkage["achieved_pct"] = [target_by.get(c, (0, math.nan))[1]
                                for c in linkage["commune_id"]]
+    if "district" in communes:  # appendix I: a subtotal per district
+        districts = dict(zip(ids, communes["district"], strict=True))
+        linkage["district"] = [districts.get(str(c)) if pd.notna(c) else None
+                               for c in linkage["commune_id"]]
 
     models = plan.of_kind("models")
     layer = next(iter(models.values())) if len(models) == 1 else None
@@ -659,13 +980,11 @@ def build_report_data(
     works = plan.of_kind("works")
     works_t, power_t = _works_tables(next(iter(works.values())) if len(works) == 1 else None,
                                      communes, names)
-    notes = tuple(f"{r['indicator']} ({r['source']} {r['year']}): {r['note']}"
-                  for _, r in prog.iterrows() if r["note"])
     with_target = set(prog["indicator"])
     own = facts.attrs["not_computed"]
     own = own[own["indicator"].isin(list(plan.indicators)) & ~own["indicator"].isin(with_target)]
-    notes += tuple(f"{n} (indicators.{n} of the plan): not computed: {w}"
-                   for n, w in zip(own["indicator"], own["why"], strict=True))
+    notes = tuple(f"{n} (indicators.{n} of the plan): not computed: {w}"
+                  for n, w in zip(own["indicator"], own["why"], strict=True))
     return ReportData(progress=prog, linkage_by_commune=linkage, models=models_t,
                       works=works_t, power_works=power_t, year=year, notes=notes,
                       proposals=_proposals_of(plan, proposals),
@@ -711,6 +1030,8 @@ def _sheet_table(attr: str, data: ReportData, li: int, language: str) -> pd.Data
         p["unit_label"] = [_label(u, li) for u in p["unit"]]
         p["headline"] = [headline(r, language=language, units=dict(data.units),
                                   labels=data.labels) for _, r in p.iterrows()]
+        if "note" in p:
+            p["note"] = [note_text(n, language=language) for n in p["note"]]
         return p
     if attr == "linkage_by_commune" and "commune_id" in table:
         outside = ("Ngoài ranh giới các xã", "Outside every commune")[li]
@@ -733,55 +1054,6 @@ def _cell(value: object) -> object:
     if hasattr(value, "item"):  # numpy scalars → Python
         return value.item()
     return value
-
-
-def _text_row(ws: Any) -> None:
-    """The last row's strings as text cells, never formulas.
-
-    openpyxl stores a string starting with ``=`` as a formula; a name from
-    the data (``=HYPERLINK(…)``) must stay text.  Strings a spreadsheet
-    would read as a formula when edited (:data:`geoagri.io.FORMULA_PREFIXES`)
-    also get Excel's "quote prefix" style.
-    """
-    for cell in ws[ws.max_row]:
-        if isinstance(cell.value, str):
-            if cell.data_type == "f":
-                cell.data_type = "s"
-            if cell.value.startswith(FORMULA_PREFIXES):
-                cell.quotePrefix = True
-
-
-def _append_row(ws: Any, values: list[object], cols: Sequence[_Col],
-                widths: list[float]) -> None:
-    """One row of numbers and text, with the columns' number formats."""
-    ws.append(values)
-    _text_row(ws)
-    r = ws.max_row
-    for j, (col, v) in enumerate(zip(cols, values, strict=True)):
-        cell = ws.cell(row=r, column=j + 1)
-        if col[3] != "text" and isinstance(v, int | float):
-            cell.number_format = _FORMATS[col[3]]
-        widths[j] = max(widths[j], min(len(str(v)) + 2 if v is not None else 0, 60))
-
-
-def _write_block(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
-                 widths: list[float]) -> None:
-    """A bold header row and the table's rows; ``widths`` grows to fit them."""
-    from openpyxl.styles import Alignment, Font
-
-    headers = [c[1 + li] for c in cols]
-    ws.append(headers)
-    for cell in ws[ws.max_row][:len(headers)]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for j, h in enumerate(headers):
-        w = min(max(len(h) * 0.9, 8), 40)
-        if j < len(widths):
-            widths[j] = max(widths[j], w)
-        else:
-            widths.append(w)
-    for _, row in table.iterrows():
-        _append_row(ws, [_cell(row.get(c[0])) for c in cols], cols, widths)
 
 
 def _per_billion(ha: float, million_vnd: float) -> float:
@@ -822,28 +1094,6 @@ def _proposals_sentence(total: dict[str, Any], language: str) -> str:
             f"({num('ha_per_billion_vnd', 1)} ha per billion VND).")
 
 
-def _write_proposals(ws: Any, proposals: pd.DataFrame, li: int, widths: list[float]) -> None:
-    """The proposals block: heading, header, one row per station, totals, a sentence."""
-    from openpyxl.styles import Font
-
-    table = _proposals_table(proposals)
-    ws.append([])
-    ws.append([_PROPOSALS_HEADING[li]])
-    ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
-    _write_block(ws, table, _PROPOSAL_COLS, li, widths)
-    sums = table[["stations", "line_length_km", "served_ha", "station_million_vnd",
-                  "connection_million_vnd", "cost_million_vnd"]].sum()
-    total: dict[str, Any] = {"site_id": _TOTAL[li], "commune_name": None,
-                             "stations": len(table),
-                             **{k: float(v) for k, v in sums.items() if k != "stations"}}
-    total["ha_per_billion_vnd"] = _per_billion(total["served_ha"], total["cost_million_vnd"])
-    _append_row(ws, [_cell(total[c[0]]) for c in _PROPOSAL_COLS], _PROPOSAL_COLS, widths)
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-    ws.append([_proposals_sentence(total, LANGUAGES[li])])
-    ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
-
-
 #: Columns printed in a customary unit: column → (canonical unit, factor to it).
 _UNIT_COLUMNS = {
     "yield_t_ha": ("t_ha", 1.0), "profit_million_vnd_ha": ("vnd_ha", 1e6),
@@ -877,24 +1127,227 @@ def _printed_units(table: pd.DataFrame, cols: Sequence[_Col], units: Mapping[str
     return out, new_cols
 
 
-def _write_sheet(ws: Any, table: pd.DataFrame, cols: Sequence[_Col], li: int,
-                 notes: Sequence[str], proposals: pd.DataFrame | None = None) -> None:
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+@dataclass(frozen=True)
+class _Print:
+    """How a sheet prints (laid out by :mod:`geoagri._print_layout`).
 
-    widths: list[float] = []
-    _write_block(ws, table, cols, li, widths)
-    ws.freeze_panes = "A2"
-    if notes:
-        ws.append([])
-        for n in notes:
-            ws.append([n])
-            _text_row(ws)
-            ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
+    ``title`` takes ``{year}`` (`` NĂM 2024`` / ``, 2024``); ``unit`` ``None``
+    is the money unit the sheet prints (``ĐVT: triệu đồng``); ``drop`` are
+    columns of the CSV the sheet does not print (their values are its group
+    rows or its sentences); ``optional`` columns print only when they hold a
+    value; ``sums``, ``counts`` and ``ratios`` are the total and group rows'
+    formulas; ``label`` the column of their labels.
+    """
+
+    kicker: tuple[str, str]
+    title: tuple[str, str]
+    unit: tuple[str, str] | None
+    drop: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    sums: tuple[str, ...] = ()
+    counts: tuple[str, ...] = ()
+    ratios: tuple[tuple[str, str, str, float], ...] = ()
+    label: str | None = None
+    total: bool = True
+
+
+_HA_UNIT = ("ĐVT: ha", "Unit: ha")
+_PRINTS = {
+    "summary": _Print(
+        ("BIỂU TỔNG HỢP", "SUMMARY"),
+        ("KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU{year}", "PROGRESS AGAINST TARGETS{year}"),
+        ("ĐVT: theo cột Đơn vị", "Units: see the Unit column"), drop=("headline",),
+        total=False),
+    "linkage_by_commune": _Print(
+        ("PHỤ LỤC I", "APPENDIX I"),
+        ("DIỆN TÍCH THỰC HIỆN LIÊN KẾT SẢN XUẤT THEO XÃ{year}",
+         "PRODUCTION-LINKAGE AREA BY COMMUNE{year}"), _HA_UNIT,
+        optional=("target_ha", "achieved_pct"), sums=("area_ha", "overlap_ha", "target_ha"),
+        ratios=(("achieved_pct", "area_ha", "target_ha", 100.0),), label="commune_name"),
+    "models": _Print(
+        ("PHỤ LỤC II", "APPENDIX II"),
+        ("MÔ HÌNH LÚA ỨNG DỤNG CÔNG NGHỆ CAO{year}", "HIGH-TECH RICE MODELS{year}"),
+        _HA_UNIT, drop=("season", "commune_id", "support_label"), sums=("models", "area_ha"),
+        label="commune_name"),
+    "works": _Print(
+        ("PHỤ LỤC III", "APPENDIX III"),
+        ("DANH MỤC CÔNG TRÌNH THỦY LỢI{year}", "IRRIGATION WORKS{year}"), None,
+        drop=("investor_label", "status_label"),
+        sums=("cost_million_vnd", "state_million_vnd", "people_million_vnd", "served_area_ha"),
+        counts=("work_id",),
+        ratios=(("state_share_pct", "state_million_vnd", "cost_million_vnd", 100.0),),
+        label="name"),
+    "power_works": _Print(
+        ("PHỤ LỤC IV", "APPENDIX IV"),
+        ("CÔNG TRÌNH ĐIỆN PHỤC VỤ TRẠM BƠM", "POWER WORKS FOR PUMP STATIONS"), None,
+        sums=("cost_million_vnd", "served_area_ha"), counts=("work_id",), label="name"),
+    "lineage": _Print(
+        ("PHỤ LỤC V", "APPENDIX V"),
+        ("CHUYỂN ĐỔI XÃ CŨ SANG XÃ MỚI (SẮP XẾP ĐƠN VỊ HÀNH CHÍNH NĂM 2025)",
+         "OLD COMMUNES TO NEW COMMUNES (2025 REFORM)"), _HA_UNIT,
+        sums=("part_area_ha",), label="old_name"),
+}
+#: The proposals block under the power works of appendix IV.
+_PROPOSALS_PRINT = _Print(
+    _PROPOSALS_HEADING, _PROPOSALS_HEADING, None,
+    sums=("stations", "line_length_km", "served_ha", "station_million_vnd",
+          "connection_million_vnd", "cost_million_vnd"),
+    ratios=(("ha_per_billion_vnd", "served_ha", "cost_million_vnd", 1000.0),),
+    label="commune_name")
+_ATTACHED = ("(Kèm theo Báo cáo số …/BC-… ngày … tháng … năm …)",
+             "(Attached to Report No. …, dated …)")
+_COUNT_FORMAT = ('#,##0 "công trình"', '#,##0 "works"')
+_FOOTER = ("Trang &P/&N", "Page &P of &N")
+_NUMBER = ("STT", "No.")
+#: Season code → its name, as the documents write "Vụ Đông Xuân 2023-2024".
+_SEASON_NAMES = {"DX": ("Đông Xuân", "Winter–spring"), "HT": ("Hè Thu", "Summer–autumn"),
+                 "TD": ("Thu Đông", "Autumn–winter"), "MUA": ("Mùa", "Main season"),
+                 "DONG": ("Đông", "Winter")}
+#: A district's kind → its total row (appendix I of one district: "Toàn huyện").
+_DISTRICT_TOTALS = ("huyện", "thị xã", "thành phố", "quận")
+
+
+def _season_title(season: object, li: int) -> str:
+    """``Vụ Đông Xuân 2023-2024`` / ``Winter–spring 2023-2024``."""
+    code, _, years = str(season).partition(" ")
+    name = _SEASON_NAMES.get(code)
+    if name is None:
+        return str(season)
+    return f"Vụ {name[0]} {years}" if li == 0 else f"{name[1]} {years}"
+
+
+def _districts(table: pd.DataFrame) -> list[str]:
+    if "district" not in table:
+        return []
+    return [str(d) for d in pd.unique(table["district"].dropna())]
+
+
+def _total_label(attr: str, table: pd.DataFrame, li: int) -> str:
+    districts = _districts(table) if attr == "linkage_by_commune" else []
+    if len(districts) == 1:
+        kind = next((k for k in _DISTRICT_TOTALS if districts[0].lower().startswith(k)), None)
+        if kind is not None:
+            return (f"Toàn {kind}", "District total")[li]
+    return _TOTAL[li]
+
+
+def _grouped(attr: str, table: pd.DataFrame, li: int
+             ) -> tuple[pd.DataFrame, list[tuple[object, ...]] | None]:
+    """The sheet's rows in print order and each row's group labels (outer level first)."""
+    if table.empty:
+        return table, None
+    if attr == "linkage_by_commune" and len(_districts(table)) > 1:
+        order = {d: i for i, d in enumerate(_districts(table))}
+        table = table.assign(_d=table["district"].map(order).fillna(len(order)))
+        table = table.sort_values("_d", kind="stable").drop(columns="_d")
+        return table, [(None if pd.isna(d) else str(d),) for d in table["district"]]
+
+    def labels(col: str) -> list[object]:
+        return list(table[col]) if col in table else [None] * len(table)
+
+    if attr == "models":
+        return table, [(None if _missing_value(se) else _season_title(se, li), sup)
+                       for se, sup in zip(labels("season"), labels("support_label"),
+                                          strict=True)]
+    if attr == "works":
+        return table, [(_investor_group(inv, li), st) for inv, st in
+                       zip(labels("investor"), labels("status_label"), strict=True)]
+    return table, None
+
+
+def _printed(spec: _Print, table: pd.DataFrame, cols: Sequence[_Col]) -> list[_Col]:
+    """The columns a sheet prints: without the dropped ones and the empty optional ones."""
+    return [c for c in cols if c[0] not in spec.drop and not (
+        c[0] in spec.optional and (c[0] not in table or table[c[0]].isna().all()))]
+
+
+def _unit_line(spec: _Print, cols: Sequence[_Col], li: int) -> str:
+    if spec.unit is not None:
+        return spec.unit[li]
+    money = next((c[1 + li] for c in cols if c[0] == "cost_million_vnd"), "")
+    found = re.search(r"\(([^()]*)\)$", money)
+    return ("ĐVT: ", "Unit: ")[li] + (found[1] if found else "")
+
+
+def _items(table: pd.DataFrame, cols: Sequence[_Col]) -> list[list[object]]:
+    return [[_cell(row.get(c[0])) for c in cols] for _, row in table.iterrows()]
+
+
+def _counts(spec: _Print, cols: Sequence[_Col], li: int) -> list[tuple[int, str]]:
+    keys = [c[0] for c in cols]
+    return [(keys.index(k), _COUNT_FORMAT[li]) for k in spec.counts if k in keys]
+
+
+def _table(ws: Any, spec: _Print, table: pd.DataFrame, cols: Sequence[_Col], li: int, *,
+           widths: list[float], groups: list[tuple[object, ...]] | None = None,
+           total_label: str | None = None) -> _print_layout.Table:
+    """One table of a sheet through :func:`geoagri._print_layout.table`."""
+    keys = [c[0] for c in cols]
+    return _print_layout.table(
+        ws, [c[1 + li] for c in cols], [_FORMATS[c[3]] for c in cols], _items(table, cols),
+        sums=[keys.index(k) for k in spec.sums if k in keys],
+        counts=_counts(spec, cols, li),
+        ratios=[(keys.index(a), keys.index(b), keys.index(c), f) for a, b, c, f in spec.ratios
+                if {a, b, c} <= set(keys)],
+        label_col=keys.index(spec.label) if spec.label in keys else 0,
+        total_label=(total_label or _TOTAL[li]) if spec.total and len(table) else None,
+        groups=groups, widths=widths, number_header=_NUMBER[li])
+
+
+def _write_sheet(ws: Any, attr: str, table: pd.DataFrame, cols: Sequence[_Col],
+                 data: ReportData, li: int, notes: Sequence[str],
+                 proposals: pd.DataFrame | None = None) -> None:
+    """A sheet as it prints: title block, (summary: sentences), unit line, table, notes.
+
+    Appendix IV has the proposals block under its table: heading, table with
+    totals, and the sentence worded as in seed 000.
+    """
+    language = LANGUAGES[li]
+    spec = _PRINTS[attr]
+    table, groups = _grouped(attr, table, li)
+    cols = _printed(spec, table, cols)
+    widths = _print_layout.fit_widths([_NUMBER[li], *(c[1 + li] for c in cols)],
+                                      _items(table, cols), counts=_counts(spec, cols, li))
+    width = len(cols) + 1
+    block = None
     if proposals is not None and len(proposals):
-        _write_proposals(ws, proposals, li, widths)
-    for j, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(j + 1)].width = w
+        block = _proposals_table(proposals)
+        more = _print_layout.fit_widths([_NUMBER[li], *(c[1 + li] for c in _PROPOSAL_COLS)],
+                                        _items(block, _PROPOSAL_COLS))
+        size = max(len(widths), len(more))
+        widths = [max(a, b) for a, b in zip(widths + [0.0] * (size - len(widths)),
+                                            more + [0.0] * (size - len(more)), strict=True)]
+        width = max(width, len(_PROPOSAL_COLS) + 1)
+    year = "" if data.year is None else (f" NĂM {data.year}", f", {data.year}")[li]
+    _print_layout.title_block(ws, [spec.kicker[li], spec.title[li].format(year=year),
+                                   _ATTACHED[li]], width=width, widths=widths)
+    if attr == "summary":
+        _print_layout.blank(ws)
+        _print_layout.paragraphs(ws, [f"- {s}" for s in
+                                      data.summary_sentences(language=language)],
+                                 width=width, widths=widths)
+        _print_layout.blank(ws)
+    _print_layout.unit_line(ws, _unit_line(spec, cols, li), width=width)
+    placed = _table(ws, spec, table, cols, li, widths=widths, groups=groups,
+                    total_label=_total_label(attr, table, li))
+    if attr != "summary":
+        ws.freeze_panes = f"A{placed.header_row + 1}"
+    if notes:
+        _print_layout.blank(ws)
+        _print_layout.paragraphs(ws, list(notes), width=width, widths=widths, italic=True)
+    if block is not None:
+        _print_layout.blank(ws)
+        _print_layout.paragraphs(ws, [_PROPOSALS_HEADING[li]], width=width, widths=widths,
+                                 bold=True)
+        _table(ws, _PROPOSALS_PRINT, block, _PROPOSAL_COLS, li, widths=widths)
+        sums = block[["stations", "line_length_km", "served_ha", "station_million_vnd",
+                      "connection_million_vnd", "cost_million_vnd"]].sum()
+        total = {k: float(v) for k, v in sums.items()}
+        total["ha_per_billion_vnd"] = _per_billion(total["served_ha"], total["cost_million_vnd"])
+        _print_layout.paragraphs(ws, [_proposals_sentence(total, language)], width=width,
+                                 widths=widths, italic=True)
+    _print_layout.column_widths(ws, widths)
+    _print_layout.page_setup(ws, header_row=placed.header_row, footer=_FOOTER[li])
 
 
 def write_report(
@@ -947,8 +1400,10 @@ def write_report(
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.xlsx"
     >>> files = write_report(ReportData(p, empty, empty, empty), out, language="en")
     >>> ws = load_workbook(files["workbook"])["Summary"]
-    >>> ws["J2"].value, ws["J2"].number_format, ws["K2"].value
-    (23865, '#,##0', 112.4)
+    >>> ws["A1"].value, ws["A5"].value[:40], ws.print_title_rows
+    ('SUMMARY', '- Production-linkage area in 2024: 23,86', '$8:$8')
+    >>> ws["A9"].value, ws["K9"].value, ws["K9"].number_format, ws["L9"].value
+    (1, 23865, '#,##0', 112.4)
     """
     li = _check_language(language)
     path = Path(path)
@@ -974,7 +1429,7 @@ def write_report(
         if attr == "lineage":
             notes = [_LINEAGE_NOTE[li]]
         ws = wb.create_sheet((sheet_vi, sheet_en)[li])
-        _write_sheet(ws, table, cols, li, notes, proposals)
+        _write_sheet(ws, attr, table, cols, results, li, notes, proposals)
         frame = pd.DataFrame({c[1 + li]: (table[c[0]] if c[0] in table else pd.Series(
             [None] * len(table), dtype=object)) for c in cols})
         csvs.append((tables_dir / f"{csv}.csv", frame))

@@ -64,7 +64,6 @@ Diện tích liên kết sản xuất năm 2024: 23.865 ha, đạt 112,4% so v�
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -85,15 +84,13 @@ from geoagri.report import (
     format_number,
     headline,
 )
-from geoagri.schema import WORK_STATUSES
 from geoagri.units import customary
 
 if TYPE_CHECKING:  # pragma: no cover
     from docx.document import Document
     from docx.table import Table
 
-__all__ = ["headline_paragraphs", "model_sentences", "power_sentence", "works_sentences",
-           "write_report_docx"]
+__all__ = ["headline_paragraphs", "model_sentences", "write_report_docx"]
 
 #: Page: A4 portrait, margins (cm) of Vietnamese administrative documents.
 PAGE_CM = {"width": 21.0, "height": 29.7, "top": 2.0, "bottom": 2.0, "left": 3.0,
@@ -289,127 +286,6 @@ def headline_paragraphs(rows: pd.DataFrame, *, language: str = "vi",
         else:
             out.append((head, [tail]))
     return [f"{head or ''}{joiner.join(tails)}." for head, tails in out]
-
-
-def _status_phrase(statuses: pd.Series, li: int, language: str) -> str:
-    """``"4/8 công trình đã triển khai (2 đã thiết kế…; 2 đã khảo sát), 4 … chưa triển khai"``."""
-    counts = statuses.fillna("").astype(str).value_counts()
-    n = int(counts.sum())
-    order = [s for s in reversed(WORK_STATUSES) if s != "planned"]
-    started = [s for s in order if s in counts] + sorted(
-        s for s in counts.index if s not in WORK_STATUSES and s)
-    planned = int(counts.get("planned", 0)) + int(counts.get("", 0))
-    k = n - planned
-    details = "; ".join(f"{int(counts[s])} {_lower_first(_value_label(s, language))}"
-                        for s in started)
-    planned_label = _lower_first(_value_label("planned", language))
-    if li == 0:
-        parts = []
-        if k:
-            parts.append(f"{k}/{n} công trình đã triển khai ({details})")
-        if planned:
-            parts.append(f"{'cả ' if not k else ''}{planned} công trình {planned_label}")
-        return ", ".join(parts)
-    parts = []
-    if k:
-        parts.append(f"{k} of {n} works under way ({details})")
-    if planned:
-        parts.append(f"{planned} {'works ' if not k else ''}{planned_label}, not started")
-    return ", ".join(parts)
-
-
-def _money(million_vnd: float, units: Mapping[str, str], language: str) -> str:
-    value, label = customary(million_vnd * 1e6, "vnd", language=language, units=dict(units))
-    return f"{_sentence_num(value, label, language)} {label}"
-
-
-def works_sentences(works: pd.DataFrame, *, language: str = "vi",
-                    units: Mapping[str, str] | None = None) -> list[str]:
-    """The irrigation works by investor: count, investment, funds and status counts.
-
-    Parameters
-    ----------
-    works : DataFrame
-        :attr:`geoagri.report.ReportData.works` (``investor``, ``status``,
-        ``cost_million_vnd``, ``state_million_vnd``, ``people_million_vnd``).
-    language : {"vi", "en"}, default "vi"
-    units : mapping, optional
-        Canonical unit → unit to print it in (default: triệu đồng).
-
-    Returns
-    -------
-    list of str
-        One sentence per investor, in the order of the table.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> works = pd.DataFrame({"investor": ["province"] * 3,
-    ...     "status": ["designed", "surveyed", "planned"],
-    ...     "cost_million_vnd": [4200.0, 3800.0, 3500.0],
-    ...     "state_million_vnd": [4200.0, 3800.0, 3500.0],
-    ...     "people_million_vnd": [0.0, 0.0, 0.0]})
-    >>> print(works_sentences(works)[0])
-    Tỉnh làm chủ đầu tư 3 công trình thủy lợi, tổng mức đầu tư 11.500 triệu đồng; 2/3 công
-    trình đã triển khai (1 đã thiết kế, lập báo cáo KTKT; 1 đã khảo sát), 1 công trình chưa
-    triển khai.
-    """
-    li = LANGUAGES.index(language)
-    units = units or {}
-    out = []
-    if works is None or works.empty:
-        return out
-    for inv, g in _by_investor(works):
-        n = len(g)
-        sums = _sums(g, ["cost_million_vnd", "state_million_vnd", "people_million_vnd"])
-        cost = _money(sums.get("cost_million_vnd", math.nan), units, language)
-        people = sums.get("people_million_vnd", 0.0)
-        funds = ""
-        if people > 0:
-            state = _money(sums.get("state_million_vnd", math.nan), units, language)
-            funds = ((f" (Nhà nước và Nhân dân cùng làm: vốn Nhà nước {state}, vốn Nhân dân "
-                      f"{_money(people, units, language)})") if li == 0 else
-                     (f" (state and people co-funding: state {state}, people "
-                      f"{_money(people, units, language)})"))
-        who = _value_label(inv, language) if inv is not None else None
-        status = _status_phrase(_column(g, "status"), li, language)
-        if li == 0:
-            who = f"{who} làm chủ đầu tư" if who else "Chưa rõ chủ đầu tư:"
-            out.append(f"{who} {n} công trình thủy lợi, tổng mức đầu tư {cost}{funds}; "
-                       f"{status}.")
-        else:
-            who = f"{who} as investor" if who else "Investor not given"
-            out.append(f"{who}: {n} irrigation works, total investment {cost}{funds}; "
-                       f"{status}.")
-    return out
-
-
-def power_sentence(power: pd.DataFrame, *, language: str = "vi",
-                   units: Mapping[str, str] | None = None) -> str | None:
-    """The power works for pump stations: count, cost, area served, status counts.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> power = pd.DataFrame({"status": ["planned", "planned"],
-    ...     "cost_million_vnd": [1300.0, 1100.0], "served_area_ha": [320.0, 270.0]})
-    >>> print(power_sentence(power))
-    2 công trình điện phục vụ trạm bơm, tổng kinh phí 2.400 triệu đồng, phục vụ tưới tiêu cho
-    590 ha; cả 2 công trình chưa triển khai.
-    """
-    li = LANGUAGES.index(language)
-    if power is None or power.empty:
-        return None
-    units = units or {}
-    sums = _sums(power, ["cost_million_vnd", "served_area_ha"])
-    cost = _money(sums.get("cost_million_vnd", math.nan), units, language)
-    ha = _num(sums.get("served_area_ha", math.nan), language)
-    status = _status_phrase(_column(power, "status"), li, language)
-    if li == 0:
-        return (f"{len(power)} công trình điện phục vụ trạm bơm, tổng kinh phí {cost}, phục vụ "
-                f"tưới tiêu cho {ha} ha; {status}.")
-    return (f"{len(power)} power works for pump stations, total cost {cost}, serving {ha} ha; "
-            f"{status}.")
 
 
 def model_sentences(models: pd.DataFrame, *, language: str = "vi",
@@ -1079,9 +955,9 @@ def write_report_docx(
     _part(doc, _w("rice", li), lines("rice"),
           model_sentences(data.models, language=language, units=units), [],
           ref.format("II"), li)
-    _part(doc, _w("works", li), works_sentences(data.works, language=language, units=units),
+    _part(doc, _w("works", li), data.irrigation_sentences(language=language),
           [], lines("works"), ref.format("III"), li)
-    power = power_sentence(data.power_works, language=language, units=units)
+    power = data.power_sentence(language=language)
     extra = []
     if data.proposals is not None and not data.proposals.empty:
         extra.append(_proposals_sentence(_proposal_total(_proposals_table(data.proposals)),

@@ -154,3 +154,26 @@ def test_map_command_offline(tmp_path):
     html = (tmp_path / "m.html").read_text(encoding="utf-8")
     assert "<script src=\"http" not in html and "<link href=\"http" not in html
     assert "Tuy\\u00ean B\\u00ecnh T\\u00e2y" in html  # JSON-escaped Vietnamese
+
+
+def test_indicators_command_gives_the_documents_figures_at_three_levels(tmp_path):
+    """Seed 000: 1.300 ha of high-tech rice in 2024 (450 ha DX 2023-2024 + 850 ha HT 2024),
+    12 supported models in HT 2024; the communes add up to the district."""
+    out = tmp_path / "ind.csv"
+    res = run("indicators", str(demo_plan_path()), "--indicator",
+              "hightech_rice_area,models,nope", "--level", "commune,district,plan",
+              "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "nope: not computed: indicator 'nope' is not defined" in res.stderr
+    t = pd.read_csv(out, dtype={"unit_id": str})
+    assert set(t["level"]) == {"commune", "district", "plan"} and set(t["year"]) == {2024}
+    rice = t[t["indicator"] == "hightech_rice_area"].set_index(["level", "period"])
+    district = rice.xs("district")["value"]
+    assert district["2024"] == 1300.0
+    assert district["DX 2023-2024"] == 450.0 and district["HT 2024"] == 850.0
+    communes = rice.xs("commune")
+    assert communes.loc["2024", "value"].sum() == pytest.approx(1300.0)
+    assert rice.loc[("commune", "2024"), "label"].iloc[0] == \
+        "Diện tích lúa ứng dụng công nghệ cao"
+    models = t[(t["indicator"] == "models") & (t["level"] == "district")]
+    assert models.set_index("period").loc["HT 2024", "value"] == 12.0

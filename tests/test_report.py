@@ -7,6 +7,7 @@ import csv
 import pandas as pd
 import pyogrio
 import pytest
+from _workbook import column, evaluate, header, header_row, item_rows, texts
 from openpyxl import load_workbook
 
 from geoagri.report import (
@@ -37,15 +38,6 @@ def written(data, tmp_path_factory):
     en = write_report(data, root / "en" / "report.xlsx", language="en",
                       tables_dir=root / "en_tables")
     return vi, en
-
-
-def header(ws):
-    return [c.value for c in ws[1]]
-
-
-def column(ws, name):
-    j = header(ws).index(name)
-    return [row[j] for row in ws.iter_rows(min_row=2, values_only=True)]
 
 
 def test_format_number():
@@ -134,17 +126,21 @@ def test_workbook_sheets_headers_and_freeze(written):
     assert wb.sheetnames == SHEETS_VI
     assert load_workbook(en["workbook"]).sheetnames == SHEETS_EN
     for ws in wb:
-        assert ws.freeze_panes == "A2"
-        assert all(c.font.bold for c in ws[1] if c.value)
-        assert ws.column_dimensions["A"].customWidth and ws.column_dimensions["A"].width >= 8
+        h = header_row(ws)
+        # the summary's sentences sit above its table: only the appendices freeze
+        assert ws.freeze_panes == (None if ws.title == "Tổng hợp" else f"A{h + 1}")
+        assert all(c.font.bold for c in ws[h] if c.value)
+        assert ws.cell(h, 1).value == "STT"
+        assert ws.column_dimensions["B"].customWidth and ws.column_dimensions["B"].width >= 7
     s = wb["Tổng hợp"]
-    assert s.column_dimensions["M"].width > 40       # the headline sentences
-    assert header(s)[:3] == ["Nội dung", "Địa bàn", "Nguồn chỉ tiêu"]
+    assert header(s)[:4] == ["STT", "Nội dung", "Địa bàn", "Nguồn chỉ tiêu"]
     assert "Tỷ lệ đạt (%)" in header(s) and "Thực hiện" in header(s)
-    assert header(wb["Phụ lục III"])[:2] == ["Chủ đầu tư", "Tình trạng"]
+    assert "Diễn giải" not in header(s)  # the sentences print above the table
+    # investor and status are the group rows of appendix III, not columns
+    assert header(wb["Phụ lục III"])[:3] == ["STT", "Mã công trình", "Tên công trình"]
     assert "Vốn Nhân dân (triệu đồng)" in header(wb["Phụ lục III"])
     se = load_workbook(en["workbook"])["Summary"]
-    assert header(se)[:3] == ["Indicator", "Area", "Target source"]
+    assert header(se)[:4] == ["No.", "Indicator", "Area", "Target source"]
     assert "Achieved (%)" in header(se)
 
 
@@ -153,7 +149,7 @@ def test_cells_are_numbers_with_formats(written):
     for files in (vi, en):
         ws = load_workbook(files["workbook"]).worksheets[0]
         names = header(ws)
-        row = next(ws.iter_rows(min_row=2, max_row=2))
+        row = item_rows(ws)[0]
         target = row[names.index("Chỉ tiêu" if files is vi else "Target")]
         actual = row[names.index("Thực hiện" if files is vi else "Actual")]
         pct = row[names.index("Tỷ lệ đạt (%)" if files is vi else "Achieved (%)")]
@@ -164,30 +160,32 @@ def test_cells_are_numbers_with_formats(written):
     wb = load_workbook(vi["workbook"])
     areas = column(wb["Phụ lục I"], "Diện tích liên kết (ha)")
     assert sum(areas) == pytest.approx(23865, abs=0.5)
-    cell = wb["Phụ lục I"]["C2"]
-    assert cell.number_format == "#,##0.0"
+    j = header(wb["Phụ lục I"]).index("Diện tích liên kết (ha)")
+    assert item_rows(wb["Phụ lục I"])[0][j].number_format == "#,##0.0"
     costs = column(wb["Phụ lục III"], "Tổng mức đầu tư (triệu đồng)")
     assert sum(costs) == pytest.approx(40610)
-    assert wb["Phụ lục III"]["H2"].number_format == "#,##0"
+    j = header(wb["Phụ lục III"]).index("Tổng mức đầu tư (triệu đồng)")
+    assert item_rows(wb["Phụ lục III"])[0][j].number_format == "#,##0"
 
 
 def test_vietnamese_headline_in_workbook(written):
     vi, en = written
     ws = load_workbook(vi["workbook"])["Tổng hợp"]
-    text = column(ws, "Diễn giải")
-    assert "23.865 ha, đạt 112,4% so với Nghị quyết" in text[0]
-    assert "đạt 96,2%" in text[2]
+    above = [ws.cell(r, 1).value for r in range(4, header_row(ws))]
+    assert "23.865 ha, đạt 112,4% so với Nghị quyết" in above[1]
+    assert any("đạt 96,2%" in t for t in above if t)
     ws = load_workbook(en["workbook"])["Summary"]
-    assert "23,865 ha, 112.4% of the resolution" in column(ws, "Headline")[0]
+    above = [ws.cell(r, 1).value for r in range(4, header_row(ws))]
+    assert "23,865 ha, 112.4% of the resolution" in above[1]
 
 
 def test_labels_translated(written):
     vi, en = written
     w = load_workbook(vi["workbook"])["Phụ lục III"]
-    assert set(column(w, "Chủ đầu tư")) == {"Tỉnh", "Huyện"}
-    assert "Chưa triển khai" in column(w, "Tình trạng")
+    assert {"Công trình do tỉnh làm chủ đầu tư", "Công trình do huyện làm chủ đầu tư",
+            "Chưa triển khai"} <= set(texts(w))
     m = load_workbook(en["workbook"])["Appendix II"]
-    assert set(column(m, "Support")) == {"State-supported", "Self-replicated"}
+    assert {"State-supported", "Self-replicated"} <= set(texts(m))
 
 
 def test_csv_tables(written):
@@ -200,6 +198,9 @@ def test_csv_tables(written):
         rows = list(csv.DictReader(fh))
     assert float(rows[0]["Tỷ lệ đạt (%)"]) == 112.4
     assert rows[0]["Nội dung"] == "Diện tích liên kết sản xuất"
+    # plain tables: the headline column, the notes in the report's language
+    assert rows[0]["Diễn giải"].startswith("Diện tích liên kết sản xuất năm 2024: 23.865 ha")
+    assert rows[1]["Ghi chú"] == "chỉ tiêu năm 2025 được so với số thực hiện đến năm 2024"
     assert en["summary"].parent.name == "en_tables"
     linkage = pd.read_csv(en["appendix_1_linkage"], encoding="utf-8-sig",
                           dtype={"Commune code": str})
@@ -212,10 +213,10 @@ def test_empty_power_works_sheet_has_a_note(tmp_path, data):
                        models=data.models, works=data.works, power_works=None)
     files = write_report(empty, tmp_path / "r.xlsx")
     ws = load_workbook(files["workbook"])["Phụ lục IV"]
-    assert header(ws)[0] == "Mã công trình"
-    assert "siting" in ws["A3"].value or "trạm bơm" in ws["A3"].value
+    assert header(ws)[1] == "Mã công trình" and item_rows(ws) == []
+    assert any("vị trí trạm bơm" in t for t in texts(ws))
     files = write_report(empty, tmp_path / "e.xlsx", language="en")
-    assert "siting" in load_workbook(files["workbook"])["Appendix IV"]["A3"].value
+    assert any("siting" in t for t in texts(load_workbook(files["workbook"])["Appendix IV"]))
     assert pd.read_csv(files["appendix_4_power_works"], encoding="utf-8-sig").empty
 
 
@@ -253,13 +254,18 @@ def demo_run(tmp_path_factory):
 
 
 def proposals_block(ws, heading):
-    """Header, station rows and totals row of the proposals block under the works."""
+    """Header, station rows, totals row and sentence of the proposals block under the works.
+
+    Cells from the first column after STT on; the totals row (first under the
+    header) is read with its formulas evaluated by :func:`evaluate`.
+    """
     rows = list(ws.iter_rows(min_row=1))
     start = next(i for i, r in enumerate(rows) if r[0].value == heading)
-    header = [c.value for c in rows[start + 1] if c.value is not None]
-    end = next(i for i in range(start + 2, len(rows)) if rows[i][0].value in ("Tổng cộng",
-                                                                             "Total"))
-    return header, rows[start + 2:end], rows[end], rows[end + 1][0].value
+    header = [c.value for c in rows[start + 1][1:] if c.value is not None]
+    total = rows[start + 2]
+    end = next(i for i in range(start + 3, len(rows)) if not isinstance(rows[i][0].value, int))
+    values = [evaluate(ws, c) for c in total[1:]]
+    return header, [r[1:] for r in rows[start + 3:end]], values, total[1:], rows[end][0].value
 
 
 def test_appendix_iv_lists_the_siting_proposals_under_the_works(demo_run):
@@ -268,10 +274,11 @@ def test_appendix_iv_lists_the_siting_proposals_under_the_works(demo_run):
     ws = load_workbook(demo_run / "report.xlsx")["Phụ lục IV"]
     # the existing power works first, as before
     assert column(ws, "Mã công trình")[:4] == ["D01", "D02", "D03", "D04"]
-    assert ws["G2"].number_format == "#,##0.0"
-    header, rows, total, sentence = proposals_block(
+    j = header(ws).index("Diện tích phục vụ (ha)")
+    assert item_rows(ws)[0][j].number_format == "#,##0.0"
+    header_, rows, t, total, sentence = proposals_block(
         ws, "Đề xuất mới (geoagri): trạm bơm điện và đường dây 3 pha")
-    assert header == ["Mã vị trí đề xuất", "Xã, thị trấn", "Số trạm bơm", "Đường dây 3 pha (km)",
+    assert header_ == ["Mã vị trí đề xuất", "Xã, thị trấn", "Số trạm bơm", "Đường dây 3 pha (km)",
                       "Diện tích phục vụ (ha)", "Kinh phí trạm bơm (triệu đồng)",
                       "Kinh phí đường dây (triệu đồng)", "Tổng kinh phí (triệu đồng)",
                       "Diện tích phục vụ trên 1 tỷ đồng (ha)"]
@@ -294,9 +301,9 @@ def test_appendix_iv_lists_the_siting_proposals_under_the_works(demo_run):
         assert per_bn == pytest.approx(a["served_ha"] / (a["cost_vnd"] / 1e9))
         assert [c.number_format for c in r[2:9]] == [
             "#,##0", "#,##0.00", "#,##0.0", "#,##0", "#,##0", "#,##0", "#,##0.0"]
-    # totals: stations, km of line, ha served, cost, ha per billion VND
-    t = [c.value for c in total[:9]]
-    assert t[0] == "Tổng cộng" and t[2] == 5
+    # totals (formulas, first under the header): stations, km of line, ha served, cost,
+    # ha per billion VND
+    assert t[1] == "Tổng cộng" and t[2] == 5
     assert t[3] == pytest.approx(appendix["line_length_km"].sum())
     assert t[4] == pytest.approx(sites["covered_ha"].sum(), abs=1e-5)
     assert t[7] == pytest.approx(appendix["cost_vnd"].sum() / 1e6)
@@ -304,6 +311,7 @@ def test_appendix_iv_lists_the_siting_proposals_under_the_works(demo_run):
     assert [c.number_format for c in total[2:9]] == [
         "#,##0", "#,##0.00", "#,##0.0", "#,##0", "#,##0", "#,##0", "#,##0.0"]
     assert all(c.font.bold for c in total[:9] if c.value is not None)
+    assert all(total[k].value.startswith("=SUBTOTAL(9,") for k in (2, 3, 4, 5, 6, 7))
     # the sentence in the Vietnamese number style: 1.611 ha, 4,3 tỷ đồng
     ha = fmt(appendix["served_ha"].sum())
     bn = fmt(appendix["cost_vnd"].sum() / 1e9, decimals=1)
@@ -325,11 +333,11 @@ def test_report_data_proposals_are_the_cli_s(data, demo_run):
 def test_appendix_iv_proposals_in_english(written, data):
     en = written[1]
     ws = load_workbook(en["workbook"])["Appendix IV"]
-    header, rows, total, sentence = proposals_block(
+    header_, rows, t, total, sentence = proposals_block(
         ws, "New proposals (geoagri): electric pump stations and three-phase lines")
-    assert header[:3] == ["Site id", "Commune", "Pump stations"]
+    assert header_[:3] == ["Site id", "Commune", "Pump stations"]
     assert [r[0].value for r in rows] == data.proposals["site_id"].tolist()
-    assert total[0].value == "Total" and total[2].value == len(data.proposals)
+    assert t[1] == "Total" and t[2] == len(data.proposals)
     assert total[4].number_format == "#,##0.0"
     assert sentence.startswith(f"Proposed: {len(data.proposals)} electric pump stations")
     assert f"serving {data.proposals['served_ha'].sum():,.0f} ha" in sentence
@@ -343,11 +351,14 @@ def test_appendix_iv_without_power_works_or_proposals(tmp_path, data):
 
     only = replace(data, power_works=None)
     ws = load_workbook(write_report(only, tmp_path / "p.xlsx")["workbook"])["Phụ lục IV"]
-    assert ws["A3"].value == "Chưa có công trình điện phục vụ trạm bơm trong các lớp dữ liệu."
-    assert ws["A5"].value.startswith("Đề xuất mới (geoagri)")
+    h = header_row(ws)
+    assert ws.cell(h + 2, 1).value == ("Chưa có công trình điện phục vụ trạm bơm trong các lớp "
+                                       "dữ liệu.")
+    assert ws.cell(h + 4, 1).value.startswith("Đề xuất mới (geoagri)")
     none = replace(data, proposals=None)
     ws = load_workbook(write_report(none, tmp_path / "n.xlsx")["workbook"])["Phụ lục IV"]
-    assert ws.max_row == 5  # header and the four works: no proposals block
+    # header, total and the four works: no proposals block
+    assert ws.max_row == header_row(ws) + 5 and len(item_rows(ws)) == 4
     from geoagri.datasets import demo
 
     assert build_report_data(demo(), year=2024, proposals=False).proposals is None
@@ -382,18 +393,17 @@ def test_the_report_prints_the_documents_units_and_the_plans_choice(data, tmp_pa
     models = data.models.dropna(subset=["yield_t_ha"]).reset_index(drop=True)
     files = write_report(data, tmp_path / "r.xlsx", tables_dir=tmp_path / "t")
     ws = load_workbook(files["workbook"])["Phụ lục II"]
-    heads = [c.value for c in ws[1]]
-    col = heads.index("Năng suất bình quân (tạ/ha)") + 1
-    printed = [ws.cell(r, col).value for r in range(2, ws.max_row + 1)
-               if ws.cell(r, col).value is not None]
+    col = header(ws).index("Năng suất bình quân (tạ/ha)")
+    printed = [r[col].value for r in item_rows(ws) if r[col].value is not None]
     assert printed[: len(models)] == pytest.approx(list(models["yield_t_ha"] * 10))
     chosen = replace(data, units={"vnd": "tỷ đồng"})
     files = write_report(chosen, tmp_path / "r2.xlsx", tables_dir=tmp_path / "t2")
     ws = load_workbook(files["workbook"])["Phụ lục III"]
-    heads = [c.value for c in ws[1]]
-    col = heads.index("Tổng mức đầu tư (tỷ đồng)") + 1
-    assert ws.cell(2, col).value == pytest.approx(data.works["cost_million_vnd"].iloc[0] / 1000)
-    assert ws.cell(2, col).number_format == "#,##0.00"
+    col = header(ws).index("Tổng mức đầu tư (tỷ đồng)")
+    first = item_rows(ws)[0][col]
+    assert first.value == pytest.approx(data.works["cost_million_vnd"].iloc[0] / 1000)
+    assert first.number_format == "#,##0.00"
+    assert "ĐVT: tỷ đồng" in texts(ws)  # the unit line follows the chosen unit
     csv = pd.read_csv(tmp_path / "t2" / "appendix_3_works.csv")
     assert csv["Tổng mức đầu tư (tỷ đồng)"].sum() == pytest.approx(
         data.works["cost_million_vnd"].sum() / 1000)

@@ -119,25 +119,27 @@ def test_every_target_row_is_stated_with_its_figures(vi, data):
 def test_works_by_investor_and_status_as_the_seed_says(vi, data):
     part = section(vi, "3. Hạ tầng thủy lợi phục vụ sản xuất")
     works = data.works
-    for investor, label in (("province", "Tỉnh"), ("district", "Huyện")):
+    text = " ".join(part)
+    for investor, label in (("province", "tỉnh"), ("district", "huyện")):
         g = works[works["investor"] == investor]
         statuses = g["status"].value_counts()
         started = len(g) - int(statuses.get("planned", 0))
         cost = format_number(g["cost_million_vnd"].sum())
-        sentence = next(s for s in part if s.startswith(f"{label} làm chủ đầu tư"))
-        assert f"{len(g)} công trình thủy lợi, tổng mức đầu tư {cost} triệu đồng" in sentence
-        assert f"{started}/{len(g)} công trình đã triển khai" in sentence
-        assert f"{int(statuses.get('planned', 0))} công trình chưa triển khai" in sentence
+        assert f"{label} làm chủ đầu tư {len(g)} công trình, tổng mức đầu tư {cost} triệu " \
+               "đồng" in text
+        sentence = next(s for s in part
+                        if s.startswith(f"Công trình do {label} làm chủ đầu tư:"))
+        assert f"{started}/{len(g)} công trình đã khảo sát, thiết kế" in sentence
+        assert f"{int(statuses.get('planned', 0))} chưa triển khai" in sentence
     # seed 000: province 8 works, 26.000 triệu, 4/8 surveyed or designed; district 23 works,
-    # 14.610 triệu, 20 not started
-    text = " ".join(part)
-    for seed in ("8 công trình thủy lợi, tổng mức đầu tư 26.000 triệu đồng", "4/8 công trình",
-                 "23 công trình thủy lợi, tổng mức đầu tư 14.610 triệu đồng",
-                 "20 công trình chưa triển khai"):
+    # 14.610 triệu, 20 not started; the workbook's summary says the same sentences
+    for seed in ("8 công trình, tổng mức đầu tư 26.000 triệu đồng", "4/8 công trình",
+                 "23 công trình, tổng mức đầu tư 14.610 triệu đồng", "20 chưa triển khai"):
         assert seed in text, seed
+    assert all(s in data.summary_sentences() for s in data.irrigation_sentences())
     power = " ".join(section(vi, "4. Điện phục vụ trạm bơm tưới"))
     # seed 000: "4 công trình điện …, tổng kinh phí ước tính 4,4 tỷ đồng, … 1.030ha"
-    assert "4 công trình điện phục vụ trạm bơm, tổng kinh phí 4.400 triệu đồng" in power
+    assert "4 công trình, tổng kinh phí ước tính 4.400 triệu đồng" in power
     assert "tưới tiêu cho 1.030 ha" in power
 
 
@@ -236,7 +238,7 @@ def test_the_plans_units_are_the_documents_units(data, tmp_path):
     billions = dataclasses.replace(data, units={"vnd": "tỷ đồng"})
     doc = docx.Document(write_report_docx(billions, tmp_path / "r.docx"))
     power = " ".join(section(doc, "4. Điện phục vụ trạm bơm tưới"))
-    assert "tổng kinh phí 4,4 tỷ đồng" in power
+    assert "tổng kinh phí ước tính 4,4 tỷ đồng" in power
     works = " ".join(section(doc, "3. Hạ tầng thủy lợi phục vụ sản xuất"))
     assert "tổng mức đầu tư 26 tỷ đồng" in works
     rows = cells(appendix_tables(doc)[3])
@@ -339,7 +341,7 @@ def test_text_from_the_data_comes_back_verbatim(tmp_path):
     assert [r[1] for r in works_rows] == expect and [r[2] for r in works_rows] == expect
     assert "- <b>Như trên</b>;" in cells(doc.tables[1])[0][0]
     # the works sentence counts the hostile rows like any others
-    assert any(f"{n} công trình thủy lợi" in p for p in body(doc))
+    assert any(f"tỉnh làm chủ đầu tư {n} công trình" in p for p in body(doc))
 
 
 # ---------------------------------------------------------------------- figure
