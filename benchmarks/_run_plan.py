@@ -26,12 +26,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import _synth_parcels as synth
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-
-import _synth_parcels as synth
 
 SEED = 18
 CELL_M = 700.0
