@@ -1028,6 +1028,12 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
         fyear = None
     season = ind.period == "season"
     frames, periods = [], []
+    # a measure made of one row per feature, the same whatever the year: the rows of
+    # every feature are made once, and each year takes its own (features of several
+    # years are not made again for each)
+    rowwise = ind.measure in ("count", "sum", "mean") or (
+        ind.measure == "feature_area" and run.plan.metric_crs is not None)
+    every: dict[tuple[str, ...], pd.DataFrame] = {}
     for y in run.years:
         in_year = (fyear == y) if fyear is not None else pd.Series(True, index=layer.index)
         if ind.years == "in_layer" and not in_year.any():
@@ -1038,7 +1044,12 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
                              if season else [])
         periods += [(label, y) for label in labels]
         for by in ([(), tuple(ind.by)] if ind.by else [()]):
-            frame = _contributions(ind, run, name, feats, communes[keep], by, season, y)
+            if rowwise:
+                if by not in every:
+                    every[by] = _contributions(ind, run, name, layer, communes, by, season, y)
+                frame = every[by][keep.to_numpy()]
+            else:
+                frame = _contributions(ind, run, name, feats, communes[keep], by, season, y)
             if season:
                 frames.append(frame.assign(period=frame["season"], year=y))
             if season and ind.measure == "threshold":  # a group's total over the whole year
