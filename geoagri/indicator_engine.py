@@ -502,8 +502,20 @@ def select_features(ind: Indicator, layer: pd.DataFrame, *, year: int | None) ->
     >>> select_features(catalogue()["linkage_area"], zones, year=2024).tolist()
     [True, False]
     """
+    return _select(ind, layer, year, list(ind.where))
+
+
+def _by_year(ind: Indicator) -> list[str]:
+    """The columns of an indicator's filter that compare with the year."""
+    return [col for col, conds in ind.where.items() if any(c.value == "year" for c in conds)]
+
+
+def _select(ind: Indicator, layer: pd.DataFrame, year: int | None,
+            columns: list[str]) -> pd.Series:
+    """:func:`select_features` on the conditions of ``columns`` only."""
     keep = pd.Series(True, index=layer.index)
-    for col, conds in ind.where.items():
+    for col in columns:
+        conds = ind.where[col]
         values = _column(ind, layer, col)
         ok = pd.Series(False, index=layer.index)
         for c in conds:
@@ -1034,11 +1046,13 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
     rowwise = ind.measure in ("count", "sum", "mean") or (
         ind.measure == "feature_area" and run.plan.metric_crs is not None)
     every: dict[tuple[str, ...], pd.DataFrame] = {}
+    yearly = _by_year(ind)  # the other conditions select the same features every year
+    fixed = _select(ind, layer, None, [c for c in ind.where if c not in yearly])
     for y in run.years:
         in_year = (fyear == y) if fyear is not None else pd.Series(True, index=layer.index)
         if ind.years == "in_layer" and not in_year.any():
             continue
-        keep = select_features(ind, layer, year=y) & in_year
+        keep = fixed & _select(ind, layer, y, yearly) & in_year
         feats = layer[keep]
         labels = [str(y)] + (sorted(set(layer.loc[in_year, "season"].astype(str)))
                              if season else [])
