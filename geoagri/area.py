@@ -61,7 +61,7 @@ import shapely
 
 from geoagri._dask_hook import ClusterRun, on_cluster
 from geoagri._engine.clip import polygons
-from geoagri._engine.pieces import REL_TOL, allocate, cut_into_pieces, overlap_pairs
+from geoagri._engine.pieces import REL_TOL, allocate, cut_once, overlap_pairs
 from geoagri._engine.threads import n_threads
 from geoagri._engine.union import overlap_by_region
 from geoagri.boundaries import disjoint
@@ -221,7 +221,7 @@ def area_by_zone(
         group_values = pd.DataFrame(index=[0])
     ngroups = max(len(group_values), 1)
 
-    pieces = cut_into_pieces(cgeoms, max_vertices=max_vertices)
+    pieces = cut_once(cgeoms, max_vertices=max_vertices)
     zi = np.flatnonzero(polygonal)
     zg = zgeoms[zi]
     zcodes = codes[zi]

@@ -978,6 +978,21 @@ def _inside(bounds: Bounds, xr: tuple[float, float], yr: tuple[float, float]) ->
     return xr[0] <= minx <= maxx <= xr[1] and yr[0] <= miny <= maxy <= yr[1]
 
 
+def _coordinate_kind(box: Bounds) -> str:
+    """The ``kind`` of :func:`sniff_coordinates` from the bounds alone (no zone search)."""
+    if any(not math.isfinite(v) for v in box):
+        return "unknown"
+    if _inside(box, _LON, _LAT):
+        return "lonlat"
+    if _inside(box, _LAT, _LON):
+        return "latlon_swapped"
+    if _inside(box, _EASTING, _NORTHING):
+        return "projected_vn"
+    if _inside(box, _NORTHING, _EASTING):
+        return "projected_vn_swapped"
+    return "unknown"
+
+
 def _fmt_bounds(bounds: Bounds) -> str:
     minx, miny, maxx, maxy = bounds
     if max(abs(v) for v in bounds) < 1000:
@@ -1040,18 +1055,19 @@ def sniff_coordinates(bounds: Sequence[float]) -> CoordinateGuess:
         raise CRSError(f"bounds must be (minx, miny, maxx, maxy), got {bounds!r}")
     box: Bounds = values  # type: ignore[assignment]
     where = _fmt_bounds(box)
+    kind = _coordinate_kind(box)
     if any(not math.isfinite(v) for v in box):
         return CoordinateGuess(
             "unknown", message="the layer has no coordinates to judge (empty or null geometries)"
         )
-    if _inside(box, _LON, _LAT):
+    if kind == "lonlat":
         return CoordinateGuess(
             "lonlat",
             (4326,),
             message=f"coordinates ({where}) look like lon/lat degrees in Vietnam; "
             + _set_hint(4326),
         )
-    if _inside(box, _LAT, _LON):
+    if kind == "latlon_swapped":
         return CoordinateGuess(
             "latlon_swapped",
             (4326,),
@@ -1060,13 +1076,10 @@ def sniff_coordinates(bounds: Sequence[float]) -> CoordinateGuess:
             "gdf.set_geometry(shapely.transform(gdf.geometry, lambda c: c[:, ::-1])), "
             "then set crs='EPSG:4326'",
         )
-    for swapped in (False, True):
-        xr, yr = (_NORTHING, _EASTING) if swapped else (_EASTING, _NORTHING)
-        if not _inside(box, xr, yr):
-            continue
+    if kind.startswith("projected"):
+        swapped = kind == "projected_vn_swapped"
         metric = (box[1], box[0], box[3], box[2]) if swapped else box
         zones = _zone_candidates(metric)
-        kind = "projected_vn_swapped" if swapped else "projected_vn"
         head = (
             f"coordinates ({where}) look like VN-2000 / UTM metres with x and y swapped "
             "(x is the northing, y the easting)"
@@ -1133,6 +1146,15 @@ def _check_fits(declared: CRS, bounds: Bounds, layer: str) -> None:
     """
     _check_earth(declared, layer)
     if not all(math.isfinite(v) for v in bounds):
+        return
+    kind = _coordinate_kind(bounds)  # the zone search of sniff_coordinates only on error
+    if declared.is_geographic:
+        degrees = all(abs(v) <= 180 for v in bounds[::2]) and all(
+            abs(v) <= 90 for v in bounds[1::2])
+        fits = kind != "latlon_swapped" and not kind.startswith("projected") and degrees
+    else:
+        fits = kind not in ("lonlat", "latlon_swapped", "projected_vn_swapped")
+    if fits:
         return
     guess = sniff_coordinates(bounds)
     name = _describe(declared)

@@ -503,8 +503,20 @@ def select_features(ind: Indicator, layer: pd.DataFrame, *, year: int | None) ->
     >>> select_features(catalogue()["linkage_area"], zones, year=2024).tolist()
     [True, False]
     """
+    return _select(ind, layer, year, list(ind.where))
+
+
+def _by_year(ind: Indicator) -> list[str]:
+    """The columns of an indicator's filter that compare with the year."""
+    return [col for col, conds in ind.where.items() if any(c.value == "year" for c in conds)]
+
+
+def _select(ind: Indicator, layer: pd.DataFrame, year: int | None,
+            columns: list[str]) -> pd.Series:
+    """:func:`select_features` on the conditions of ``columns`` only."""
     keep = pd.Series(True, index=layer.index)
-    for col, conds in ind.where.items():
+    for col in columns:
+        conds = ind.where[col]
         values = _column(ind, layer, col)
         ok = pd.Series(False, index=layer.index)
         for c in conds:
@@ -1070,17 +1082,30 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
         fyear = None
     season = ind.period == "season"
     frames, periods = [], []
+    # a measure made of one row per feature, the same whatever the year: the rows of
+    # every feature are made once, and each year takes its own (features of several
+    # years are not made again for each)
+    rowwise = ind.measure in ("count", "sum", "mean") or (
+        ind.measure == "feature_area" and run.plan.metric_crs is not None)
+    every: dict[tuple[str, ...], pd.DataFrame] = {}
+    yearly = _by_year(ind)  # the other conditions select the same features every year
+    fixed = _select(ind, layer, None, [c for c in ind.where if c not in yearly])
     for y in run.years:
         in_year = (fyear == y) if fyear is not None else pd.Series(True, index=layer.index)
         if ind.years == "in_layer" and not in_year.any():
             continue
-        keep = select_features(ind, layer, year=y) & in_year
+        keep = fixed & _select(ind, layer, y, yearly) & in_year
         feats = layer[keep]
         labels = [str(y)] + (sorted(set(layer.loc[in_year, "season"].astype(str)))
                              if season else [])
         periods += [(label, y) for label in labels]
         for by in ([(), tuple(ind.by)] if ind.by else [()]):
-            frame = _contributions(ind, run, name, feats, communes[keep], by, season, y)
+            if rowwise:
+                if by not in every:
+                    every[by] = _contributions(ind, run, name, layer, communes, by, season, y)
+                frame = every[by][keep.to_numpy()]
+            else:
+                frame = _contributions(ind, run, name, feats, communes[keep], by, season, y)
             if season:
                 frames.append(frame.assign(period=frame["season"], year=y))
             if season and ind.measure == "threshold":  # a group's total over the whole year

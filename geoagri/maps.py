@@ -1492,21 +1492,72 @@ def _linkage_coverage(plan: Any, communes: gpd.GeoDataFrame,
 
 
 def _classes(values: np.ndarray, k: int = 5) -> tuple[np.ndarray, list[float]]:
-    """Class of each value (0…k-1) and the upper bounds, by natural breaks."""
-    import mapclassify
+    """Class of each value (0…k-1) and the upper bounds, by natural breaks.
 
+    The breaks are Jenks' natural breaks computed exactly: the partition of the
+    sorted values into ``k`` runs with the least sum of squared deviations from
+    each run's mean (the optimum of one-dimensional k-means), by Fisher's
+    dynamic programme over the distinct values weighted by their counts.  A
+    class's upper bound is its largest value; a value above the last bound
+    falls in the last class.
+
+    Examples
+    --------
+    >>> cls, bins = _classes(np.array([0.0, 1.0, 2.0, 40.0, 41.0, 90.0, np.nan]), k=3)
+    >>> cls.tolist(), bins
+    ([0, 0, 0, 1, 1, 2, 0], [2.0, 41.0, 90.0])
+    """
     finite = values[np.isfinite(values)]
-    n_unique = len(np.unique(finite))
-    if n_unique == 0:
+    uniq, counts = np.unique(finite, return_counts=True)
+    if len(uniq) == 0:
         return np.zeros(len(values), dtype=int), [0.0]
-    k = max(1, min(k, n_unique))
+    k = max(1, min(k, len(uniq)))
     if k == 1:
         return np.zeros(len(values), dtype=int), [float(finite.max())]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mc = mapclassify.NaturalBreaks(finite, k=k, initial=20)
-    bins = [float(b) for b in mc.bins]
-    return np.asarray(mc.find_bin(np.nan_to_num(values)), dtype=int), bins
+    bins = [float(uniq[j]) for j in _natural_break_ends(uniq, counts.astype(float), k)]
+    cls = np.digitize(np.nan_to_num(values), bins, right=True)
+    return np.minimum(cls, len(bins) - 1).astype(int), bins
+
+
+def _natural_break_ends(u: np.ndarray, w: np.ndarray, k: int) -> list[int]:
+    """Index of the last value of each of the ``k`` runs of sorted ``u`` (weights ``w``)
+    with the least within-run sum of squares.
+
+    Fisher's dynamic programme, each level solved by divide and conquer: the
+    best start of the last run does not decrease as the run's end moves
+    right, so O(k·n·log n) instead of O(k·n²).
+    """
+    n = len(u)
+    x = u - np.average(u, weights=w)  # centred: the sums of squares lose no digits
+    cw = np.concatenate([[0.0], np.cumsum(w)])
+    c1 = np.concatenate([[0.0], np.cumsum(w * x)])
+    c2 = np.concatenate([[0.0], np.cumsum(w * x * x)])
+
+    def sse(i: np.ndarray, j: int) -> np.ndarray:  # of the values i..j inclusive
+        s1 = c1[j + 1] - c1[i]
+        return np.maximum(c2[j + 1] - c2[i] - s1 * s1 / (cw[j + 1] - cw[i]), 0.0)
+
+    best = np.maximum(c2[1:] - c1[1:] ** 2 / cw[1:], 0.0)  # one run, 0..j
+    starts = np.zeros((k, n), dtype=int)
+    for c in range(1, k):
+        new = np.full(n, np.inf)
+        todo = [(c, n - 1, c, n - 1)]  # ends jlo..jhi, their last run starting in ilo..ihi
+        while todo:
+            jlo, jhi, ilo, ihi = todo.pop()
+            if jlo > jhi:
+                continue
+            j = (jlo + jhi) // 2
+            i = np.arange(ilo, min(j, ihi) + 1)
+            total = best[i - 1] + sse(i, j)
+            at = int(np.argmin(total))
+            new[j], starts[c, j] = total[at], i[at]
+            todo += [(jlo, j - 1, ilo, i[at]), (j + 1, jhi, i[at], ihi)]
+        best = new
+    ends, j = [], n - 1
+    for c in range(k - 1, -1, -1):
+        ends.append(j)
+        j = starts[c, j] - 1
+    return ends[::-1]
 
 
 def _palette_for(k: int) -> list[str]:

@@ -199,13 +199,20 @@ def _canon(value: object, column: str) -> object:
 
 
 def _in_code(values: pd.Series, units: pd.Series) -> np.ndarray:
-    """Values converted from their unit to its canonical code (NaN where not understood)."""
-    out = []
-    for v, u in zip(values, units, strict=True):
-        code = _units.code_or_none(u)
-        out.append(math.nan if code is None or pd.isna(v)
-                   else float(_units.convert([v], str(u), code)[0]))
-    return np.array(out, dtype=float)
+    """Values converted from their unit to its canonical code (NaN where not understood).
+
+    Each distinct unit is converted once, as one array (thousands of facts, a
+    few units).
+    """
+    vals = np.asarray(values, dtype=float)
+    out = np.full(len(vals), math.nan)
+    which, distinct = pd.factorize(np.asarray(units, dtype=object))  # -1: no unit
+    for k, unit in enumerate(distinct):
+        code = _units.code_or_none(unit)
+        rows = np.flatnonzero((which == k) & ~np.isnan(vals))
+        if code is not None and len(rows):
+            out[rows] = _units.convert(vals[rows], str(unit), code)
+    return out
 
 
 def _season(value: object, *, table: str, row: object) -> str | None:

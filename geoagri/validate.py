@@ -29,7 +29,7 @@ import logging
 import math
 import unicodedata
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -184,8 +184,37 @@ def _match_columns(
 
 def _objects(values: pd.Series) -> pd.Series:
     """An object Series whose missing values are ``None`` (not NaN or NA)."""
-    return pd.Series([None if _isnull(v) else v for v in values], index=values.index,
-                     dtype=object, name=values.name)
+    out = np.array(values.to_numpy(dtype=object), dtype=object)  # a copy
+    for k in np.flatnonzero(pd.isna(out)):  # pd.isna finds a superset of _isnull
+        if _isnull(out[k]):
+            out[k] = None
+    return pd.Series(out, index=values.index, dtype=object, name=values.name)
+
+
+def _map_distinct(values: pd.Series, func: Callable[[object], object]) -> pd.Series:
+    """``values.map(func)`` as an object Series, calling ``func`` once per distinct value.
+
+    A layer of 200,000 parcels has a handful of land uses and seasons: each is
+    read once, not 200,000 times.  Text is grouped by value (exact for
+    ``str``); anything else by type and value.
+    """
+    arr = values.to_numpy(dtype=object)
+    out = np.empty(len(arr), dtype=object)
+    text = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
+    if text.any():
+        codes, uniques = pd.factorize(arr[text])
+        done = np.empty(len(uniques), dtype=object)
+        done[:] = [func(v) for v in uniques]
+        out[text] = done[codes]
+    memo: dict[tuple[type, object], object] = {}
+    for k in np.flatnonzero(~text):
+        v = arr[k]
+        try:
+            key = (type(v), v)
+            out[k] = memo[key] if key in memo else memo.setdefault(key, func(v))
+        except TypeError:  # unhashable
+            out[k] = func(v)
+    return pd.Series(out, index=values.index, dtype=object, name=values.name)
 
 
 def _coerce_ids(values: pd.Series) -> pd.Series:
@@ -196,7 +225,7 @@ def _coerce_ids(values: pd.Series) -> pd.Series:
         if isinstance(v, float | np.floating) and float(v).is_integer():
             return str(int(v))
         return unicodedata.normalize("NFC", str(v)).strip() or None
-    return _objects(values.map(one))
+    return _objects(_map_distinct(values, one))
 
 
 def _coerce_column(
@@ -254,7 +283,7 @@ def _coerce_column(
                 return bool(v)
             key = str(v).strip().casefold()
             return True if key in _TRUE else False if key in _FALSE else "?"
-        out = raw.map(to_bool)
+        out = _map_distinct(raw, to_bool)
         bad = (out == "?").to_numpy()
         if bad.any():
             problems.append(Problem(
@@ -263,7 +292,8 @@ def _coerce_column(
                 fix="use true/false, yes/no, 1/0 or có/không"))
         out = _objects(out.where(~bad, None))
     elif col.dtype == "season":
-        out = raw.map(lambda v: None if _isnull(v) else canonical_season(str(v)) or "?")
+        out = _map_distinct(raw, lambda v: None if _isnull(v)
+                           else canonical_season(str(v)) or "?")
         bad = (out == "?").to_numpy()
         if bad.any():
             problems.append(Problem(
@@ -282,7 +312,7 @@ def _coerce_column(
             except UnitError:
                 return "?"
             return unicodedata.normalize("NFC", str(v)).strip()
-        out = raw.map(one_unit)
+        out = _map_distinct(raw, one_unit)
         bad = (out == "?").to_numpy()
         if bad.any():
             found, reason = sorted({str(v) for v in raw[bad]})[:5], ""
@@ -297,7 +327,8 @@ def _coerce_column(
                     "(docs/layers.md, 'Units')"))
         out = _objects(out.where(~bad, None))
     else:  # str with a vocabulary
-        out = raw.map(lambda v: None if _isnull(v) else col.canonical_value(v, words) or "?")
+        out = _map_distinct(raw, lambda v: None if _isnull(v)
+                           else col.canonical_value(v, words) or "?")
         bad = (out == "?").to_numpy()
         if bad.any():
             unknown = sorted({str(v) for v in raw[bad]})
@@ -492,8 +523,12 @@ def _check_geometry(
     frame: gpd.GeoDataFrame, layer_spec: LayerSpec, name: str, repair: bool
 ) -> tuple[gpd.GeoSeries, list[Problem], list[dict[str, Any]]]:
     """Null, empty, invalid and wrong-type geometries; repair when asked."""
-    geoms = frame.geometry.array
-    values = np.asarray(shapely.force_2d(np.asarray(geoms, dtype=object)))
+    values = np.array(frame.geometry.array, dtype=object)  # a copy
+    third = shapely.has_z(values)
+    if hasattr(shapely, "has_m"):  # shapely >= 2.1
+        third |= shapely.has_m(values)
+    if third.any():  # 2-D geometries are kept as they are (force_2d would copy them)
+        values = np.asarray(shapely.force_2d(values))
     problems: list[Problem] = []
     records: list[dict[str, Any]] = []
     idc = layer_spec.id_column
@@ -711,13 +746,14 @@ def canonicalize(
     frame = frame.reset_index(drop=True)
     # text: NFC everywhere, so that names compare equal whatever the input form
     geometry_name = getattr(frame, "_geometry_column_name", None)
-    for c in frame.columns:
-        if c != geometry_name and (frame[c].dtype == object
-                                   or pd.api.types.is_string_dtype(frame[c].dtype)):
-            frame[c] = frame[c].map(
-                lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v
-            ).astype(object)
     idc = layer_spec.id_column
+    for c in frame.columns:
+        if c not in (geometry_name, idc) and (frame[c].dtype == object
+                                             or pd.api.types.is_string_dtype(frame[c].dtype)):
+            frame[c] = _map_distinct(
+                frame[c], lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+            ).astype(object)
+    # (the ids are made NFC with the rest of their reading, by _coerce_ids below)
     if idc and idc in frame.columns:
         frame[idc] = _coerce_ids(frame[idc])
         nulls = frame[idc].isna().to_numpy()

@@ -1005,3 +1005,34 @@ def test_an_empty_layer_maps_to_an_empty_overlay(plan, kind):
     layer = next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
     assert layer.data["features"] == []
     assert "\"Empty\"" in m.get_root().render()  # the layer control lists it
+
+
+def test_natural_breaks_are_the_least_squares_partition():
+    """The choropleth's classes are the optimum of one-dimensional k-means: checked
+    against every split of small samples into contiguous runs (exhaustive search)."""
+    from itertools import combinations
+
+    from geoagri.maps import _classes
+
+    rng = np.random.default_rng(7)
+    for trial in range(25):
+        values = np.round(rng.exponential(20.0, int(rng.integers(6, 13))), 0 if trial % 2 else 3)
+        values[0] = np.nan
+        finite = np.sort(values[np.isfinite(values)])
+        uniq = np.unique(finite)
+        k = min(4, len(uniq))
+        best = np.inf
+        for cuts in combinations(range(1, len(uniq)), k - 1):  # runs of the distinct values
+            runs = np.split(uniq, cuts)
+            groups = [finite[(finite >= r[0]) & (finite <= r[-1])] for r in runs]
+            best = min(best, sum(((g - g.mean()) ** 2).sum() for g in groups))
+        cls, bins = _classes(values, k=k)
+        labels = cls[1:]
+        sse = sum(((values[1:][labels == c] - values[1:][labels == c].mean()) ** 2).sum()
+                  for c in range(k))
+        assert sse == pytest.approx(best, rel=1e-9, abs=1e-9)
+        assert bins == [float(values[1:][labels == c].max()) for c in range(k)]
+        assert cls[0] == 0  # a missing value is drawn in the first class
+    # a hand-computed case: three clear groups
+    cls, bins = _classes(np.array([1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 30.0]), k=3)
+    assert bins == [3.0, 12.0, 30.0] and cls.tolist() == [0, 0, 0, 1, 1, 1, 2]

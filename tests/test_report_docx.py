@@ -407,7 +407,8 @@ def test_libreoffice_prints_it(docs, data, tmp_path):
                           text=True, check=True).stdout.split("\f")[:pages]
     flat = [" ".join(t.split()) for t in text]
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in flat[0]
-    assert "23.865 ha, đạt 112,4% so với Nghị quyết năm 2024 (21.227 ha)" in flat[0]
+    # pdftotext splits justified words at wide letter spacing ("v ới"): compare the letters
+    assert "23.865ha,đạt112,4%sovớiNghịquyếtnăm2024(21.227ha)" in "".join(text[0].split())
     # the report's body, then each appendix on pages of its own
     first = {n: next(i for i, t in enumerate(flat) if f"PHỤ LỤC {n} " in t + " ")
              for n in ("I", "II", "III", "IV")}

@@ -34,7 +34,7 @@ from geoagri._engine.threads import query
 from geoagri._polygonal import polygonal
 
 __all__ = ["REL_TOL", "Pieces", "allocate", "cluster_labels", "cut_into_pieces",
-           "overlap_clusters", "overlap_pairs"]
+           "cut_once", "overlap_clusters", "overlap_pairs"]
 
 #: A geometry whose unallocated area is below this share of its area is inside.
 REL_TOL = 1e-9
@@ -63,6 +63,39 @@ class Pieces:
     cells: np.ndarray
     full: np.ndarray
     tree: shapely.STRtree
+
+
+#: Pieces of the last few arrays cut by :func:`cut_once`, with the geometries they were
+#: cut from (held, so that the ids in the key stay theirs).
+_CUT: dict[tuple, tuple[list, Pieces]] = {}
+_CUT_SIZE = 4
+
+
+def cut_once(geoms: np.ndarray, *, max_vertices: int = 32) -> Pieces:
+    """:func:`cut_into_pieces` of the same geometry objects computed once.
+
+    Repeated analyses of one communes layer (the report measures a dozen
+    indicators on the same communes, each through :func:`geoagri.area.area_by_zone`)
+    receive the very same commune objects from :func:`geoagri.boundaries.disjoint`'s
+    cache; their pieces are cut the first time and shared afterwards (the
+    result is not to be modified).  Keyed by the objects' identities, which
+    the cache keeps alive, so a hit is the same input.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> regions = np.array([box(0, 0, 10, 10)], dtype=object)
+    >>> cut_once(regions) is cut_once(regions.copy())
+    True
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    key = (tuple(map(id, geoms)), max_vertices)
+    hit = _CUT.get(key)
+    if hit is None:
+        hit = _CUT[key] = (list(geoms), cut_into_pieces(geoms, max_vertices=max_vertices))
+        while len(_CUT) > _CUT_SIZE:
+            _CUT.pop(next(iter(_CUT)))
+    return hit[1]
 
 
 def _clip_by_rects(geoms: np.ndarray, rects: np.ndarray) -> np.ndarray:
