@@ -52,6 +52,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "geoagri.maps": ("plan_map", "layer_map", "MapResults"),
     "geoagri.report": ("build_report_data", "write_report"),
     "geoagri.report_docx": ("write_report_docx",),
+    "geoagri.print_map": ("print_map", "write_print_map"),
     "geoagri.export": ("export_layers",),
     "geoagri.datasets": ("demo", "demo_plan_path", "example", "example_plan_path"),
     "geoagri.errors": ("GeoagriError", "GeoagriWarning", "LayerError", "PlanError",
