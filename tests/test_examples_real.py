@@ -1,0 +1,329 @@
+"""The five documents' figures on the real 2025 communes, with data shaped like each document.
+
+tests/test_examples.py checks the example plans, whose communes are rectangles on a
+grid.  Here each document shape that involves geometry is rebuilt on the **real**
+boundaries of its province after 1 July 2025 (``communes_2025.gpkg`` of the shared
+data, EPSG:4326, read from there: it is never copied into the repository), with
+zones, parcels and cooperatives drawn in the test inside those polygons (overlapping
+each other, crossing a commune border, one starting after the reporting year) in the
+examples' vocabulary.  Each plan has ``era = "new"`` and no ``metric_crs``; it is run
+through ``geoagri run`` and ``tables/indicators.csv`` and ``tables/summary.csv`` are
+compared with figures computed here independently: areas on the ellipsoid
+(:class:`pyproj.Geod`, WGS 84) from the lon/lat polygons, within 0.1%; counts exactly;
+percentages by the documents' rule (the actual rounded to its printed precision first).
+
+The data is looked for in ``$GEOAGRI_SHARED_DATA`` first, then in ``../shared/data``
+next to the checkout; the tests skip, saying where they looked, when it is absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from pyproj import CRS, Geod
+from shapely.geometry import Point, box
+
+from geoagri.cli import main
+from geoagri.outputs import MANIFEST
+
+
+def _shared() -> Path:
+    given = os.environ.get("GEOAGRI_SHARED_DATA")
+    return Path(given) if given else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+REAL = _shared() / "communes_2025" / "communes_2025.gpkg"
+CROSSWALK = _shared() / "focus_districts_old_to_new_2025.csv"
+
+pytestmark = pytest.mark.skipif(
+    not REAL.exists(), reason=f"real 2025 communes not found at {REAL} (set "
+                              "GEOAGRI_SHARED_DATA to the shared data folder)")
+
+GEOD = Geod(ellps="WGS84")
+#: Where the shapes are drawn: UTM 48N, the examples' CRS (metres).
+DRAW = "EPSG:32648"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def communes(province: str, codes: list[str] | None = None) -> gpd.GeoDataFrame:
+    """Real 2025 communes of a province (all, or those codes), as a communes layer."""
+    g = gpd.read_file(REAL, where=f"province = '{province}'")
+    g = g.rename(columns={"ward_id": "commune_id", "name": "commune_name"})
+    if codes is not None:
+        g = g[g["commune_id"].isin(codes)]
+        assert sorted(g["commune_id"]) == sorted(codes)
+    return g[["commune_id", "commune_name", "geometry"]].reset_index(drop=True)
+
+
+def geodesic_ha(geom) -> float:
+    """Area on the WGS 84 ellipsoid of a lon/lat polygon, ha."""
+    if geom is None or geom.is_empty:
+        return 0.0
+    return abs(GEOD.geometry_area_perimeter(geom)[0]) / 1e4
+
+
+def drawn(communes_: gpd.GeoDataFrame) -> dict[str, object]:
+    """Commune code → its polygon in the drawing CRS."""
+    m = communes_.to_crs(DRAW)
+    return dict(zip(m["commune_id"], m.geometry, strict=True))
+
+
+def field_in(shape, w: float, h: float, *, dx: float = 0.0, dy: float = 0.0,
+             margin: float = 100.0):
+    """A ``w`` × ``h`` m field centred ``dx``, ``dy`` m from a point inside a commune,
+    cut to the commune (``margin`` m inside its border): wholly inside the commune."""
+    inner = shape.buffer(-margin)
+    cx, cy = inner.representative_point().x + dx, inner.representative_point().y + dy
+    cut = box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2).intersection(
+        inner)
+    assert cut.area > 0.2 * w * h, "the field fell outside its commune"
+    return cut
+
+
+def across(a, b, w: float, h: float):
+    """A ``w`` × ``h`` m field centred on the middle of the border of two communes."""
+    border = shapely.line_merge(a.boundary.intersection(b.boundary))
+    assert border.length > 1_000, "the communes do not share a border"
+    if border.geom_type == "MultiLineString":
+        border = max(border.geoms, key=lambda part: part.length)
+    p = border.interpolate(0.5, normalized=True)
+    return box(p.x - w / 2, p.y - h / 2, p.x + w / 2, p.y + h / 2)
+
+
+def points_in(shape, n: int, *, step: float = 400.0) -> list[Point]:
+    """``n`` distinct lattice points at least 100 m inside a commune."""
+    inner = shape.buffer(-100.0)
+    minx, miny, maxx, maxy = inner.bounds
+    out = []
+    y = miny + step / 2
+    while y < maxy and len(out) < n:
+        x = minx + step / 2
+        while x < maxx and len(out) < n:
+            if inner.contains(Point(x, y)):
+                out.append(Point(x, y))
+            x += step
+        y += step
+    assert len(out) == n
+    return out
+
+
+def strips(shape, areas_ha: list[float], *, width: float = 50.0) -> list:
+    """Rectangles ``width`` m wide of the given nominal areas, side by side inside a commune."""
+    inner = shape.buffer(-50.0)
+    minx, miny, maxx, maxy = inner.bounds
+    out, x, y = [], minx, miny + 0.3 * (maxy - miny)
+    for ha in areas_ha:
+        depth = ha * 1e4 / width
+        while True:
+            r = box(x, y, x + width, y + depth)
+            x += width + 10.0
+            if x > maxx:
+                x, y = minx, y + 450.0
+                assert y < maxy, "no room left for the parcels"
+            if inner.contains(r):
+                out.append(r)
+                break
+    return out
+
+
+def lonlat(rows: list[dict]) -> gpd.GeoDataFrame:
+    """A layer drawn in UTM 48N, returned in EPSG:4326 like the communes."""
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=DRAW).to_crs("EPSG:4326")
+
+
+def union_in(layer: gpd.GeoDataFrame, shape) -> float:
+    """Geodesic area, ha, of the union of a lon/lat layer within a lon/lat polygon."""
+    if layer.empty:
+        return 0.0
+    return geodesic_ha(shapely.intersection(shapely.union_all(layer.geometry.to_numpy()),
+                                            shape))
+
+
+def half_up(x: float, decimals: int) -> float:
+    return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-decimals),
+                                           rounding=ROUND_HALF_UP))
+
+
+def truncated(x: float, decimals: int) -> float:
+    return float(Decimal(repr(round(x, 9))).quantize(Decimal(1).scaleb(-decimals),
+                                                     rounding=ROUND_DOWN))
+
+
+def run_plan(root: Path, *, province: str, year: int, name: str,
+             layers: dict[str, pd.DataFrame], kinds: dict[str, str],
+             extra: str = "") -> Path:
+    """Write the layers and a plan.toml (era new, no metric_crs) and ``geoagri run`` it."""
+    root.mkdir(parents=True, exist_ok=True)
+    text = [f'[plan]\nname = "{name} — ranh giới thật 2025, số liệu giả lập (SYNTHETIC)"\n'
+            f'province = "{province}"\nera = "new"\nyear = {year}\n']
+    for layer, frame in layers.items():
+        if isinstance(frame, gpd.GeoDataFrame):
+            frame.to_file(root / f"{layer}.gpkg", layer=layer, driver="GPKG")
+            path = f"{layer}.gpkg"
+        else:
+            frame.to_csv(root / f"{layer}.csv", index=False, encoding="utf-8")
+            path = f"{layer}.csv"
+        text.append(f'[layers.{layer}]\nkind = "{kinds[layer]}"\npath = "{path}"\n')
+    (root / "plan.toml").write_text("\n".join(text) + extra, encoding="utf-8")
+    out = root / "out"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        code = main(["run", str(root / "plan.toml"), "--out", str(out)])
+    assert code == 0, buf.getvalue()
+    return out
+
+
+def indicators(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "tables" / "indicators.csv", encoding="utf-8-sig",
+                       dtype={"unit_id": str, "unit_name": str, "categories": str,
+                              "period": str}, keep_default_na=False,
+                       na_values={"value": [""]})
+
+
+def value(table: pd.DataFrame, indicator: str, level: str, *, unit: str | None = None,
+          categories: str = "", period: str) -> float:
+    rows = table[(table["indicator"] == indicator) & (table["level"] == level)
+                 & (table["categories"] == categories) & (table["period"] == period)]
+    if unit is not None:
+        rows = rows[(rows["unit_id"] == unit) | (rows["unit_name"] == unit)]
+    assert len(rows) == 1, (indicator, level, unit, categories, period, rows)
+    return float(rows["value"].iloc[0])
+
+
+def summary(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "tables" / "summary.csv", encoding="utf-8-sig")
+
+
+def metric_crs(out: Path) -> tuple[CRS, str]:
+    """The metric CRS the plan context chose (from the run's manifest), and why."""
+    text = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["context"]["metric CRS"]
+    code = text.split()[0]
+    return CRS.from_user_input(code), text
+
+
+def central_meridian(crs: CRS) -> float:
+    return float(next(p.value for p in crs.coordinate_operation.params
+                      if p.name == "Longitude of natural origin"))
+
+
+def check_crs(out: Path, province: str, meridian: float) -> None:
+    """The context chose the VN-2000 TM-3 zone of the (old) province whose name the new
+    one keeps (Circular 973/2001/TT-TCĐC): its central meridian, written here by hand."""
+    crs, text = metric_crs(out)
+    assert "VN-2000" in crs.name and f"zone of province {province}" in text, text
+    assert central_meridian(crs) == pytest.approx(meridian)
+
+
+# --------------------------------------------------------------------------- 002 Tháp Mười
+
+#: New communes formed only from communes of the old Huyện Tháp Mười (the crosswalk of
+#: the shared data; Phương Thịnh, which also took in Xã Phương Thịnh of Huyện Cao Lãnh,
+#: is left out).
+THAP_MUOI = ["30037", "30046", "30055", "30061", "30073"]
+
+
+def test_thap_muoi_sown_area_on_real_communes(tmp_path):
+    """002: "tổng diện tích liên kết tiêu thụ lúa là 23.183,8 ha/26.000 ha, đạt 89,16% so
+    kế hoạch ... chiếm 20,07% diện tích xuống giống cả năm"; "22 HTX"; "15 Hội quán với
+    649 thành viên"."""
+    if CROSSWALK.exists():
+        cw = pd.read_csv(CROSSWALK, dtype=str)
+        assert set(THAP_MUOI) < set(cw.loc[cw["old_district"] == "Huyện Tháp Mười",
+                                           "new_ward_code"])
+    com = communes("Đồng Tháp", THAP_MUOI)
+    d = drawn(com)
+    c = THAP_MUOI
+    zones = []
+
+    def zone(zid, season, geom, status="active"):
+        zones.append({"zone_id": zid, "zone_kind": "linkage", "crop": "rice",
+                      "season": season, "status": status,
+                      "partner": "Công ty Lương thực Demo A", "geometry": geom})
+
+    # DX: two contracts overlapping on one field (counted once), one across a border
+    zone("LK-DX-01", "DX 2022-2023", field_in(d[c[0]], 3_000, 2_000, dx=-600))
+    zone("LK-DX-02", "DX 2022-2023", field_in(d[c[0]], 3_000, 2_000, dx=600))
+    zone("LK-DX-03", "DX 2022-2023", field_in(d[c[2]], 4_000, 3_000))
+    zone("LK-DX-04", "DX 2022-2023", across(d[c[3]], d[c[0]], 2_000, 2_000))
+    # HT: the same fields as DX partly (another season: counted again), and an ended one
+    zone("LK-HT-01", "HT 2023", field_in(d[c[0]], 3_000, 2_000, dx=-600))
+    zone("LK-HT-02", "HT 2023", field_in(d[c[1]], 5_000, 2_500))
+    zone("LK-HT-99", "HT 2023", field_in(d[c[4]], 3_000, 3_000), status="ended")
+    zone("LK-TD-01", "TD 2023", field_in(d[c[4]], 2_000, 1_500, dy=-1_500))
+    zones = lonlat(zones)
+
+    coops, members = [], {}
+    for i, code in enumerate(c):
+        pts = points_in(d[code], 6)
+        for k, p in enumerate(pts[:3 + i % 2]):        # 3 or 4 HTX per commune
+            coops.append({"coop_id": f"HTX-{code}-{k}", "name": f"HTX số {k} (demo)",
+                          "coop_type": "htx", "members": 30 + k,
+                          "founded_year": 2024 if (i, k) == (1, 0) else 2010 + k,
+                          "geometry": p})
+        for k, p in enumerate(pts[4:]):                   # 2 hội quán per commune
+            m = 20 + 7 * i + k
+            coops.append({"coop_id": f"HQ-{code}-{k}", "name": f"Hội quán {k} (demo)",
+                          "coop_type": "hoi_quan", "members": m, "founded_year": 2019,
+                          "geometry": p})
+            members[code] = members.get(code, 0) + m
+    coops = lonlat(coops)
+
+    sown = 48_000.0  # the district's sown area of 2023 (a statistics row), ha
+    statistics = pd.DataFrame({"district": "Huyện Tháp Mười", "year": [2023],
+                               "sown_area_ha": [sown]})
+    # the independent figure: per season, the union of its active contracts on the land
+    land = shapely.union_all(com.geometry.to_numpy())
+    active = zones[zones["status"] == "active"]
+    by_season = {s: union_in(g, land) for s, g in active.groupby("season")}
+    expected = sum(by_season.values())
+    target = float(round(expected * 1.12, -2))
+    targets = pd.DataFrame([{"indicator": "linkage_sown_area", "unit": "ha",
+                             "scope": "district", "scope_id": "Huyện Tháp Mười",
+                             "year": 2023, "source": "plan", "target": target,
+                             "decimals": 2, "actual_decimals": 1,
+                             "source_ref": "SYNTHETIC, shaped like seed 002"}])
+    out = run_plan(tmp_path / "tm", province="Đồng Tháp", year=2023, name="Huyện Tháp Mười",
+                   layers={"communes": com, "zones": zones, "cooperatives": coops,
+                           "statistics": statistics, "targets": targets},
+                   kinds={"communes": "communes", "zones": "zones",
+                          "cooperatives": "cooperatives", "statistics": "statistics",
+                          "targets": "targets"})
+    check_crs(out, "Đồng Tháp", 105.0)
+    t = indicators(out)
+    for season, ha in by_season.items():
+        assert value(t, "linkage_sown_area", "district", unit="Huyện Tháp Mười",
+                     period=season) == pytest.approx(ha, rel=1e-3), season
+    got = value(t, "linkage_sown_area", "district", unit="Huyện Tháp Mười", period="2023")
+    assert got == pytest.approx(expected, rel=1e-3)
+    assert value(t, "linkage_sown_area", "plan", period="2023") == pytest.approx(got)
+    # % of the district's sown area (a statistics row as the denominator)
+    assert value(t, "linkage_share_of_sown_area", "district", unit="Huyện Tháp Mười",
+                 period="2023") == pytest.approx(100 * expected / sown, rel=1e-3)
+    # % of the target, by the document's rule: 23.183,8 (one decimal) / 26.000, truncated
+    # to two decimals
+    row = summary(out).set_index("Nội dung").iloc[0]
+    assert row["Thực hiện"] == pytest.approx(expected, rel=1e-3)
+    assert row["Tỷ lệ đạt (%)"] == truncated(half_up(got, 1) / target * 100, 2)
+    # counts: HTX founded by 2023 (one of 2024 left out) and hội quán with their members,
+    # each in the real commune containing it (the layer has no commune_id)
+    inside = coops.sjoin(com, predicate="within")
+    htx = inside[(inside["coop_type"] == "htx") & (inside["founded_year"] <= 2023)]
+    assert value(t, "cooperatives", "district", unit="Huyện Tháp Mười",
+                 period="2023") == len(htx) == 3 + 3 + 3 + 4 + 3
+    for code in c:
+        assert value(t, "cooperatives", "commune", unit=code, period="2023") == int(
+            (htx["commune_id"] == code).sum())
+        assert value(t, "farmer_club_members", "commune", unit=code,
+                     period="2023") == members[code]
+    assert value(t, "farmer_clubs", "district", unit="Huyện Tháp Mười", period="2023") == 10
