@@ -327,3 +327,132 @@ def test_thap_muoi_sown_area_on_real_communes(tmp_path):
         assert value(t, "farmer_club_members", "commune", unit=code,
                      period="2023") == members[code]
     assert value(t, "farmer_clubs", "district", unit="Huyện Tháp Mười", period="2023") == 10
+
+
+# --------------------------------------------------------------------------- 000 Vĩnh Hưng
+
+#: New communes of the new Tây Ninh formed only from communes of the old Huyện Vĩnh Hưng
+#: (Long An): Vĩnh Hưng, Khánh Hưng, Tuyên Bình (the shared data's crosswalk).
+VINH_HUNG = ["27757", "27763", "27775"]
+
+
+def test_vinh_hung_linkage_counted_once_on_the_new_tay_ninh(tmp_path):
+    """000: "Tổng diện tích thực hiện liên kết sản xuất ... toàn huyện là 23.865ha, đạt
+    112,4% so với Nghị quyết" — on the 96 real communes of the new Tây Ninh (which took in
+    Long An): overlapping zones counted once, a zone across a commune border split by
+    geometry, a zone starting in 2030 left out of the 2024 figures."""
+    com = communes("Tây Ninh")
+    assert len(com) == 96
+    d = drawn(com)
+    vh, kh, tb = VINH_HUNG
+    rows = []
+
+    def zone(zid, geom, start, crop="rice"):
+        rows.append({"zone_id": zid, "zone_kind": "linkage", "crop": crop, "status": "active",
+                     "start_year": start, "cooperative": "HTX NN Demo (SYNTHETIC)",
+                     "partner": "Công ty Lương thực Demo A", "geometry": geom})
+
+    zone("LK01", field_in(d[vh], 3_000, 2_000, dx=-800), 2021)
+    zone("LK02", field_in(d[vh], 3_000, 2_000, dx=800, dy=500), 2022)   # overlaps LK01
+    zone("LK03", across(d[vh], d[kh], 2_500, 2_500), 2023)              # across a border
+    zone("LK04", field_in(d[tb], 4_000, 3_000), 2020)
+    zone("LK05", field_in(d[tb], 2_000, 2_000, dx=1_500, dy=1_000), 2024)  # overlaps LK04
+    zone("LK06", field_in(d[kh], 3_000, 3_000), 2030)                   # after the year
+    zones = lonlat(rows)
+    now = zones[zones["start_year"] <= 2024]
+    by_commune = {code: union_in(now, g) for code, g in zip(com["commune_id"], com.geometry,
+                                                            strict=True)}
+    land = shapely.union_all(com.geometry.to_numpy())
+    total = union_in(now, land)
+    assert sum(by_commune.values()) == pytest.approx(total, rel=1e-6)
+    assert union_in(zones, land) - total > 800          # LK06 is a real part, not a sliver
+    assert sum(geodesic_ha(g) for g in now.geometry) - total > 100   # the overlaps are real
+    district = sum(by_commune[c] for c in VINH_HUNG)
+    target = 21_227.0 * district / 23_865.0             # the document's ratio of 112,4%
+    targets = pd.DataFrame([{"indicator": "linkage_area", "unit": "ha", "scope": "district",
+                             "scope_id": "Huyện Vĩnh Hưng", "year": 2024,
+                             "source": "resolution", "target": round(target),
+                             "actual_decimals": 0, "source_ref": "SYNTHETIC, seed 000"}])
+    out = run_plan(tmp_path / "vh", province="Tây Ninh", year=2024, name="Huyện Vĩnh Hưng",
+                   layers={"communes": com, "zones": zones, "targets": targets},
+                   kinds={"communes": "communes", "zones": "zones", "targets": "targets"})
+    # the new Tây Ninh measures in the zone of the old Tây Ninh whose name it keeps (105°30')
+    check_crs(out, "Tây Ninh", 105.5)
+    t = indicators(out)
+    for code, ha in by_commune.items():
+        got = value(t, "linkage_area", "commune", unit=code, period="2024")
+        assert got == pytest.approx(ha, rel=1e-3, abs=1e-6), code
+    assert value(t, "linkage_area", "district", unit="Huyện Vĩnh Hưng",
+                 period="2024") == pytest.approx(district, rel=1e-3)
+    got = value(t, "linkage_area", "plan", period="2024")
+    assert got == pytest.approx(total, rel=1e-3)
+    assert value(t, "linkage_area", "province", unit="Tỉnh Tây Ninh",
+                 period="2024") == pytest.approx(got)
+    # 23.865 / 21.227 = 112,4%: whole hectares first, then truncated to one decimal
+    row = summary(out).iloc[0]
+    assert row["Thực hiện"] == pytest.approx(district, rel=1e-3)
+    actual = value(t, "linkage_area", "district", unit="Huyện Vĩnh Hưng", period="2024")
+    assert row["Tỷ lệ đạt (%)"] == truncated(half_up(actual, 0) / round(target) * 100, 1)
+
+
+# --------------------------------------------------------------------------- 003 Chi Lăng Bắc
+
+#: Xã Nam Thanh Miện (Hải Phòng), formed from Xã Chi Lăng Bắc and three other communes of
+#: the old Huyện Thanh Miện (Hải Dương).
+NAM_THANH_MIEN = "11284"
+
+
+def test_chi_lang_bac_households_of_3_ha_on_a_real_commune(tmp_path):
+    """003: "có 05 hộ dân, tích tụ ruộng đất ..., quy mô từ 03ha/hộ trở lên"; "03 mô hình
+    ...: khoai tây vụ đông 18ha, dược liệu 03 ha và cây nông sản khác 03ha"."""
+    com = communes("Hải Phòng", [NAM_THANH_MIEN])
+    assert "Chi Lăng Bắc" in gpd.read_file(
+        REAL, where=f"ward_id = '{NAM_THANH_MIEN}'")["before_merger"].iloc[0]
+    shape = drawn(com)[NAM_THANH_MIEN]
+    # households' parcels, measured (no declared area): five reach 3 ha, two fall short
+    holdings = [(2.0, 1.4), (3.2,), (1.5, 1.3), (1.2, 1.2, 1.2), (1.0,), (1.6, 1.5),
+                (2.95,), (1.8, 1.4)] + [(0.4, 0.3)] * 6
+    areas = [ha for h in holdings for ha in h]
+    fields = strips(shape, areas)
+    parcels, k = [], 0
+    for h, held in enumerate(holdings):
+        for _ in held:
+            parcels.append({"parcel_id": f"{NAM_THANH_MIEN}-{k + 1:04d}",
+                            "holder_id": f"HO-{h + 1:03d}", "land_use": "LUC",
+                            "geometry": fields[k]})
+            k += 1
+    parcels = lonlat(parcels)
+    held = parcels.assign(ha=[geodesic_ha(g) for g in parcels.geometry]).groupby(
+        "holder_id")["ha"].sum()
+    assert ((held - 3).abs() > 0.02).all()              # no household on the edge
+    expected_holders = int((held >= 3).sum())
+    assert expected_holders == 5
+    models = [("MH-01", "potato", field_in(shape, 600, 300, dx=-1_200, dy=-1_200), 2023),
+              ("MH-02", "medicinal", field_in(shape, 300, 100, dx=-1_200, dy=-600), 2023),
+              ("MH-03", "other", field_in(shape, 300, 100, dx=-600, dy=-600), 2023),
+              ("MH-04", "potato", field_in(shape, 400, 200, dx=-600, dy=-1_200), 2024)]
+    zones = lonlat([{"zone_id": z, "zone_kind": "linkage", "crop": crop, "status": "active",
+                     "start_year": start, "cooperative": "HTX DVNN Demo (SYNTHETIC)",
+                     "geometry": g} for z, crop, g, start in models])
+    targets = pd.DataFrame([{"indicator": "consolidated_holders", "unit": "hộ",
+                             "scope": "commune", "scope_id": "Nam Thanh Miện", "year": 2023,
+                             "source": "plan", "target": 5.0,
+                             "source_ref": "SYNTHETIC, seed 003"}])
+    out = run_plan(tmp_path / "clb", province="Hải Phòng", year=2023, name="Xã Nam Thanh Miện",
+                   layers={"communes": com, "zones": zones, "parcels": parcels,
+                           "targets": targets},
+                   kinds={"communes": "communes", "zones": "zones", "parcels": "parcels",
+                          "targets": "targets"})
+    # Hải Phòng keeps its own zone, 105°45'
+    check_crs(out, "Hải Phòng", 105.75)
+    t = indicators(out)
+    assert value(t, "consolidated_holders", "commune", unit=NAM_THANH_MIEN,
+                 period="2023") == expected_holders
+    assert value(t, "linkage_models", "commune", unit=NAM_THANH_MIEN, period="2023") == 3
+    for _, z in zones[zones["start_year"] <= 2023].iterrows():
+        assert value(t, "linkage_model_area", "commune", unit=NAM_THANH_MIEN,
+                     categories=f"crop={z['crop']}", period="2023") == pytest.approx(
+            geodesic_ha(z.geometry), rel=1e-3)
+    row = summary(out).iloc[0]
+    assert row["Thực hiện"] == expected_holders
+    assert row["Tỷ lệ đạt (%)"] == truncated(expected_holders / 5 * 100, 1)
