@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -91,9 +90,14 @@ def field_in(shape, w: float, h: float, *, dx: float = 0.0, dy: float = 0.0,
     return cut
 
 
+def shared_border(a, b):
+    """The part of ``a``'s border within 5 m of ``b`` (simplified rings need not coincide)."""
+    return a.boundary.intersection(b.buffer(5.0))
+
+
 def across(a, b, w: float, h: float):
     """A ``w`` × ``h`` m field centred on the middle of the border of two communes."""
-    border = shapely.line_merge(a.boundary.intersection(b.boundary))
+    border = shapely.line_merge(shared_border(a, b))
     assert border.length > 1_000, "the communes do not share a border"
     if border.geom_type == "MultiLineString":
         border = max(border.geoms, key=lambda part: part.length)
@@ -160,10 +164,16 @@ def truncated(x: float, decimals: int) -> float:
                                                      rounding=ROUND_DOWN))
 
 
+def targets_of(seed: str, year: int, *rows: dict) -> pd.DataFrame:
+    """A targets table: each row's own columns, the year, the source and a SYNTHETIC note."""
+    base = {"year": year, "source": "plan", "source_ref": f"SYNTHETIC, shaped like seed {seed}"}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
 def run_plan(root: Path, *, province: str, year: int, name: str,
-             layers: dict[str, pd.DataFrame], kinds: dict[str, str],
-             extra: str = "") -> Path:
-    """Write the layers and a plan.toml (era new, no metric_crs) and ``geoagri run`` it."""
+             layers: dict[str, pd.DataFrame]) -> Path:
+    """Write the layers (each named by its kind) and a plan.toml (era new, no metric_crs)
+    and ``geoagri run`` it; returns the output folder."""
     root.mkdir(parents=True, exist_ok=True)
     text = [f'[plan]\nname = "{name} — ranh giới thật 2025, số liệu giả lập (SYNTHETIC)"\n'
             f'province = "{province}"\nera = "new"\nyear = {year}\n']
@@ -174,8 +184,8 @@ def run_plan(root: Path, *, province: str, year: int, name: str,
         else:
             frame.to_csv(root / f"{layer}.csv", index=False, encoding="utf-8")
             path = f"{layer}.csv"
-        text.append(f'[layers.{layer}]\nkind = "{kinds[layer]}"\npath = "{path}"\n')
-    (root / "plan.toml").write_text("\n".join(text) + extra, encoding="utf-8")
+        text.append(f'[layers.{layer}]\nkind = "{layer}"\npath = "{path}"\n')
+    (root / "plan.toml").write_text("\n".join(text), encoding="utf-8")
     out = root / "out"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
@@ -288,17 +298,12 @@ def test_thap_muoi_sown_area_on_real_communes(tmp_path):
     by_season = {s: union_in(g, land) for s, g in active.groupby("season")}
     expected = sum(by_season.values())
     target = float(round(expected * 1.12, -2))
-    targets = pd.DataFrame([{"indicator": "linkage_sown_area", "unit": "ha",
-                             "scope": "district", "scope_id": "Huyện Tháp Mười",
-                             "year": 2023, "source": "plan", "target": target,
-                             "decimals": 2, "actual_decimals": 1,
-                             "source_ref": "SYNTHETIC, shaped like seed 002"}])
+    targets = targets_of("002", 2023, {
+        "indicator": "linkage_sown_area", "unit": "ha", "scope": "district",
+        "scope_id": "Huyện Tháp Mười", "target": target, "decimals": 2, "actual_decimals": 1})
     out = run_plan(tmp_path / "tm", province="Đồng Tháp", year=2023, name="Huyện Tháp Mười",
                    layers={"communes": com, "zones": zones, "cooperatives": coops,
-                           "statistics": statistics, "targets": targets},
-                   kinds={"communes": "communes", "zones": "zones",
-                          "cooperatives": "cooperatives", "statistics": "statistics",
-                          "targets": "targets"})
+                           "statistics": statistics, "targets": targets})
     check_crs(out, "Đồng Tháp", 105.0)
     t = indicators(out)
     for season, ha in by_season.items():
@@ -369,13 +374,12 @@ def test_vinh_hung_linkage_counted_once_on_the_new_tay_ninh(tmp_path):
     assert sum(geodesic_ha(g) for g in now.geometry) - total > 100   # the overlaps are real
     district = sum(by_commune[c] for c in VINH_HUNG)
     target = 21_227.0 * district / 23_865.0             # the document's ratio of 112,4%
-    targets = pd.DataFrame([{"indicator": "linkage_area", "unit": "ha", "scope": "district",
-                             "scope_id": "Huyện Vĩnh Hưng", "year": 2024,
-                             "source": "resolution", "target": round(target),
-                             "actual_decimals": 0, "source_ref": "SYNTHETIC, seed 000"}])
+    targets = targets_of("000", 2024, {
+        "indicator": "linkage_area", "unit": "ha", "scope": "district",
+        "scope_id": "Huyện Vĩnh Hưng", "source": "resolution", "target": round(target),
+        "actual_decimals": 0})
     out = run_plan(tmp_path / "vh", province="Tây Ninh", year=2024, name="Huyện Vĩnh Hưng",
-                   layers={"communes": com, "zones": zones, "targets": targets},
-                   kinds={"communes": "communes", "zones": "zones", "targets": "targets"})
+                   layers={"communes": com, "zones": zones, "targets": targets})
     # the new Tây Ninh measures in the zone of the old Tây Ninh whose name it keeps (105°30')
     check_crs(out, "Tây Ninh", 105.5)
     t = indicators(out)
@@ -434,15 +438,12 @@ def test_chi_lang_bac_households_of_3_ha_on_a_real_commune(tmp_path):
     zones = lonlat([{"zone_id": z, "zone_kind": "linkage", "crop": crop, "status": "active",
                      "start_year": start, "cooperative": "HTX DVNN Demo (SYNTHETIC)",
                      "geometry": g} for z, crop, g, start in models])
-    targets = pd.DataFrame([{"indicator": "consolidated_holders", "unit": "hộ",
-                             "scope": "commune", "scope_id": "Nam Thanh Miện", "year": 2023,
-                             "source": "plan", "target": 5.0,
-                             "source_ref": "SYNTHETIC, seed 003"}])
+    targets = targets_of("003", 2023, {
+        "indicator": "consolidated_holders", "unit": "hộ", "scope": "commune",
+        "scope_id": "Nam Thanh Miện", "target": 5.0})
     out = run_plan(tmp_path / "clb", province="Hải Phòng", year=2023, name="Xã Nam Thanh Miện",
                    layers={"communes": com, "zones": zones, "parcels": parcels,
-                           "targets": targets},
-                   kinds={"communes": "communes", "zones": "zones", "parcels": "parcels",
-                          "targets": "targets"})
+                           "targets": targets})
     # Hải Phòng keeps its own zone, 105°45'
     check_crs(out, "Hải Phòng", 105.75)
     t = indicators(out)
@@ -456,3 +457,150 @@ def test_chi_lang_bac_households_of_3_ha_on_a_real_commune(tmp_path):
     row = summary(out).iloc[0]
     assert row["Thực hiện"] == expected_holders
     assert row["Tỷ lệ đạt (%)"] == truncated(expected_holders / 5 * 100, 1)
+
+
+# --------------------------------------------------------------------------- 001 Lai Châu
+
+def test_lai_chau_production_by_crop_and_rice_converted_on_the_province(tmp_path):
+    """001: "vùng sản xuất hàng hóa tập trung" by crop; "hơn 1.000 ha đất trồng lúa kém
+    hiệu quả đã được chuyển đổi sang trồng các loại cây có giá trị kinh tế" — on the 38
+    real communes of Lai Châu."""
+    com = communes("Lai Châu").sort_values("commune_id", ignore_index=True)
+    assert len(com) == 38
+    d = drawn(com)
+    c = list(com["commune_id"])
+    rows = []
+
+    def zone(zid, crop, geom, start):
+        rows.append({"zone_id": zid, "zone_kind": "production", "crop": crop,
+                     "status": "active", "start_year": start, "geometry": geom})
+
+    zone("VSX-01", "passion_fruit", field_in(d[c[0]], 3_500, 1_000), 2021)
+    zone("VSX-02", "passion_fruit", field_in(d[c[5]], 3_000, 1_000), 2022)
+    zone("VSX-03", "macadamia", field_in(d[c[10]], 6_000, 2_000), 2021)
+    zone("VSX-04", "macadamia", field_in(d[c[10]], 4_000, 2_000, dx=2_000, dy=1_000),
+         2022)                                                     # overlaps VSX-03
+    zone("VSX-05", "medicinal", field_in(d[c[20]], 3_000, 1_000), 2023)
+    zone("VSX-06", "ancient_tea", field_in(d[c[25]], 1_200, 1_000), 2030)  # not yet
+    zone("VSX-07", "rice", field_in(d[c[30]], 5_000, 3_000), 2021)
+    zones = lonlat(rows)
+    # a passion-fruit zone across the border of two neighbouring communes
+    a = next(k for k in range(1, len(c)) if shared_border(d[c[0]], d[c[k]]).length > 3_000)
+    cross = lonlat([{"zone_id": "VSX-08", "zone_kind": "production", "crop": "passion_fruit",
+                     "status": "active", "start_year": 2023,
+                     "geometry": across(d[c[0]], d[c[a]], 2_000, 2_000)}])
+    zones = pd.concat([zones, cross], ignore_index=True)
+    parcels = []
+    for n, (k, year, now, was, w, h) in enumerate([
+            (2, 2021, "passion_fruit", "rice", 2_000, 1_600),
+            (3, 2022, "fruit", "rice", 2_000, 1_900),
+            (4, 2023, "passion_fruit", "rice", 2_000, 1_700),
+            (6, 2024, "fruit", "rice", 1_000, 1_000),        # after the review's year
+            (7, 2022, "fruit", "maize", 1_000, 800)]):        # not rice land
+        parcels.append({"parcel_id": f"CD-{n + 1:02d}", "land_use": now,
+                        "converted_from": was, "converted_year": year,
+                        "geometry": field_in(d[c[k]], w, h)})
+    parcels = lonlat(parcels)
+    land = shapely.union_all(com.geometry.to_numpy())
+    now = zones[zones["start_year"] <= 2023]
+    by_crop = {crop: union_in(g, land) for crop, g in now.groupby("crop")}
+    converted = parcels[(parcels["converted_from"] == "rice")
+                        & (parcels["converted_year"] <= 2023)]
+    expected_converted = union_in(converted, land)
+    out = run_plan(tmp_path / "lc", province="Lai Châu", year=2023, name="Tỉnh Lai Châu",
+                   layers={"communes": com, "zones": zones, "parcels": parcels})
+    check_crs(out, "Lai Châu", 103.0)
+    t = indicators(out)
+    for crop, ha in by_crop.items():
+        assert value(t, "production_area", "province", unit="Tỉnh Lai Châu",
+                     categories=f"crop={crop}", period="2023") == pytest.approx(
+            ha, rel=1e-3), crop
+    assert value(t, "production_area", "province", unit="Tỉnh Lai Châu",
+                 period="2023") == pytest.approx(sum(by_crop.values()), rel=1e-3)
+    assert "crop=ancient_tea" not in set(t.loc[(t["indicator"] == "production_area")
+                                               & (t["value"] > 0), "categories"])
+    # the zone across the border, split between the two real communes by geometry
+    for k in (0, a):
+        assert value(t, "production_area", "commune", unit=c[k],
+                     categories="crop=passion_fruit", period="2023") == pytest.approx(
+            union_in(now[now["crop"] == "passion_fruit"], com.geometry[k]), rel=1e-3)
+    assert value(t, "rice_converted_area", "province", unit="Tỉnh Lai Châu",
+                 period="2023") == pytest.approx(expected_converted, rel=1e-3)
+    assert expected_converted > 1_000                   # "hơn 1.000 ha"
+
+
+# --------------------------------------------------------------------------- 004 An Giang
+
+#: New communes of An Giang, each formed from communes of one old district (its seat's
+#: thị trấn is named in ``before_merger``), written here by hand.
+AN_GIANG = {"30628": "Huyện Chợ Mới", "30673": "Huyện Chợ Mới",       # TT Chợ Mới, TT Hội An
+            "30682": "Huyện Thoại Sơn", "30688": "Huyện Thoại Sơn",   # TT Núi Sập, TT Óc Eo
+            "30544": "Huyện Tri Tôn", "30580": "Huyện Tri Tôn",       # TT Tri Tôn, TT Cô Tô
+            "30337": "Huyện An Phú", "30367": "Huyện An Phú"}         # TT An Phú, TT Đa Phước
+
+
+def test_an_giang_districts_with_3_value_chain_cooperatives_on_real_communes(tmp_path):
+    """004: "mỗi cấp huyện có tối thiểu 03 HTX tổ chức sản xuất theo chuỗi giá trị";
+    "Có ít nhất 30% số HTX tham gia liên kết tiêu thụ nông sản với doanh nghiệp"."""
+    com = communes("An Giang", list(AN_GIANG))
+    d = drawn(com)
+    # value-chain HTX per commune: (founded ≤ 2024, founded 2025, THT marked value chain)
+    plan_ = {"30628": (2, 0, 0), "30673": (1, 0, 0),     # Chợ Mới: 3, meets
+             "30682": (1, 1, 0), "30688": (1, 0, 1),     # Thoại Sơn: 2, does not
+             "30544": (3, 0, 0), "30580": (1, 0, 0),     # Tri Tôn: 4, meets
+             "30337": (1, 0, 0), "30367": (0, 2, 0)}     # An Phú: 1, does not
+    rows = []
+    for code, (vc, later, tht) in plan_.items():
+        pts = iter(points_in(d[code], vc + later + tht + 2))
+        for k in range(vc + later):
+            rows.append({"coop_id": f"HTX-{code}-{k}", "name": f"HTX chuỗi số {k} (demo)",
+                         "coop_type": "htx", "value_chain": True, "high_tech": False,
+                         "partner": "Công ty CP Nông sản Demo A" if k == 0 else None,
+                         "founded_year": 2025 if k >= vc else 2015 + k, "geometry": next(pts)})
+        for k in range(tht):
+            rows.append({"coop_id": f"THT-{code}-{k}", "name": f"THT số {k} (demo)",
+                         "coop_type": "tht", "value_chain": True,
+                         "high_tech": False, "partner": None, "founded_year": 2018,
+                         "geometry": next(pts)})
+        for k in range(2):                               # two HTX outside any value chain
+            rows.append({"coop_id": f"HTX-{code}-x{k}", "name": f"HTX số {k} (demo)",
+                         "coop_type": "htx",
+                         "value_chain": False, "high_tech": k == 0, "partner": None,
+                         "founded_year": 2012, "geometry": next(pts)})
+    coops = lonlat(rows)
+    inside = coops.sjoin(com, predicate="within")
+    assert len(inside) == len(coops)
+    htx = inside[(inside["coop_type"] == "htx") & (inside["founded_year"] <= 2024)]
+    chain = htx[htx["value_chain"]].groupby(htx["commune_id"].map(AN_GIANG)).size()
+    meeting = int((chain >= 3).sum())
+    assert meeting == 2
+    with_partner = 100 * int(htx["partner"].notna().sum()) / len(htx)
+    province = {"scope": "province", "scope_id": "Tỉnh An Giang"}
+    targets = targets_of(
+        "004", 2024,
+        {**province, "indicator": "districts_with_3_value_chain_cooperatives",
+         "unit": "count", "target": 4.0},
+        {**province, "indicator": "cooperatives_with_partner_pct", "unit": "%",
+         "target": 30.0, "actual_decimals": 1})
+    out = run_plan(tmp_path / "ag", province="An Giang", year=2024, name="Tỉnh An Giang",
+                   layers={"communes": com, "cooperatives": coops, "targets": targets})
+    # the new An Giang keeps the old An Giang's zone, 104°45'
+    check_crs(out, "An Giang", 104.75)
+    t = indicators(out)
+    for district, n in chain.items():
+        assert value(t, "value_chain_cooperatives", "district", unit=district,
+                     period="2024") == n, district
+        assert value(t, "districts_with_3_value_chain_cooperatives", "district",
+                     unit=district, period="2024") == (n >= 3), district
+    assert value(t, "districts_with_3_value_chain_cooperatives", "province",
+                 unit="Tỉnh An Giang", period="2024") == meeting
+    assert value(t, "cooperatives_with_partner_pct", "province", unit="Tỉnh An Giang",
+                 period="2024") == pytest.approx(with_partner)
+    s = summary(out).set_index("Nội dung")
+    districts = s.loc["Số huyện có từ 3 HTX chuỗi giá trị"]
+    assert districts["Thực hiện"] == meeting
+    assert districts["Tỷ lệ đạt (%)"] == truncated(meeting / 4 * 100, 1)
+    # the share as printed (one decimal, "26,9%") over the 30% target, truncated
+    share = s.loc["Tỷ lệ HTX liên kết với doanh nghiệp"]
+    assert share["Thực hiện"] == pytest.approx(with_partner)
+    assert share["Tỷ lệ đạt (%)"] == truncated(half_up(with_partner, 1) / 30 * 100, 1)
