@@ -297,6 +297,8 @@ def test_thap_muoi_sown_area_on_real_communes(tmp_path):
     active = zones[zones["status"] == "active"]
     by_season = {s: union_in(g, land) for s, g in active.groupby("season")}
     expected = sum(by_season.values())
+    dx = active[active["season"] == "DX 2022-2023"]
+    assert sum(geodesic_ha(g) for g in dx.geometry) - by_season["DX 2022-2023"] > 100
     target = float(round(expected * 1.12, -2))
     targets = targets_of("002", 2023, {
         "indicator": "linkage_sown_area", "unit": "ha", "scope": "district",
