@@ -36,8 +36,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FIELDS", "FIELD_VALUES", "LANGUAGES", "LAYERS", "UNITS", "VALUES", "format_number",
-           "label", "layer_title", "unit", "value_label"]
+__all__ = ["FIELDS", "FIELD_VALUES", "LANGUAGES", "LAYERS", "UNITS", "VALUES", "carried_decimals",
+           "format_number", "label", "layer_title", "printed_decimals", "unit", "value_label"]
 
 #: Languages of the labels.
 LANGUAGES = ("vi", "en")
@@ -178,6 +178,42 @@ def _lang(language: str) -> str:
 
         raise OptionError(f"language={language!r}; use 'vi' or 'en'")
     return language
+
+
+def carried_decimals(value: float) -> int | None:
+    """Decimals (0–2) a figure carries, float noise aside; None if more.
+
+    Examples
+    --------
+    >>> carried_decimals(23183.8), carried_decimals(1597.93), carried_decimals(20911.7034)
+    (1, 2, None)
+    """
+    for d in range(3):
+        if abs(float(value) - round(float(value), d)) < 1e-9 * max(1.0, abs(float(value))):
+            return d
+    return None
+
+
+def printed_decimals(value: float | None, unit: str) -> int:
+    """Decimals a figure is printed with in a report's sentence.
+
+    Those it carries (23.183,8 ha, 1.597,93 ha); else 0 for areas (``ha``),
+    counts (no unit) and figures of 1.000 or more, and 1 for the others
+    (32,6 triệu đồng/ha).  ``unit`` is the printed unit's label.
+
+    Examples
+    --------
+    >>> printed_decimals(23864.99213, "ha"), printed_decimals(23183.8, "ha")
+    (0, 1)
+    >>> printed_decimals(26.923, "%"), printed_decimals(32.641, "triệu đồng/ha")
+    (1, 1)
+    """
+    if value is None or pd.isna(value):
+        return 0
+    carried = carried_decimals(value)
+    if carried is not None:
+        return carried
+    return 0 if unit.strip() in ("", "ha") or abs(value) >= 1000 else 1
 
 
 def format_number(value: float | None, *, language: str = "vi", decimals: int = 0) -> str:

@@ -71,8 +71,11 @@ default is therefore ``rounding="truncate"`` with ``decimals=1``;
 ``shortfall`` is never rounded.
 
 A percentage is computed from the actual *as printed*: the actual is first
-rounded (half up) to ``actual_decimals`` (default 3: measured hectares lose
-their 1e-6 noise, so 1.200 / 2.000 gives 60,0%, not 59,9%).  A targets table
+rounded (half up) to the precision the report's sentence prints it with
+(``actual_decimals="printed"``, the default: whole hectares for a measured area,
+the decimals a declared figure carries — 23.183,8 ha —, one decimal for a
+percentage, 26,9%), so 1.200 / 2.000 gives 60,0%, not 59,9%, and 26,9 / 30
+gives 89,6%, not the 89,7% of 26,923 / 30.  A targets table
 may set the rule row by row with optional columns ``rounding`` (``truncate``
 or ``half_up``), ``decimals`` (of the percentage: seed 002 writes 89,16% for
 23.183,8 / 26.000) and ``actual_decimals`` (0 when the document computes from
@@ -104,6 +107,7 @@ import numpy as np
 import pandas as pd
 
 from geoagri import units as _units
+from geoagri._labels import printed_decimals
 from geoagri.errors import NameMatchError, SchemaError
 from geoagri.indicators import measured_in
 from geoagri.names import unit_key
@@ -113,7 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
 
 __all__ = ["ACTUAL_COLUMNS", "PROGRESS_COLUMNS", "achieved_pct", "first_year", "plan_targets",
-           "progress"]
+           "printed_decimals_in", "progress"]
 
 log = logging.getLogger("geoagri")
 
@@ -373,8 +377,38 @@ def _compare(t: pd.Series, facts: pd.DataFrame, *, as_of: int | None,
     return yearly[end], end, notes
 
 
+def printed_decimals_in(actual: float, unit: str) -> int | None:
+    """Decimals, in ``unit``, of ``actual`` as a report prints it.
+
+    The report prints a figure in the documents' unit (:func:`geoagri.units.customary`:
+    money in triệu đồng, yields in tạ/ha) with :func:`geoagri._labels.printed_decimals`;
+    this is that precision carried back to the fact's own unit (0 decimals of
+    triệu đồng are -6 of VND).  None (no rounding) when the printed unit is not a
+    power of ten of ``unit``.
+
+    Examples
+    --------
+    >>> printed_decimals_in(23864.99213, "ha"), printed_decimals_in(26.923, "%")
+    (0, 1)
+    >>> printed_decimals_in(4.412345678e9, "vnd"), printed_decimals_in(8.2345, "t_ha")
+    (-6, 2)
+    """
+    if actual is None or pd.isna(actual):
+        return None
+    try:
+        scale, label = _units.customary(1.0, unit)
+    except (ValueError, SchemaError):
+        return 3
+    if scale <= 0:
+        return 3
+    shift = math.log10(scale)
+    if abs(shift - round(shift)) > 1e-9:
+        return 3
+    return printed_decimals(float(actual) * scale, label) + round(shift)
+
+
 def _row_rules(targets: pd.DataFrame, *, decimals: int, rounding: Rounding,
-               actual_decimals: int | None) -> list[dict]:
+               actual_decimals: int | str | None) -> list[dict]:
     """How each target row's percentage is rounded: its own columns, else the options."""
     rules = []
     for pos in range(len(targets)):
@@ -443,7 +477,7 @@ def progress(
     as_of: int | None = None,
     decimals: int = 1,
     rounding: Rounding = "truncate",
-    actual_decimals: int | None = 3,
+    actual_decimals: int | str | None = "printed",
 ) -> pd.DataFrame:
     """Compare actual figures with targets: achieved percentage and shortfall.
 
@@ -469,9 +503,11 @@ def progress(
     rounding : {"truncate", "half_up", "none"}, default "truncate"
         How ``achieved_pct`` is rounded (see the module docstring: truncation
         reproduces the seed report's figures).
-    actual_decimals : int or None, default 3
-        Decimals the actual is rounded to before the percentage (the figure
-        as printed).  A targets table's ``rounding``, ``decimals`` and
+    actual_decimals : int, "printed" or None, default "printed"
+        Decimals the actual is rounded to before the percentage: by default
+        the figure as the report's sentence prints it
+        (:func:`printed_decimals_in`: 23.865 ha, 26,9%, 4.412 triệu đồng);
+        a number of decimals; None: not rounded.  A targets table's ``rounding``, ``decimals`` and
         ``actual_decimals`` columns, where given, set them row by row.
 
     Returns
@@ -609,6 +645,9 @@ def progress(
                                  dtype="Int64")
     rules = _row_rules(targets, decimals=decimals, rounding=rounding,
                        actual_decimals=actual_decimals)
+    for rule, a, u in zip(rules, out["actual"], out["unit"], strict=True):
+        if rule["actual_decimals"] == "printed":
+            rule["actual_decimals"] = printed_decimals_in(a, str(u))
     out["achieved_pct"] = [achieved_pct(a, g, **rule) for a, g, rule in
                            zip(out["actual"], out["target"], rules, strict=True)]
     out["shortfall"] = (out["target"] - out["actual"]).clip(lower=0.0)

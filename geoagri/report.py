@@ -286,24 +286,9 @@ def _check_language(language: str) -> int:
     return LANGUAGES.index(language)
 
 
-def _carried(value: float) -> int | None:
-    """Decimals (0–2) a figure carries, float noise aside (23.183,8 → 1); None if more
-    (a measured 20.911,7034 ha carries none)."""
-    for d in range(3):
-        if abs(float(value) - round(float(value), d)) < 1e-9 * max(1.0, abs(float(value))):
-            return d
-    return None
-
-
 def _decimals(value: float, unit: str) -> int:
-    """Decimals printed: those the figure carries (23.183,8 ha, 1.597,93 ha); else 0 for
-    areas, counts and large figures and 1 for the others (32,6 tr.đ/ha)."""
-    if value is None or pd.isna(value):
-        return 0
-    carried = _carried(value)
-    if carried is not None:
-        return carried
-    return 0 if unit.strip() in ("", "ha") or abs(value) >= 1000 else 1
+    """Decimals printed (:func:`geoagri._labels.printed_decimals`)."""
+    return _labels.printed_decimals(value, unit)
 
 
 def headline(row: pd.Series | dict, *, language: str = "vi",
@@ -383,8 +368,8 @@ def headline(row: pd.Series | dict, *, language: str = "vi",
                 f"{tperiod})")
     actual = format_number(actual_value, decimals=_decimals(actual_value, unit),
                            language=language)
-    pct = format_number(row["achieved_pct"], decimals=max(1, _carried(row["achieved_pct"]) or 1),
-                        language=language)
+    pct = format_number(row["achieved_pct"], language=language,
+                        decimals=max(1, _labels.carried_decimals(row["achieved_pct"]) or 1))
     if vi:
         return f"{label}{period}: {actual}{unit}, đạt {pct}% so với {source}{tperiod} " \
                f"({target}{unit})"

@@ -293,3 +293,26 @@ def test_percentages_from_the_figures_as_printed():
     assert progress(actual, targets, actual_decimals=None).loc[0, "achieved_pct"] == 59.9
     with pytest.raises(SchemaError, match=r"rounding = 'nearest'"):
         progress(actual, targets.assign(rounding="nearest"))
+
+
+def test_a_percentage_is_computed_from_the_actual_as_the_sentence_prints_it():
+    """Seed 004's rule: 7 of 26 HTX linked with an enterprise is printed 26,9%; against the
+    30% target the document computes 26,9 / 30 = 89,66… → 89,6% (from 26,923…: 89,7%)."""
+    from geoagri.report import headline
+
+    facts = pd.DataFrame({"indicator": ["cooperatives_with_partner_pct"], "unit": ["%"],
+                          "scope": ["province"], "scope_id": ["An Giang"], "year": [2024],
+                          "actual": [7 / 26 * 100]})
+    targets = pd.DataFrame({"indicator": ["cooperatives_with_partner_pct"], "unit": ["%"],
+                            "scope": ["province"], "scope_id": ["An Giang"], "year": [2024],
+                            "source": ["plan"], "target": [30.0]})
+    row = progress(facts, targets).iloc[0]
+    assert row["achieved_pct"] == 89.6
+    assert "26,9%, đạt 89,6%" in headline(row)
+    # a measured area keeps whole hectares, money its whole triệu đồng
+    assert progress(facts.assign(unit="ha", actual=23864.99213),
+                    targets.assign(unit="ha", target=21227.0)).iloc[0]["achieved_pct"] == 112.4
+    money = progress(facts.assign(unit="vnd", actual=4_412_634_567.0),
+                     targets.assign(unit="vnd", target=4_413_000_000.0)).iloc[0]
+    assert money["achieved_pct"] == 100.0  # 4.413 triệu as printed, / 4.413
+    assert progress(facts, targets, actual_decimals=None).iloc[0]["achieved_pct"] == 89.7
