@@ -770,6 +770,14 @@ def _has_rows(table: pd.DataFrame | None) -> bool:
     return table is not None and len(table) > 0
 
 
+def _has_linkage(table: pd.DataFrame | None) -> bool:
+    """Whether appendix I has figures: a linkage area or a target (not only zeros)."""
+    if not _has_rows(table):
+        return False
+    return any(k in table and (pd.to_numeric(table[k], errors="coerce").fillna(0) != 0).any()
+               for k in ("area_ha", "target_ha"))
+
+
 def _part(doc: Document, heading: str, sentences: Sequence[str], bullets: Sequence[str],
           after: Sequence[str], attached: str | None, li: int) -> None:
     doc.add_paragraph(heading, style="Heading 2")
@@ -890,7 +898,7 @@ def write_report_docx(
     def part(key: str) -> list[str]:
         return lines(rows["indicator"].isin(_PARTS[key]))
 
-    has = {"I": _has_rows(data.linkage_by_commune), "II": _has_rows(data.models),
+    has = {"I": _has_linkage(data.linkage_by_commune), "II": _has_rows(data.models),
            "III": _has_rows(data.works),
            "IV": _has_rows(data.power_works) or _has_rows(data.proposals)}
     extra = []
