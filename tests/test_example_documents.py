@@ -11,8 +11,6 @@ to PDF and poppler reads the pages back.  docs/report_docx.md lists the page cou
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 import shutil
 import struct
@@ -23,9 +21,13 @@ from pathlib import Path
 import docx
 import pandas as pd
 import pytest
+import test_examples
 from openpyxl import load_workbook
+from test_examples import indicators, summary
 
-from geoagri.cli import main
+# each example run once through the command line (``geoagri demo --example NAME``, in
+# process, into a temporary folder): the fixtures of tests/test_examples.py
+cache, ran = test_examples.cache, test_examples.ran
 
 NAMES = ["vinh-hung", "lai-chau", "thap-muoi", "chi-lang-bac", "an-giang"]
 
@@ -46,33 +48,13 @@ needs_tools = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """name → (output folder, the sentences the command printed), each run once."""
-    done: dict[str, tuple[Path, str]] = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GEOAGRI_CACHE", str(tmp_path_factory.mktemp("cache")))
-
-        def get(name: str) -> tuple[Path, str]:
-            if name not in done:
-                out = tmp_path_factory.mktemp(name)
-                buf = io.StringIO()
-                with contextlib.redirect_stdout(buf):
-                    code = main(["demo", "--example", name, "--out", str(out)])
-                assert code == 0, buf.getvalue()
-                done[name] = (out, buf.getvalue())
-            return done[name]
-
-        yield get
-
-
-@pytest.fixture(scope="module")
-def pdfs(runs, tmp_path_factory):
+def pdfs(ran, tmp_path_factory):
     """name → (docx PDF, xlsx PDF), both printed by one LibreOffice call per example."""
     done: dict[str, tuple[Path, Path]] = {}
 
     def get(name: str) -> tuple[Path, Path]:
         if name not in done:
-            out, _ = runs(name)
+            out, _ = ran(name)
             folder = tmp_path_factory.mktemp(f"pdf-{name}")
             # the two files are both called report: copy them under names of their own
             sources = [folder / f"{name}-docx.docx", folder / f"{name}-xlsx.xlsx"]
@@ -91,17 +73,6 @@ def pdfs(runs, tmp_path_factory):
 
 
 # ------------------------------------------------------------------------- reading
-def summary(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "tables" / "summary.csv", encoding="utf-8-sig")
-
-
-def indicators(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "tables" / "indicators.csv", encoding="utf-8-sig",
-                       dtype={"unit_id": str, "unit_name": str, "categories": str,
-                              "period": str}, keep_default_na=False,
-                       na_values={"value": [""]})
-
-
 def vi_number(text: str) -> tuple[float, int]:
     """``23.183,8`` → (23183.8, 1 decimal)."""
     whole, _, frac = text.partition(",")
@@ -167,8 +138,8 @@ def letters(text: str) -> str:
 
 # --------------------------------------------------------------------------- tests
 @pytest.mark.parametrize("name", NAMES)
-def test_docx_states_every_target_with_the_engines_figure(runs, name):
-    out, _ = runs(name)
+def test_docx_states_every_target_with_the_engines_figure(ran, name):
+    out, _ = ran(name)
     table, s = indicators(out), summary(out)
     paragraphs = body(docx.Document(out / "report.docx"))
     assert len(s) > 0
@@ -196,8 +167,8 @@ def test_docx_states_every_target_with_the_engines_figure(runs, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_docx_parts_and_appendices_only_with_figures(runs, name):
-    out, _ = runs(name)
+def test_docx_parts_and_appendices_only_with_figures(ran, name):
+    out, _ = ran(name)
     document = docx.Document(out / "report.docx")
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
     parts = headings[:headings.index("1. Kết quả đạt được")]
@@ -241,8 +212,8 @@ def summary_sheet_sentences(out: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_xlsx_summary_sheet_has_the_same_sentences(runs, name):
-    out, printed = runs(name)
+def test_xlsx_summary_sheet_has_the_same_sentences(ran, name):
+    out, printed = ran(name)
     top = summary_sheet_sentences(out)
     # the sentences the command printed, in its order, and the docx's
     lines = printed.splitlines()
@@ -260,8 +231,8 @@ def test_xlsx_summary_sheet_has_the_same_sentences(runs, name):
 
 @needs_tools
 @pytest.mark.parametrize("name", NAMES)
-def test_both_documents_print_with_every_headline(runs, pdfs, name):
-    out, _ = runs(name)
+def test_both_documents_print_with_every_headline(ran, pdfs, name):
+    out, _ = ran(name)
     docx_pdf, xlsx_pdf = pdfs(name)
     pages = pdf_pages(docx_pdf)
     document = docx.Document(out / "report.docx")
@@ -292,8 +263,8 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_map_is_a4(runs, name):
-    out, _ = runs(name)
+def test_map_is_a4(ran, name):
+    out, _ = ran(name)
     w, h = png_size(out / "map.png")
     # A4: 297 × 210 mm, either way round
     assert max(w, h) / min(w, h) == pytest.approx(297 / 210, rel=0.01)
