@@ -597,10 +597,13 @@ class ReportData:
         ['Irrigation works completed in 2024: 0, 0.0% of the plan for 2024 (31)']
         """
         return [headline(r, language=language, units=dict(self.units), labels=self.labels)
-                for _, r in self._summary_rows().iterrows()]
+                for _, r in self.summary_rows().iterrows()]
 
-    def _summary_rows(self) -> pd.DataFrame:
-        """The progress rows the summary tells: not the communes' unless there are no others."""
+    def summary_rows(self) -> pd.DataFrame:
+        """The progress rows the summary tells: not the communes' unless there are no others.
+
+        The rows of :meth:`summary_lines`; the Word report states them in its section I.
+        """
         if not len(self.progress):
             return self.progress
         rows = self.progress[self.progress["scope"] != "commune"]
@@ -718,6 +721,83 @@ class ReportData:
                 f"Power works for pump stations: {n} works, estimated cost {money}, "
                 f"serving {ha} ha; {counts}.")
 
+    def model_sentences(self, *, language: str = "vi") -> list[str]:
+        """The models of the report year by season and support, commune by commune.
+
+        One sentence per season: per support (state-supported, self-replicated)
+        the number of models and their area, then commune by commune the
+        models, area (ha), cooperatives and area-weighted mean yield and
+        profit in the report's units (:func:`geoagri.units.customary`:
+        tạ/ha, triệu đồng/ha, or ``units``).
+
+        Parameters
+        ----------
+        language : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        list of str
+            Empty without models.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> models = pd.DataFrame({"season": ["DX 2023-2024"],
+        ...     "commune_name": ["Xã Khánh Hưng"], "support": ["supported"], "models": [1],
+        ...     "area_ha": [50.0], "yield_t_ha": [7.5], "profit_million_vnd_ha": [32.6],
+        ...     "cooperatives": ["HTX Khánh Hưng"]})
+        >>> empty = pd.DataFrame()
+        >>> print(ReportData(empty, empty, models, empty).model_sentences()[0])
+        Vụ DX 2023-2024: 1 mô hình có hỗ trợ ngân sách (50 ha): Xã Khánh Hưng 1 mô hình (50 ha;
+        HTX Khánh Hưng; năng suất bình quân 75 tạ/ha, lợi nhuận bình quân 32,6 triệu đồng/ha).
+        """
+        li = _check_language(language)
+        models = self.models
+        if models is None or models.empty:
+            return []
+        units = dict(self.units)
+        y_scale, y_unit = customary(1.0, "t_ha", language=language, units=units)
+        p_scale, p_unit = customary(1e6, "vnd_ha", language=language, units=units)
+
+        def figure(value: float, unit: str) -> str:
+            return f"{format_number(value, decimals=_decimals(value, unit), language=language)} " \
+                   f"{unit}"
+
+        def word(n: int) -> str:
+            return ("mô hình", "model" if n == 1 else "models")[li]
+
+        out = []
+        for season, s in models.groupby("season", sort=False, dropna=False):
+            parts = []
+            for support, g in s.groupby("support", sort=False, dropna=False):
+                label = "" if _missing_value(support) else _labels.value_label(support, language)
+                label = label[:1].lower() + label[1:]
+                items = []
+                for _, r in g.iterrows():
+                    extra = [f"{format_number(float(r['area_ha']), language=language)} ha"]
+                    if not _missing_value(r.get("cooperatives")) and str(r["cooperatives"]):
+                        extra.append(str(r["cooperatives"]))
+                    figs = []
+                    if pd.notna(r.get("yield_t_ha")):
+                        figs.append(f"{('năng suất bình quân', 'mean yield')[li]} "
+                                    + figure(float(r["yield_t_ha"]) * y_scale, y_unit))
+                    if pd.notna(r.get("profit_million_vnd_ha")):
+                        figs.append(f"{('lợi nhuận bình quân', 'mean profit')[li]} "
+                                    + figure(float(r["profit_million_vnd_ha"]) * p_scale, p_unit))
+                    if figs:
+                        extra.append(", ".join(figs))
+                    n = int(r["models"])
+                    name = "" if _missing_value(r.get("commune_name")) else str(r["commune_name"])
+                    items.append(f"{name or '?'} {n} {word(n)} ({'; '.join(extra)})")
+                n = int(pd.to_numeric(g["models"]).sum())
+                area = format_number(float(pd.to_numeric(g["area_ha"]).sum()), language=language)
+                parts.append(f"{n} {word(n)} {label} ({area} ha): {'; '.join(items)}"
+                             if li == 0 else
+                             f"{n} {label} {word(n)} ({area} ha): {'; '.join(items)}")
+            head = f"{('Vụ', 'Season')[li]} {'?' if _missing_value(season) else season}"
+            out.append(f"{head}: {'. '.join(parts)}.")
+        return out
+
     def summary_sentences(self, *, language: str = "vi") -> list[str]:
         """The sentences the summary prints first, in the documents' order.
 
@@ -752,7 +832,7 @@ class ReportData:
         has_power = self.power_works is not None and len(self.power_works) > 0
         told = (_WORKS_INDICATORS if has_works else ()) + (
             _POWER_INDICATORS if has_power else ())
-        rows = self._summary_rows()
+        rows = self.summary_rows()
         out: list[str] = []
         placed = False
         for _, r in rows.iterrows():

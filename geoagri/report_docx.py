@@ -8,19 +8,24 @@ the tables of :func:`geoagri.report.build_report_data`:
   with the issuing body (``UBND HUYỆN …`` / ``PHÒNG NÔNG NGHIỆP …``) and the
   number ``Số: …/BC-…`` on the left, the national motto and
   ``…, ngày … tháng … năm …`` on the right; then ``BÁO CÁO`` and its subject.
-* **I. Kết quả thực hiện**, by programme part: 1. liên kết sản xuất, 2. lúa
-  ứng dụng công nghệ cao, 3. hạ tầng thủy lợi, 4. điện phục vụ trạm bơm tưới
-  (5. the other indicators, when the plan has some).  Every figure sentence
-  comes from the progress table (:func:`geoagri.report.headline`; the rows of
-  one indicator, period and actual are joined as the documents write them:
-  *"… 23.865 ha, đạt 112,4% so với Nghị quyết năm 2024 (21.227 ha) và đạt
-  105,4% so với lộ trình đến năm 2025 (22.640 ha)"*) or from the appendix
-  tables (models by season, works by investor and status, power works).
+* **I. Kết quả thực hiện**, by programme part: liên kết sản xuất, lúa ứng
+  dụng công nghệ cao, hạ tầng thủy lợi, điện phục vụ trạm bơm tưới (seed 000's
+  parts, each when the plan has its figures or its appendix), then the plan's
+  other indicators under their labels (*Các chỉ tiêu khác*; *Các chỉ tiêu của
+  kế hoạch* when no part above is printed: cooperatives, crops, households…),
+  numbered in order.  Every figure sentence comes from
+  :class:`~geoagri.report.ReportData`: the headlines of the summary's targets
+  (:meth:`~geoagri.report.ReportData.summary_rows`, :func:`geoagri.report.headline`;
+  the rows of one indicator, period and actual are joined as the documents
+  write them: *"… 23.865 ha, đạt 112,4% so với Nghị quyết năm 2024 (21.227 ha)
+  và đạt 105,4% so với lộ trình đến năm 2025 (22.640 ha)"*), the models
+  (:meth:`~geoagri.report.ReportData.model_sentences`), the works and power works.
 * **Hình 1**, the A4 map, when ``map_image`` is given.
 * **II. Đánh giá chung** and **III. Phương hướng, nhiệm vụ và kiến nghị**:
   placeholders in square brackets for the analyst's own words.
 * **Nơi nhận** and the signature, as a borderless two-column table.
-* **Phụ lục I–IV** (and V for the 2025 lineage), each on its own page, as
+* **Phụ lục I–IV** (and V for the 2025 lineage), those with rows (numbered as
+  the workbook numbers them; one without rows is left out), each on its own page, as
   tables in the style *Table Grid* with an STT column, a unit line, the
   header row repeated on every page, subtotals (per season, per investor) and
   totals.
@@ -43,10 +48,8 @@ triệu đồng, or the plan's ``report_units``).  Text from the data is written
 as text: a commune called ``<b>x</b>`` or ``=1+1`` comes back verbatim
 (characters XML cannot hold, such as ``\\x01``, become U+FFFD).
 
-The sentences this module writes from the appendix tables (models by season,
-works by investor and status, power works) and the tables' totals are sums
-over :class:`~geoagri.report.ReportData`'s tables that the workbook does not
-give yet; they are meant to move into ``ReportData``.
+The tables' subtotals and totals are sums over
+:class:`~geoagri.report.ReportData`'s tables written here.
 
 Examples
 --------
@@ -77,7 +80,6 @@ from geoagri.errors import OptionError
 from geoagri.report import (
     LANGUAGES,
     ReportData,
-    _decimals,
     _per_billion,
     _proposals_sentence,
     _proposals_table,
@@ -90,7 +92,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from docx.document import Document
     from docx.table import Table
 
-__all__ = ["headline_paragraphs", "model_sentences", "write_report_docx"]
+__all__ = ["headline_paragraphs", "write_report_docx"]
 
 #: Page: A4 portrait, margins (cm) of Vietnamese administrative documents.
 PAGE_CM = {"width": 21.0, "height": 29.7, "top": 2.0, "bottom": 2.0, "left": 3.0,
@@ -119,11 +121,12 @@ _W: dict[str, tuple[str, str]] = {
                 "[Pursuant to … (the directive and the year's plan), the office reports the "
                 "results{year} as follows:]"),
     "results": ("I. KẾT QUẢ THỰC HIỆN{year}", "I. RESULTS{year}"),
-    "linkage": ("1. Liên kết sản xuất", "1. Production linkage"),
-    "rice": ("2. Mô hình lúa ứng dụng công nghệ cao", "2. High-tech rice models"),
-    "works": ("3. Hạ tầng thủy lợi phục vụ sản xuất", "3. Irrigation infrastructure"),
-    "power": ("4. Điện phục vụ trạm bơm tưới", "4. Power for irrigation pump stations"),
-    "other": ("5. Các chỉ tiêu khác", "5. Other indicators"),
+    "linkage": ("Liên kết sản xuất", "Production linkage"),
+    "rice": ("Mô hình lúa ứng dụng công nghệ cao", "High-tech rice models"),
+    "works": ("Hạ tầng thủy lợi phục vụ sản xuất", "Irrigation infrastructure"),
+    "power": ("Điện phục vụ trạm bơm tưới", "Power for irrigation pump stations"),
+    "other": ("Các chỉ tiêu khác", "Other indicators"),
+    "plan_indicators": ("Các chỉ tiêu của kế hoạch", "The plan's indicators"),
     "attached": ("(Đính kèm {ref})", "(See {ref})"),
     "no_figures": ("[Chưa có số liệu trong dữ liệu của kế hoạch.]",
                    "[No figures in the plan's data.]"),
@@ -212,18 +215,9 @@ def _year_text(year: int | None, li: int) -> str:
     return "" if year is None else _YEAR[li].format(year=year)
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
 def _num(value: object, language: str, decimals: int = 0) -> str:
     return format_number(None if value is None else float(value), language=language,
                          decimals=decimals)
-
-
-def _sentence_num(value: float, unit: str, language: str) -> str:
-    """A figure in a sentence: as :func:`geoagri.report.headline` prints it."""
-    return _num(value, language, _decimals(value, unit))
 
 
 def _value_label(value: object, language: str) -> str:
@@ -243,7 +237,8 @@ def _split_headline(text: str) -> tuple[str | None, str]:
 
 
 def headline_paragraphs(rows: pd.DataFrame, *, language: str = "vi",
-                        units: Mapping[str, str] | None = None) -> list[str]:
+                        units: Mapping[str, str] | None = None,
+                        labels: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
     """The progress rows as the report's sentences, one figure stated once.
 
     Consecutive rows whose sentences (:func:`geoagri.report.headline`) start
@@ -256,8 +251,9 @@ def headline_paragraphs(rows: pd.DataFrame, *, language: str = "vi",
     rows : DataFrame
         Rows of :func:`geoagri.progress.progress`.
     language : {"vi", "en"}, default "vi"
-    units : mapping, optional
-        As :func:`geoagri.report.headline`.
+    units, labels : mapping, optional
+        As :func:`geoagri.report.headline` (``labels``: the plan's and the
+        catalogue's indicator labels, :attr:`geoagri.report.ReportData.labels`).
 
     Returns
     -------
@@ -280,67 +276,14 @@ def headline_paragraphs(rows: pd.DataFrame, *, language: str = "vi",
     joiner = (" và ", " and ")[LANGUAGES.index(language)]
     out: list[tuple[str | None, list[str]]] = []
     for _, row in rows.iterrows():
-        head, tail = _split_headline(headline(row, language=language, units=dict(units or {})))
+        head, tail = _split_headline(headline(row, language=language, units=dict(units or {}),
+                                              labels=labels))
         if head is not None and out and out[-1][0] == head:
             out[-1][1].append(tail)
         else:
             out.append((head, [tail]))
     return [f"{head or ''}{joiner.join(tails)}." for head, tails in out]
 
-
-def model_sentences(models: pd.DataFrame, *, language: str = "vi",
-                    units: Mapping[str, str] | None = None) -> list[str]:
-    """The models of the report year by season and support, commune by commune.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> models = pd.DataFrame({"season": ["DX 2023-2024"], "commune_name": ["Xã Khánh Hưng"],
-    ...     "support": ["supported"], "models": [1], "area_ha": [50.0], "yield_t_ha": [7.5],
-    ...     "profit_million_vnd_ha": [32.6], "cooperatives": ["HTX Khánh Hưng"]})
-    >>> print(model_sentences(models)[0])
-    Vụ DX 2023-2024: 1 mô hình có hỗ trợ ngân sách (50 ha): Xã Khánh Hưng 1 mô hình (50 ha;
-    HTX Khánh Hưng; năng suất bình quân 75 tạ/ha, lợi nhuận bình quân 32,6 triệu đồng/ha).
-    """
-    li = LANGUAGES.index(language)
-    units = dict(units or {})
-    if models is None or models.empty:
-        return []
-    y_scale, y_unit = customary(1.0, "t_ha", language=language, units=units)
-    p_scale, p_unit = customary(1e6, "vnd_ha", language=language, units=units)
-    out = []
-    for season, s in models.groupby("season", sort=False, dropna=False):
-        parts = []
-        for support, g in s.groupby("support", sort=False, dropna=False):
-            label = _lower_first(_value_label(support, language))
-            items = []
-            for _, r in g.iterrows():
-                extra = [f"{_num(r['area_ha'], language)} ha"]
-                if _text(r.get("cooperatives")):
-                    extra.append(_text(r["cooperatives"]))
-                figs = []
-                if pd.notna(r.get("yield_t_ha")):
-                    y = float(r["yield_t_ha"]) * y_scale
-                    figs.append(f"{('năng suất bình quân', 'mean yield')[li]} "
-                                f"{_sentence_num(y, y_unit, language)} {y_unit}")
-                if pd.notna(r.get("profit_million_vnd_ha")):
-                    p = float(r["profit_million_vnd_ha"]) * p_scale
-                    figs.append(f"{('lợi nhuận bình quân', 'mean profit')[li]} "
-                                f"{_sentence_num(p, p_unit, language)} {p_unit}")
-                if figs:
-                    extra.append(", ".join(figs))
-                n = int(r["models"])
-                word = ("mô hình", "model" if n == 1 else "models")[li]
-                items.append(f"{_text(r['commune_name']) or '?'} {n} {word} "
-                             f"({'; '.join(extra)})")
-            n = int(pd.to_numeric(g["models"]).sum())
-            area = _num(float(pd.to_numeric(g["area_ha"]).sum()), language)
-            word = ("mô hình", "model" if n == 1 else "models")[li]
-            parts.append(f"{n} {word} {label} ({area} ha): {'; '.join(items)}"
-                         if li == 0 else f"{n} {label} {word} ({area} ha): {'; '.join(items)}")
-        head = f"{('Vụ', 'Season')[li]} {_text(season) or '?'}"
-        out.append(f"{head}: {'. '.join(parts)}.")
-    return out
 
 
 # ----------------------------------------------------------------------- styles
@@ -637,9 +580,6 @@ def _appendix_head(doc: Document, number: str, li: int, year: int | None,
 def _appendix_linkage(doc: Document, data: ReportData, li: int, language: str) -> None:
     table = data.linkage_by_commune
     _appendix_head(doc, "I", li, data.year, _w("unit_ha", li))
-    if table is None or table.empty:
-        doc.add_paragraph(_w("no_rows", li))
-        return
     has_target = "target_ha" in table and pd.to_numeric(table["target_ha"],
                                                          errors="coerce").notna().any()
     cols: list[_TCol] = [
@@ -670,9 +610,6 @@ def _appendix_linkage(doc: Document, data: ReportData, li: int, language: str) -
 def _appendix_models(doc: Document, data: ReportData, li: int, language: str) -> None:
     table = data.models
     _appendix_head(doc, "II", li, data.year, None)
-    if table is None or table.empty:
-        doc.add_paragraph(_w("no_rows", li))
-        return
     cols: list[_TCol] = [
         ("commune_name", (_labels.label("commune_name", "vi"),
                           _labels.label("commune_name", "en")), "text", 2.8),
@@ -709,9 +646,6 @@ def _roman(n: int) -> str:
 def _appendix_works(doc: Document, data: ReportData, li: int, language: str) -> None:
     table = data.works
     _appendix_head(doc, "III", li, data.year, None)
-    if table is None or table.empty:
-        doc.add_paragraph(_w("no_rows", li))
-        return
     cols: list[_TCol] = [
         ("name", ("Tên công trình", "Name"), "text", 3.0),
         ("commune_name", (_labels.label("commune_name", "vi"),
@@ -832,17 +766,29 @@ def _add_map(doc: Document, map_image: Path, caption: str) -> None:
     doc.add_paragraph(caption, style="Caption")
 
 
+def _has_rows(table: pd.DataFrame | None) -> bool:
+    return table is not None and len(table) > 0
+
+
+def _has_linkage(table: pd.DataFrame | None) -> bool:
+    """Whether appendix I has figures: a linkage area or a target (not only zeros)."""
+    if not _has_rows(table):
+        return False
+    return any(k in table and (pd.to_numeric(table[k], errors="coerce").fillna(0) != 0).any()
+               for k in ("area_ha", "target_ha"))
+
+
 def _part(doc: Document, heading: str, sentences: Sequence[str], bullets: Sequence[str],
           after: Sequence[str], attached: str | None, li: int) -> None:
     doc.add_paragraph(heading, style="Heading 2")
     if not sentences and not bullets and not after:
         doc.add_paragraph(_w("no_figures", li))
     for s in sentences:
-        doc.add_paragraph(s)
+        doc.add_paragraph(_text(s))
     for b in bullets:
-        doc.add_paragraph(b, style="List Bullet")
+        doc.add_paragraph(_text(b), style="List Bullet")
     for s in after:
-        doc.add_paragraph(s)
+        doc.add_paragraph(_text(s))
     if attached:
         doc.add_paragraph(_w("attached", li, ref=attached))
 
@@ -940,35 +886,45 @@ def write_report_docx(
     doc.add_paragraph(_w("to", li), style="Addressee")
     doc.add_paragraph(_w("opening", li, year=yt))
 
-    prog = data.progress
-    if prog is None or prog.empty:
-        prog = pd.DataFrame(columns=["indicator", "scope"])
-    rows = prog[prog["scope"] != "commune"] if "scope" in prog else prog
+    rows = data.summary_rows() if data.progress is not None else pd.DataFrame()
+    if rows.empty:
+        rows = pd.DataFrame(columns=["indicator", "scope"])
     doc.add_paragraph(_w("results", li, year=yt.upper()), style="Heading 1")
 
-    def lines(part: str) -> list[str]:
-        return headline_paragraphs(rows[rows["indicator"].isin(_PARTS[part])],
-                                   language=language, units=units)
+    def lines(indicators: pd.Series) -> list[str]:
+        return headline_paragraphs(rows[indicators], language=language, units=units,
+                                   labels=data.labels)
 
-    ref = ("phụ lục {}", "appendix {}")[li]
-    _part(doc, _w("linkage", li), lines("linkage"), [], [], ref.format("I"), li)
-    _part(doc, _w("rice", li), lines("rice"),
-          model_sentences(data.models, language=language, units=units), [],
-          ref.format("II"), li)
-    _part(doc, _w("works", li), data.irrigation_sentences(language=language),
-          [], lines("works"), ref.format("III"), li)
-    power = data.power_sentence(language=language)
+    def part(key: str) -> list[str]:
+        return lines(rows["indicator"].isin(_PARTS[key]))
+
+    has = {"I": _has_linkage(data.linkage_by_commune), "II": _has_rows(data.models),
+           "III": _has_rows(data.works),
+           "IV": _has_rows(data.power_works) or _has_rows(data.proposals)}
     extra = []
-    if data.proposals is not None and not data.proposals.empty:
+    if _has_rows(data.proposals):
         extra.append(_proposals_sentence(_proposal_total(_proposals_table(data.proposals)),
                                          language))
-    _part(doc, _w("power", li), [power] if power else [], [], lines("power") + extra,
-          ref.format("IV"), li)
-    known = {i for part in _PARTS.values() for i in part}
-    others = rows[~rows["indicator"].isin(known)]
-    if len(others):
-        _part(doc, _w("other", li), headline_paragraphs(others, language=language,
-                                                         units=units), [], [], None, li)
+    power = data.power_sentence(language=language)
+    known = {i for p in _PARTS.values() for i in p}
+    # (heading, sentences, bullets, sentences after, appendix): seed 000's parts, then the
+    # plan's other indicators; a part with neither figures nor an appendix is left out
+    parts = [
+        ("linkage", part("linkage"), [], [], "I"),
+        ("rice", part("rice"), data.model_sentences(language=language), [], "II"),
+        ("works", data.irrigation_sentences(language=language), [], part("works"), "III"),
+        ("power", [power] if power else [], [], part("power") + extra, "IV"),
+    ]
+    parts = [p for p in parts if p[1] or p[2] or p[3] or has[p[4]]]
+    others = lines(~rows["indicator"].isin(known))
+    if others:
+        parts.append(("other" if parts else "plan_indicators", others, [], [], None))
+    ref = ("phụ lục {}", "appendix {}")[li]
+    for k, (key, sentences, bullets, after, appendix) in enumerate(parts, start=1):
+        _part(doc, f"{k}. {_w(key, li)}", sentences, bullets, after,
+              ref.format(appendix) if appendix and has[appendix] else None, li)
+    if not parts:
+        doc.add_paragraph(_w("no_figures", li))
     if map_image is not None:
         _add_map(doc, Path(map_image), map_caption or _w("figure", li, year=yt))
 
@@ -985,11 +941,12 @@ def write_report_docx(
     doc.add_paragraph(_w("closing", li, year=yt))
     _signature_block(doc, li, recipients, signer)
 
-    _appendix_linkage(doc, data, li, language)
-    _appendix_models(doc, data, li, language)
-    _appendix_works(doc, data, li, language)
-    _appendix_power(doc, data, li, language)
-    if data.lineage is not None and len(data.lineage):
+    # the appendices with rows, each under the number the workbook gives it
+    for number, write in (("I", _appendix_linkage), ("II", _appendix_models),
+                          ("III", _appendix_works), ("IV", _appendix_power)):
+        if has[number]:
+            write(doc, data, li, language)
+    if _has_rows(data.lineage):
         _appendix_lineage(doc, data, li, language)
     return replace_file(Path(path), lambda tmp: doc.save(str(tmp)))
 
