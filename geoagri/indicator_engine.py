@@ -1023,6 +1023,21 @@ def _district_rows(frame: pd.DataFrame, run: _Run) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else frame.iloc[:0]
 
 
+def _level_map(run: _Run, *, additive: bool) -> pd.DataFrame | None:
+    """Unit of every level (but the plan) of each commune: ``level``, ``commune_id``,
+    ``unit_id``, ``unit_name``, ``weight``; made once per run.  Not ``additive`` (not
+    a sum), each commune counts wholly in its main unit of a level."""
+    key = ("level_map", additive)
+    if key not in run._cache:
+        maps = [run.maps[lv].assign(level=lv) for lv in run.levels if lv != "plan"]
+        umap = pd.concat(maps, ignore_index=True) if maps else None
+        if umap is not None and not additive:
+            umap = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                ["level", "commune_id"]).assign(weight=1.0)
+        run._cache[key] = umap
+    return run._cache[key]
+
+
 def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataFrame, *,
                fill_communes: bool) -> pd.DataFrame:
     """Rows (level, unit, categories, period, year, value, n_features) of every level.
@@ -1032,13 +1047,9 @@ def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataF
     total row, 0 where nothing counts (at the commune level only with
     ``fill_communes``).
     """
-    maps = [run.maps[lv].assign(level=lv) for lv in run.levels if lv != "plan"]
-    umap = pd.concat(maps, ignore_index=True) if maps else None
+    umap = _level_map(run, additive=ind.measure in _ADDITIVE)
     parts = []
     if umap is not None:
-        if ind.measure not in _ADDITIVE:  # not a sum: each commune counts in its main unit
-            umap = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
-                ["level", "commune_id"]).assign(weight=1.0)
         parts += [frame.merge(umap, on="commune_id", how="inner"), _district_rows(frame, run)]
     if "plan" in run.levels:
         parts.append(frame.assign(level="plan", unit_id=run.maps["plan"]["unit_id"].iloc[0],
@@ -1058,9 +1069,12 @@ def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataF
         out = pd.DataFrame({"_v": g["_xw"].sum() / g["_w"].sum(), "_n": g.size()}).reset_index()
     if ind.measure != "mean":  # counts and sums: every unit has a total
         levels = [lv for lv in run.levels if fill_communes or lv != "commune"]
-        units = pd.concat([run.maps[lv][["unit_id", "unit_name"]].drop_duplicates()
-                           .assign(level=lv) for lv in levels], ignore_index=True)
-        units = units.merge(periods, how="cross").assign(categories="")
+        if ("units", fill_communes) not in run._cache:
+            run._cache["units", fill_communes] = pd.concat(
+                [run.maps[lv][["unit_id", "unit_name"]].drop_duplicates().assign(level=lv)
+                 for lv in levels], ignore_index=True)
+        units = run._cache["units", fill_communes].merge(periods, how="cross").assign(
+            categories="")
         out = pd.concat([units.merge(out, on=keys, how="left"),
                          out[(out["categories"] != "") | ~out["level"].isin(levels)]],
                         ignore_index=True)
