@@ -512,17 +512,52 @@ def _by_year(ind: Indicator) -> list[str]:
 
 
 def _select(ind: Indicator, layer: pd.DataFrame, year: int | None,
-            columns: list[str]) -> pd.Series:
-    """:func:`select_features` on the conditions of ``columns`` only."""
+            columns: list[str], memo: dict | None = None) -> pd.Series:
+    """:func:`select_features` on the conditions of ``columns`` only.
+
+    ``memo`` (a dict, empty at first) keeps what a column's values turn into
+    (empty or not, numbers, stripped text) for the next call on the same layer
+    and indicator, e.g. for the next year.
+    """
     keep = pd.Series(True, index=layer.index)
     for col in columns:
         conds = ind.where[col]
         values = _column(ind, layer, col)
         ok = pd.Series(False, index=layer.index)
         for c in conds:
-            ok |= _test(values, c, year)
+            ok |= _test(values, c, year,
+                        _Derived(values) if memo is None else memo.setdefault(
+                            col, _Derived(values)))
         keep &= ok
     return keep
+
+
+class _Derived:
+    """A column's values as the conditions read them, each made once when first asked."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self.values = values
+        self._made: dict[str, pd.Series] = {}
+
+    def _get(self, what: str) -> pd.Series:
+        if what not in self._made:
+            v = self.values
+            self._made[what] = (_empty(v) if what == "empty" else
+                                pd.to_numeric(v, errors="coerce") if what == "number" else
+                                v.astype(str).str.strip())
+        return self._made[what]
+
+    @property
+    def empty(self) -> pd.Series:
+        return self._get("empty")
+
+    @property
+    def number(self) -> pd.Series:
+        return self._get("number")
+
+    @property
+    def text(self) -> pd.Series:
+        return self._get("text")
 
 
 #: The columns of a zone's life span: what "in force in year Y" reads.
@@ -581,11 +616,11 @@ def _empty(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype(str).str.strip() == "")
 
 
-def _test(values: pd.Series, c: _Condition, year: int | None) -> pd.Series:
+def _test(values: pd.Series, c: _Condition, year: int | None, d: _Derived) -> pd.Series:
     if c.op == "missing":
-        return _empty(values)
+        return d.empty.copy()
     if c.op == "present":
-        return ~_empty(values)
+        return ~d.empty
     target = c.value
     if target == "year":
         if year is None:
@@ -593,14 +628,13 @@ def _test(values: pd.Series, c: _Condition, year: int | None) -> pd.Series:
         target = year
     if isinstance(target, bool):
         truth = values.map(lambda v: str(v).strip().lower() in ("true", "1", "yes", "có"))
-        return (truth == target) & ~_empty(values)
+        return (truth == target) & ~d.empty
     if isinstance(target, int | float):
-        num = pd.to_numeric(values, errors="coerce")
+        num = d.number
         out = {"eq": num == target, "ne": num != target, "lt": num < target,
                "le": num <= target, "gt": num > target, "ge": num >= target}[c.op]
         return out.fillna(False).astype(bool)
-    text = values.astype(str).str.strip()
-    same = (text == str(target)) & ~_empty(values)
+    same = (d.text == str(target)) & ~d.empty
     return same if c.op == "eq" else ~same
 
 
@@ -1103,12 +1137,13 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
         ind.measure == "feature_area" and run.plan.metric_crs is not None)
     every: dict[tuple[str, ...], pd.DataFrame] = {}
     yearly = _by_year(ind)  # the other conditions select the same features every year
-    fixed = _select(ind, layer, None, [c for c in ind.where if c not in yearly])
+    memo: dict = {}
+    fixed = _select(ind, layer, None, [c for c in ind.where if c not in yearly], memo)
     for y in run.years:
         in_year = (fyear == y) if fyear is not None else pd.Series(True, index=layer.index)
         if ind.years == "in_layer" and not in_year.any():
             continue
-        keep = fixed & _select(ind, layer, y, yearly) & in_year
+        keep = fixed & _select(ind, layer, y, yearly, memo) & in_year
         feats = layer[keep]
         labels = [str(y)] + (sorted(set(layer.loc[in_year, "season"].astype(str)))
                              if season else [])
