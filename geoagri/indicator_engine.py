@@ -512,17 +512,52 @@ def _by_year(ind: Indicator) -> list[str]:
 
 
 def _select(ind: Indicator, layer: pd.DataFrame, year: int | None,
-            columns: list[str]) -> pd.Series:
-    """:func:`select_features` on the conditions of ``columns`` only."""
+            columns: list[str], memo: dict | None = None) -> pd.Series:
+    """:func:`select_features` on the conditions of ``columns`` only.
+
+    ``memo`` (a dict, empty at first) keeps what a column's values turn into
+    (empty or not, numbers, stripped text) for the next call on the same layer
+    and indicator, e.g. for the next year.
+    """
     keep = pd.Series(True, index=layer.index)
     for col in columns:
         conds = ind.where[col]
         values = _column(ind, layer, col)
         ok = pd.Series(False, index=layer.index)
         for c in conds:
-            ok |= _test(values, c, year)
+            ok |= _test(values, c, year,
+                        _Derived(values) if memo is None else memo.setdefault(
+                            col, _Derived(values)))
         keep &= ok
     return keep
+
+
+class _Derived:
+    """A column's values as the conditions read them, each made once when first asked."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self.values = values
+        self._made: dict[str, pd.Series] = {}
+
+    def _get(self, what: str) -> pd.Series:
+        if what not in self._made:
+            v = self.values
+            self._made[what] = (_empty(v) if what == "empty" else
+                                pd.to_numeric(v, errors="coerce") if what == "number" else
+                                v.astype(str).str.strip())
+        return self._made[what]
+
+    @property
+    def empty(self) -> pd.Series:
+        return self._get("empty")
+
+    @property
+    def number(self) -> pd.Series:
+        return self._get("number")
+
+    @property
+    def text(self) -> pd.Series:
+        return self._get("text")
 
 
 #: The columns of a zone's life span: what "in force in year Y" reads.
@@ -581,11 +616,11 @@ def _empty(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype(str).str.strip() == "")
 
 
-def _test(values: pd.Series, c: _Condition, year: int | None) -> pd.Series:
+def _test(values: pd.Series, c: _Condition, year: int | None, d: _Derived) -> pd.Series:
     if c.op == "missing":
-        return _empty(values)
+        return d.empty.copy()
     if c.op == "present":
-        return ~_empty(values)
+        return ~d.empty
     target = c.value
     if target == "year":
         if year is None:
@@ -593,14 +628,13 @@ def _test(values: pd.Series, c: _Condition, year: int | None) -> pd.Series:
         target = year
     if isinstance(target, bool):
         truth = values.map(lambda v: str(v).strip().lower() in ("true", "1", "yes", "có"))
-        return (truth == target) & ~_empty(values)
+        return (truth == target) & ~d.empty
     if isinstance(target, int | float):
-        num = pd.to_numeric(values, errors="coerce")
+        num = d.number
         out = {"eq": num == target, "ne": num != target, "lt": num < target,
                "le": num <= target, "gt": num > target, "ge": num >= target}[c.op]
         return out.fillna(False).astype(bool)
-    text = values.astype(str).str.strip()
-    same = (text == str(target)) & ~_empty(values)
+    same = (d.text == str(target)) & ~d.empty
     return same if c.op == "eq" else ~same
 
 
@@ -1023,6 +1057,21 @@ def _district_rows(frame: pd.DataFrame, run: _Run) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else frame.iloc[:0]
 
 
+def _level_map(run: _Run, *, additive: bool) -> pd.DataFrame | None:
+    """Unit of every level (but the plan) of each commune: ``level``, ``commune_id``,
+    ``unit_id``, ``unit_name``, ``weight``; made once per run.  Not ``additive`` (not
+    a sum), each commune counts wholly in its main unit of a level."""
+    key = ("level_map", additive)
+    if key not in run._cache:
+        maps = [run.maps[lv].assign(level=lv) for lv in run.levels if lv != "plan"]
+        umap = pd.concat(maps, ignore_index=True) if maps else None
+        if umap is not None and not additive:
+            umap = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                ["level", "commune_id"]).assign(weight=1.0)
+        run._cache[key] = umap
+    return run._cache[key]
+
+
 def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataFrame, *,
                fill_communes: bool) -> pd.DataFrame:
     """Rows (level, unit, categories, period, year, value, n_features) of every level.
@@ -1032,13 +1081,9 @@ def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataF
     total row, 0 where nothing counts (at the commune level only with
     ``fill_communes``).
     """
-    maps = [run.maps[lv].assign(level=lv) for lv in run.levels if lv != "plan"]
-    umap = pd.concat(maps, ignore_index=True) if maps else None
+    umap = _level_map(run, additive=ind.measure in _ADDITIVE)
     parts = []
     if umap is not None:
-        if ind.measure not in _ADDITIVE:  # not a sum: each commune counts in its main unit
-            umap = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
-                ["level", "commune_id"]).assign(weight=1.0)
         parts += [frame.merge(umap, on="commune_id", how="inner"), _district_rows(frame, run)]
     if "plan" in run.levels:
         parts.append(frame.assign(level="plan", unit_id=run.maps["plan"]["unit_id"].iloc[0],
@@ -1058,9 +1103,12 @@ def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataF
         out = pd.DataFrame({"_v": g["_xw"].sum() / g["_w"].sum(), "_n": g.size()}).reset_index()
     if ind.measure != "mean":  # counts and sums: every unit has a total
         levels = [lv for lv in run.levels if fill_communes or lv != "commune"]
-        units = pd.concat([run.maps[lv][["unit_id", "unit_name"]].drop_duplicates()
-                           .assign(level=lv) for lv in levels], ignore_index=True)
-        units = units.merge(periods, how="cross").assign(categories="")
+        if ("units", fill_communes) not in run._cache:
+            run._cache["units", fill_communes] = pd.concat(
+                [run.maps[lv][["unit_id", "unit_name"]].drop_duplicates().assign(level=lv)
+                 for lv in levels], ignore_index=True)
+        units = run._cache["units", fill_communes].merge(periods, how="cross").assign(
+            categories="")
         out = pd.concat([units.merge(out, on=keys, how="left"),
                          out[(out["categories"] != "") | ~out["level"].isin(levels)]],
                         ignore_index=True)
@@ -1089,12 +1137,13 @@ def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
         ind.measure == "feature_area" and run.plan.metric_crs is not None)
     every: dict[tuple[str, ...], pd.DataFrame] = {}
     yearly = _by_year(ind)  # the other conditions select the same features every year
-    fixed = _select(ind, layer, None, [c for c in ind.where if c not in yearly])
+    memo: dict = {}
+    fixed = _select(ind, layer, None, [c for c in ind.where if c not in yearly], memo)
     for y in run.years:
         in_year = (fyear == y) if fyear is not None else pd.Series(True, index=layer.index)
         if ind.years == "in_layer" and not in_year.any():
             continue
-        keep = fixed & _select(ind, layer, y, yearly) & in_year
+        keep = fixed & _select(ind, layer, y, yearly, memo) & in_year
         feats = layer[keep]
         labels = [str(y)] + (sorted(set(layer.loc[in_year, "season"].astype(str)))
                              if season else [])

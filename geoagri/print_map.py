@@ -289,13 +289,21 @@ def _draw(results: PlanResults, *, language: str, title: str | None, source: str
     note = None
     if res.gaps is not None and len(res.gaps):
         gaps, missing, note = drawn_gaps(res.gaps, min_gap_ha=min_gap_ha, language=language)
-        gap_geoms = gaps.geometry.to_crs(mcrs).to_numpy()
+        # rings oriented (holes against their shell), so that gaps drawn as one path
+        # fill by the non-zero rule as they would one by one
+        gap_geoms = shapely.orient_polygons(gaps.geometry.to_crs(mcrs).to_numpy())
         present = [v for v in _HATCHES if v in set(missing)]
         if present:
             handles.append((None, t["gaps"], True))
         for v in present:
             color = _styles.GAP_MISSING[v]
             paths = [p for g in gap_geoms[missing == v] if (p := _polygon_path(g)) is not None]
+            # one path of every gap of the class: Agg hatches a collection path by path,
+            # seconds for a province's thousands of gaps, and once for one compound path
+            # (where two gaps overlap it is hatched once; the hatch's phase on the page
+            # may differ by a few pixels)
+            paths = [MplPath(np.concatenate([p.vertices for p in paths]),
+                             np.concatenate([p.codes for p in paths]))] if paths else []
             ax.add_collection(PathCollection(
                 paths, facecolors="none", edgecolors=color, linewidths=0.5,
                 hatch=_hatch(v), hatchcolor=color, zorder=2, gid=f"gaps-{v}"))

@@ -481,6 +481,10 @@ class _Grid:
         from docx.shared import Cm
 
         self.doc, self.li, self.language = doc, li, language
+        # Style ids by name: python-docx's ``para.style = ...`` searches the styles
+        # part twice per cell (by name, then for the default style), most of the
+        # report's time; the ids are set directly (none of these is a default style).
+        self._style_ids: dict[str, str] = {}
         self.cols = [("stt", _W["stt"], "text", 1.3), *cols]
         self.scales: dict[str, tuple[float, int]] = {}
         heads = []
@@ -542,10 +546,16 @@ class _Grid:
                 continue
             name = "Table Number" if kinds[j] != "text" else (
                 "Table Center" if j == 0 else "Table Text")
-            para.style = self.doc.styles[name]
+            para._p.style = self._style_id(name)
             run = para.add_run(text)
             if strong:
-                run.style = self.doc.styles["Strong"]
+                run._r.style = self._style_id("Strong")
+
+    def _style_id(self, name: str) -> str:
+        """The id of the document's style ``name`` (looked up once per table)."""
+        if name not in self._style_ids:
+            self._style_ids[name] = self.doc.styles[name].style_id
+        return self._style_ids[name]
 
 
 def _sums(table: pd.DataFrame, keys: Iterable[str]) -> dict[str, float]:

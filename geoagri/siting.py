@@ -75,6 +75,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -350,6 +351,7 @@ class _CoverModel:
         self.cover = cover
         self.weights = weights
         self.cost = cost_vnd
+        self.time_limit_s = time_limit_s
         m, n = cover.shape
         self.m, self.n = m, n
         self.h = _highs(time_limit_s)
@@ -567,10 +569,11 @@ def solve_max_cover(
 
 
 def _solve(w: np.ndarray, a: sparse.csr_matrix, cost: np.ndarray | None, *,
-           budget_vnd: float | None, n_sites: int | None, time_limit_s: float | None
+           budget_vnd: float | None, n_sites: int | None, time_limit_s: float | None,
+           aggregated: tuple[sparse.csr_matrix, np.ndarray] | None = None
            ) -> tuple[CoverSolution, _CoverModel | None]:
     m, n = a.shape
-    agg, agg_w, _ = _aggregate(a, w)
+    agg, agg_w = aggregated if aggregated is not None else _aggregate(a, w)[:2]
     exact = budget_vnd is None
     if agg.shape[0] == 0:
         selected = np.zeros(n, dtype=bool)
@@ -1114,7 +1117,11 @@ def site_pump_stations(
     budget, up to the least cost of serving every reachable cell (a set-cover
     MIP); with ``n_stations`` and a budget the count limit holds at every
     point, with ``n_stations`` alone it is lifted.  Without costs, or with
-    ``curve_steps=0``, the curve is empty.
+    ``curve_steps=0``, the curve is empty.  The points are solved in order of
+    budget, each warm-started from the point before, so that where several
+    station sets serve equally many hectares a point keeps the set of the
+    point before; with a budget they run on a second thread beside the solve
+    at the budget itself.
 
     Parameters
     ----------
@@ -1333,13 +1340,26 @@ def site_pump_stations(
                 f"{_fmt_vnd(cost[cheapest])} or give cheaper candidates")
 
     # Solve.
+    early: _CurvePoints | None = None
     if open_ha > 0 and cover_all:
         sol, model = _solve_cover_all(weights, cover, cost if has_cost else None,
                                       time_limit_s=time_limit_s,
                                       curve=has_cost and curve_steps > 0)
     elif open_ha > 0:
-        sol, model = _solve(weights, cover, cost if has_cost else None, budget_vnd=budget_vnd,
-                            n_sites=n_stations, time_limit_s=time_limit_s)
+        agg, agg_w, _ = _aggregate(cover, weights)
+        if has_cost and curve_steps > 1 and budget_vnd is not None and agg.shape[0]:
+            # The curve's budgets are known: its points run beside the solve at the budget.
+            early = _CurvePoints(agg, agg_w, cost, weights, cover,
+                                 [budget_vnd * k / curve_steps for k in range(1, int(curve_steps))],
+                                 n_sites=n_stations, time_limit_s=time_limit_s)
+        try:
+            sol, model = _solve(weights, cover, cost if has_cost else None,
+                                budget_vnd=budget_vnd, n_sites=n_stations,
+                                time_limit_s=time_limit_s, aggregated=(agg, agg_w))
+        except BaseException:
+            if early is not None:
+                early.close()
+            raise
     else:  # existing stations serve everything: propose nothing
         sol, model = CoverSolution(np.zeros(n, dtype=bool), np.zeros(m, dtype=bool), 0.0, 0.0,
                                    "Optimal", 0.0), None
@@ -1401,7 +1421,7 @@ def site_pump_stations(
 
     curve = _curve(model, cost, weights, cover, n_stations=n_stations,
                    budget_vnd=sol.cost_vnd if cover_all else budget_vnd,
-                   steps=int(curve_steps) if has_cost else 0, final=sol)
+                   steps=int(curve_steps) if has_cost else 0, final=sol, early=early)
     covered_ha = float(area_ha[new_cov].sum())
     return SitingResult(
         sites=sites, cells=cells, curve=curve, covered_ha=covered_ha,
@@ -1426,25 +1446,79 @@ def _unreachable(dem: _Demand, weights: np.ndarray, reachable: np.ndarray,
                          "nearest_candidate_m": dist})
 
 
+class _CurvePoints:
+    """The curve's points below the budget, solved in order on a thread of their own
+    while the solve at the budget runs (HiGHS releases the GIL).
+
+    The points run as :func:`_curve` runs them, in order of budget in one HiGHS
+    instance, each warm-started from the point before: when two station sets serve
+    equally many hectares, a point keeps the set of the point before if it is still
+    among the best (HiGHS replaces a warm start only by a strictly better set).  The
+    first point has no set before it; the solve at the budget, which :func:`_curve`
+    would have handed it, only matters when it fits the first budget, and then
+    :meth:`results` says so and :func:`_curve` runs the points again after it.
+    """
+
+    def __init__(self, agg: sparse.csr_matrix, agg_w: np.ndarray, cost: np.ndarray,
+                 weights: np.ndarray, cover: sparse.csr_matrix, budgets: list[float], *,
+                 n_sites: int | None, time_limit_s: float | None) -> None:
+        self.budgets = budgets
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoagri-curve")
+        self._future = self._pool.submit(
+            lambda: _curve_points(_CoverModel(agg, agg_w, cost, time_limit_s), cost, weights,
+                                  cover, budgets, n_sites=n_sites))
+        self._pool.shutdown(wait=False)
+
+    def results(self, final_model: _CoverModel) -> list[CoverSolution] | None:
+        """The points, or None when the solve at the budget fits the first budget
+        (it would have been the first point's warm start)."""
+        points = self._future.result()
+        last = final_model._last
+        if last is None or not self.budgets:
+            return points
+        spent = float(np.asarray(final_model.cost)[last > 0.5].sum())
+        return None if spent <= self.budgets[0] * (1 + 1e-6) else points
+
+    def close(self) -> None:
+        """Wait for the thread (after the solve at the budget failed)."""
+        with contextlib.suppress(Exception):
+            self._future.result()
+
+
+def _curve_points(model: _CoverModel, cost: np.ndarray, weights: np.ndarray,
+                  cover: sparse.csr_matrix, budgets: list[float], *, n_sites: int | None
+                  ) -> list[CoverSolution]:
+    """The model solved at each budget in turn, each solve warm-started from the last."""
+    points = []
+    for b in budgets:
+        x, _, _ = model.solve(budget_vnd=b, n_sites=n_sites, exact_count=False)
+        x = _drop_redundant(cover, weights, x, cost)
+        cov = np.asarray(cover @ x.astype(np.int64)).ravel() > 0
+        points.append(CoverSolution(x, cov, float(weights[cov].sum()), float(cost[x].sum()),
+                                    "", 0.0))
+    return points
+
+
 def _curve(model: _CoverModel | None, cost: np.ndarray, weights: np.ndarray,
            cover: sparse.csr_matrix, *, budget_vnd: float | None, n_stations: int | None,
-           steps: int, final: CoverSolution) -> pd.DataFrame:
-    """Hectares served against budget (see site_pump_stations)."""
+           steps: int, final: CoverSolution, early: _CurvePoints | None = None
+           ) -> pd.DataFrame:
+    """Hectares served against budget (see site_pump_stations); ``early`` holds the
+    points below ``budget_vnd`` when they were started beside the final solve."""
     rows: list[tuple[float, float, float, int]] = []
+    budgets: list[float] = []
+    points: list[CoverSolution] = []
     if steps > 0 and model is not None:
         top = budget_vnd if budget_vnd is not None else model.min_cost_full_cover()
-        n_sites = n_stations if budget_vnd is not None else None
-        for k in range(1, steps + 1):
-            b = top * k / steps
-            if budget_vnd is not None and k == steps:
-                sol = final
-            else:
-                x, _, _ = model.solve(budget_vnd=b, n_sites=n_sites, exact_count=False)
-                x = _drop_redundant(cover, weights, x, cost)
-                cov = np.asarray(cover @ x.astype(np.int64)).ravel() > 0
-                sol = CoverSolution(x, cov, float(weights[cov].sum()), float(cost[x].sum()),
-                                    "", 0.0)
-            rows.append((b, sol.objective, sol.cost_vnd, int(sol.selected.sum())))
+        budgets = [top * k / steps for k in range(1, steps + 1)]
+        todo = budgets[:-1] if budget_vnd is not None else budgets  # the last is the result
+        found = early.results(model) if early is not None else None
+        if found is None:
+            found = _curve_points(model, cost, weights, cover, todo,
+                                  n_sites=n_stations if budget_vnd is not None else None)
+        points = found + ([final] if budget_vnd is not None else [])
+    for b, sol in zip(budgets, points, strict=True):
+        rows.append((b, sol.objective, sol.cost_vnd, int(sol.selected.sum())))
     curve = pd.DataFrame(rows, columns=CURVE_COLUMNS[:4])
     with np.errstate(divide="ignore", invalid="ignore"):
         curve["ha_per_billion_vnd"] = np.where(curve["cost_vnd"] > 0,

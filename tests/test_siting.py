@@ -341,6 +341,21 @@ def test_curve_budget_steps_and_last_point(three_fields):
     assert r.curve["covered_ha"].iloc[-1] == pytest.approx(r.covered_ha)
 
 
+def test_curve_when_the_result_fits_the_first_budget(three_fields):
+    # One site in the middle reaches all three fields (2 km < 2.1 km) for 1 bn VND: the
+    # best set at every point of the curve, far below the first budget (2 bn); the
+    # points run beside the solve at the budget and again after it, from its set.
+    cand = points(["W", "ALL", "E"], [(0.5, 0.5), (2.5, 0.5), (4.5, 0.5)],
+                  cost=[1.0e9, 1.0e9, 1.0e9])
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=2100, cell_m=1000,
+                           budget_vnd=8.0e9, station_cost_vnd="cost", curve_steps=4)
+    assert r.sites["site_id"].tolist() == ["ALL"]
+    assert r.curve["budget_vnd"].tolist() == [2.0e9, 4.0e9, 6.0e9, 8.0e9]
+    assert r.curve["covered_ha"].tolist() == pytest.approx([300] * 4)
+    assert r.curve["cost_vnd"].tolist() == pytest.approx([1e9] * 4)
+    assert r.curve["n_sites"].tolist() == [1] * 4
+
+
 def test_curve_without_budget_goes_to_full_cover(three_fields):
     cand = points(["W", "M", "E"], [(0.5, 0.5), (2.5, 0.5), (4.5, 0.5)],
                   cost=[1.0e9, 2.0e9, 1.0e9])
