@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geoagri import __version__
-from geoagri.errors import GeoagriError, PlanError
+from geoagri.errors import GeoagriError
 
 if TYPE_CHECKING:  # pragma: no cover
     from geoagri.outputs import OutputSet
@@ -309,6 +309,8 @@ def _cmd_area(args: argparse.Namespace) -> int:
     from geoagri.indicator_engine import in_force
     from geoagri.io import write_layer
     from geoagri.plan import read_plan
+    from geoagri.schema import spec
+    from geoagri.validate import row_labels
 
     plan = read_plan(args.plan)
     layer = plan[args.layer]
@@ -317,10 +319,8 @@ def _cmd_area(args: argparse.Namespace) -> int:
         kind = plan.sources[args.layer].kind
         keep = in_force(layer, year=year, kind=kind)
         if not keep.all():
-            left = layer[~keep]
-            idc = next((c for c in left.columns if c.endswith("_id")), None)
-            ids = left[idc].astype(str).tolist() if idc else [str(i) for i in left.index]
-            print(f"{args.layer}: {len(left)} feature(s) not in force in {year} left out "
+            ids = row_labels(layer, spec(kind).id_column, ~keep.to_numpy())
+            print(f"{args.layer}: {len(ids)} feature(s) not in force in {year} left out "
                   f"({', '.join(ids[:10])}{' …' if len(ids) > 10 else ''}); --year all "
                   "counts every feature")
         layer = layer[keep]
@@ -344,11 +344,10 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     from geoagri.io import write_layer
     from geoagri.plan import read_plan
     from geoagri.progress import first_year, plan_targets
+    from geoagri.results import reporting_year
 
     plan = read_plan(args.plan)
-    year = args.year if args.year is not None else plan.year
-    if year is None:
-        raise PlanError(f"plan '{plan.name}' says no reporting year: pass --year 2024")
+    year = reporting_year(plan, args.year)
     since = args.since if args.since is not None else first_year(plan_targets(plan), year)
     table = compute_indicators(plan, year=year, since=since,
                                indicators=_csv_list(args.indicator),

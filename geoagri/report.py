@@ -286,9 +286,10 @@ def _check_language(language: str) -> int:
     return LANGUAGES.index(language)
 
 
-def _decimals(value: float, unit: str) -> int:
-    """Decimals printed (:func:`geoagri._labels.printed_decimals`)."""
-    return _labels.printed_decimals(value, unit)
+def _figure(value: float, unit: str, language: str) -> str:
+    """A figure and its unit as a sentence prints them: ``26.000 triệu đồng``."""
+    decimals = _labels.printed_decimals(value, unit)
+    return f"{format_number(value, decimals=decimals, language=language)} {unit}"
 
 
 def headline(row: pd.Series | dict, *, language: str = "vi",
@@ -359,14 +360,14 @@ def headline(row: pd.Series | dict, *, language: str = "vi",
         tperiod = ((f" năm {year}" if ay == year else f" đến năm {year}") if vi
                    else (f" for {year}"))
     source = _SOURCE_LABELS.get(str(row["source"]), (str(row["source"]),) * 2)[li]
-    target = format_number(target_value, decimals=_decimals(target_value, unit),
+    target = format_number(target_value, decimals=_labels.printed_decimals(target_value, unit),
                            language=language)
     if row["actual"] is None or pd.isna(row["actual"]):
         return (f"{label}{period}: chưa có số liệu thực hiện (chỉ tiêu {target}{unit} "
                 f"theo {source}{tperiod})" if vi else
                 f"{label}{period}: no actual figure (target {target}{unit}, {source}"
                 f"{tperiod})")
-    actual = format_number(actual_value, decimals=_decimals(actual_value, unit),
+    actual = format_number(actual_value, decimals=_labels.printed_decimals(actual_value, unit),
                            language=language)
     pct = format_number(row["achieved_pct"], language=language,
                         decimals=max(1, _labels.carried_decimals(row["achieved_pct"]) or 1))
@@ -613,8 +614,7 @@ class ReportData:
         """Money in the report's unit: ``26.000 triệu đồng``."""
         value, unit = customary(float(million_vnd) * 1e6, "vnd", language=language,
                                 units=dict(self.units))
-        return f"{format_number(value, decimals=_decimals(value, unit), language=language)} " \
-               f"{unit}"
+        return _figure(value, unit, language)
 
     def works_status_sentences(self, *, language: str = "vi") -> list[str]:
         """The works as the documents tell them: per investor, counts per status.
@@ -760,8 +760,7 @@ class ReportData:
         p_scale, p_unit = customary(1e6, "vnd_ha", language=language, units=units)
 
         def figure(value: float, unit: str) -> str:
-            return f"{format_number(value, decimals=_decimals(value, unit), language=language)} " \
-                   f"{unit}"
+            return _figure(value, unit, language)
 
         def word(n: int) -> str:
             return ("mô hình", "model" if n == 1 else "models")[li]

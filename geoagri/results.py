@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
     from geoagri.report import ReportData
 
-__all__ = ["PlanResults", "StepFailure", "compute"]
+__all__ = ["PlanResults", "StepFailure", "compute", "reporting_year"]
 
 log = logging.getLogger("geoagri")
 
@@ -165,6 +165,28 @@ class PlanResults:
         return f"<div>{head}{body}<ul>{notes}</ul></div>"
 
 
+def reporting_year(plan: Plan, year: int | None = None) -> int:
+    """The year a plan reports on: ``year`` when given, else the plan's ``year``.
+
+    Raises
+    ------
+    PlanError
+        If neither says one.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> reporting_year(demo()), reporting_year(demo(), 2023)
+    (2024, 2023)
+    """
+    year = year if year is not None else plan.year
+    if year is None:
+        raise PlanError(
+            f"plan '{plan.name}' says no reporting year: pass --year 2024 (year=2024) or "
+            "write year = 2024 in the plan's [plan] table")
+    return int(year)
+
+
 def compute(
     plan: Plan,
     *,
@@ -197,11 +219,7 @@ def compute(
     PlanError
         If no reporting year is given or set in the plan.
     """
-    year = year if year is not None else plan.year
-    if year is None:
-        raise PlanError(
-            f"plan '{plan.name}' says no reporting year: pass --year 2024 (year=2024) or "
-            "write year = 2024 in the plan's [plan] table")
+    year = reporting_year(plan, year)
     if plan.settings.get("carry_to_2025") and plan.era == "new":  # before any work
         raise PlanError(
             f"plan '{plan.name}': carry_to_2025 = true, but its communes are already the 2025 "

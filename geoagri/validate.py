@@ -44,7 +44,7 @@ from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem, UnitEr
 from geoagri.schema import Column, LayerSpec, canonical_season, spec, vocabulary_problems
 
 __all__ = ["MAX_OUTSIDE_KM", "canonicalize", "far_from_communes", "kind_of", "layer_info",
-           "repairs"]
+           "repairs", "row_labels"]
 
 log = logging.getLogger("geoagri")
 
@@ -130,8 +130,15 @@ def repairs(layer: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(layer_info(layer).get("repairs", []), columns=cols)
 
 
-def _row_labels(frame: pd.DataFrame, id_column: str | None, mask: np.ndarray) -> list[str]:
-    """Labels of the rows under ``mask``: their id, or ``row N`` without one."""
+def row_labels(frame: pd.DataFrame, id_column: str | None, mask: np.ndarray) -> list[str]:
+    """Labels of the rows under ``mask``: their id, or ``row N`` without one.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> row_labels(pd.DataFrame({"zone_id": ["LK01", None]}), "zone_id", np.array([True, True]))
+    ['LK01', 'row 1']
+    """
     labels = []
     positions = np.flatnonzero(mask)
     ids = frame[id_column] if id_column and id_column in frame.columns else None
@@ -249,14 +256,14 @@ def _coerce_column(
             found = sorted({str(v) for v in raw[bad]})[:5]
             problems.append(Problem(
                 "type", f"{bad.sum()} value(s) are not numbers (found {found})", layer=name,
-                column=col.name, ids=_row_labels(frame, layer_spec.id_column, bad),
+                column=col.name, ids=row_labels(frame, layer_spec.id_column, bad),
                 fix=f"write plain numbers in {col.description or col.name}"))
         if col.dtype == "int":
             frac = (~out.isna()) & (out != np.round(out))
             if frac.any():
                 problems.append(Problem(
                     "type", f"{int(frac.sum())} value(s) are not whole numbers", layer=name,
-                    column=col.name, ids=_row_labels(frame, layer_spec.id_column, frac.to_numpy()),
+                    column=col.name, ids=row_labels(frame, layer_spec.id_column, frac.to_numpy()),
                     fix="use whole numbers"))
             out = out.round().astype("Int64") if not frac.any() else out
         else:
@@ -272,7 +279,7 @@ def _coerce_column(
                 problems.append(Problem(
                     code, f"{int(off.sum())} value(s) {word} {bound:g} (found {found})",
                     layer=name, column=col.name,
-                    ids=_row_labels(frame, layer_spec.id_column, off),
+                    ids=row_labels(frame, layer_spec.id_column, off),
                     fix=f"{col.name} must be between {col.minimum} and {col.maximum}"
                     if col.maximum is not None else f"{col.name} must be ≥ {col.minimum:g}"))
     elif col.dtype == "bool":
@@ -288,7 +295,7 @@ def _coerce_column(
         if bad.any():
             problems.append(Problem(
                 "type", f"values that are not yes/no: {sorted({str(v) for v in raw[bad]})[:5]}",
-                layer=name, column=col.name, ids=_row_labels(frame, layer_spec.id_column, bad),
+                layer=name, column=col.name, ids=row_labels(frame, layer_spec.id_column, bad),
                 fix="use true/false, yes/no, 1/0 or có/không"))
         out = _objects(out.where(~bad, None))
     elif col.dtype == "season":
@@ -298,7 +305,7 @@ def _coerce_column(
         if bad.any():
             problems.append(Problem(
                 "vocabulary", f"seasons not understood: {sorted({str(v) for v in raw[bad]})[:5]}",
-                layer=name, column=col.name, ids=_row_labels(frame, layer_spec.id_column, bad),
+                layer=name, column=col.name, ids=row_labels(frame, layer_spec.id_column, bad),
                 fix="write seasons as 'DX 2023-2024', 'HT 2024' or 'TD 2024' "
                     "(Đông Xuân, Hè Thu, Thu Đông), or the north's 'Xuân 2024', 'Mùa 2024', "
                     "'Đông 2024'"))
@@ -322,7 +329,7 @@ def _coerce_column(
                 reason = f" ({err})"
             problems.append(Problem(
                 "unit", f"units not understood: {found}{reason}", layer=name, column=col.name,
-                ids=_row_labels(frame, layer_spec.id_column, bad),
+                ids=row_labels(frame, layer_spec.id_column, bad),
                 fix="write the unit as the documents do: ha, tạ/ha, triệu đồng, %, HTX, hộ… "
                     "(docs/layers.md, 'Units')"))
         out = _objects(out.where(~bad, None))
@@ -335,7 +342,7 @@ def _coerce_column(
             problems.append(Problem(
                 "vocabulary",
                 f"unknown value(s) {unknown[:5]}; allowed: {', '.join(col.vocabulary or ())}",
-                layer=name, column=col.name, ids=_row_labels(frame, layer_spec.id_column, bad),
+                layer=name, column=col.name, ids=row_labels(frame, layer_spec.id_column, bad),
                 fix="use one of the allowed values (Vietnamese equivalents are accepted), or "
                     f"map your word in the plan: [vocabulary] {col.name} = "
                     f'{{ "{unknown[0]}" = "{(col.vocabulary or ("?",))[0]}" }} '
@@ -346,7 +353,7 @@ def _coerce_column(
         if still_null.any():
             problems.append(Problem(
                 "missing_value", f"{int(still_null.sum())} row(s) have no value", layer=name,
-                column=col.name, ids=_row_labels(frame, layer_spec.id_column, still_null),
+                column=col.name, ids=row_labels(frame, layer_spec.id_column, still_null),
                 fix=f"fill in {col.name} ({col.description})"))
     return out, problems
 
@@ -470,7 +477,7 @@ def _implausible(frame: pd.DataFrame, col: Column, idc: str | None, name: str) -
     fix += (f"if {col.unit} is right, correct these values, or declare units = "
             f'{{ {key} = "{col.unit}" }} to keep them as they are')
     return [Problem("implausible_unit", message, layer=name, column=col.name,
-                    ids=_row_labels(frame, idc, off), fix=fix)]
+                    ids=row_labels(frame, idc, off), fix=fix)]
 
 
 def _target_units(frame: pd.DataFrame, name: str) -> tuple[list[dict[str, Any]], list[Problem]]:
@@ -536,19 +543,19 @@ def _check_geometry(
     if null.any():
         problems.append(Problem(
             "null_geometry", f"{int(null.sum())} feature(s) have no geometry", layer=name,
-            ids=_row_labels(frame, idc, null),
+            ids=row_labels(frame, idc, null),
             fix="draw the geometry or remove the feature from the source"))
     empty = shapely.is_empty(values) & ~null
     if empty.any():
         problems.append(Problem(
             "empty_geometry", f"{int(empty.sum())} feature(s) have an empty geometry",
-            layer=name, ids=_row_labels(frame, idc, empty),
+            layer=name, ids=row_labels(frame, idc, empty),
             fix="draw the geometry or remove the feature from the source"))
     present = ~null & ~empty
     invalid = present & ~shapely.is_valid(values)
     if invalid.any():
         reasons = shapely.is_valid_reason(values[invalid])
-        labels = _row_labels(frame, idc, invalid)
+        labels = row_labels(frame, idc, invalid)
         if not repair:
             problems.append(Problem(
                 "invalid_geometry", f"{int(invalid.sum())} invalid geometr"
@@ -592,7 +599,7 @@ def _check_geometry(
         problems.append(Problem(
             "geometry_type", f"{int(wrong.sum())} feature(s) are "
             f"{sorted(set(tnames[wrong]))}, expected {sorted(allowed)}", layer=name,
-            ids=_row_labels(frame, idc, wrong),
+            ids=row_labels(frame, idc, wrong),
             fix=f"a {layer_spec.kind} layer holds {'/'.join(sorted(allowed))} geometries"))
     return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records
 
@@ -614,7 +621,7 @@ def _check_coordinates(frame: gpd.GeoDataFrame, layer_spec: LayerSpec,
     if nonfinite.any():
         problems.append(Problem(
             "non_finite", f"{int(nonfinite.sum())} feature(s) have coordinates that are not "
-            "numbers (NaN or infinite)", layer=name, ids=_row_labels(frame, idc, nonfinite),
+            "numbers (NaN or infinite)", layer=name, ids=row_labels(frame, idc, nonfinite),
             fix="correct the coordinates in the source (a blank or #N/A cell in a table, a "
                 "broken export), or remove the feature"))
     if frame.crs is None:
@@ -629,7 +636,7 @@ def _check_coordinates(frame: gpd.GeoDataFrame, layer_spec: LayerSpec,
             f"{frame.crs.name} is valid ({area.west:g}°–{area.east:g}° E, "
             f"{area.south:g}°–{area.north:g}° N, give or take "
             f"{AREA_OF_USE_MARGIN_DEG:g}°); found x, y = {found}", layer=name,
-            ids=_row_labels(frame, idc, outside),
+            ids=row_labels(frame, idc, outside),
             fix="correct the coordinates (a digit too many, a lost minus sign, a value "
                 "typed into the wrong column) or the layer's CRS if the file declares the "
                 "wrong one"))
@@ -760,7 +767,7 @@ def canonicalize(
         if nulls.any():
             problems.append(Problem(
                 "missing_id", f"{int(nulls.sum())} feature(s) have no {idc}", layer=name,
-                column=idc, ids=_row_labels(frame, None, nulls),
+                column=idc, ids=row_labels(frame, None, nulls),
                 fix=f"give every feature a unique {idc}"))
         dup = frame[idc].duplicated(keep=False).to_numpy() & ~nulls
         if dup.any():
@@ -787,7 +794,7 @@ def canonicalize(
         if dup.any():
             problems.append(Problem(
                 "duplicate_id", f"{int(dup.sum())} rows repeat the same "
-                f"{' × '.join(keys)}", layer=name, ids=_row_labels(frame, None, dup),
+                f"{' × '.join(keys)}", layer=name, ids=row_labels(frame, None, dup),
                 fix="each target must be given once per indicator, scope, period and source"))
     records: list[dict[str, Any]] = []
     if layer_spec.has_geometry:
@@ -913,7 +920,7 @@ def far_from_communes(
         errors[name] = LayerError(name, [Problem(
             "far_outside", f"{int(far.sum())} feature(s) lie more than {max_km:g} km outside "
             f"every commune of layer '{ref[0]}' (the farthest {worst:,.1f} km){hint}",
-            layer=name, ids=_row_labels(frame, idc, far),
+            layer=name, ids=row_labels(frame, idc, far),
             fix="correct their coordinates; if they are right, add the communes they lie in, "
                 "or accept features that far with max_outside_km = <km> in the plan's "
                 "[settings]")])

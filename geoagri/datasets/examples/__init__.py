@@ -97,7 +97,12 @@ def example_plan_path(name: str) -> Path:
     here = Path(__file__).parent
     stamp = source_stamp(here / f"{module}.py", here / "_build.py",
                          here.parent / "synthetic.py")
-    return cached_plan(cache_root() / f"example-{name}-{__version__}", stamp, gen.write,
+    from geoagri.datasets.examples._build import write_example
+
+    def write(root: Path) -> Path:
+        return write_example(root, gen.build_layers(), plan=gen.PLAN, readme=gen.README)
+
+    return cached_plan(cache_root() / f"example-{name}-{__version__}", stamp, write,
                        "plan.toml")
 
 

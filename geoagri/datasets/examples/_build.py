@@ -148,7 +148,9 @@ def write_example(root: str | os.PathLike[str], layers: Mapping[str, pd.DataFram
         Layer name → its frame; a GeoDataFrame is written as ``NAME.gpkg``
         (layer ``NAME``), a table as ``NAME.csv`` (UTF-8).
     plan, readme : str
-        Text of ``plan.toml`` and ``README.md``.
+        Text of ``plan.toml`` (its ``[plan]`` table and any
+        ``[indicators.NAME]``; a ``[layers.NAME]`` table of kind ``NAME`` is
+        added for each layer written, whose name is its kind) and ``README.md``.
 
     Returns
     -------
@@ -156,12 +158,17 @@ def write_example(root: str | os.PathLike[str], layers: Mapping[str, pd.DataFram
         ``root/plan.toml``.
     """
     root = Path(root)
+    tables = []
     for name, frame in layers.items():
         if isinstance(frame, gpd.GeoDataFrame):
-            _write_vector(frame, root / f"{name}.gpkg", "GPKG", layer=name)
+            path = f"{name}.gpkg"
+            _write_vector(frame, root / path, "GPKG", layer=name)
         else:
-            replace_file(root / f"{name}.csv", lambda tmp, f=frame: f.to_csv(
+            path = f"{name}.csv"
+            replace_file(root / path, lambda tmp, f=frame: f.to_csv(
                 tmp, index=False, encoding="utf-8"))
+        tables.append(f'[layers.{name}]\nkind = "{name}"\npath = "{path}"\n')
+    plan = plan.rstrip("\n") + "\n\n" + "\n".join(tables)
     for file, text in (("plan.toml", plan), ("README.md", readme)):
         replace_file(root / file, lambda tmp, t=text: tmp.write_text(t, encoding="utf-8"))
     return root / "plan.toml"

@@ -24,9 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import geopandas as gpd
 import pandas as pd
 
@@ -37,10 +34,9 @@ from geoagri.datasets.examples._build import (
     official_communes,
     point_in,
     targets_table,
-    write_example,
 )
 
-__all__ = ["YEAR", "build_layers", "write"]
+__all__ = ["PLAN", "README", "YEAR", "build_layers"]
 
 #: Reporting year of the example.
 YEAR = 2024
@@ -118,7 +114,7 @@ def build_layers() -> dict[str, pd.DataFrame]:
             "targets": targets_table(rows)}
 
 
-_PLAN = f"""\
+PLAN = f"""\
 # SYNTHETIC example (seed 004): real commune names and codes, made-up geometry and data.
 [plan]
 name = "Tỉnh An Giang — ví dụ tổng hợp (SYNTHETIC)"
@@ -127,18 +123,6 @@ era = "old"
 metric_crs = "{CRS}"
 year = {YEAR}
 description = "Phát triển HTX, THT theo chuỗi giá trị, dựng theo KH 453/KH-UBND ngày 7/5/2024"
-
-[layers.communes]
-kind = "communes"
-path = "communes.gpkg"
-
-[layers.cooperatives]
-kind = "cooperatives"
-path = "cooperatives.gpkg"
-
-[layers.targets]
-kind = "targets"
-path = "targets.csv"
 
 # "Có 80% HTX NN hoạt động hiệu quả, trong đó xếp loại tốt, khá từ 60% trở lên"
 [indicators.effective_cooperatives]
@@ -220,7 +204,7 @@ factor = 100
 unit = "%"
 """
 
-_README = """\
+README = """\
 # Example plan "an-giang" — SYNTHETIC
 
 Tỉnh An Giang, shaped like the province's plan 453/KH-UBND of 7/5/2024 on cooperatives
@@ -232,14 +216,3 @@ linked with an enterprise, every district with ≥ 03 value-chain and ≥ 02 hig
 `geoagri/datasets/examples/an_giang.py`.
 """
 
-
-def write(root: str | os.PathLike[str]) -> Path:
-    """Write the example into ``root``; returns its plan.toml.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> write(tempfile.mkdtemp()).name
-    'plan.toml'
-    """
-    return write_example(root, build_layers(), plan=_PLAN, readme=_README)

@@ -25,9 +25,6 @@ Examples
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import geopandas as gpd
 import pandas as pd
 
@@ -38,10 +35,9 @@ from geoagri.datasets.examples._build import (
     commune_grid,
     official_communes,
     targets_table,
-    write_example,
 )
 
-__all__ = ["PASSION_FRUIT_DISTRICTS", "YEAR", "build_layers", "write"]
+__all__ = ["PASSION_FRUIT_DISTRICTS", "PLAN", "README", "YEAR", "build_layers"]
 
 #: Reporting year of the example (the review of 7/7/2023).
 YEAR = 2023
@@ -145,7 +141,7 @@ start_year = ["<= year", ""] }}
     return "\n".join(out)
 
 
-_PLAN = f"""\
+PLAN = f"""\
 # SYNTHETIC example (seed 001): real commune names and codes, made-up geometry, data and
 # targets (the document states no target figure).
 [plan]
@@ -156,26 +152,10 @@ metric_crs = "{CRS}"
 year = {YEAR}
 description = "Nông nghiệp hàng hóa tập trung, dựng theo Thông báo kết luận sơ kết NQ 05-NQ/TU"
 
-[layers.communes]
-kind = "communes"
-path = "communes.gpkg"
-
-[layers.zones]
-kind = "zones"
-path = "zones.gpkg"
-
-[layers.parcels]
-kind = "parcels"
-path = "parcels.gpkg"
-
-[layers.targets]
-kind = "targets"
-path = "targets.csv"
-
 # the production area of each commodity crop of the resolution
 {_indicator_tables()}"""
 
-_README = """\
+README = """\
 # Example plan "lai-chau" — SYNTHETIC
 
 Tỉnh Lai Châu, shaped like the conclusions of 7/7/2023 on the mid-term review of
@@ -187,14 +167,3 @@ passion fruit in Than Uyên, Tân Uyên, Tam Đường and Phong Thổ. Generate
 `geoagri/datasets/examples/lai_chau.py`.
 """
 
-
-def write(root: str | os.PathLike[str]) -> Path:
-    """Write the example into ``root``; returns its plan.toml.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> write(tempfile.mkdtemp()).name
-    'plan.toml'
-    """
-    return write_example(root, build_layers(), plan=_PLAN, readme=_README)
