@@ -30,8 +30,11 @@ least-cost stations that serve all of it that can be reached:
    budget; :func:`solve_max_cover`): maximise Σ wᵢ yᵢ subject to
    yᵢ ≤ Σ_{j covers i} xⱼ, Σ cⱼ xⱼ ≤ budget and/or Σ xⱼ = p, with xⱼ binary
    and 0 ≤ yᵢ ≤ 1.  Cells covered by the same set of candidates are merged
-   first (their weights added), which shrinks the model without changing its
-   optimum.  HiGHS solves it to a zero optimality gap.
+   first (their weights added), and with a budget or an upper limit on the
+   count, candidates that cover no cell left out (they cannot add to the
+   objective, and a chosen one would be dropped as redundant anyway); this
+   shrinks the model without changing its optimum.  HiGHS solves it to a
+   zero optimality gap.
 6. **Set covering** (``cover_all``; Toregas et al.'s location set covering
    problem, spopt's LSCP; :func:`solve_set_cover`): minimise Σ cⱼ xⱼ (Σ xⱼ
    without costs) subject to Σ_{j covers i} xⱼ ≥ 1 for every cell that some
@@ -340,18 +343,35 @@ def _aggregate(cover: sparse.csr_matrix, weights: np.ndarray
 class _CoverModel:
     """The covering MIP in a HiGHS instance, re-solvable at other budgets and counts.
 
-    Columns: x (n candidates, binary), then y (m merged demand rows, [0, 1]).
+    Columns: x (the candidates, binary), then y (m merged demand rows, [0, 1]).
     Rows: m coverage rows yᵢ − Σ xⱼ ≤ 0, a budget row Σ cⱼ xⱼ, a count row Σ xⱼ.
+
+    With ``idle=False`` the candidates that cover no row are left out of the
+    model (:func:`_active_columns`): solved with a budget or an upper limit on
+    the count, a site that serves nothing never raises the covered weight, and
+    :func:`_drop_redundant` would remove it from any answer anyway.  Solutions
+    and warm starts are in the full candidate index either way.  Solving for
+    an exact count needs them (``idle=True``): an optimum may have to fill the
+    count with sites that serve nothing.
     """
 
     def __init__(self, cover: sparse.csr_matrix, weights: np.ndarray,
-                 cost_vnd: np.ndarray | None, time_limit_s: float | None):
+                 cost_vnd: np.ndarray | None, time_limit_s: float | None, *,
+                 idle: bool = False):
         import highspy
 
         self.cover = cover
         self.weights = weights
         self.cost = cost_vnd
         self.time_limit_s = time_limit_s
+        self.n_all = cover.shape[1]
+        self.idle = idle
+        self.cols = np.arange(self.n_all) if idle else _active_columns(cover)
+        if self.cols.size < self.n_all:
+            cover = cover[:, self.cols].tocsr()
+            cover.sort_indices()
+            if cost_vnd is not None:
+                cost_vnd = np.asarray(cost_vnd)[self.cols]
         m, n = cover.shape
         self.m, self.n = m, n
         self.h = _highs(time_limit_s)
@@ -386,6 +406,8 @@ class _CoverModel:
               exact_count: bool) -> tuple[np.ndarray, str, float]:
         """Solve; return chosen candidates, the model status and the proved gap."""
         h, inf, m = self.h, self._inf, self.m
+        if exact_count and not self.idle:
+            raise AssertionError("an exact count needs every candidate (idle=True)")
         h.changeRowBounds(m, -inf, inf if budget_vnd is None else float(budget_vnd) / self.scale)
         if n_sites is None:
             h.changeRowBounds(m + 1, -inf, inf)
@@ -396,13 +418,14 @@ class _CoverModel:
         if self._last is not None:  # a warm start; HiGHS ignores it if infeasible
             with contextlib.suppress(Exception):
                 h.setSolution(int(self.n), np.arange(self.n, dtype=np.int32),
-                              self._last.astype(np.float64))
+                              self._last[self.cols].astype(np.float64))
         h.run()
         status = h.modelStatusToString(h.getModelStatus())
         info = h.getInfo()
         if status not in ("Optimal", "Time limit reached", "Iteration limit reached"):
             raise InfeasibleError(f"HiGHS could not solve the siting model: status {status!r}")
-        x = np.asarray(h.getSolution().col_value[: self.n]) > 0.5
+        x = np.zeros(self.n_all, dtype=bool)
+        x[self.cols] = np.asarray(h.getSolution().col_value[: self.n]) > 0.5
         if status != "Optimal":
             log.warning("siting: HiGHS stopped early (%s) with a gap of %.3g%%; the sites are "
                         "feasible but may not be optimal", status, 100 * info.mip_gap)
@@ -416,6 +439,13 @@ class _CoverModel:
             return 0.0
         x, _, _ = _set_cover(self.cover, self.cost, None)
         return float(np.asarray(self.cost)[x].sum())
+
+
+def _active_columns(cover: sparse.csr_matrix) -> np.ndarray:
+    """Indices of the columns (candidates) that cover at least one row."""
+    used = np.zeros(cover.shape[1], dtype=bool)
+    used[cover.indices] = True
+    return np.flatnonzero(used)
 
 
 def _set_cover(cover: sparse.csr_matrix, cost: np.ndarray | None,
@@ -509,8 +539,9 @@ def solve_max_cover(
     ``budget_vnd``: Σ cⱼ xⱼ ≤ budget; with ``n_sites`` = p and no budget:
     Σ xⱼ = p (the classic MCLP, as in spopt); with both: Σ xⱼ ≤ p.  xⱼ is
     binary, 0 ≤ yᵢ ≤ 1.  Rows no candidate covers, or of zero weight, are
-    dropped, and rows covered by the same set of candidates merged, before
-    the model is built.  With a budget, chosen sites that serve nothing
+    dropped, rows covered by the same set of candidates merged, and (unless
+    the count is exact) candidates that cover no row left out, before the
+    model is built.  With a budget, chosen sites that serve nothing
     another chosen site does not are dropped afterwards (the optimum is
     unchanged and the cost lower).
 
@@ -582,7 +613,7 @@ def _solve(w: np.ndarray, a: sparse.csr_matrix, cost: np.ndarray | None, *,
         model = None
         status, gap = "Optimal", 0.0
     else:
-        model = _CoverModel(agg, agg_w, cost, time_limit_s)
+        model = _CoverModel(agg, agg_w, cost, time_limit_s, idle=exact)
         selected, status, gap = model.solve(budget_vnd=budget_vnd, n_sites=n_sites,
                                             exact_count=exact)
     if not exact:

@@ -134,6 +134,40 @@ def test_solve_max_cover_against_brute_force():
             pytest.approx(brute_force(weights, cover, cost, 4.0))
 
 
+def test_rows_with_the_same_candidates_are_merged_and_weigh_their_sum():
+    # Rows 0, 2 and 4 are covered by candidates {0, 1}; rows 1 and 3 by {2}. Merged, the
+    # model sees two rows of 6 and 5 (+ 0.5); one site: {0, 1} (6) beats {2} (5.5), and of
+    # the tied 0 and 1 the cheaper one; every original row is reported covered or not.
+    cover = np.array([[1, 1, 0], [0, 0, 1], [1, 1, 0], [0, 0, 1], [1, 1, 0]], dtype=bool)
+    weights = [1.0, 5.0, 2.0, 0.5, 3.0]
+    sol = solve_max_cover(weights, cover, cost_vnd=[2e9, 1e9, 1e9], budget_vnd=1.5e9)
+    assert sol.selected.tolist() == [False, True, False]
+    assert sol.covered.tolist() == [True, False, True, False, True]
+    assert sol.objective == pytest.approx(6.0)
+    assert sol.objective == pytest.approx(brute_force(np.array(weights), cover,
+                                                      np.array([2.0, 1.0, 1.0]), 1.5))
+
+
+def test_candidates_that_cover_nothing_are_never_chosen():
+    # Columns 0, 2 and 4 cover no row: with a budget they are left out of the model, and
+    # the chosen sites keep their own indices (a shifted index would choose 0, 1 or 2).
+    cover = np.array([[0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0], [0, 0, 0, 1, 0, 1],
+                      [0, 0, 0, 0, 0, 1]], dtype=bool)
+    weights = np.array([4.0, 3.0, 1.0, 2.5])
+    cost = np.array([0.1, 1.0, 0.1, 1.0, 0.1, 1.0])
+    sol = solve_max_cover(weights, cover, cost_vnd=cost, budget_vnd=2.0)
+    assert np.flatnonzero(sol.selected).tolist() == [1, 3]
+    assert sol.objective == pytest.approx(8.0) == pytest.approx(
+        brute_force(weights, cover, cost, 2.0))
+    assert sol.cost_vnd == pytest.approx(2.0)
+    # With a count and no budget the count is exact (spopt's MCLP): when fewer candidates
+    # cover anything than the count asks for, sites that cover nothing fill it.
+    sol = solve_max_cover(weights, cover, n_sites=5)
+    assert int(sol.selected.sum()) == 5
+    assert sol.selected[[1, 3, 5]].all()
+    assert sol.objective == pytest.approx(10.5)
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_same_optimum_as_spopt_mclp():
@@ -339,6 +373,22 @@ def test_curve_budget_steps_and_last_point(three_fields):
     assert r.curve["covered_ha"].tolist() == pytest.approx([100, 200, 200, 300])
     assert r.curve["cost_vnd"].tolist() == pytest.approx([1e9, 2e9, 2e9, 4e9])
     assert r.curve["covered_ha"].iloc[-1] == pytest.approx(r.covered_ha)
+
+
+def test_curve_keeps_the_point_before_beside_sites_that_serve_nothing(three_fields):
+    # The case above with four cheap candidates 20 km away around the real ones (they
+    # serve nothing and are left out of the model): the same curve, the same tie kept at
+    # 3 bn VND (W + E from the 2 bn point, not a dearer pair), the same sites.
+    far = [(20, 20), (20, 25), (25, 20), (25, 25)]
+    cand = points(["X1", "W", "X2", "M", "X3", "E", "X4"],
+                  [far[0], (0.5, 0.5), far[1], (2.5, 0.5), far[2], (4.5, 0.5), far[3]],
+                  cost=[0.1e9, 1.0e9, 0.1e9, 2.0e9, 0.1e9, 1.0e9, 0.1e9])
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=800, cell_m=1000,
+                           budget_vnd=4.0e9, station_cost_vnd="cost", curve_steps=4)
+    assert r.curve["covered_ha"].tolist() == pytest.approx([100, 200, 200, 300])
+    assert r.curve["cost_vnd"].tolist() == pytest.approx([1e9, 2e9, 2e9, 4e9])
+    assert r.curve["n_sites"].tolist() == [1, 2, 2, 3]
+    assert sorted(r.sites["site_id"]) == ["E", "M", "W"]
 
 
 def test_curve_when_the_result_fits_the_first_budget(three_fields):
