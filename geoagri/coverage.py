@@ -355,19 +355,40 @@ def _allocate(geoms: np.ndarray, regions: np.ndarray, pieces: Pieces,
     return g, r, np.bincount(inv.ravel(), weights=a, minlength=len(uniq))
 
 
-def _allocate_classes(geoms: np.ndarray, regions: np.ndarray, threads: int,
-                      max_vertices: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+def _class_pieces(ctx: dict[str, Any]) -> tuple[np.ndarray, Pieces, np.ndarray] | None:
+    """The class regions that have area, cut into pieces once per prepared context:
+    ``(regions, pieces, used)`` with ``used`` their class numbers; None if none has."""
+    if "class_pieces" not in ctx:
+        regions = ctx["regions"]
+        used = np.flatnonzero(~shapely.is_empty(regions) & (shapely.area(regions) > 0))
+        cut = None
+        if len(used):
+            regs = regions[used].copy()
+            cut = (regs, cut_into_pieces(regs, max_vertices=ctx["max_vertices"]), used)
+        ctx["class_pieces"] = cut
+    return ctx["class_pieces"]
+
+
+def _commune_rows(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The prepared zones allocated to the communes (:func:`_allocate`), once per context."""
+    if "commune_rows" not in ctx:
+        ctx["commune_rows"] = _allocate(ctx["geoms"], ctx["cgeoms"], ctx["cpieces"],
+                                        ctx["threads"])
+    return ctx["commune_rows"]
+
+
+def _allocate_classes(geoms: np.ndarray, ctx: dict[str, Any]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
     """Allocate geometries to the class regions: rows (g, class 0..3, m²) and the pieces."""
-    used = np.flatnonzero(~shapely.is_empty(regions) & (shapely.area(regions) > 0))
-    if not len(used) or not len(geoms):
+    cut = _class_pieces(ctx)
+    if cut is None or not len(geoms):
         a = shapely.area(geoms)
         g = np.arange(len(geoms))
         return g, np.full(len(geoms), 3), a, None
-    regs = regions[used].copy()
-    pieces = cut_into_pieces(regs, max_vertices=max_vertices)
-    g, r, a = _allocate(geoms, regs, pieces, threads)
+    regs, pieces, used = cut
+    g, r, a = _allocate(geoms, regs, pieces, ctx["threads"])
     cls = np.r_[used, 3][r]
-    return g, cls, a, (regs, pieces, used)
+    return g, cls, a, cut
 
 
 # --------------------------------------------------------------------------
@@ -534,12 +555,11 @@ def _doc(text: str) -> str:
 def _coverage_table(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
                     communes: gpd.GeoDataFrame) -> pd.DataFrame:
     """The coverage table of prepared zones (see :func:`coverage`)."""
-    max_vertices = ctx["max_vertices"]
     geoms, codes, cgeoms = ctx["geoms"], ctx["codes"], ctx["cgeoms"]
-    nthreads, nc = ctx["threads"], len(cgeoms)
+    nc = len(cgeoms)
     n = len(geoms)
-    g1, c1, a1 = _allocate(geoms, cgeoms, ctx["cpieces"], nthreads)
-    g2, k2, a2, _ = _allocate_classes(geoms, ctx["regions"], nthreads, max_vertices)
+    g1, c1, a1 = _commune_rows(ctx)
+    g2, k2, a2, _ = _allocate_classes(geoms, ctx)
     n1 = np.bincount(g1, minlength=n)
     n2 = np.bincount(g2, minlength=n)
     commune_of = np.full(n, -1)
@@ -565,7 +585,7 @@ def _coverage_table(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
         frag = polygonal(shapely.intersection(geoms[mg[qi]], cpieces.geoms[pj]))
         keep = shapely.area(frag) > 0
         fg, fc, frag = mg[qi[keep]], cpieces.commune[pj[keep]], frag[keep]
-        p3, k3, a3, _ = _allocate_classes(frag, ctx["regions"], nthreads, max_vertices)
+        p3, k3, a3, _ = _allocate_classes(frag, ctx)
         rows_g.append(fg[p3])
         rows_c.append(fc[p3])
         rows_k.append(k3)
@@ -617,14 +637,13 @@ def _coverage_table(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
 def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
                communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The gap polygons of prepared zones (see :func:`gaps`)."""
-    max_vertices = ctx["max_vertices"]
-    geoms, cgeoms, nthreads = ctx["geoms"], ctx["cgeoms"], ctx["threads"]
+    geoms, cgeoms = ctx["geoms"], ctx["cgeoms"]
     nc = len(cgeoms)
-    g1, c1, _ = _allocate(geoms, cgeoms, ctx["cpieces"], nthreads)
+    g1, c1, _ = _commune_rows(ctx)
     parts = _parts(geoms, ctx["cpieces"], g1, c1, nc)
     keep = shapely.area(parts) > 0
     g1, c1, parts = g1[keep], c1[keep], parts[keep]
-    p, k, _, cut = _allocate_classes(parts, ctx["regions"], nthreads, max_vertices)
+    p, k, _, cut = _allocate_classes(parts, ctx)
     if cut is None:
         pieces_geom = parts[p]
     else:
