@@ -340,6 +340,35 @@ def _graph(surface: _Surface) -> csr_matrix:
                       shape=(n, n))
 
 
+def _both_ways(graph: csr_matrix) -> csr_matrix:
+    """The graph with each row's edges followed by its reversed ones, for a directed search.
+
+    ``dijkstra(g, directed=False)`` transposes ``g`` on every call and scans, for
+    each node, its row of ``g`` and then its row of ``g.T``.  This matrix holds
+    those two rows one after the other (the order kept, not sorted), so that
+    ``dijkstra(_both_ways(g), directed=True)`` scans the same edges in the same
+    order, and finds the same distances and the same predecessors where paths
+    tie, with the transpose made once.
+    """
+    g = graph.tocsr()
+    t = g.T.tocsr()
+    n = g.shape[0]
+    own, rev = np.diff(g.indptr), np.diff(t.indptr)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(own + rev, out=indptr[1:])
+    # position of each stored edge in the combined rows
+    pos_own = np.repeat(indptr[:-1], own) + (np.arange(g.nnz) - np.repeat(g.indptr[:-1], own))
+    pos_rev = (np.repeat(indptr[:-1] + own, rev)
+               + (np.arange(t.nnz) - np.repeat(t.indptr[:-1], rev)))
+    indices = np.empty(g.nnz + t.nnz, dtype=g.indices.dtype)
+    data = np.empty(g.nnz + t.nnz, dtype=np.float64)
+    indices[pos_own], data[pos_own] = g.indices, g.data
+    indices[pos_rev], data[pos_rev] = t.indices, t.data
+    out = csr_matrix((data, indices, indptr), shape=g.shape)
+    out.has_sorted_indices = False
+    return out
+
+
 def _merge_runs(rc: np.ndarray) -> np.ndarray:
     """Indices of the interior cells of a path where its direction changes."""
     if len(rc) < 3:
@@ -583,8 +612,8 @@ def route_power_lines(
 
     row, col, inside = surface.cells(xy[:, 0], xy[:, 1])
     cell = np.where(inside, row * surface.shape[1] + col, -1)
-    graph = _graph(surface)
-    dist, pred, _ = dijkstra(graph, directed=False, indices=sources, min_only=True,
+    graph = _both_ways(_graph(surface))
+    dist, pred, _ = dijkstra(graph, directed=True, indices=sources, min_only=True,
                           return_predecessors=True)
     _check_reachable(ids, cell, dist, surface)
 
@@ -639,7 +668,7 @@ def route_power_lines(
             planned_by[new] = k
         if remaining and len(new):
             limit = max(dist[cell[i]] for i in remaining)
-            d2, p2, _ = dijkstra(graph, directed=False, indices=new, min_only=True,
+            d2, p2, _ = dijkstra(graph, directed=True, indices=new, min_only=True,
                               return_predecessors=True, limit=limit * (1 + 1e-12) + 1e-9)
             better = d2 < dist
             dist[better] = d2[better]

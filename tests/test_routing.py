@@ -173,6 +173,34 @@ def test_no_line_shorter_than_the_straight_distance(seed, xs, ys):
         network = network.union(r.geometry)
 
 
+def test_one_graph_both_ways_searches_like_scipys_undirected_search():
+    # route_power_lines transposes its graph once (_both_ways) instead of on every
+    # search: the directed search on it must give scipy's undirected distances and
+    # predecessors, here on a 9 × 12 surface of uniform cells (ties everywhere: a
+    # diagonal then a straight step is as long as the reverse), cheap and impassable
+    # cells, from two sources at once, with and without a distance limit.
+    from scipy.sparse.csgraph import dijkstra
+
+    from geoagri.routing import _both_ways, _graph, _Surface
+
+    rng = np.random.default_rng(3)
+    factor = rng.choice([1.0, 1.0, 1.0, 0.5, np.inf], size=(9, 12))
+    factor[0, 0] = factor[0, 1] = factor[8, 11] = 1.0
+    graph = _graph(_Surface(factor, TRANSFORM, UTM))
+    both = _both_ways(graph)
+    assert both.nnz == 2 * graph.nnz
+    for limit in (np.inf, 450.0):
+        want = dijkstra(graph, directed=False, indices=[0, 107], min_only=True,
+                        return_predecessors=True, limit=limit)
+        got = dijkstra(both, directed=True, indices=[0, 107], min_only=True,
+                       return_predecessors=True, limit=limit)
+        for w, g in zip(want, got, strict=True):
+            np.testing.assert_array_equal(g, w)
+    # and the distance to a neighbour is the step × the mean factor of both cells
+    dist = dijkstra(both, directed=True, indices=[0])[0]
+    assert dist[1] == pytest.approx(CELL * (factor[0, 0] + factor[0, 1]) / 2)
+
+
 def test_uniform_surface_cost_is_length_times_rate():
     targets = points(["A", "B"], [(501_234.5, 1_151_777.7), (502_911.0, 1_150_321.0)])
     grid = lines(["L"], [LineString([(500_100, 1_150_100), (500_700, 1_151_300)])])
