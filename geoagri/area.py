@@ -52,6 +52,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import geopandas as gpd
@@ -60,10 +61,9 @@ import pandas as pd
 import shapely
 
 from geoagri._dask_hook import ClusterRun, on_cluster
-from geoagri._engine.clip import polygons
 from geoagri._engine.pieces import REL_TOL, allocate, cut_once, overlap_pairs
 from geoagri._engine.threads import n_threads
-from geoagri._engine.union import overlap_by_region
+from geoagri._engine.union import OverlapSets, overlap_sets, sets_by_region
 from geoagri.boundaries import disjoint
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, OptionError, SchemaError
@@ -225,11 +225,11 @@ def area_by_zone(
     zi = np.flatnonzero(polygonal)
     zg = zgeoms[zi]
     zcodes = codes[zi]
-    flat = polygons(zg)
-    i, j, pair_area = overlap_pairs(zg, zcodes, polys=flat, threads=nthreads)
-    g, c, a = allocate(zg, cgeoms, pieces, threads=nthreads)
-    og, oc, oa = overlap_by_region(zg, i, j, pair_area, (g, c, a), cgeoms, pieces, polys=flat,
-                                   threads=nthreads)
+    with ThreadPoolExecutor(1) as pool:  # the overlaps found while the zones are allocated
+        found = pool.submit(_overlaps, zg, zcodes, threads=nthreads)
+        g, c, a = allocate(zg, cgeoms, pieces, threads=nthreads)
+        n_pairs, sets = found.result()
+    og, oc, oa = sets_by_region(sets, (g, c, a), cgeoms, pieces, threads=nthreads)
     size = (nc + 1) * ngroups
     raw = np.bincount(c * ngroups + zcodes[g], weights=a, minlength=size)
     overlap = np.bincount(oc * ngroups + zcodes[og], weights=oa, minlength=size)
@@ -258,9 +258,16 @@ def area_by_zone(
                       by=by, commune_area=commune_area / 1e4)
     out.attrs = {"metric_crs": target.to_string(), "level": level, "dissolve": dissolve,
                  "by": tuple(by)}
-    log.info("area_by_zone: %d zones, %d overlapping pairs, %d rows", len(zones), len(i),
+    log.info("area_by_zone: %d zones, %d overlapping pairs, %d rows", len(zones), n_pairs,
              len(out))
     return out
+
+
+def _overlaps(zones: np.ndarray, codes: np.ndarray, *, threads: int
+              ) -> tuple[int, OverlapSets]:
+    """The overlapping pairs of same-group zones, and their sets (needs no communes)."""
+    i, j, pair_area, flat = overlap_pairs(zones, codes, threads=threads, flattened=True)
+    return len(i), overlap_sets(zones, i, j, pair_area, flattened=flat, threads=threads)
 
 
 def _by_village(zones: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, **options: Any

@@ -244,20 +244,24 @@ def _compiled() -> tuple[Callable[..., tuple], Callable[..., None]]:
     """
     import numba
 
-    ring_parts = numba.njit("(f8[::1], f8[::1], i8[::1], f8[::1])", cache=True)(_ring_parts)
+    ring_parts = numba.njit("(f8[::1], f8[::1], i8[::1], f8[::1])", cache=True,
+                            nogil=True)(_ring_parts)
     clip_kernel = numba.njit(
         "(f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], f8[::1], i8[::1], i8[::1], f8[::1],"
         " i8[:, ::1], i8, i8, f8[::1])", cache=True, nogil=True)(_clip_kernel)
     return ring_parts, clip_kernel
 
 
-def polygons(geoms: np.ndarray) -> Polygons:
+def polygons(geoms: np.ndarray, *, threads: int = 1, min_chunk: int = 20_000) -> Polygons:
     """Flatten polygons into rings and convex parts (see the module docstring).
 
     Parameters
     ----------
     geoms : array of shapely geometries
         Polygons and multipolygons; other geometries get no rings (area 0).
+    threads : int, default 1
+        Threads (chunks of at least ``min_chunk`` geometries flattened side by
+        side, then joined).
 
     Returns
     -------
@@ -275,6 +279,13 @@ def polygons(geoms: np.ndarray) -> Polygons:
     """
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
+    chunks = min(threads, n // min_chunk)
+    if chunks > 1:  # shapely's and the compiled kernel's work release the GIL
+        cuts = np.linspace(0, n, chunks + 1).astype(int)
+        with ThreadPoolExecutor(chunks) as pool:
+            parts = list(pool.map(lambda k: polygons(geoms[cuts[k]:cuts[k + 1]]),
+                                  range(chunks)))
+        return functools.reduce(concat, parts)
     owner, exterior, sizes, coords = _flat_rings(geoms)
     vstart = np.r_[0, np.cumsum(sizes)].astype(np.int64)
     x = np.ascontiguousarray(coords[:, 0])

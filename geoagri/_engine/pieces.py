@@ -234,7 +234,7 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     full_r = pieces.full[pj_r]
     crossing, at = np.unique(gi_r, return_inverse=True)
     cross_geoms = geoms[crossing]
-    flat = polygons(cross_geoms)  # once per crossing geometry, not per pair
+    flat = polygons(cross_geoms, threads=threads)  # once per crossing geometry, not per pair
     a = np.empty(len(gi_r))
     if full_r.any():  # a full cell is a rectangle
         c = pieces.cells[pj_r[full_r]]
@@ -256,7 +256,7 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
 
 
 def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | None = None,
-                  threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  threads: int = 1, flattened: bool = False) -> tuple:
     """Pairs of same-group geometries whose interiors intersect, with their overlap area.
 
     Candidate pairs come from a spatial index (boxes overlapping with
@@ -271,8 +271,13 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     codes : ndarray of int
         Group of each geometry; only geometries of one group are paired.
     polys : Polygons, optional
-        :func:`geoagri._engine.clip.polygons` of ``geoms``, when the caller has them.
+        :func:`geoagri._engine.clip.polygons` of ``geoms``, when the caller has them
+        (else only the geometries in a candidate pair are flattened).
     threads : int, default 1
+    flattened : bool, default False
+        Also return ``(used, polys)``: positions (ascending) of geometries
+        that include every one in a pair, and those geometries flattened,
+        for :func:`geoagri._engine.union.overlap_sets`.
 
     Returns
     -------
@@ -290,8 +295,9 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     """
     n = len(geoms)
     none = np.zeros(0, dtype=np.int64)
+    nothing = (none, none, np.zeros(0)) + (((none, polygons(geoms[:0])),) if flattened else ())
     if n < 2:
-        return none, none, np.zeros(0)
+        return nothing
     i, j = query(shapely.STRtree(geoms), geoms, threads=threads)
     keep = (i < j) & (codes[i] == codes[j])
     i, j = i[keep], j[keep]
@@ -301,15 +307,22 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     keep = (w > 0) & (h > 0)  # boxes that only touch cannot hold an overlap
     i, j = i[keep], j[keep]
     if not len(i):
-        return none, none, np.zeros(0)
-    flat = polygons(geoms) if polys is None else polys
-    area = intersection_area(geoms, geoms, a_index=i, b_index=j, a_polys=flat, b_polys=flat,
-                             threads=threads)
+        return nothing
+    if polys is None:  # flatten only the geometries in a candidate pair
+        used, at = np.unique(np.r_[i, j], return_inverse=True)
+        sub, flat = geoms[used], polygons(geoms[used], threads=threads)
+        a_index, b_index = at[:len(i)], at[len(i):]
+    else:
+        used, sub, flat, a_index, b_index = np.arange(n), geoms, polys, i, j
+    area = intersection_area(sub, sub, a_index=a_index, b_index=b_index, a_polys=flat,
+                             b_polys=flat, threads=threads)
     # shared edges clip to rounding-sized slivers: below REL_TOL of the smaller, touching
-    size = shapely.area(geoms)
-    overlap = area > REL_TOL * np.minimum(size[i], size[j])
+    size = shapely.area(sub)
+    overlap = area > REL_TOL * np.minimum(size[a_index], size[b_index])
     i, j, area = i[overlap], j[overlap], area[overlap]
     order = np.lexsort((j, i))
+    if flattened:
+        return i[order], j[order], area[order], (used, flat)
     return i[order], j[order], area[order]
 
 

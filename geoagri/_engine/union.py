@@ -48,6 +48,8 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import shapely
 
@@ -55,7 +57,7 @@ from geoagri._engine.clip import Polygons, common_area, concat, polygons
 from geoagri._engine.pieces import REL_TOL, Pieces, allocate, cluster_labels
 from geoagri._engine.threads import parallel
 
-__all__ = ["overlap_by_region", "union_clusters"]
+__all__ = ["OverlapSets", "overlap_by_region", "overlap_sets", "sets_by_region", "union_clusters"]
 
 #: Sets of overlapping zones per cluster above which the cluster is unioned with GEOS.
 MAX_TERMS = 256
@@ -213,62 +215,140 @@ def _crossing(members: np.ndarray, common: np.ndarray, bounds: np.ndarray,
     return np.concatenate(out_g), np.concatenate(out_r), np.concatenate(out_a)
 
 
-def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarray,
-                      raw: tuple[np.ndarray, np.ndarray, np.ndarray], regions: np.ndarray,
-                      pieces: Pieces, *, polys: Polygons | None = None, threads: int = 1,
-                      max_terms: int = MAX_TERMS
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Area counted more than once by overlapping geometries, per region.
+@dataclass(frozen=True)
+class OverlapSets:
+    """The sets of zones with a common interior (:func:`overlap_sets`), not yet in regions.
+
+    Attributes
+    ----------
+    n : int
+        Zones in the caller's array.
+    used : ndarray of int
+        Positions (ascending) of the zones in an overlapping pair; the
+        arrays below index these.
+    geoms : ndarray of shapely geometries
+        Those zones.
+    polys : Polygons
+        Those zones flattened (:func:`geoagri._engine.clip.polygons`).
+    inner : ndarray of bool
+        Whether each lies inside another of its group (all its area counts
+        more than once; it is in no set).
+    cluster : ndarray of int
+        Cluster of each (connected sets), ``-1`` if in none.
+    levels, areas : list of ndarray
+        The sets of 2, 3, … members (rows of positions) and their common
+        areas, without the sets of the clusters in ``over``.
+    over : ndarray of int
+        Clusters with more than ``max_terms`` sets, unioned with GEOS instead.
+    reps, unions : ndarray
+        One member of each of those clusters, and the cluster's union.
+    """
+
+    n: int
+    used: np.ndarray
+    geoms: np.ndarray
+    polys: Polygons
+    inner: np.ndarray
+    cluster: np.ndarray
+    levels: list[np.ndarray]
+    areas: list[np.ndarray]
+    over: np.ndarray
+    reps: np.ndarray
+    unions: np.ndarray
+
+
+def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarray, *,
+                 flattened: tuple[np.ndarray, Polygons] | None = None, threads: int = 1,
+                 max_terms: int = MAX_TERMS) -> OverlapSets:
+    """The sets of overlapping zones and their common areas, from the overlapping pairs.
+
+    The part of :func:`overlap_by_region` that needs no regions: it can run
+    while the zones are allocated to the regions.  Only the zones in a pair
+    are flattened and looked at.
 
     Parameters
     ----------
     geoms : ndarray of shapely (multi)polygons
         The zones, in a metric CRS.
     i, j, area : ndarray
-        Their overlapping pairs and overlap areas, as
-        :func:`geoagri._engine.pieces.overlap_pairs` returns them (sorted, ``i < j``,
-        pairs of one group only).
-    raw : tuple of ndarray
-        ``allocate(geoms, regions, pieces)``: the zones' own areas per region.
-    regions, pieces : ndarray, Pieces
-        The regions (communes) and their pieces; region ``len(regions)`` is
-        outside every region.
-    polys : Polygons, optional
-        :func:`geoagri._engine.clip.polygons` of ``geoms``, when the caller has them.
+        Their overlapping pairs and overlap areas (m²), as
+        :func:`geoagri._engine.pieces.overlap_pairs` returns them.
+    flattened : tuple, optional
+        ``(used, polys)`` from ``overlap_pairs(..., flattened=True)``: zones
+        already flattened, every zone of a pair among them.
     threads : int, default 1
     max_terms : int, default MAX_TERMS
         Sets per cluster above which the cluster is unioned with GEOS.
 
     Returns
     -------
-    zone, region, area : ndarray
-        Rows whose areas (m², signed) sum, per region and group (the group
-        of ``zone``), to the area the group's zones count more than once
-        there: the sum of the zones' areas less the area of their union.
+    OverlapSets
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> zones = np.array([box(0, 0, 4, 4), box(2, 0, 6, 4), box(3, 0, 12, 4), box(1, 1, 2, 2)])
+    >>> s = overlap_sets(zones, np.array([0, 0, 0, 1]), np.array([1, 2, 3, 2]),
+    ...                  np.array([8.0, 4.0, 1.0, 12.0]))
+    >>> s.inner.tolist()  # the small box lies inside the first
+    [False, False, False, True]
+    >>> [lv.tolist() for lv in s.levels], [a.tolist() for a in s.areas]
+    ([[[0, 1], [0, 2], [1, 2]], [[0, 1, 2]]], [[8.0, 4.0, 12.0], [4.0]])
     """
-    n = len(geoms)
-    none = np.zeros(0, dtype=np.int64)
-    if not len(i):
-        return none, none, np.zeros(0)
-    g, r, a = raw
+    paired, at = np.unique(np.r_[i, j], return_inverse=True)
+    if flattened is not None and len(paired) >= len(flattened[0]) / 2:
+        used, polys = flattened  # most of them in a pair: no need to flatten again
+        i, j = np.searchsorted(used, i), np.searchsorted(used, j)
+    else:  # work on the zones in a pair only
+        used, i, j = paired, at[:len(i)], at[len(i):]
+        polys = polygons(np.asarray(geoms, dtype=object)[used], threads=threads)
+    sub = np.asarray(geoms, dtype=object)[used]
+    n = len(used)
     # a zone inside another of its group (a copy, a part redrawn) adds nothing to
     # the union: all its area counts more than once, and it leaves the sets
-    inner = _contained(n, i, j, area, shapely.area(geoms))
-    out_g, out_r, out_a = [g[inner[g]]], [r[inner[g]]], [a[inner[g]]]
+    inner = _contained(n, i, j, area, shapely.area(sub))
     keep = ~inner[i] & ~inner[j]
     i, j, area = i[keep], j[keep], area[keep]
-    if not len(i):
-        return np.concatenate(out_g), np.concatenate(out_r), np.concatenate(out_a)
     cluster = cluster_labels(n, i, j)
-    polys = polygons(geoms) if polys is None else polys
-    levels, areas, over = _cliques(n, i, j, area, geoms, cluster, polys=polys,
-                                   threads=threads, max_terms=max_terms)
+    none = np.zeros(0, dtype=np.int64)
+    levels, areas, over = [], [], none
+    if len(i):
+        levels, areas, over = _cliques(n, i, j, area, sub, cluster, polys=polys,
+                                       threads=threads, max_terms=max_terms)
+    reps, unions = none, np.zeros(0, dtype=object)
+    if len(over):  # many zones drawn over one another: their union, with GEOS
+        dropped = np.zeros(cluster.max() + 1, dtype=bool)
+        dropped[over] = True
+        labels = np.where(dropped[np.maximum(cluster, 0)] & (cluster >= 0), cluster, -1)
+        reps, unions = union_clusters(sub, labels, threads=threads)
+    return OverlapSets(len(geoms), used, sub, polys, inner, cluster, levels, areas, over,
+                       reps, unions)
+
+
+def sets_by_region(sets: OverlapSets, raw: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   regions: np.ndarray, pieces: Pieces, *, threads: int = 1
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Area counted more than once per region, from :func:`overlap_sets`' sets.
+
+    See :func:`overlap_by_region` (the parameters and the result).
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if not len(sets.used):
+        return none, none, np.zeros(0)
+    geoms, polys, inner, cluster = sets.geoms, sets.polys, sets.inner, sets.cluster
+    n = len(geoms)
+    local = np.full(sets.n, -1)
+    local[sets.used] = np.arange(n)
+    g, r, a = raw
+    rows = local[g] >= 0
+    g, r, a = local[g[rows]], r[rows], a[rows]
+    out_g, out_r, out_a = [g[inner[g]]], [r[inner[g]]], [a[inner[g]]]
     home = _home(g, r, n=n, n_regions=len(regions))
     both = None  # zones then pieces, to clip sets that cross a border: built if needed
-    dropped = np.zeros(cluster.max() + 1, dtype=bool)
-    dropped[over] = True
+    dropped = np.zeros(max(int(cluster.max()) + 1, 1), dtype=bool)
+    dropped[sets.over] = True
     bounds = shapely.bounds(geoms)
-    for k, (members, common) in enumerate(zip(levels, areas, strict=True), start=2):
+    for k, (members, common) in enumerate(zip(sets.levels, sets.areas, strict=True), start=2):
         keep = ~dropped[cluster[members[:, 0]]]
         members, common = members[keep], common[keep]
         sign = 1.0 if k % 2 == 0 else -1.0
@@ -289,15 +369,51 @@ def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.
             out_g.append(tg)
             out_r.append(tr)
             out_a.append(sign * ta)
-    if len(over):  # many zones drawn over one another: the members' area less the union's
-        labels = np.where(dropped[np.maximum(cluster, 0)] & (cluster >= 0), cluster, -1)
-        reps, unions = union_clusters(geoms, labels, threads=threads)
-        member = labels[g] >= 0
+    if len(sets.over):  # the members' area less the union's
+        member = np.zeros(n, dtype=bool)
+        member[cluster >= 0] = dropped[cluster[cluster >= 0]]
+        member = member[g]
         out_g.append(g[member])
         out_r.append(r[member])
         out_a.append(a[member])
-        ug, ur, ua = allocate(unions, regions, pieces, threads=threads)
-        out_g.append(reps[ug])
+        ug, ur, ua = allocate(sets.unions, regions, pieces, threads=threads)
+        out_g.append(sets.reps[ug])
         out_r.append(ur)
         out_a.append(-ua)
-    return np.concatenate(out_g), np.concatenate(out_r), np.concatenate(out_a)
+    return sets.used[np.concatenate(out_g)], np.concatenate(out_r), np.concatenate(out_a)
+
+
+def overlap_by_region(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarray,
+                      raw: tuple[np.ndarray, np.ndarray, np.ndarray], regions: np.ndarray,
+                      pieces: Pieces, *, threads: int = 1, max_terms: int = MAX_TERMS
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Area counted more than once by overlapping geometries, per region.
+
+    :func:`overlap_sets`, then :func:`sets_by_region`.
+
+    Parameters
+    ----------
+    geoms : ndarray of shapely (multi)polygons
+        The zones, in a metric CRS.
+    i, j, area : ndarray
+        Their overlapping pairs and overlap areas, as
+        :func:`geoagri._engine.pieces.overlap_pairs` returns them (sorted, ``i < j``,
+        pairs of one group only).
+    raw : tuple of ndarray
+        ``allocate(geoms, regions, pieces)``: the zones' own areas per region.
+    regions, pieces : ndarray, Pieces
+        The regions (communes) and their pieces; region ``len(regions)`` is
+        outside every region.
+    threads : int, default 1
+    max_terms : int, default MAX_TERMS
+        Sets per cluster above which the cluster is unioned with GEOS.
+
+    Returns
+    -------
+    zone, region, area : ndarray
+        Rows whose areas (m², signed) sum, per region and group (the group
+        of ``zone``), to the area the group's zones count more than once
+        there: the sum of the zones' areas less the area of their union.
+    """
+    sets = overlap_sets(geoms, i, j, area, threads=threads, max_terms=max_terms)
+    return sets_by_region(sets, raw, regions, pieces, threads=threads)
