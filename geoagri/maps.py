@@ -27,17 +27,17 @@ How maps stay fast
   only**; every number in a popup or table is computed from the exact
   geometry first.
 * A polygon layer with more than ``max_features`` features (the parcels of
-  a province) is shown **aggregated**: its features are cut at commune
-  borders and dissolved by commune × the class they are coloured by (or,
-  with no communes, by a square grid cell × class) into one multipolygon
-  each (about a thousand for a province of 200,000 parcels); gaps narrower
-  than the display tolerance (bunds between parcels) are closed, and the
-  result is simplified and rounded.  Each
-  aggregate's popup gives its feature count and its exact area, measured
-  on the unsimplified features as :func:`geoagri.area.area_by_zone`
-  measures it (cut at commune borders, overlaps counted once), so it
-  matches the area tables.  Below the threshold, features are drawn one by
-  one.
+  a province) is shown **aggregated**: one multipolygon per commune × the
+  class it is coloured by (or, with no communes, per square grid cell ×
+  class), about a thousand for a province of 200,000 parcels, drawn on a
+  grid of cells (the display tolerance, about 25 m for a province): gaps of
+  a cell (bunds between parcels) are closed, outlines traced, simplified
+  and rounded (:mod:`geoagri._generalize`; no exact union of the parcels).
+  The drawn shape is never measured: an aggregate's popup gives the
+  figures of the results (:attr:`MapResults.parcel_areas`), or, for a map
+  of one layer with no results, its feature count and its exact area
+  measured on the features as :func:`geoagri.area.area_by_zone` measures it.
+  Below the threshold, features are drawn one by one.
 
 Self-contained maps
 -------------------
@@ -74,7 +74,6 @@ import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -90,6 +89,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geoagri import _labels, _styles
+from geoagri._generalize import dissolved_on_grid, grid_cell_m
 from geoagri._labels import format_number
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriError, GeoagriWarning, SchemaError
@@ -350,6 +350,12 @@ class MapResults:
         The pump service area the coverage analysis used
         (``InfrastructureResult.pump_service``): drawn instead of circles, so
         the map shows exactly what the gaps were measured against.
+    parcel_areas : DataFrame, optional
+        The figures of the parcels by commune × land use, for the popups of
+        an aggregated parcels layer (one row per ``commune_id`` ×
+        ``land_use``: ``area_ha``, optionally ``n_parcels``).  Without it an
+        aggregate's popup names its commune and land use only: the map
+        measures nothing.
 
     Examples
     --------
@@ -363,6 +369,7 @@ class MapResults:
     service_radius_m: float | None = None
     linkage: pd.DataFrame | None = None
     pump_service: gpd.GeoSeries | None = None
+    parcel_areas: pd.DataFrame | None = None
 
     @classmethod
     def from_any(cls, results: MapResults | Mapping[str, Any] | Any | None) -> MapResults:
@@ -558,6 +565,8 @@ def map_layer(
     crs: Any = None,
     pane: str | None = None,
     interactive: bool = True,
+    figures: pd.DataFrame | None = None,
+    measure: bool = True,
 ) -> folium.GeoJson:
     """One layer of a map: a GeoDataFrame styled from feature properties.
 
@@ -566,20 +575,24 @@ def map_layer(
 
     A polygon layer of more than ``max_features`` features (the parcels of a
     province) is shown aggregated, so that the page stays small and opens
-    fast: its features are cut at the borders of ``communes`` and dissolved
-    by commune × ``color_by`` class (with no communes: by a square grid cell
-    of ``grid_m`` × class) into one multipolygon each, gaps narrower than
-    ``simplify_m`` (bunds) closed, then simplified by ``simplify_m`` and
-    rounded.  The layer's name says so (``"Thửa đất (gộp theo xã × loại
-    đất)"``) and each aggregate's popup gives the commune, the class, the
-    number of features (each counted once, in the commune holding most of
-    its area) and its exact area, measured on the unsimplified features as
-    :func:`geoagri.area.area_by_zone` measures it (invalid polygons
-    repaired with ``make_valid``, features cut at commune borders, overlaps
-    of one class counted once; the area outside every commune forms its
-    own aggregates).  ``popup_fields``, ``tooltip_field``
-    and ``styles`` do not apply to an aggregated layer (``popup_fields=[]``
-    still means no popup).
+    fast: one multipolygon per commune of ``communes`` × ``color_by`` class
+    (with no communes: per square grid cell of ``grid_m`` × class), drawn on
+    a grid of cells of ``simplify_m`` (larger for a large layer, so that the
+    grid has at most 4 million cells: about 25 m for a province), gaps of
+    one cell (bunds) closed, outlines simplified by a cell and rounded (see
+    :mod:`geoagri._generalize`).  This display geometry covers the union of
+    the features of each aggregate to within about a cell; it is never
+    measured.  The layer's name says so (``"Thửa đất (gộp theo xã × loại
+    đất)"``).  Each aggregate's popup gives the commune and the class, and
+    the figures: those of ``figures`` (the results' own, as :func:`plan_map`
+    passes them), else, with ``measure`` (a map of one layer, with no
+    results), the number of features (each counted once, in the commune
+    holding most of its area) and the exact area as
+    :func:`geoagri.area.area_by_zone` measures it (invalid polygons repaired
+    with ``make_valid``, features cut at commune borders, overlaps of one
+    class counted once; the area outside every commune forms its own
+    aggregates).  ``popup_fields``, ``tooltip_field`` and ``styles`` do not
+    apply to an aggregated layer (``popup_fields=[]`` still means no popup).
 
     Parameters
     ----------
@@ -629,6 +642,15 @@ def map_layer(
     interactive : bool, default True
         ``False``: the features take no clicks or hovers (they reach the
         layers below), and have no popup or tooltip.
+    figures : DataFrame, optional
+        Figures of the aggregates of a large layer, from the results: one
+        row per commune (``commune_id``; with no communes, ``cell``) ×
+        ``color_by`` class, with ``area_ha`` and optionally ``n_parcels``
+        (or ``n_features``).
+    measure : bool, default True
+        With no ``figures``, measure the aggregates' count and exact area
+        (above); ``False`` (:func:`plan_map`, which draws results and
+        computes no figure): the popups give the commune and class only.
 
     Returns
     -------
@@ -672,7 +694,7 @@ def map_layer(
             no_popup=popup_fields is not None and len(popup_fields) == 0, labels=labels,
             language=language, show=show, weight=weight, fill_opacity=fill_opacity, dash=dash,
             simplify_m=simplify_m, precision=precision, communes=communes, grid_m=grid_m,
-            crs=crs), pane, interactive)
+            crs=crs, figures=figures, measure=measure), pane, interactive)
     if not interactive:
         popup_fields, tooltip_field = [], None
     shown = display_geometry(gdf, simplify_m=simplify_m, precision=precision,
@@ -808,89 +830,97 @@ def _cut(geoms: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
             np.concatenate([home[whole], cu, np.full(int(keep.sum()), nu)]))
 
 
-def _closed(parts: np.ndarray, group: np.ndarray, n_groups: int, close_m: float,
-            simplify_m: float, threads: int) -> np.ndarray:
-    """One multipolygon per group: its parts dissolved, narrow gaps closed, simplified.
+def _measured(geoms: np.ndarray, values: np.ndarray, codes: np.ndarray, classes: list[Any],
+              units: np.ndarray, names: list[str], by: str | None, mcrs: Any
+              ) -> tuple[np.ndarray, dict[int, float]]:
+    """Number of features and exact area of each unit × class, for a map of one layer.
 
-    Gaps narrower than ``2 * close_m`` (bunds between parcels) are closed by
-    a morphological closing: buffer out, then in, with mitred corners.  Only
-    clusters of parts of one group whose boxes lie within ``2 * close_m`` of
-    each other need it (their closings cannot meet another cluster's); a
-    part alone is kept as it is.  Clusters run on ``threads`` threads
-    (shapely releases the GIL), the largest first.  Then each piece is
-    simplified by ``simplify_m``, preserving topology.
+    Only :func:`map_layer` of a layer with no results to draw measures: the
+    count of the features (each in the unit holding most of its area) and
+    the area as :func:`geoagri.area.area_by_zone` measures it, by key
+    ``unit * n_classes + class``.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    from geoagri.area import area_by_zone
 
-    n = len(parts)
-    if close_m > 0 and n:
-        grow = np.array([-2 * close_m, -2 * close_m, 2 * close_m, 2 * close_m])
-        i, j = shapely.STRtree(parts).query(shapely.box(*(shapely.bounds(parts) + grow).T))
-        same = (i < j) & (group[i] == group[j])
-        _, cluster = connected_components(coo_matrix(
-            (np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n)), directed=False)
-    else:  # no closing: each group dissolved as a whole
-        cluster = group
-    order = np.argsort(cluster, kind="stable")
-    _, first, inverse = np.unique(cluster[order], return_index=True, return_inverse=True)
-    clusters = shapely.multipolygons(parts[order], indices=inverse)
-    cgroup = group[order[first]]
-    several = np.flatnonzero(np.bincount(inverse) > 1)
+    geoms = _repaired(geoms)
+    zones = gpd.GeoDataFrame({"_cls": values}, geometry=geoms, crs=mcrs)
+    unit_frame = gpd.GeoDataFrame({"commune_id": np.arange(len(units)),
+                                   "commune_name": names[:-1]}, geometry=units, crs=mcrs)
+    table = area_by_zone(zones, unit_frame, by=["_cls"] if by is not None else [], crs=mcrs,
+                         threads=_threads())
+    n_classes = max(1, len(classes))
+    code_of = {v: k for k, v in enumerate(classes)}
+    t_unit = table["commune_id"].astype(object).where(table["commune_id"].notna(), len(units))
+    t_cls = ([code_of[None if pd.isna(v) else v] for v in table["_cls"]]
+             if by is not None else [0] * len(table))
+    exact = dict(zip(np.asarray(t_unit, dtype=np.int64) * n_classes
+                     + np.asarray(t_cls, dtype=np.int64),
+                     table["area_ha"].to_numpy(), strict=True))
+    # each feature counted once, where most of it lies (about a local origin:
+    # GEOS's overlay is faster on small coordinates than on UTM ones)
+    b = shapely.total_bounds(geoms)
+    origin = np.round([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], -3)
+    pieces, feat, unit = _cut(shapely.transform(geoms, lambda xy: xy - origin),
+                              shapely.transform(units, lambda xy: xy - origin))
+    key = unit * n_classes + codes[feat]
+    area = shapely.area(pieces)
+    order = np.lexsort((-area, feat))
+    major = np.zeros(len(pieces), dtype=bool)
+    major[order[np.r_[True, feat[order][1:] != feat[order][:-1]]]] = True
+    count = np.bincount(key[major], minlength=(len(units) + 1) * n_classes)
+    return count, exact
 
-    def work(chunk: np.ndarray) -> np.ndarray:
-        g = shapely.buffer(chunk, close_m, quad_segs=1, join_style="mitre")
-        if close_m > 0:
-            # the mitred corners of slightly tilted neighbours leave runs of
-            # almost collinear vertices: drop them before buffering back in
-            g = shapely.simplify(g, close_m / 5)
-            g = shapely.buffer(g, -close_m, quad_segs=1, join_style="mitre")
-        return g
 
-    if len(several):
-        big = several[np.argsort(-shapely.get_num_coordinates(clusters[several]),
-                                 kind="stable")]
-        chunks = [big[k::threads] for k in range(max(1, min(threads, len(big))))]
-        with ThreadPoolExecutor(len(chunks)) as pool:
-            for idx, res in zip(chunks, pool.map(lambda k: work(clusters[k]), chunks),
-                                strict=True):
-                clusters[idx] = res
-    if simplify_m > 0:
-        clusters = shapely.simplify(clusters, simplify_m, preserve_topology=True)
-    out, owner = shapely.get_parts(clusters, return_index=True)
-    result = np.array([shapely.MultiPolygon()] * n_groups, dtype=object)
-    present = np.unique(cgroup[owner])
-    result[present] = shapely.multipolygons(out, indices=np.searchsorted(present, cgroup[owner]))
-    return result
+def _given(figures: pd.DataFrame, by: str | None, classes: list[Any], unit_ids: list[Any],
+           keys: np.ndarray, n_classes: int) -> pd.DataFrame:
+    """The results' figures of each aggregate (NaN where the results have none)."""
+    id_col = "commune_id" if "commune_id" in figures.columns else "cell"
+    need = [id_col, *([by] if by is not None else []), "area_ha"]
+    missing = [c for c in need if c not in figures.columns]
+    if missing:
+        raise SchemaError(f"the parcels' figures lack column(s) {missing}; they need "
+                          f"{need} (and optionally n_parcels), one row per commune × class")
+    code_of = {None if pd.isna(v) else v: k for k, v in enumerate(classes)}
+    unit_of = {str(v): k for k, v in enumerate(unit_ids)}
+    f_unit = np.array([unit_of.get(str(v), len(unit_ids)) if not pd.isna(v) else len(unit_ids)
+                       for v in figures[id_col]], dtype=np.int64)
+    f_cls = (np.array([code_of.get(None if pd.isna(v) else v, -1) for v in figures[by]],
+                      dtype=np.int64) if by is not None else np.zeros(len(figures), np.int64))
+    table = figures.assign(_key=f_unit * n_classes + f_cls)[f_cls >= 0]
+    cols = [c for c in ("n_parcels", "n_features", "area_ha") if c in table.columns]
+    return table.groupby("_key")[cols].sum(min_count=1).reindex(keys)
 
 
 def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame | None, *,
-               grid_m: float, simplify_m: float, crs: Any, language: str
+               grid_m: float, simplify_m: float, crs: Any, language: str,
+               figures: pd.DataFrame | None = None, measure: bool = True
                ) -> tuple[gpd.GeoDataFrame, str]:
     """Polygons dissolved by commune (or grid cell) × class, for display.
 
     Returns a GeoDataFrame in the metric CRS with the unit's name
-    (``commune_name`` or ``cell``), the class (column ``by``), the number of
-    features counted in the aggregate (each in the unit holding most of its
-    area; ``n_parcels`` for a parcels layer, else ``n_features``), the
-    exact ``area_ha`` as :func:`geoagri.area.area_by_zone` measures it, and
-    the display geometry (closed and simplified by ``simplify_m``); and the
-    name of the unit column.
+    (``commune_name`` or ``cell``), the class (column ``by``), the figures
+    (``figures``' rows for the unit × class; else, with ``measure``, the
+    number of features, each in the unit holding most of its area,
+    ``n_parcels`` for a parcels layer, else ``n_features``, and the exact
+    ``area_ha`` as :func:`geoagri.area.area_by_zone` measures it; else none),
+    and the display geometry (:func:`geoagri._generalize.dissolved_on_grid`,
+    never measured); and the name of the unit column.
     """
-    from geoagri.area import area_by_zone
-
     t = _T[language]
     mcrs = metric_crs(communes if communes is not None else gdf, crs=crs)
-    geoms = _repaired(np.asarray(gdf.geometry.to_crs(mcrs).values, dtype=object))
+    geoms = np.asarray(gdf.geometry.to_crs(mcrs).values, dtype=object)
     if communes is not None:
         units = np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object)
         unit_col = "commune_name"
         src = next((c for c in ("commune_name", "commune_id") if c in communes.columns), None)
         names = (communes[src].tolist() if src is not None
                  else [str(k + 1) for k in range(len(units))])
+        unit_ids = (communes["commune_id"].tolist() if "commune_id" in communes.columns
+                    else names)
     else:
         units, names = _grid_cells(geoms, grid_m)
         unit_col = "cell"
+        unit_ids = list(names)
     names = [*names, t["outside"]]
     values = (gdf[by].astype(object).where(gdf[by].notna(), None).to_numpy()
               if by is not None else np.full(len(gdf), None, dtype=object))
@@ -898,52 +928,24 @@ def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame
     classes = [None if pd.isna(u) else u for u in uniques]
     ncls = max(1, len(classes))
 
-    # exact areas: the same measure as the area tables
-    zones = gpd.GeoDataFrame({"_cls": values}, geometry=geoms, crs=mcrs)
-    unit_frame = gpd.GeoDataFrame({"commune_id": np.arange(len(units)),
-                                   "commune_name": names[:-1]}, geometry=units, crs=mcrs)
-    table = area_by_zone(zones, unit_frame, by=["_cls"] if by is not None else [], crs=mcrs,
-                         threads=_threads())
-    code_of = {v: k for k, v in enumerate(classes)}
-    t_unit = table["commune_id"].astype(object).where(table["commune_id"].notna(), len(units))
-    t_cls = ([code_of[None if pd.isna(v) else v] for v in table["_cls"]]
-             if by is not None else [0] * len(table))
-    exact = dict(zip(np.asarray(t_unit, dtype=np.int64) * ncls + np.asarray(t_cls, dtype=np.int64),
-                     table["area_ha"].to_numpy(), strict=True))
-
-    # pieces by unit × class; each feature counted once, where most of it lies.
-    # The geometry work runs about a local origin: GEOS's buffer and overlay
-    # are several times faster on small coordinates than on UTM ones.
-    b = shapely.total_bounds(geoms)
-    origin = np.round([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], -3)
-    pieces, feat, unit = _cut(shapely.transform(geoms, lambda xy: xy - origin),
-                              shapely.transform(units, lambda xy: xy - origin))
-    key = unit * ncls + codes[feat]
-    area = shapely.area(pieces)
-    order = np.lexsort((-area, feat))
-    major = np.zeros(len(pieces), dtype=bool)
-    major[order[np.r_[True, feat[order][1:] != feat[order][:-1]]]] = True
-    count = np.bincount(key[major], minlength=(len(units) + 1) * ncls)
-    # display geometry: slivers cut off at a border smaller than the display
-    # tolerance left out, the rest dissolved and closed
-    keep = major | (area >= simplify_m ** 2)
-    parts, pidx = shapely.get_parts(pieces[keep], return_index=True)
-    key = key[keep]
-    pkey = key[pidx]
-    order = np.argsort(pkey, kind="stable")
-    keys, inverse = np.unique(pkey[order], return_inverse=True)
-    shown = _closed(parts[order], inverse, len(keys), max(simplify_m, 0.0) / 2, simplify_m,
-                    _threads())
-    shown = shapely.transform(shown, lambda xy: xy + origin)
+    cell = grid_cell_m(shapely.total_bounds(geoms), simplify_m)
+    keys, shown = dissolved_on_grid(geoms, codes, units, ncls, cell_m=cell, simplify_m=cell)
     u, c = np.divmod(keys, ncls)
     n_col = "n_parcels" if "parcel_id" in gdf.columns else "n_features"
-    out = gpd.GeoDataFrame({
-        unit_col: [names[k] for k in u],
-        **({by: [classes[k] for k in c]} if by is not None else {}),
-        n_col: count[keys],
-        "area_ha": [float(exact.get(k, 0.0)) for k in keys],
-    }, geometry=shown, crs=mcrs)
-    return out[~out.geometry.is_empty].reset_index(drop=True), unit_col
+    columns: dict[str, Any] = {unit_col: [names[k] for k in u]}
+    if by is not None:
+        columns[by] = [classes[k] for k in c]
+    if figures is not None:
+        given = _given(figures, by, classes, unit_ids, keys, ncls)
+        for col in given.columns:
+            columns[n_col if col in ("n_parcels", "n_features") else col] = \
+                given[col].to_numpy()
+    elif measure:
+        count, exact = _measured(geoms, values, codes, classes, units, names, by, mcrs)
+        columns[n_col] = count[keys]
+        columns["area_ha"] = [float(exact.get(k, 0.0)) for k in keys]
+    log.info("map layer: %d features drawn on a %.1f m grid", len(gdf), cell)
+    return gpd.GeoDataFrame(columns, geometry=shown, crs=mcrs), unit_col
 
 
 def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by: str | None,
@@ -951,11 +953,12 @@ def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by:
                       labels: Mapping[str, str] | None, language: str, show: bool,
                       weight: float | None, fill_opacity: float, dash: str | None,
                       simplify_m: float, precision: int, communes: gpd.GeoDataFrame | None,
-                      grid_m: float, crs: Any) -> folium.GeoJson:
+                      grid_m: float, crs: Any, figures: pd.DataFrame | None,
+                      measure: bool) -> folium.GeoJson:
     """A large polygon layer dissolved by commune (or grid cell) × class (see map_layer)."""
     t = _T[language]
     agg, unit_col = _aggregate(gdf, color_by, communes, grid_m=grid_m, simplify_m=simplify_m,
-                               crs=crs, language=language)
+                               crs=crs, language=language, figures=figures, measure=measure)
     if communes is not None:
         unit = t["by_commune"]
     else:
@@ -1926,7 +1929,8 @@ def plan_map(
     communes = plan.only("communes")
     mcrs = plan.metric_crs
     common = {"language": language, "simplify_m": simplify_m, "precision": precision,
-              "max_features": max_features, "communes": communes, "crs": mcrs}
+              "max_features": max_features, "communes": communes, "crs": mcrs,
+              "measure": False}
 
     m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
     for pane, z, clickable in _PANES:
@@ -1974,7 +1978,8 @@ def plan_map(
             colors = _palette(p[by], {}) if by else {}
             add("communes", map_layer(p, name=t["parcels"], show=False, weight=0.5,
                                       fill_opacity=0.5, color=_styles.PARCEL, color_by=by,
-                                      colors=colors, pane="geoagri-areas", **common),
+                                      colors=colors, pane="geoagri-areas",
+                                      figures=res.parcel_areas, **common),
                 _legend_items(list(colors), colors, "box", language, field=by) if by
                 else [(_styles.PARCEL, t["parcels"], "box")])
 
