@@ -724,7 +724,7 @@ def map_layer(
                               for v in gdf[tooltip_field]]
     data = _feature_collection(geoms, props, styles)
     point = folium.CircleMarker(radius=6, fill=True) if (kinds == "point").any() else None
-    layer = folium.GeoJson(  # the layer control shows the name as HTML
+    layer = _GeoJson(  # the layer control shows the name as HTML
         data, name=_escape(name), show=show, marker=point,
         popup=folium.GeoJsonPopup(fields=[f"p{k}" for k in range(len(cols))],
                                   aliases=aliases, localize=False, labels=True)
@@ -733,6 +733,47 @@ def map_layer(
         if tip_key is not None and data["features"] else None,
     )
     return _placed(layer, pane, interactive)
+
+
+class _GeoJson(folium.GeoJson):
+    """folium's GeoJSON layer, its rendered script put in the page as text.
+
+    folium puts each element's rendered header, HTML and script in the page
+    as a new :class:`branca.element.Element`, which compiles the text as a
+    Jinja template: for a layer, that is its whole GeoJSON (megabytes for a
+    province), tokenised for nothing at every save (and a ``{{`` in a name
+    would be read as a template).  This layer renders as folium's does
+    (``GeoJson``, ``Layer`` and ``MacroElement.render``: the add-to-map
+    call, the scripts it needs, then its parts) but puts its
+    parts in as written.  No ``style_function`` is used here (styles are
+    properties); with one, folium's own rendering runs.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        if self.style or self.highlight:  # pragma: no cover - not used by geoagri
+            super().render(**kwargs)
+            return
+        from folium.elements import ElementAddToElement
+        from folium.utilities import get_obj_in_upper_tree
+
+        self.parent_map = get_obj_in_upper_tree(self, folium.Map)
+        if self.show:
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()),
+                           name=self.get_name() + "_add")
+        figure = self.get_root()
+        for name, url in getattr(self, "default_js", []):
+            figure.header.add_child(folium.JavascriptLink(url), name=name)
+        for name, url in getattr(self, "default_css", []):
+            figure.header.add_child(folium.CssLink(url), name=name)
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(_Inline(None, macro(self, kwargs)),
+                                                name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
 
 
 def _placed(layer: folium.GeoJson, pane: str | None, interactive: bool) -> folium.GeoJson:
@@ -1382,15 +1423,17 @@ def _escape(text: object) -> str:
 
 
 class _Inline(branca.element.Element):
-    """A ``<script>`` or ``<style>`` element written as is (no template)."""
+    """Text written in the page as is (no template): in a ``<tag>`` element, or bare."""
 
-    def __init__(self, tag: str, text: str):
+    _template = Template("")  # never rendered: no template compiled per element
+
+    def __init__(self, tag: str | None, text: str):
         super().__init__()
         self._name = "Inline"
         self.tag, self.text = tag, text
 
     def render(self, **kwargs: Any) -> str:
-        return f"<{self.tag}>\n{self.text}\n</{self.tag}>"
+        return self.text if self.tag is None else f"<{self.tag}>\n{self.text}\n</{self.tag}>"
 
 
 #: folium's default assets an offline map does not need (no icon markers).
