@@ -68,8 +68,10 @@ from __future__ import annotations
 
 import html
 import importlib
+import itertools
 import json
 import logging
+import math
 import os
 import re
 import warnings
@@ -451,7 +453,7 @@ def display_geometry(
     geoms = out.geometry
     if simplify_m and simplify_m > 0 and len(out):
         mcrs = metric_crs(out, crs=crs)
-        projected = np.asarray(geoms.to_crs(mcrs).values, dtype=object)
+        projected = _in_crs(geoms, mcrs)
         polygonal = np.isin(shapely.get_type_id(projected), (3, 6))
         done = False
         if coverage and polygonal.all():
@@ -472,6 +474,19 @@ def display_geometry(
                                     10.0 ** -precision, mode="pointwise")
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326),
                             crs=4326)
+
+
+def _in_crs(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
+    """The geometries in ``crs``, as an array (not transformed when already in it).
+
+    GeoPandas transforms every coordinate even to the CRS a layer is in:
+    0.3 s for a province's parcels.
+    """
+    import pyproj
+
+    if geoms.crs is not None and geoms.crs.equals(pyproj.CRS.from_user_input(crs)):
+        return np.asarray(geoms.values, dtype=object)
+    return np.asarray(geoms.to_crs(crs).values, dtype=object)
 
 
 # --------------------------------------------------------------------------- layers
@@ -506,16 +521,50 @@ def _properties(gdf: pd.DataFrame, cols: Sequence[str], language: str,
     return pd.DataFrame(props, index=gdf.index), aliases
 
 
+_GEOJSON_TYPES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint",
+                  5: "MultiLineString", 6: "MultiPolygon"}
+
+
+def _geojson_geometries(geoms: np.ndarray) -> list[dict | None]:
+    """GeoJSON geometry objects of ``geoms`` (None for a missing one).
+
+    Built from the coordinate arrays of each geometry type
+    (:func:`shapely.to_ragged_array`), not by writing and parsing JSON text:
+    a province's layers hold millions of coordinates.
+    """
+    out: list[dict | None] = [None] * len(geoms)
+    present = ~shapely.is_missing(geoms)
+    types = np.where(present, shapely.get_type_id(geoms), -1)
+    empty = present & shapely.is_empty(geoms)
+    for type_id in np.unique(types[present & ~empty]):
+        idx = np.flatnonzero((types == type_id) & ~empty)
+        name = _GEOJSON_TYPES.get(int(type_id))
+        if name is None:  # a geometry collection: its own JSON
+            for k, text in zip(idx, shapely.to_geojson(geoms[idx]), strict=True):
+                out[k] = json.loads(text)
+            continue
+        _, coords, offsets = shapely.to_ragged_array(geoms[idx])
+        nested: list = coords.tolist()
+        for off in offsets:  # innermost first: rings, then polygons, then multipolygons
+            bounds = off.tolist()
+            nested = [nested[a:b] for a, b in itertools.pairwise(bounds)]
+        for k, c in zip(idx, nested, strict=True):
+            out[k] = {"type": name, "coordinates": c}
+    for k in np.flatnonzero(empty):
+        out[k] = json.loads(shapely.to_geojson(geoms[k]))
+    return out
+
+
 def _feature_collection(geoms: np.ndarray, props: pd.DataFrame,
                         styles: Sequence[Mapping[str, Any]]) -> dict:
-    texts = shapely.to_geojson(geoms)
+    shapes = _geojson_geometries(geoms)
     records = props.to_dict("records") if len(props.columns) else [{}] * len(geoms)
     feats = []
-    for text, rec, style in zip(texts, records, styles, strict=True):
-        if text is None:
+    for shape, rec, style in zip(shapes, records, styles, strict=True):
+        if shape is None:
             continue
         feats.append({"type": "Feature", "properties": {**rec, "style": dict(style)},
-                      "geometry": json.loads(text)})
+                      "geometry": shape})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -949,9 +998,9 @@ def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame
     """
     t = _T[language]
     mcrs = metric_crs(communes if communes is not None else gdf, crs=crs)
-    geoms = np.asarray(gdf.geometry.to_crs(mcrs).values, dtype=object)
+    geoms = _in_crs(gdf.geometry, mcrs)
     if communes is not None:
-        units = np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object)
+        units = _in_crs(communes.geometry, mcrs)
         unit_col = "commune_name"
         src = next((c for c in ("commune_name", "commune_id") if c in communes.columns), None)
         names = (communes[src].tolist() if src is not None
@@ -986,7 +1035,9 @@ def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame
         columns[n_col] = count[keys]
         columns["area_ha"] = [float(exact.get(k, 0.0)) for k in keys]
     log.info("map layer: %d features drawn on a %.1f m grid", len(gdf), cell)
-    return gpd.GeoDataFrame(columns, geometry=shown, crs=mcrs), unit_col
+    out = gpd.GeoDataFrame(columns, geometry=shown, crs=mcrs)
+    out.attrs["cell_m"] = cell
+    return out, unit_col
 
 
 def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by: str | None,
@@ -1014,11 +1065,16 @@ def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by:
                     for a, b in zip(agg[unit_col], agg[color_by], strict=True)] \
         if color_by is not None else agg[unit_col]
     log.info("map layer %r: %d features shown as %d aggregates", name, len(gdf), len(agg))
+    # decimals of a degree down to half a cell (a degree of latitude is 111 km):
+    # 4 (11 m) on a province's 24.5 m grid, 5 (1.1 m) on a 5 m one
+    cell = agg.attrs.get("cell_m", simplify_m)
+    digits = max(0, math.ceil(-math.log10(max(cell, 1e-3) / 2 / 111_320)))
     return map_layer(agg, name=t["aggregated"].format(name=name, unit=unit), color=color,
                      color_by=color_by, colors=colors, popup_fields=[] if no_popup else cols,
                      labels=labels, tooltip_field="label", language=language, show=show,
                      weight=weight, fill_opacity=fill_opacity, dash=dash, simplify_m=0,
-                     precision=precision, max_features=max(len(agg), 1), crs=agg.crs)
+                     precision=min(precision, digits), max_features=max(len(agg), 1),
+                     crs=agg.crs)
 
 
 # --------------------------------------------------------------------------- legend
