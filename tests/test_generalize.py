@@ -73,6 +73,7 @@ def test_holes_stay_open_and_gaps_wider_than_a_cell_stay_gaps():
     commune = np.array([box(X - 100, Y - 100, X + 500, Y + 400)], dtype=object)
     keys, shown = dissolved_on_grid(np.array([donut, apart], dtype=object), np.array([0, 0]),
                                     commune, 1, cell_m=5.0, simplify_m=5.0)
+    assert keys.tolist() == [0]
     parts = shapely.get_parts(shown[0])
     assert len(parts) == 2
     areas = sorted(shapely.area(parts))
