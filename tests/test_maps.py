@@ -537,6 +537,34 @@ def test_plan_map_draws_the_results_parcel_figures_whatever_the_display_toleranc
         assert props["p3"] == format_area_ha(row.area_ha, language="en", decimals=1)
 
 
+def test_a_plan_indicator_of_parcel_area_is_what_the_parcel_popups_show():
+    from dataclasses import replace
+
+    from geoagri.results import compute
+
+    d = demo()
+    own = {"parcel_area": {"label_vi": "Diện tích thửa đất", "label_en": "Parcel area",
+                           "source": "parcels", "measure": "area", "by": ["land_use"],
+                           "unit": "ha"}}
+    results = compute(replace(d, indicators=own), curve_steps=0)
+    figures = results.map_results().parcel_areas
+    expected = area_by_zone(d["parcels"], d.only("communes"), by="land_use",
+                            crs=d.metric_crs).dropna(subset=["commune_id"])
+    assert sorted(map(str, figures["commune_id"])) == sorted(map(str, expected["commune_id"]))
+    merged = figures.astype({"commune_id": str}).merge(
+        expected.astype({"commune_id": str}), on=["commune_id", "land_use"])
+    assert np.allclose(merged["area_ha_x"], merged["area_ha_y"], rtol=1e-9, atol=0)
+    assert figures["n_parcels"].sum() == len(d["parcels"])  # each parcel once
+    layer = _parcel_layer(plan_map(results.plan, results.map_results(), language="en",
+                                   max_features=100))
+    popups = {f["properties"]["p0"]: f["properties"] for f in layer.data["features"]}
+    for row in merged.itertuples():
+        assert popups[row.commune_name]["p3"] == format_area_ha(row.area_ha_x, language="en",
+                                                                decimals=1)
+    # a plan without such an indicator: no figure on the parcels
+    assert compute(d, curve_steps=0).map_results().parcel_areas is None
+
+
 def test_feature_geometry_is_the_geojson_of_each_type():
     from geoagri.maps import _geojson_geometries
 
