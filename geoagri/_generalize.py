@@ -51,7 +51,8 @@ MAX_CELLS = 4_000_000
 
 
 def grid_cell_m(bounds: np.ndarray, simplify_m: float, *, max_cells: int = MAX_CELLS) -> float:
-    """Side of the grid's cells, m: ``simplify_m``, or larger so the grid has at most ``max_cells``.
+    """Side of the grid's cells, m: ``simplify_m`` (at least 1 m), or larger so the grid
+    has at most ``max_cells``.
 
     Examples
     --------
@@ -59,10 +60,12 @@ def grid_cell_m(bounds: np.ndarray, simplify_m: float, *, max_cells: int = MAX_C
     5.0
     >>> grid_cell_m(np.array([0.0, 0.0, 60_000.0, 40_000.0]), 5.0)  # a province: 24.5 m
     24.5
+    >>> grid_cell_m(np.array([0.0, 0.0, 100.0, 100.0]), 0.0)  # no simplification: 1 m
+    1.0
     """
     w, h = float(bounds[2] - bounds[0]), float(bounds[3] - bounds[1])
     fit = math.sqrt(max(w * h, 0.0) / max_cells)
-    return max(float(simplify_m), math.ceil(fit * 2) / 2)
+    return max(float(simplify_m), math.ceil(fit * 2) / 2, 1.0)
 
 
 def _burn(x: np.ndarray, y: np.ndarray, ring_start: np.ndarray, poly_start: np.ndarray,
