@@ -11,10 +11,12 @@ instead, per unit (commune or grid cell) × class, on a square grid of
    rule; a later polygon overwrites an earlier one), the classes into one
    raster and the units into another, so the aggregates are cut at the units'
    borders to within a cell;
-2. gaps one cell wide between cells of one unit × class (the bunds between
-   parcels, narrower than a cell) are closed;
+2. empty cells between two drawn ones, across or down (the bunds between
+   parcels, narrower than a cell), are filled with one of them;
 3. the cells of each unit × class are traced into polygons
-   (:func:`rasterio.features.shapes`) and simplified by ``simplify_m``.
+   (:func:`rasterio.features.shapes`) and simplified by ``simplify_m`` (a
+   polygon the simplification would collapse or halve, a patch of a cell or
+   two, is kept as traced).
 
 The result covers the union of the polygons of each unit × class to within
 about a cell and the simplification (a polygon narrower than a cell may be
@@ -153,14 +155,19 @@ def _burnt(geoms: np.ndarray, value: np.ndarray, origin: tuple[float, float], ce
 
 
 def _closed(key: np.ndarray) -> np.ndarray:
-    """Empty cells between two cells of one key (left–right or above–below) filled with it."""
+    """Empty cells between two drawn ones (left–right, then above–below) filled.
+
+    Such a cell is a gap narrower than a cell (a bund): it takes the key of
+    its left (upper) neighbour, so a bund between two classes goes to one of
+    them, the border between them moving by at most a cell.
+    """
     out = key.copy()
-    inner = out[:, 1:-1]
-    fill = (inner == 0) & (key[:, :-2] == key[:, 2:]) & (key[:, :-2] > 0)
-    inner[fill] = key[:, :-2][fill]
-    inner = out[1:-1, :]
-    fill = (inner == 0) & (out[:-2, :] == out[2:, :]) & (out[:-2, :] > 0)
-    inner[fill] = out[:-2, :][fill]
+    inner, left, right = out[:, 1:-1], key[:, :-2], key[:, 2:]
+    fill = (inner == 0) & (left > 0) & (right > 0)
+    inner[fill] = left[fill]
+    inner, up, down = out[1:-1, :], out[:-2, :].copy(), out[2:, :]
+    fill = (inner == 0) & (up > 0) & (down > 0)
+    inner[fill] = up[fill]
     return out
 
 
@@ -225,7 +232,12 @@ def dissolved_on_grid(geoms: np.ndarray, classes: np.ndarray, units: np.ndarray,
                                       (ring_offsets, poly_offsets))
     keys = np.array(keys_l, dtype=np.int64)
     if simplify_m > 0:  # display only: Leaflet draws a self-touching outline as well
-        polys = shapely.simplify(polys, simplify_m, preserve_topology=False)
+        simple = shapely.simplify(polys, simplify_m, preserve_topology=False)
+        # a patch of a cell or two collapses (empty, or a ring of no area): drawn as
+        # traced, not lost
+        lost = shapely.is_empty(simple) | (shapely.area(simple) < shapely.area(polys) / 2)
+        simple[lost] = polys[lost]
+        polys = simple
         polys, owner = shapely.get_parts(polys, return_index=True)
         keys = keys[owner]
     order = np.argsort(keys, kind="stable")

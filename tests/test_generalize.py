@@ -104,3 +104,21 @@ def test_the_grid_grows_with_the_layer_to_at_most_four_million_cells():
     cell = grid_cell_m(np.array([0.0, 0.0, 67_000.0, 35_000.0]), 5.0)
     assert (67_000 / cell) * (35_000 / cell) <= 4_000_000
     assert cell == pytest.approx(24.5)
+
+
+def test_a_bund_between_two_classes_is_closed_and_a_one_cell_parcel_kept():
+    # two classes side by side, a 3 m bund between them: no empty cells between
+    left, right = box(X, Y, X + 100, Y + 100), box(X + 103, Y, X + 203, Y + 100)
+    dot = box(X + 400, Y + 400, X + 406, Y + 406)  # 6 × 6 m: a cell or so on a 5 m grid
+    commune = np.array([box(X - 100, Y - 100, X + 600, Y + 600)], dtype=object)
+    keys, shown = dissolved_on_grid(np.array([left, right, dot], dtype=object),
+                                    np.array([0, 1, 1]), commune, 2, cell_m=5.0,
+                                    simplify_m=5.0)
+    assert keys.tolist() == [0, 1]
+    both = shapely.union_all([shown[0], shapely.intersection(shown[1], box(X, Y, X + 300,
+                                                                          Y + 200))])
+    assert shapely.get_num_geometries(both) == 1  # one field: the bund went to a class
+    assert shapely.area(both) == pytest.approx(203 * 100, abs=5 * 2 * (203 + 100))
+    # the 6 m parcel is drawn (simplifying it by a cell would collapse it)
+    dot_drawn = shapely.intersection(shown[1], box(X + 350, Y + 350, X + 450, Y + 450))
+    assert 25 <= shapely.area(dot_drawn) <= 100
