@@ -1,7 +1,8 @@
 """Time and size of the A4 print map (geoagri.print_map) beside geopandas' own plot.
 
-On the demo's results (:func:`geoagri.results.compute`, computed once and not
-timed), prints the median of ``--runs`` runs of: drawing the figure
+On the demo's results, or with ``--plan province`` the synthetic province plan of
+``bench_run.py`` (200 communes, 4,000-odd gaps; :func:`geoagri.results.compute`,
+computed once and not timed), prints the median of ``--runs`` runs of: drawing the figure
 (:func:`geoagri.print_map.print_map`), saving the PNG (3508 × 2480 px, 300 dpi)
 and saving the PDF, and the files' sizes.  The peer is the usual way to make
 such a map with geopandas: ``GeoDataFrame.plot`` of the communes by the same
@@ -11,7 +12,7 @@ legend of hatches, scale bar, north arrow or labels: less than geoagri
 draws).  The 1-minute load average is printed beside each figure (the
 machine is shared).
 
-Run: ``python benchmarks/bench_print_map.py [--runs 5]``
+Run: ``python benchmarks/bench_print_map.py [--runs 5] [--plan province]``
 """
 
 from __future__ import annotations
@@ -36,13 +37,27 @@ def _median(func, runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--plan", default="demo", choices=("demo", "province"))
     args = parser.parse_args()
 
-    from geoagri.datasets import demo
     from geoagri.print_map import print_map, save_print_map
     from geoagri.results import compute
 
-    results = compute(demo(), curve_steps=0)
+    if args.plan == "province":
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import _run_plan
+        from bench_run import PLAN_DIR
+
+        from geoagri.plan import read_plan
+
+        plan = read_plan(_run_plan.build(PLAN_DIR))
+    else:
+        from geoagri.datasets import demo
+
+        plan = demo()
+    results = compute(plan, curve_steps=0)
     out = Path(tempfile.mkdtemp())
     first = time.perf_counter()
     fig = print_map(results)  # the first drawing loads fonts and mapclassify
@@ -78,7 +93,7 @@ def main() -> None:
     peer_time = _median(peer, args.runs)
     load = os.getloadavg()[0]
     ours = draw + png
-    print(f"geoagri print map (demo, median of {args.runs}; load {load:.2f}):")
+    print(f"geoagri print map ({args.plan}, median of {args.runs}; load {load:.2f}):")
     print(f"  first drawing     {first:6.2f} s (fonts, classes)")
     print(f"  draw              {draw:6.2f} s")
     print(f"  save PNG          {png:6.2f} s  {(out / 'map.png').stat().st_size / 1e6:.2f} MB")

@@ -27,17 +27,17 @@ How maps stay fast
   only**; every number in a popup or table is computed from the exact
   geometry first.
 * A polygon layer with more than ``max_features`` features (the parcels of
-  a province) is shown **aggregated**: its features are cut at commune
-  borders and dissolved by commune × the class they are coloured by (or,
-  with no communes, by a square grid cell × class) into one multipolygon
-  each (about a thousand for a province of 200,000 parcels); gaps narrower
-  than the display tolerance (bunds between parcels) are closed, and the
-  result is simplified and rounded.  Each
-  aggregate's popup gives its feature count and its exact area, measured
-  on the unsimplified features as :func:`geoagri.area.area_by_zone`
-  measures it (cut at commune borders, overlaps counted once), so it
-  matches the area tables.  Below the threshold, features are drawn one by
-  one.
+  a province) is shown **aggregated**: one multipolygon per commune × the
+  class it is coloured by (or, with no communes, per square grid cell ×
+  class), about a thousand for a province of 200,000 parcels, drawn on a
+  grid of cells (the display tolerance, about 25 m for a province): gaps of
+  a cell (bunds between parcels) are closed, outlines traced, simplified
+  and rounded (:mod:`geoagri._generalize`; no exact union of the parcels).
+  The drawn shape is never measured: an aggregate's popup gives the
+  figures of the results (:attr:`MapResults.parcel_areas`), or, for a map
+  of one layer with no results, its feature count and its exact area
+  measured on the features as :func:`geoagri.area.area_by_zone` measures it.
+  Below the threshold, features are drawn one by one.
 
 Self-contained maps
 -------------------
@@ -68,13 +68,14 @@ from __future__ import annotations
 
 import html
 import importlib
+import itertools
 import json
 import logging
+import math
 import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -90,6 +91,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geoagri import _labels, _styles
+from geoagri._generalize import dissolved_on_grid, grid_cell_m
 from geoagri._labels import format_number
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriError, GeoagriWarning, SchemaError
@@ -350,6 +352,12 @@ class MapResults:
         The pump service area the coverage analysis used
         (``InfrastructureResult.pump_service``): drawn instead of circles, so
         the map shows exactly what the gaps were measured against.
+    parcel_areas : DataFrame, optional
+        The figures of the parcels by commune × land use, for the popups of
+        an aggregated parcels layer (one row per ``commune_id`` ×
+        ``land_use``: ``area_ha``, optionally ``n_parcels``).  Without it an
+        aggregate's popup names its commune and land use only: the map
+        measures nothing.
 
     Examples
     --------
@@ -363,6 +371,7 @@ class MapResults:
     service_radius_m: float | None = None
     linkage: pd.DataFrame | None = None
     pump_service: gpd.GeoSeries | None = None
+    parcel_areas: pd.DataFrame | None = None
 
     @classmethod
     def from_any(cls, results: MapResults | Mapping[str, Any] | Any | None) -> MapResults:
@@ -444,7 +453,7 @@ def display_geometry(
     geoms = out.geometry
     if simplify_m and simplify_m > 0 and len(out):
         mcrs = metric_crs(out, crs=crs)
-        projected = np.asarray(geoms.to_crs(mcrs).values, dtype=object)
+        projected = _in_crs(geoms, mcrs)
         polygonal = np.isin(shapely.get_type_id(projected), (3, 6))
         done = False
         if coverage and polygonal.all():
@@ -465,6 +474,19 @@ def display_geometry(
                                     10.0 ** -precision, mode="pointwise")
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326),
                             crs=4326)
+
+
+def _in_crs(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
+    """The geometries in ``crs``, as an array (not transformed when already in it).
+
+    GeoPandas transforms every coordinate even to the CRS a layer is in:
+    0.3 s for a province's parcels.
+    """
+    import pyproj
+
+    if geoms.crs is not None and geoms.crs.equals(pyproj.CRS.from_user_input(crs)):
+        return np.asarray(geoms.values, dtype=object)
+    return np.asarray(geoms.to_crs(crs).values, dtype=object)
 
 
 # --------------------------------------------------------------------------- layers
@@ -499,16 +521,50 @@ def _properties(gdf: pd.DataFrame, cols: Sequence[str], language: str,
     return pd.DataFrame(props, index=gdf.index), aliases
 
 
+_GEOJSON_TYPES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint",
+                  5: "MultiLineString", 6: "MultiPolygon"}
+
+
+def _geojson_geometries(geoms: np.ndarray) -> list[dict | None]:
+    """GeoJSON geometry objects of ``geoms`` (None for a missing one).
+
+    Built from the coordinate arrays of each geometry type
+    (:func:`shapely.to_ragged_array`), not by writing and parsing JSON text:
+    a province's layers hold millions of coordinates.
+    """
+    out: list[dict | None] = [None] * len(geoms)
+    present = ~shapely.is_missing(geoms)
+    types = np.where(present, shapely.get_type_id(geoms), -1)
+    empty = present & shapely.is_empty(geoms)
+    for type_id in np.unique(types[present & ~empty]):
+        idx = np.flatnonzero((types == type_id) & ~empty)
+        name = _GEOJSON_TYPES.get(int(type_id))
+        if name is None:  # a geometry collection: its own JSON
+            for k, text in zip(idx, shapely.to_geojson(geoms[idx]), strict=True):
+                out[k] = json.loads(text)
+            continue
+        _, coords, offsets = shapely.to_ragged_array(geoms[idx])
+        nested: list = coords.tolist()
+        for off in offsets:  # innermost first: rings, then polygons, then multipolygons
+            bounds = off.tolist()
+            nested = [nested[a:b] for a, b in itertools.pairwise(bounds)]
+        for k, c in zip(idx, nested, strict=True):
+            out[k] = {"type": name, "coordinates": c}
+    for k in np.flatnonzero(empty):
+        out[k] = json.loads(shapely.to_geojson(geoms[k]))
+    return out
+
+
 def _feature_collection(geoms: np.ndarray, props: pd.DataFrame,
                         styles: Sequence[Mapping[str, Any]]) -> dict:
-    texts = shapely.to_geojson(geoms)
+    shapes = _geojson_geometries(geoms)
     records = props.to_dict("records") if len(props.columns) else [{}] * len(geoms)
     feats = []
-    for text, rec, style in zip(texts, records, styles, strict=True):
-        if text is None:
+    for shape, rec, style in zip(shapes, records, styles, strict=True):
+        if shape is None:
             continue
         feats.append({"type": "Feature", "properties": {**rec, "style": dict(style)},
-                      "geometry": json.loads(text)})
+                      "geometry": shape})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -558,6 +614,8 @@ def map_layer(
     crs: Any = None,
     pane: str | None = None,
     interactive: bool = True,
+    figures: pd.DataFrame | None = None,
+    measure: bool = True,
 ) -> folium.GeoJson:
     """One layer of a map: a GeoDataFrame styled from feature properties.
 
@@ -566,20 +624,24 @@ def map_layer(
 
     A polygon layer of more than ``max_features`` features (the parcels of a
     province) is shown aggregated, so that the page stays small and opens
-    fast: its features are cut at the borders of ``communes`` and dissolved
-    by commune × ``color_by`` class (with no communes: by a square grid cell
-    of ``grid_m`` × class) into one multipolygon each, gaps narrower than
-    ``simplify_m`` (bunds) closed, then simplified by ``simplify_m`` and
-    rounded.  The layer's name says so (``"Thửa đất (gộp theo xã × loại
-    đất)"``) and each aggregate's popup gives the commune, the class, the
-    number of features (each counted once, in the commune holding most of
-    its area) and its exact area, measured on the unsimplified features as
-    :func:`geoagri.area.area_by_zone` measures it (invalid polygons
-    repaired with ``make_valid``, features cut at commune borders, overlaps
-    of one class counted once; the area outside every commune forms its
-    own aggregates).  ``popup_fields``, ``tooltip_field``
-    and ``styles`` do not apply to an aggregated layer (``popup_fields=[]``
-    still means no popup).
+    fast: one multipolygon per commune of ``communes`` × ``color_by`` class
+    (with no communes: per square grid cell of ``grid_m`` × class), drawn on
+    a grid of cells of ``simplify_m`` (larger for a large layer, so that the
+    grid has at most 4 million cells: about 25 m for a province), gaps of
+    one cell (bunds) closed, outlines simplified by a cell and rounded (see
+    :mod:`geoagri._generalize`).  This display geometry covers the union of
+    the features of each aggregate to within about a cell; it is never
+    measured.  The layer's name says so (``"Thửa đất (gộp theo xã × loại
+    đất)"``).  Each aggregate's popup gives the commune and the class, and
+    the figures: those of ``figures`` (the results' own, as :func:`plan_map`
+    passes them), else, with ``measure`` (a map of one layer, with no
+    results), the number of features (each counted once, in the commune
+    holding most of its area) and the exact area as
+    :func:`geoagri.area.area_by_zone` measures it (invalid polygons repaired
+    with ``make_valid``, features cut at commune borders, overlaps of one
+    class counted once; the area outside every commune forms its own
+    aggregates).  ``popup_fields``, ``tooltip_field`` and ``styles`` do not
+    apply to an aggregated layer (``popup_fields=[]`` still means no popup).
 
     Parameters
     ----------
@@ -629,6 +691,15 @@ def map_layer(
     interactive : bool, default True
         ``False``: the features take no clicks or hovers (they reach the
         layers below), and have no popup or tooltip.
+    figures : DataFrame, optional
+        Figures of the aggregates of a large layer, from the results: one
+        row per commune (``commune_id``; with no communes, ``cell``) ×
+        ``color_by`` class, with ``area_ha`` and optionally ``n_parcels``
+        (or ``n_features``).
+    measure : bool, default True
+        With no ``figures``, measure the aggregates' count and exact area
+        (above); ``False`` (:func:`plan_map`, which draws results and
+        computes no figure): the popups give the commune and class only.
 
     Returns
     -------
@@ -672,7 +743,7 @@ def map_layer(
             no_popup=popup_fields is not None and len(popup_fields) == 0, labels=labels,
             language=language, show=show, weight=weight, fill_opacity=fill_opacity, dash=dash,
             simplify_m=simplify_m, precision=precision, communes=communes, grid_m=grid_m,
-            crs=crs), pane, interactive)
+            crs=crs, figures=figures, measure=measure), pane, interactive)
     if not interactive:
         popup_fields, tooltip_field = [], None
     shown = display_geometry(gdf, simplify_m=simplify_m, precision=precision,
@@ -702,7 +773,7 @@ def map_layer(
                               for v in gdf[tooltip_field]]
     data = _feature_collection(geoms, props, styles)
     point = folium.CircleMarker(radius=6, fill=True) if (kinds == "point").any() else None
-    layer = folium.GeoJson(  # the layer control shows the name as HTML
+    layer = _GeoJson(  # the layer control shows the name as HTML
         data, name=_escape(name), show=show, marker=point,
         popup=folium.GeoJsonPopup(fields=[f"p{k}" for k in range(len(cols))],
                                   aliases=aliases, localize=False, labels=True)
@@ -711,6 +782,47 @@ def map_layer(
         if tip_key is not None and data["features"] else None,
     )
     return _placed(layer, pane, interactive)
+
+
+class _GeoJson(folium.GeoJson):
+    """folium's GeoJSON layer, its rendered script put in the page as text.
+
+    folium puts each element's rendered header, HTML and script in the page
+    as a new :class:`branca.element.Element`, which compiles the text as a
+    Jinja template: for a layer, that is its whole GeoJSON (megabytes for a
+    province), tokenised for nothing at every save (and a ``{{`` in a name
+    would be read as a template).  This layer renders as folium's does
+    (``GeoJson``, ``Layer`` and ``MacroElement.render``: the add-to-map
+    call, the scripts it needs, then its parts) but puts its
+    parts in as written.  No ``style_function`` is used here (styles are
+    properties); with one, folium's own rendering runs.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        if self.style or self.highlight:  # pragma: no cover - not used by geoagri
+            super().render(**kwargs)
+            return
+        from folium.elements import ElementAddToElement
+        from folium.utilities import get_obj_in_upper_tree
+
+        self.parent_map = get_obj_in_upper_tree(self, folium.Map)
+        if self.show:
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()),
+                           name=self.get_name() + "_add")
+        figure = self.get_root()
+        for name, url in getattr(self, "default_js", []):
+            figure.header.add_child(folium.JavascriptLink(url), name=name)
+        for name, url in getattr(self, "default_css", []):
+            figure.header.add_child(folium.CssLink(url), name=name)
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(_Inline(None, macro(self, kwargs)),
+                                                name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
 
 
 def _placed(layer: folium.GeoJson, pane: str | None, interactive: bool) -> folium.GeoJson:
@@ -808,89 +920,97 @@ def _cut(geoms: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
             np.concatenate([home[whole], cu, np.full(int(keep.sum()), nu)]))
 
 
-def _closed(parts: np.ndarray, group: np.ndarray, n_groups: int, close_m: float,
-            simplify_m: float, threads: int) -> np.ndarray:
-    """One multipolygon per group: its parts dissolved, narrow gaps closed, simplified.
+def _measured(geoms: np.ndarray, values: np.ndarray, codes: np.ndarray, classes: list[Any],
+              units: np.ndarray, names: list[str], by: str | None, mcrs: Any
+              ) -> tuple[np.ndarray, dict[int, float]]:
+    """Number of features and exact area of each unit × class, for a map of one layer.
 
-    Gaps narrower than ``2 * close_m`` (bunds between parcels) are closed by
-    a morphological closing: buffer out, then in, with mitred corners.  Only
-    clusters of parts of one group whose boxes lie within ``2 * close_m`` of
-    each other need it (their closings cannot meet another cluster's); a
-    part alone is kept as it is.  Clusters run on ``threads`` threads
-    (shapely releases the GIL), the largest first.  Then each piece is
-    simplified by ``simplify_m``, preserving topology.
+    Only :func:`map_layer` of a layer with no results to draw measures: the
+    count of the features (each in the unit holding most of its area) and
+    the area as :func:`geoagri.area.area_by_zone` measures it, by key
+    ``unit * n_classes + class``.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    from geoagri.area import area_by_zone
 
-    n = len(parts)
-    if close_m > 0 and n:
-        grow = np.array([-2 * close_m, -2 * close_m, 2 * close_m, 2 * close_m])
-        i, j = shapely.STRtree(parts).query(shapely.box(*(shapely.bounds(parts) + grow).T))
-        same = (i < j) & (group[i] == group[j])
-        _, cluster = connected_components(coo_matrix(
-            (np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n)), directed=False)
-    else:  # no closing: each group dissolved as a whole
-        cluster = group
-    order = np.argsort(cluster, kind="stable")
-    _, first, inverse = np.unique(cluster[order], return_index=True, return_inverse=True)
-    clusters = shapely.multipolygons(parts[order], indices=inverse)
-    cgroup = group[order[first]]
-    several = np.flatnonzero(np.bincount(inverse) > 1)
+    geoms = _repaired(geoms)
+    zones = gpd.GeoDataFrame({"_cls": values}, geometry=geoms, crs=mcrs)
+    unit_frame = gpd.GeoDataFrame({"commune_id": np.arange(len(units)),
+                                   "commune_name": names[:-1]}, geometry=units, crs=mcrs)
+    table = area_by_zone(zones, unit_frame, by=["_cls"] if by is not None else [], crs=mcrs,
+                         threads=_threads())
+    n_classes = max(1, len(classes))
+    code_of = {v: k for k, v in enumerate(classes)}
+    t_unit = table["commune_id"].astype(object).where(table["commune_id"].notna(), len(units))
+    t_cls = ([code_of[None if pd.isna(v) else v] for v in table["_cls"]]
+             if by is not None else [0] * len(table))
+    exact = dict(zip(np.asarray(t_unit, dtype=np.int64) * n_classes
+                     + np.asarray(t_cls, dtype=np.int64),
+                     table["area_ha"].to_numpy(), strict=True))
+    # each feature counted once, where most of it lies (about a local origin:
+    # GEOS's overlay is faster on small coordinates than on UTM ones)
+    b = shapely.total_bounds(geoms)
+    origin = np.round([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], -3)
+    pieces, feat, unit = _cut(shapely.transform(geoms, lambda xy: xy - origin),
+                              shapely.transform(units, lambda xy: xy - origin))
+    key = unit * n_classes + codes[feat]
+    area = shapely.area(pieces)
+    order = np.lexsort((-area, feat))
+    major = np.zeros(len(pieces), dtype=bool)
+    major[order[np.r_[True, feat[order][1:] != feat[order][:-1]]]] = True
+    count = np.bincount(key[major], minlength=(len(units) + 1) * n_classes)
+    return count, exact
 
-    def work(chunk: np.ndarray) -> np.ndarray:
-        g = shapely.buffer(chunk, close_m, quad_segs=1, join_style="mitre")
-        if close_m > 0:
-            # the mitred corners of slightly tilted neighbours leave runs of
-            # almost collinear vertices: drop them before buffering back in
-            g = shapely.simplify(g, close_m / 5)
-            g = shapely.buffer(g, -close_m, quad_segs=1, join_style="mitre")
-        return g
 
-    if len(several):
-        big = several[np.argsort(-shapely.get_num_coordinates(clusters[several]),
-                                 kind="stable")]
-        chunks = [big[k::threads] for k in range(max(1, min(threads, len(big))))]
-        with ThreadPoolExecutor(len(chunks)) as pool:
-            for idx, res in zip(chunks, pool.map(lambda k: work(clusters[k]), chunks),
-                                strict=True):
-                clusters[idx] = res
-    if simplify_m > 0:
-        clusters = shapely.simplify(clusters, simplify_m, preserve_topology=True)
-    out, owner = shapely.get_parts(clusters, return_index=True)
-    result = np.array([shapely.MultiPolygon()] * n_groups, dtype=object)
-    present = np.unique(cgroup[owner])
-    result[present] = shapely.multipolygons(out, indices=np.searchsorted(present, cgroup[owner]))
-    return result
+def _given(figures: pd.DataFrame, by: str | None, classes: list[Any], unit_ids: list[Any],
+           keys: np.ndarray, n_classes: int) -> pd.DataFrame:
+    """The results' figures of each aggregate (NaN where the results have none)."""
+    id_col = "commune_id" if "commune_id" in figures.columns else "cell"
+    need = [id_col, *([by] if by is not None else []), "area_ha"]
+    missing = [c for c in need if c not in figures.columns]
+    if missing:
+        raise SchemaError(f"the parcels' figures lack column(s) {missing}; they need "
+                          f"{need} (and optionally n_parcels), one row per commune × class")
+    code_of = {None if pd.isna(v) else v: k for k, v in enumerate(classes)}
+    unit_of = {str(v): k for k, v in enumerate(unit_ids)}
+    f_unit = np.array([unit_of.get(str(v), len(unit_ids)) if not pd.isna(v) else len(unit_ids)
+                       for v in figures[id_col]], dtype=np.int64)
+    f_cls = (np.array([code_of.get(None if pd.isna(v) else v, -1) for v in figures[by]],
+                      dtype=np.int64) if by is not None else np.zeros(len(figures), np.int64))
+    table = figures.assign(_key=f_unit * n_classes + f_cls)[f_cls >= 0]
+    cols = [c for c in ("n_parcels", "n_features", "area_ha") if c in table.columns]
+    return table.groupby("_key")[cols].sum(min_count=1).reindex(keys)
 
 
 def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame | None, *,
-               grid_m: float, simplify_m: float, crs: Any, language: str
+               grid_m: float, simplify_m: float, crs: Any, language: str,
+               figures: pd.DataFrame | None = None, measure: bool = True
                ) -> tuple[gpd.GeoDataFrame, str]:
     """Polygons dissolved by commune (or grid cell) × class, for display.
 
     Returns a GeoDataFrame in the metric CRS with the unit's name
-    (``commune_name`` or ``cell``), the class (column ``by``), the number of
-    features counted in the aggregate (each in the unit holding most of its
-    area; ``n_parcels`` for a parcels layer, else ``n_features``), the
-    exact ``area_ha`` as :func:`geoagri.area.area_by_zone` measures it, and
-    the display geometry (closed and simplified by ``simplify_m``); and the
-    name of the unit column.
+    (``commune_name`` or ``cell``), the class (column ``by``), the figures
+    (``figures``' rows for the unit × class; else, with ``measure``, the
+    number of features, each in the unit holding most of its area,
+    ``n_parcels`` for a parcels layer, else ``n_features``, and the exact
+    ``area_ha`` as :func:`geoagri.area.area_by_zone` measures it; else none),
+    and the display geometry (:func:`geoagri._generalize.dissolved_on_grid`,
+    never measured); and the name of the unit column.
     """
-    from geoagri.area import area_by_zone
-
     t = _T[language]
     mcrs = metric_crs(communes if communes is not None else gdf, crs=crs)
-    geoms = _repaired(np.asarray(gdf.geometry.to_crs(mcrs).values, dtype=object))
+    geoms = _in_crs(gdf.geometry, mcrs)
     if communes is not None:
-        units = np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object)
+        units = _in_crs(communes.geometry, mcrs)
         unit_col = "commune_name"
         src = next((c for c in ("commune_name", "commune_id") if c in communes.columns), None)
         names = (communes[src].tolist() if src is not None
                  else [str(k + 1) for k in range(len(units))])
+        unit_ids = (communes["commune_id"].tolist() if "commune_id" in communes.columns
+                    else names)
     else:
         units, names = _grid_cells(geoms, grid_m)
         unit_col = "cell"
+        unit_ids = list(names)
     names = [*names, t["outside"]]
     values = (gdf[by].astype(object).where(gdf[by].notna(), None).to_numpy()
               if by is not None else np.full(len(gdf), None, dtype=object))
@@ -898,52 +1018,26 @@ def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame
     classes = [None if pd.isna(u) else u for u in uniques]
     ncls = max(1, len(classes))
 
-    # exact areas: the same measure as the area tables
-    zones = gpd.GeoDataFrame({"_cls": values}, geometry=geoms, crs=mcrs)
-    unit_frame = gpd.GeoDataFrame({"commune_id": np.arange(len(units)),
-                                   "commune_name": names[:-1]}, geometry=units, crs=mcrs)
-    table = area_by_zone(zones, unit_frame, by=["_cls"] if by is not None else [], crs=mcrs,
-                         threads=_threads())
-    code_of = {v: k for k, v in enumerate(classes)}
-    t_unit = table["commune_id"].astype(object).where(table["commune_id"].notna(), len(units))
-    t_cls = ([code_of[None if pd.isna(v) else v] for v in table["_cls"]]
-             if by is not None else [0] * len(table))
-    exact = dict(zip(np.asarray(t_unit, dtype=np.int64) * ncls + np.asarray(t_cls, dtype=np.int64),
-                     table["area_ha"].to_numpy(), strict=True))
-
-    # pieces by unit × class; each feature counted once, where most of it lies.
-    # The geometry work runs about a local origin: GEOS's buffer and overlay
-    # are several times faster on small coordinates than on UTM ones.
-    b = shapely.total_bounds(geoms)
-    origin = np.round([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], -3)
-    pieces, feat, unit = _cut(shapely.transform(geoms, lambda xy: xy - origin),
-                              shapely.transform(units, lambda xy: xy - origin))
-    key = unit * ncls + codes[feat]
-    area = shapely.area(pieces)
-    order = np.lexsort((-area, feat))
-    major = np.zeros(len(pieces), dtype=bool)
-    major[order[np.r_[True, feat[order][1:] != feat[order][:-1]]]] = True
-    count = np.bincount(key[major], minlength=(len(units) + 1) * ncls)
-    # display geometry: slivers cut off at a border smaller than the display
-    # tolerance left out, the rest dissolved and closed
-    keep = major | (area >= simplify_m ** 2)
-    parts, pidx = shapely.get_parts(pieces[keep], return_index=True)
-    key = key[keep]
-    pkey = key[pidx]
-    order = np.argsort(pkey, kind="stable")
-    keys, inverse = np.unique(pkey[order], return_inverse=True)
-    shown = _closed(parts[order], inverse, len(keys), max(simplify_m, 0.0) / 2, simplify_m,
-                    _threads())
-    shown = shapely.transform(shown, lambda xy: xy + origin)
+    cell = grid_cell_m(shapely.total_bounds(geoms), simplify_m)
+    keys, shown = dissolved_on_grid(geoms, codes, units, ncls, cell_m=cell, simplify_m=cell)
     u, c = np.divmod(keys, ncls)
     n_col = "n_parcels" if "parcel_id" in gdf.columns else "n_features"
-    out = gpd.GeoDataFrame({
-        unit_col: [names[k] for k in u],
-        **({by: [classes[k] for k in c]} if by is not None else {}),
-        n_col: count[keys],
-        "area_ha": [float(exact.get(k, 0.0)) for k in keys],
-    }, geometry=shown, crs=mcrs)
-    return out[~out.geometry.is_empty].reset_index(drop=True), unit_col
+    columns: dict[str, Any] = {unit_col: [names[k] for k in u]}
+    if by is not None:
+        columns[by] = [classes[k] for k in c]
+    if figures is not None:
+        given = _given(figures, by, classes, unit_ids, keys, ncls)
+        for col in given.columns:
+            columns[n_col if col in ("n_parcels", "n_features") else col] = \
+                given[col].to_numpy()
+    elif measure:
+        count, exact = _measured(geoms, values, codes, classes, units, names, by, mcrs)
+        columns[n_col] = count[keys]
+        columns["area_ha"] = [float(exact.get(k, 0.0)) for k in keys]
+    log.info("map layer: %d features drawn on a %.1f m grid", len(gdf), cell)
+    out = gpd.GeoDataFrame(columns, geometry=shown, crs=mcrs)
+    out.attrs["cell_m"] = cell
+    return out, unit_col
 
 
 def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by: str | None,
@@ -951,11 +1045,12 @@ def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by:
                       labels: Mapping[str, str] | None, language: str, show: bool,
                       weight: float | None, fill_opacity: float, dash: str | None,
                       simplify_m: float, precision: int, communes: gpd.GeoDataFrame | None,
-                      grid_m: float, crs: Any) -> folium.GeoJson:
+                      grid_m: float, crs: Any, figures: pd.DataFrame | None,
+                      measure: bool) -> folium.GeoJson:
     """A large polygon layer dissolved by commune (or grid cell) × class (see map_layer)."""
     t = _T[language]
     agg, unit_col = _aggregate(gdf, color_by, communes, grid_m=grid_m, simplify_m=simplify_m,
-                               crs=crs, language=language)
+                               crs=crs, language=language, figures=figures, measure=measure)
     if communes is not None:
         unit = t["by_commune"]
     else:
@@ -970,11 +1065,16 @@ def _aggregated_layer(gdf: gpd.GeoDataFrame, *, name: str, color: str, color_by:
                     for a, b in zip(agg[unit_col], agg[color_by], strict=True)] \
         if color_by is not None else agg[unit_col]
     log.info("map layer %r: %d features shown as %d aggregates", name, len(gdf), len(agg))
+    # decimals of a degree down to half a cell (a degree of latitude is 111 km):
+    # 4 (11 m) on a province's 24.5 m grid, 5 (1.1 m) on a 5 m one
+    cell = agg.attrs.get("cell_m", simplify_m)
+    digits = max(0, math.ceil(-math.log10(max(cell, 1e-3) / 2 / 111_320)))
     return map_layer(agg, name=t["aggregated"].format(name=name, unit=unit), color=color,
                      color_by=color_by, colors=colors, popup_fields=[] if no_popup else cols,
                      labels=labels, tooltip_field="label", language=language, show=show,
                      weight=weight, fill_opacity=fill_opacity, dash=dash, simplify_m=0,
-                     precision=precision, max_features=max(len(agg), 1), crs=agg.crs)
+                     precision=min(precision, digits), max_features=max(len(agg), 1),
+                     crs=agg.crs)
 
 
 # --------------------------------------------------------------------------- legend
@@ -1379,15 +1479,17 @@ def _escape(text: object) -> str:
 
 
 class _Inline(branca.element.Element):
-    """A ``<script>`` or ``<style>`` element written as is (no template)."""
+    """Text written in the page as is (no template): in a ``<tag>`` element, or bare."""
 
-    def __init__(self, tag: str, text: str):
+    _template = Template("")  # never rendered: no template compiled per element
+
+    def __init__(self, tag: str | None, text: str):
         super().__init__()
         self._name = "Inline"
         self.tag, self.text = tag, text
 
     def render(self, **kwargs: Any) -> str:
-        return f"<{self.tag}>\n{self.text}\n</{self.tag}>"
+        return self.text if self.tag is None else f"<{self.tag}>\n{self.text}\n</{self.tag}>"
 
 
 #: folium's default assets an offline map does not need (no icon markers).
@@ -1926,7 +2028,8 @@ def plan_map(
     communes = plan.only("communes")
     mcrs = plan.metric_crs
     common = {"language": language, "simplify_m": simplify_m, "precision": precision,
-              "max_features": max_features, "communes": communes, "crs": mcrs}
+              "max_features": max_features, "communes": communes, "crs": mcrs,
+              "measure": False}
 
     m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
     for pane, z, clickable in _PANES:
@@ -1974,7 +2077,8 @@ def plan_map(
             colors = _palette(p[by], {}) if by else {}
             add("communes", map_layer(p, name=t["parcels"], show=False, weight=0.5,
                                       fill_opacity=0.5, color=_styles.PARCEL, color_by=by,
-                                      colors=colors, pane="geoagri-areas", **common),
+                                      colors=colors, pane="geoagri-areas",
+                                      figures=res.parcel_areas, **common),
                 _legend_items(list(colors), colors, "box", language, field=by) if by
                 else [(_styles.PARCEL, t["parcels"], "box")])
 

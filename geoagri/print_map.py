@@ -90,9 +90,11 @@ _LEGEND_BOX = (222.0, 16.0, 65.0, 166.0)
 #: Words of the print map that the web map does not have.
 _W = {
     "vi": {"north": "B", "synthetic": "dữ liệu tổng hợp", "crs": "Hệ tọa độ: {crs}",
-           "pump_legend": "Trạm bơm (theo tình trạng)"},
+           "pump_legend": "Trạm bơm (theo tình trạng)",
+           "names_hidden": "{n} tên xã không ghi: không đủ chỗ ở tỷ lệ này."},
     "en": {"north": "N", "synthetic": "synthetic data", "crs": "Coordinate system: {crs}",
-           "pump_legend": "Pump stations (by status)"},
+           "pump_legend": "Pump stations (by status)",
+           "names_hidden": "{n} commune names not written: no room at this scale."},
 }
 
 #: matplotlib settings of the drawing, applied only while it is drawn and saved.
@@ -345,18 +347,24 @@ def _draw(results: PlanResults, *, language: str, title: str | None, source: str
                      label, False) for c, label, _ in items]
 
     # commune names at a point inside each commune: a white halo (drawn as a path), then
-    # the name as text (so that the PDF's text can be searched and copied)
+    # the name as text (so that the PDF's text can be searched and copied); a name that
+    # would overlap one already written (larger communes first) is left out and counted
     if "commune_name" in communes.columns:
         from matplotlib.patheffects import Stroke
 
         halo = [Stroke(linewidth=1.8, foreground="white")]
-        for point, name in zip(geoms.representative_point(), communes["commune_name"],
-                               strict=True):
-            if not pd.isna(name):
-                for effects, gid in ((halo, "commune-name-halo"), (None, "commune-name")):
-                    ax.text(point.x, point.y, str(name), fontsize=6.5, ha="center",
-                            va="center", color="#222222", zorder=5, path_effects=effects,
-                            gid=gid)
+        points = geoms.representative_point()
+        names = communes["commune_name"]
+        written = _label_room(ax, points, names, geoms.area.to_numpy(), fontsize=6.5)
+        for k in np.flatnonzero(written):
+            for effects, gid in ((halo, "commune-name-halo"), (None, "commune-name")):
+                ax.text(points.iloc[k].x, points.iloc[k].y, str(names.iloc[k]), fontsize=6.5,
+                        ha="center", va="center", color="#222222", zorder=5,
+                        path_effects=effects, gid=gid)
+        hidden = int((~written & names.notna().to_numpy()).sum())
+        if hidden:
+            extra = w["names_hidden"].format(n=format_number(hidden, language=language))
+            note = f"{note} {extra}" if note else extra
 
     _scale_bar(ax, mcrs, language)
     _north_arrow(ax, mcrs, w["north"])
@@ -505,6 +513,45 @@ def _north_arrow(ax: Any, crs: Any, letter: str) -> None:
                             "color": "black", "linewidth": 1.4})
     ax.text(bx + size * 1.25 * math.sin(angle), by + size * 1.25 * math.cos(angle), letter,
             fontsize=11, fontweight="bold", ha="center", va="bottom", zorder=7)
+
+
+def _label_room(ax: Any, points: Any, names: pd.Series, areas: np.ndarray, *,
+                fontsize: float) -> np.ndarray:
+    """Which names can be written at their points without overlapping another one.
+
+    Each name's box (its text's width and height at ``fontsize``, plus a
+    point of margin, centred on its point) is kept if it meets no box kept
+    before it; names are taken by their commune's area, largest first.
+    Returns a boolean mask in the order of ``names`` (a missing name: False).
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    x0, x1 = ax.get_xlim()
+    pos = ax.get_position()
+    per_pt = (x1 - x0) / (pos.width * ax.get_figure().get_size_inches()[0] * 72)
+    prop = FontProperties(family=_RC["font.family"], size=fontsize)
+    measure = TextToPath()
+    boxes = np.full((len(names), 4), np.nan)
+    for k, (point, name) in enumerate(zip(points, names, strict=True)):
+        if pd.isna(name) or point is None or point.is_empty:
+            continue
+        width, height, _ = measure.get_text_width_height_descent(str(name), prop, ismath=False)
+        half_w, half_h = (width / 2 + 1) * per_pt, (height / 2 + 1) * per_pt
+        boxes[k] = (point.x - half_w, point.y - half_h, point.x + half_w, point.y + half_h)
+    kept = np.zeros(len(names), dtype=bool)
+    chosen: list[np.ndarray] = []
+    for k in np.argsort(-np.nan_to_num(areas), kind="stable"):
+        b = boxes[k]
+        if np.isnan(b[0]):
+            continue
+        if chosen:
+            c = np.array(chosen)
+            if ((c[:, 0] < b[2]) & (b[0] < c[:, 2]) & (c[:, 1] < b[3]) & (b[1] < c[:, 3])).any():
+                continue
+        chosen.append(b)
+        kept[k] = True
+    return kept
 
 
 def _legend(fig: Figure, handles: Sequence[tuple[Any, str, bool]], note: str | None) -> None:

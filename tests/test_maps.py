@@ -485,6 +485,117 @@ def test_plan_map_aggregates_parcels(plan):
     assert "Parcels (aggregated by commune × land use)" in layer_names(m)
 
 
+def _parcel_layer(m):
+    return next(c for c in m._children.values()
+                if isinstance(c, folium.GeoJson) and c.layer_name.startswith("Parcels ("))
+
+
+def test_plan_map_computes_no_parcel_figure_without_the_results():
+    from dataclasses import replace
+
+    parcels, communes = _field()
+    d = demo()
+    p = replace(d, layers={"communes": communes, "parcels": parcels},
+                sources={k: d.sources[k] for k in ("communes", "parcels")},
+                metric_crs=communes.crs)
+    layer = _parcel_layer(plan_map(p, language="en", max_features=100))
+    props = [f["properties"] for f in layer.data["features"]]
+    # commune and land use only: no count, no area of the map's own
+    assert {k for pr in props for k in pr if k.startswith("p")} == {"p0", "p1"}
+    assert not any(" ha" in v for pr in props for v in pr.values() if isinstance(v, str))
+
+
+def test_plan_map_draws_the_results_parcel_figures_whatever_the_display_tolerance():
+    from dataclasses import replace
+
+    parcels, communes = _field()
+    d = demo()
+    p = replace(d, layers={"communes": communes, "parcels": parcels},
+                sources={k: d.sources[k] for k in ("communes", "parcels")},
+                metric_crs=communes.crs)
+    # the results' figures: areas as area_by_zone measures them, and a count the map
+    # could not have found itself (each row's own number)
+    table = area_by_zone(parcels, communes, by="land_use", crs="EPSG:32648")
+    table["n_parcels"] = np.arange(1, len(table) + 1) * 1000
+    shown = {}
+    for simplify_m in (5.0, 40.0):
+        layer = _parcel_layer(plan_map(p, MapResults(parcel_areas=table), language="en",
+                                       max_features=100, simplify_m=simplify_m))
+        shown[simplify_m] = {(f["properties"]["p0"], f["properties"]["p1"]): f
+                             for f in layer.data["features"]}
+    coarse, fine = shown[40.0], shown[5.0]
+    assert len(fine) == len(table)  # on a 5 m grid every row is drawn
+    assert set(coarse) <= set(fine)  # on a 40 m one, single parcels may be too small
+    for key in coarse:  # the same figures, drawn on different shapes
+        assert {k: v for k, v in fine[key]["properties"].items() if k != "style"} == \
+            {k: v for k, v in coarse[key]["properties"].items() if k != "style"}
+    assert any(fine[k]["geometry"] != coarse[k]["geometry"] for k in coarse)
+    table["commune_name"] = table["commune_name"].fillna("Outside the communes")
+    for row in table.itertuples():
+        props = fine[(row.commune_name, row.land_use)]["properties"]
+        assert props["p2"] == format_number(row.n_parcels, language="en")
+        assert props["p3"] == format_area_ha(row.area_ha, language="en", decimals=1)
+
+
+def test_a_plan_indicator_of_parcel_area_is_what_the_parcel_popups_show():
+    from dataclasses import replace
+
+    from geoagri.results import compute
+
+    d = demo()
+    own = {"parcel_area": {"label_vi": "Diện tích thửa đất", "label_en": "Parcel area",
+                           "source": "parcels", "measure": "area", "by": ["land_use"],
+                           "unit": "ha"}}
+    results = compute(replace(d, indicators=own), curve_steps=0)
+    figures = results.map_results().parcel_areas
+    expected = area_by_zone(d["parcels"], d.only("communes"), by="land_use",
+                            crs=d.metric_crs).dropna(subset=["commune_id"])
+    assert sorted(map(str, figures["commune_id"])) == sorted(map(str, expected["commune_id"]))
+    merged = figures.astype({"commune_id": str}).merge(
+        expected.astype({"commune_id": str}), on=["commune_id", "land_use"])
+    assert np.allclose(merged["area_ha_x"], merged["area_ha_y"], rtol=1e-9, atol=0)
+    assert figures["n_parcels"].sum() == len(d["parcels"])  # each parcel once
+    layer = _parcel_layer(plan_map(results.plan, results.map_results(), language="en",
+                                   max_features=100))
+    popups = {f["properties"]["p0"]: f["properties"] for f in layer.data["features"]}
+    for row in merged.itertuples():
+        assert popups[row.commune_name]["p3"] == format_area_ha(row.area_ha_x, language="en",
+                                                                decimals=1)
+    # a plan without such an indicator: no figure on the parcels
+    assert compute(d, curve_steps=0).map_results().parcel_areas is None
+
+
+def test_feature_geometry_is_the_geojson_of_each_type():
+    from geoagri.maps import _geojson_geometries
+
+    geoms = np.array([
+        Point(105.1, 10.2), LineString([(105, 10), (105.5, 10.25)]), box(105, 10, 106, 11),
+        shapely.Polygon(box(0, 0, 4, 4).exterior.coords, [box(1, 1, 2, 2).exterior.coords]),
+        shapely.MultiPolygon([box(0, 0, 1, 1), box(2, 2, 3, 3)]),
+        shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
+        shapely.MultiPoint([(0, 0), (1, 1)]), None, shapely.Polygon(),
+        shapely.GeometryCollection([Point(0, 0)])], dtype=object)
+    got = _geojson_geometries(geoms)
+    assert got[7] is None
+    assert got[1] == {"type": "LineString", "coordinates": [[105.0, 10.0], [105.5, 10.25]]}
+    # box(1, 1, 2, 2)'s ring as the hole, in its order
+    assert got[3]["coordinates"][1] == [[2.0, 1.0], [2.0, 2.0], [1.0, 2.0], [1.0, 1.0],
+                                        [2.0, 1.0]]
+    for g, shape in zip(geoms, got, strict=True):
+        if g is not None:  # as GEOS writes it
+            assert shapely.geometry.shape(shape).equals_exact(g, 0) or g.is_empty
+            assert json.loads(json.dumps(shape)) == json.loads(shapely.to_geojson(g))
+
+
+def test_a_name_that_looks_like_a_template_is_written_as_it_is(tmp_path):
+    works = demo()["works"].head(2).copy()
+    works["name"] = ["{{ 7 * 7 }}", "{% if true %}x{% endif %}"]
+    m = layer_map(works, name="Works", popup_fields=["name"], offline=True)
+    m.save(tmp_path / "m.html")
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "{{ 7 * 7 }}" in page and "{% if true %}x{% endif %}" in page
+
+
 def _html(layer):
     import folium
 

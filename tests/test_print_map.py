@@ -17,6 +17,7 @@ from dataclasses import replace
 import folium
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from matplotlib.ft2font import FT2Font
@@ -231,6 +232,32 @@ def test_hostile_commune_names_are_drawn_verbatim(results, tmp_path):
     text = _pdftotext(tmp_path / "h.pdf")
     for name in HOSTILE[:3]:  # "$x^2$" is not typeset as x²: mathtext is off
         assert name in text, name
+
+
+def test_names_that_would_overlap_are_left_out_and_counted(results):
+    # each commune drawn twice, under a second name: two names at one point
+    first = results.plan.only("communes")
+    copy = first.assign(commune_id=first["commune_id"].astype(str) + "-2",
+                        commune_name=first["commune_name"] + " (2)")
+    communes = pd.concat([first, copy], ignore_index=True)
+    layers = dict(results.plan.layers)
+    layers["communes"] = communes
+    crowded = replace(results, plan=replace(results.plan, layers=layers))
+    fig = print_map(crowded)
+    fig.canvas.draw()
+    texts = _by_gid(_map_axes(fig), "commune-name")
+    assert len(texts) == len(first)  # one of each pair
+    # the written names do not overlap one another
+    boxes = [t.get_window_extent() for t in texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    # the largest commune is named; the others left out are counted in the legend
+    largest = communes.to_crs(results.plan.metric_crs).area.idxmax()
+    assert communes.loc[largest, "commune_name"] in [t.get_text() for t in texts]
+    legend = next(a for a in fig.axes if a.get_gid() == "legend")
+    notes = " ".join(t.get_text() for t in legend.texts).replace("\n", " ")
+    assert f"{len(communes) - len(texts)} tên xã không ghi" in notes
 
 
 @needs_poppler
