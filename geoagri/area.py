@@ -51,8 +51,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import geopandas as gpd
@@ -63,7 +63,13 @@ import shapely
 from geoagri._dask_hook import ClusterRun, on_cluster
 from geoagri._engine.pieces import REL_TOL, allocate, cut_once, overlap_pairs
 from geoagri._engine.threads import n_threads
-from geoagri._engine.union import OverlapSets, overlap_sets, sets_by_region
+from geoagri._engine.union import (
+    OverlapSets,
+    home_region,
+    overlap_sets,
+    place_sets,
+    sets_by_region,
+)
 from geoagri.boundaries import disjoint
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriWarning, OptionError, SchemaError
@@ -225,11 +231,21 @@ def area_by_zone(
     zi = np.flatnonzero(polygonal)
     zg = zgeoms[zi]
     zcodes = codes[zi]
-    with ThreadPoolExecutor(1) as pool:  # the overlaps found while the zones are allocated
-        found = pool.submit(_overlaps, zg, zcodes, threads=nthreads)
+    # two threads: the overlaps are searched while the zones are allocated, and the
+    # larger sets of overlapping zones while the pairs are placed in communes
+    pairs: Future = Future()
+    with ThreadPoolExecutor(1) as pool:
+        found = pool.submit(_overlaps, zg, zcodes, threads=nthreads, on_pairs=pairs.set_result)
         g, c, a = allocate(zg, cgeoms, pieces, threads=nthreads)
+        home = home_region(g, c, n=len(zg), n_regions=nc)
+        wait([pairs, found], return_when=FIRST_COMPLETED)
+        placed = None
+        if pairs.done():
+            first = pairs.result()
+            placed = place_sets(first, cgeoms, pieces, home=home[first.used], threads=nthreads)
         n_pairs, sets = found.result()
-    og, oc, oa = sets_by_region(sets, (g, c, a), cgeoms, pieces, threads=nthreads)
+    og, oc, oa = sets_by_region(sets, (g, c, a), cgeoms, pieces, home=home, placed=placed,
+                                threads=nthreads)
     size = (nc + 1) * ngroups
     raw = np.bincount(c * ngroups + zcodes[g], weights=a, minlength=size)
     overlap = np.bincount(oc * ngroups + zcodes[og], weights=oa, minlength=size)
@@ -263,11 +279,12 @@ def area_by_zone(
     return out
 
 
-def _overlaps(zones: np.ndarray, codes: np.ndarray, *, threads: int
-              ) -> tuple[int, OverlapSets]:
+def _overlaps(zones: np.ndarray, codes: np.ndarray, *, threads: int,
+              on_pairs: Callable[[OverlapSets], object]) -> tuple[int, OverlapSets]:
     """The overlapping pairs of same-group zones, and their sets (needs no communes)."""
     i, j, pair_area, flat = overlap_pairs(zones, codes, threads=threads, flattened=True)
-    return len(i), overlap_sets(zones, i, j, pair_area, flattened=flat, threads=threads)
+    return len(i), overlap_sets(zones, i, j, pair_area, flattened=flat, threads=threads,
+                                on_pairs=on_pairs)
 
 
 def _by_village(zones: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, **options: Any

@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ class Pieces:
         Whether the piece is its whole cell (the cell lies inside the commune).
     tree : shapely.STRtree
         Index of ``geoms``.
+    flat : Polygons
+        ``geoms`` flattened (:func:`geoagri._engine.clip.polygons`), on first use.
     """
 
     geoms: np.ndarray
@@ -63,6 +66,11 @@ class Pieces:
     cells: np.ndarray
     full: np.ndarray
     tree: shapely.STRtree
+
+    @functools.cached_property
+    def flat(self) -> Polygons:
+        """The pieces flattened, once (they are clipped with as one more member of a set)."""
+        return polygons(self.geoms)
 
 
 #: Pieces of the last few arrays cut by :func:`cut_once`, with the geometries they were

@@ -48,6 +48,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,8 @@ from geoagri._engine.clip import Polygons, common_area, concat, polygons
 from geoagri._engine.pieces import REL_TOL, Pieces, allocate, cluster_labels
 from geoagri._engine.threads import parallel
 
-__all__ = ["OverlapSets", "overlap_by_region", "overlap_sets", "sets_by_region", "union_clusters"]
+__all__ = ["OverlapSets", "home_region", "overlap_by_region", "overlap_sets", "place_sets",
+           "sets_by_region", "union_clusters"]
 
 #: Sets of overlapping zones per cluster above which the cluster is unioned with GEOS.
 MAX_TERMS = 256
@@ -156,8 +158,14 @@ def _contained(n: int, i: np.ndarray, j: np.ndarray, area: np.ndarray, size: np.
     return inner
 
 
-def _home(g: np.ndarray, r: np.ndarray, *, n: int, n_regions: int) -> np.ndarray:
-    """The one region each of ``n`` geometries lies in (allocation rows ``g, r``), else -1."""
+def home_region(g: np.ndarray, r: np.ndarray, *, n: int, n_regions: int) -> np.ndarray:
+    """The one region each of ``n`` geometries lies in (allocation rows ``g, r``), else -1.
+
+    Examples
+    --------
+    >>> home_region(np.array([0, 1, 1, 2]), np.array([3, 0, 1, 1]), n=4, n_regions=5).tolist()
+    [3, -1, 1, -1]
+    """
     gr = np.unique(g * (n_regions + 1) + r)
     owner, region = np.divmod(gr, n_regions + 1)
     one = np.bincount(owner, minlength=n)[owner] == 1
@@ -187,7 +195,7 @@ def _crossing(members: np.ndarray, common: np.ndarray, bounds: np.ndarray,
     b = bounds[members]
     box = shapely.box(b[:, :, 0].max(axis=1), b[:, :, 1].max(axis=1),
                       b[:, :, 2].min(axis=1), b[:, :, 3].min(axis=1))
-    home = _home(*allocate(box, regions, pieces, threads=threads)[:2], n=len(box),
+    home = home_region(*allocate(box, regions, pieces, threads=threads)[:2], n=len(box),
                  n_regions=n_regions)
     one = np.flatnonzero(home >= 0)  # the box, hence the common part, in one region
     out_g, out_r, out_a = [members[one, 0]], [home[one]], [common[one]]
@@ -259,7 +267,8 @@ class OverlapSets:
 
 def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarray, *,
                  flattened: tuple[np.ndarray, Polygons] | None = None, threads: int = 1,
-                 max_terms: int = MAX_TERMS) -> OverlapSets:
+                 max_terms: int = MAX_TERMS,
+                 on_pairs: Callable[[OverlapSets], object] | None = None) -> OverlapSets:
     """The sets of overlapping zones and their common areas, from the overlapping pairs.
 
     The part of :func:`overlap_by_region` that needs no regions: it can run
@@ -279,6 +288,11 @@ def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarr
     threads : int, default 1
     max_terms : int, default MAX_TERMS
         Sets per cluster above which the cluster is unioned with GEOS.
+    on_pairs : callable, optional
+        Called with the sets of two (the pairs, without zones inside
+        another) as soon as they are known, before the larger sets are
+        searched: the caller can place them in regions meanwhile
+        (:func:`place_sets`).
 
     Returns
     -------
@@ -311,6 +325,10 @@ def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarr
     i, j, area = i[keep], j[keep], area[keep]
     cluster = cluster_labels(n, i, j)
     none = np.zeros(0, dtype=np.int64)
+    if on_pairs is not None:
+        on_pairs(OverlapSets(len(geoms), used, sub, polys, inner, cluster,
+                             [np.column_stack([i, j])] if len(i) else [], [area] if len(i) else [],
+                             none, none, np.zeros(0, dtype=object)))
     levels, areas, over = [], [], none
     if len(i):
         levels, areas, over = _cliques(n, i, j, area, sub, cluster, polys=polys,
@@ -325,37 +343,39 @@ def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarr
                        reps, unions)
 
 
-def sets_by_region(sets: OverlapSets, raw: tuple[np.ndarray, np.ndarray, np.ndarray],
-                   regions: np.ndarray, pieces: Pieces, *, threads: int = 1
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Area counted more than once per region, from :func:`overlap_sets`' sets.
+def place_sets(sets: OverlapSets, regions: np.ndarray, pieces: Pieces, *, home: np.ndarray,
+               first: int = 0, threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The common areas of ``sets.levels[first:]``, signed, per region.
 
-    See :func:`overlap_by_region` (the parameters and the result).
+    Parameters
+    ----------
+    sets : OverlapSets
+    regions, pieces : ndarray, Pieces
+        The regions and their pieces (region ``len(regions)``: outside).
+    home : ndarray of int
+        :func:`home_region` of ``sets.geoms`` (the one region each lies in, or -1).
+    first : int, default 0
+        The first level placed (0: the pairs).
+    threads : int, default 1
+
+    Returns
+    -------
+    zone, region, area : ndarray
+        The first member of each set (a position in ``sets.geoms``), a region, and
+        the common area there (m²), positive for sets of an even size.  The
+        sets of the clusters in ``sets.over`` are placed too (the caller
+        leaves them out).
     """
-    none = np.zeros(0, dtype=np.int64)
-    if not len(sets.used):
-        return none, none, np.zeros(0)
-    geoms, polys, inner, cluster = sets.geoms, sets.polys, sets.inner, sets.cluster
-    n = len(geoms)
-    local = np.full(sets.n, -1)
-    local[sets.used] = np.arange(n)
-    g, r, a = raw
-    rows = local[g] >= 0
-    g, r, a = local[g[rows]], r[rows], a[rows]
-    out_g, out_r, out_a = [g[inner[g]]], [r[inner[g]]], [a[inner[g]]]
-    home = _home(g, r, n=n, n_regions=len(regions))
+    out_g, out_r, out_a = [], [], []
     both = None  # zones then pieces, to clip sets that cross a border: built if needed
-    dropped = np.zeros(max(int(cluster.max()) + 1, 1), dtype=bool)
-    dropped[sets.over] = True
-    bounds = shapely.bounds(geoms)
-    for k, (members, common) in enumerate(zip(sets.levels, sets.areas, strict=True), start=2):
-        keep = ~dropped[cluster[members[:, 0]]]
-        members, common = members[keep], common[keep]
-        sign = 1.0 if k % 2 == 0 else -1.0
+    bounds = shapely.bounds(sets.geoms)
+    for k in range(first, len(sets.levels)):
+        members, common = sets.levels[k], sets.areas[k]
+        sign = 1.0 if k % 2 == 0 else -1.0  # sets of 2, 3, …: +, -, …
         # the common part lies in the region of any member that lies in one
         h = home[members]
-        first = np.argmax(h >= 0, axis=1)
-        h = h[np.arange(len(h)), first]
+        at = np.argmax(h >= 0, axis=1)
+        h = h[np.arange(len(h)), at]
         inside = h >= 0
         out_g.append(members[inside, 0])
         out_r.append(h[inside])
@@ -363,16 +383,53 @@ def sets_by_region(sets: OverlapSets, raw: tuple[np.ndarray, np.ndarray, np.ndar
         cross = ~inside
         if cross.any():
             if both is None:
-                both = (np.r_[geoms, pieces.geoms], concat(polys, polygons(pieces.geoms)))
+                both = (np.r_[sets.geoms, pieces.geoms], concat(sets.polys, pieces.flat))
             tg, tr, ta = _crossing(members[cross], common[cross], bounds, both, regions,
                                    pieces, threads=threads)
             out_g.append(tg)
             out_r.append(tr)
             out_a.append(sign * ta)
+    none = np.zeros(0, dtype=np.int64)
+    return (np.concatenate([none, *out_g]), np.concatenate([none, *out_r]),
+            np.concatenate([np.zeros(0), *out_a]))
+
+
+def sets_by_region(sets: OverlapSets, raw: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   regions: np.ndarray, pieces: Pieces, *, home: np.ndarray | None = None,
+                   placed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                   threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Area counted more than once per region, from :func:`overlap_sets`' sets.
+
+    See :func:`overlap_by_region` (the parameters and the result).  ``home``:
+    :func:`home_region` of all the zones, when the caller has it; ``placed``:
+    the pairs already placed (:func:`place_sets` of the sets given to
+    ``overlap_sets``' ``on_pairs``).
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if not len(sets.used):
+        return none, none, np.zeros(0)
+    inner, cluster = sets.inner, sets.cluster
+    n = len(sets.geoms)
+    local = np.full(sets.n, -1)
+    local[sets.used] = np.arange(n)
+    g, r, a = raw
+    rows = local[g] >= 0
+    g, r, a = local[g[rows]], r[rows], a[rows]
+    home = home_region(g, r, n=n, n_regions=len(regions)) if home is None else home[sets.used]
+    pg, pr, pa = place_sets(sets, regions, pieces, home=home, first=0 if placed is None else 1,
+                            threads=threads)
+    if placed is not None:
+        pg, pr, pa = np.r_[placed[0], pg], np.r_[placed[1], pr], np.r_[placed[2], pa]
+    dropped = np.zeros(n, dtype=bool)  # members of the clusters unioned with GEOS
+    if len(sets.over):
+        over = np.zeros(int(cluster.max()) + 1, dtype=bool)
+        over[sets.over] = True
+        dropped[cluster >= 0] = over[cluster[cluster >= 0]]
+    keep = ~dropped[pg]
+    out_g, out_r, out_a = [g[inner[g]], pg[keep]], [r[inner[g]], pr[keep]], \
+        [a[inner[g]], pa[keep]]
     if len(sets.over):  # the members' area less the union's
-        member = np.zeros(n, dtype=bool)
-        member[cluster >= 0] = dropped[cluster[cluster >= 0]]
-        member = member[g]
+        member = dropped[g]
         out_g.append(g[member])
         out_r.append(r[member])
         out_a.append(a[member])
