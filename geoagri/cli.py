@@ -130,8 +130,6 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         def tables(d: Path) -> None:
             write_layer(infra.coverage, d / "tables" / "coverage.csv")
             write_layer(infra.appendix_iv, d / "tables" / "appendix_4_proposals.csv")
-            if infra.siting is not None:
-                write_layer(infra.siting.curve, d / "tables" / "siting_curve.csv")
             if len(infra.lines):
                 write_layer(infra.bill, d / "tables" / "bill_of_quantities.csv")
 
@@ -160,13 +158,17 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         outputs.render("report.docx", lambda d: write_report_docx(
             results.report, d / "report.docx", language=language,
             map_image=d / "map.png" if (d / "map.png").is_file() else None))
-    if not layers:
-        return
-    step("layers")
-    spatial = {n: g for n, g in plan.layers.items() if hasattr(g, "geometry")}
-    outputs.render("layers.gpkg", lambda d: (
-        write_layer(plan.summary().reset_index(), d / "layers.csv"),
-        export_layers(spatial, d / "layers.gpkg", language=language)))
+    if layers:
+        step("layers")
+        spatial = {n: g for n, g in plan.layers.items() if hasattr(g, "geometry")}
+        outputs.render("layers.gpkg", lambda d: (
+            write_layer(plan.summary().reset_index(), d / "layers.csv"),
+            export_layers(spatial, d / "layers.gpkg", language=language)))
+    if infra is not None and infra.siting is not None:
+        # last: the curve's points are solved on their own thread meanwhile
+        step("tables/siting_curve.csv")
+        outputs.render("tables/siting_curve.csv", lambda d: write_layer(
+            infra.siting.curve, d / "tables" / "siting_curve.csv"))
 
 
 def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command: str,
@@ -175,7 +177,7 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     from geoagri.outputs import OutputSet
     from geoagri.results import STEPS, compute
 
-    progress = _Progress(len(STEPS) + 8)
+    progress = _Progress(len(STEPS) + 9)
     try:
         with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
             results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=progress)

@@ -77,7 +77,7 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,7 +214,7 @@ class SitingResult:
 
     sites: gpd.GeoDataFrame
     cells: gpd.GeoDataFrame
-    curve: pd.DataFrame
+    _curve: pd.DataFrame | _PendingCurve = field(repr=False)
     covered_ha: float
     existing_covered_ha: float
     reachable_ha: float
@@ -229,6 +229,25 @@ class SitingResult:
     metric_crs: CRS = field(repr=False)
     unreachable: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     demand_unit: str = "ha"
+
+    @property
+    def curve(self) -> pd.DataFrame:
+        """Hectares newly served against budget (see the class docstring).
+
+        Its points below the budget are solved on a thread of their own while
+        the caller goes on (a report, a map); the first read waits for them.
+        """
+        if isinstance(self._curve, _PendingCurve):
+            object.__setattr__(self, "_curve", self._curve.result())
+        return self._curve
+
+    def __getstate__(self) -> dict:
+        """Pickled with its curve solved."""
+        return {**self.__dict__, "_curve": self.curve}
+
+    def __setstate__(self, state: dict) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
 
     @property
     def unreachable_ha(self) -> float:
@@ -1455,12 +1474,13 @@ def site_pump_stations(
                                         site_ids[np.maximum(nearest_site, 0)], None))
     cells.insert(4, "reachable", reachable | by_existing)
 
-    curve = _curve(model, cost, weights, cover, n_stations=n_stations,
-                   budget_vnd=sol.cost_vnd if cover_all else budget_vnd,
-                   steps=int(curve_steps) if has_cost else 0, final=sol, early=early)
+    curve = _PendingCurve(lambda: _curve(
+        model, cost, weights, cover, n_stations=n_stations,
+        budget_vnd=sol.cost_vnd if cover_all else budget_vnd,
+        steps=int(curve_steps) if has_cost else 0, final=sol, early=early))
     covered_ha = float(area_ha[new_cov].sum())
     return SitingResult(
-        sites=sites, cells=cells, curve=curve, covered_ha=covered_ha,
+        sites=sites, cells=cells, _curve=curve, covered_ha=covered_ha,
         existing_covered_ha=existing_ha, reachable_ha=reachable_ha, demand_ha=demand_ha,
         cost_vnd=sol.cost_vnd,
         ha_per_billion_vnd=(covered_ha / (sol.cost_vnd / _BILLION) if sol.cost_vnd > 0
@@ -1480,6 +1500,22 @@ def _unreachable(dem: _Demand, weights: np.ndarray, reachable: np.ndarray,
                                                        all_matches=False)[1]
     return pd.DataFrame({"cell_id": dem.ids[lost], dem.column: weights[lost],
                          "nearest_candidate_m": dist})
+
+
+class _PendingCurve:
+    """The budget curve, made at its first read (its points may still be solving)."""
+
+    def __init__(self, make: Callable[[], pd.DataFrame]) -> None:
+        self._make: Callable[[], pd.DataFrame] | None = make
+        self._value: pd.DataFrame | None = None
+        self._lock = threading.Lock()
+
+    def result(self) -> pd.DataFrame:
+        """The curve (made once, whichever thread asks first)."""
+        with self._lock:
+            if self._make is not None:
+                self._value, self._make = self._make(), None
+            return self._value
 
 
 class _CurvePoints:

@@ -391,6 +391,26 @@ def test_curve_keeps_the_point_before_beside_sites_that_serve_nothing(three_fiel
     assert sorted(r.sites["site_id"]) == ["E", "M", "W"]
 
 
+def test_curve_read_later_from_another_thread_and_after_pickling(three_fields):
+    # the curve's points below the budget are solved on their own thread while the
+    # caller goes on; reading it from another thread, twice, or after a pickle round
+    # trip gives the curve of the known case above
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    cand = points(["W", "M", "E"], [(0.5, 0.5), (2.5, 0.5), (4.5, 0.5)],
+                  cost=[1.0e9, 2.0e9, 1.0e9])
+    r = site_pump_stations(three_fields, candidates=cand, radius_m=800, cell_m=1000,
+                           budget_vnd=4.0e9, station_cost_vnd="cost", curve_steps=4)
+    copy = pickle.loads(pickle.dumps(r))
+    with ThreadPoolExecutor(2) as pool:
+        read = list(pool.map(lambda _: r.curve, range(2)))
+    assert read[0] is read[1] is r.curve
+    for curve in (r.curve, copy.curve):
+        assert curve["covered_ha"].tolist() == pytest.approx([100, 200, 200, 300])
+        assert curve["cost_vnd"].tolist() == pytest.approx([1e9, 2e9, 2e9, 4e9])
+
+
 def test_curve_when_the_result_fits_the_first_budget(three_fields):
     # One site in the middle reaches all three fields (2 km < 2.1 km) for 1 bn VND: the
     # best set at every point of the curve, far below the first budget (2 bn); the
