@@ -151,8 +151,9 @@ class PlanResults:
         Examples
         --------
         >>> from geoagri.datasets import demo
-        >>> compute(demo(), curve_steps=0).parcel_areas() is None
-        True
+        >>> areas = compute(demo(), curve_steps=0).parcel_areas()  # the catalogue's parcel_area
+        >>> int(areas["n_parcels"].sum()), round(float(areas["area_ha"].sum()))
+        (2744, 1672)
         """
         table = self.indicators
         if table is None or not len(table):

@@ -537,16 +537,11 @@ def test_plan_map_draws_the_results_parcel_figures_whatever_the_display_toleranc
         assert props["p3"] == format_area_ha(row.area_ha, language="en", decimals=1)
 
 
-def test_a_plan_indicator_of_parcel_area_is_what_the_parcel_popups_show():
-    from dataclasses import replace
-
+def test_the_parcel_area_indicator_is_what_the_parcel_popups_show():
     from geoagri.results import compute
 
     d = demo()
-    own = {"parcel_area": {"label_vi": "Diện tích thửa đất", "label_en": "Parcel area",
-                           "source": "parcels", "measure": "area", "by": ["land_use"],
-                           "unit": "ha"}}
-    results = compute(replace(d, indicators=own), curve_steps=0)
+    results = compute(d, curve_steps=0)  # the catalogue's parcel_area, by land use
     figures = results.map_results().parcel_areas
     expected = area_by_zone(d["parcels"], d.only("communes"), by="land_use",
                             crs=d.metric_crs).dropna(subset=["commune_id"])
@@ -561,8 +556,6 @@ def test_a_plan_indicator_of_parcel_area_is_what_the_parcel_popups_show():
     for row in merged.itertuples():
         assert popups[row.commune_name]["p3"] == format_area_ha(row.area_ha_x, language="en",
                                                                 decimals=1)
-    # a plan without such an indicator: no figure on the parcels
-    assert compute(d, curve_steps=0).map_results().parcel_areas is None
 
 
 def test_feature_geometry_is_the_geojson_of_each_type():
