@@ -72,11 +72,9 @@ def code_text(value: object) -> str | None:
 @lru_cache(maxsize=1)
 def _official() -> pd.DataFrame:
     """The whole official lineage (cached; never hand out: callers copy)."""
-    from vietnamadminunits.converter.converter_2025 import (
-        DICT_PROVINCE_WARD_DIVIDED,
-        DICT_PROVINCE_WARD_NO_DIVIDED,
-    )
-    from vietnamadminunits.database import get_data
+    from geoagri._admin_data import converter_2025, get_data
+
+    lineage = converter_2025()
 
     old_keys = pd.DataFrame(
         get_data(
@@ -101,14 +99,14 @@ def _official() -> pd.DataFrame:
         )
     )
     rows: list[tuple[str, str, bool, bool]] = []  # old code, new code, divided, default
-    for province, wards in DICT_PROVINCE_WARD_NO_DIVIDED.items():
+    for province, wards in lineage["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
         for ward, olds in wards.items():
             rows += [
                 (old_code_of[o], new_code_of[province, ward], False, True)
                 for o in olds
                 if o in old_code_of
             ]  # island districts have no ward
-    for province, olds in DICT_PROVINCE_WARD_DIVIDED.items():
+    for province, olds in lineage["DICT_PROVINCE_WARD_DIVIDED"].items():
         for old, news in olds.items():
             rows += [
                 (
