@@ -122,8 +122,11 @@ def feature_accounting(
         from geoagri.crs import metric_crs
 
         mcrs = metric_crs(layers[ref[0]], crs=crs, province=province, era=era)
-        land = shapely.union_all(
-            np.asarray(layers[ref[0]].geometry.to_crs(mcrs).values, dtype=object))
+        geoms = np.asarray(layers[ref[0]].geometry.to_crs(mcrs).values, dtype=object)
+        # communes that tile the land without gap or overlap are merged by dropping the
+        # edges they share (a tenth of the time of a general union, the same land)
+        land = (shapely.coverage_union_all(geoms) if shapely.coverage_is_valid(geoms)
+                else shapely.union_all(geoms))
         shapely.prepare(land)
     rows = []
     for name, frame in layers.items():
