@@ -1179,16 +1179,61 @@ def _per_feature(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
     return f
 
 
-def _areas(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame, take: np.ndarray,
-           by: Sequence[str], season: bool, year: int) -> tuple[np.ndarray, ...] | None:
-    """Area counted once per commune (× category × season) of the features at ``take``:
-    (commune positions, categories, seasons, ha), or None without features."""
-    from geoagri.area import area_by_zone
+def _area_groups(ind: Indicator, by: Sequence[str], season: bool) -> list[str]:
+    return list(dict.fromkeys([*by, *(["season"] if season or ind.measure == "sown_area"
+                                      else [])]))
 
-    groups = list(dict.fromkeys([*by, *(["season"] if season or ind.measure == "sown_area"
-                                        else [])]))
+
+def _known_area(ind: Indicator, run: _Run, groups: Sequence[str], year: int
+                ) -> pd.DataFrame | None:
+    """The area table given for the indicator (``known_areas``), when it is this year's."""
     known = run.known_areas.get(ind.id)
     if known is not None and not groups and known.attrs.get("year") == year == run.year:
+        return known
+    return None
+
+
+def _measure_areas(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
+                   selected: Sequence[tuple[int, np.ndarray]], by: Sequence[str],
+                   season: bool) -> None:
+    """Measure, in one :func:`geoagri.area.area_by_zone` call, the areas of every set of
+    features (one a year) :func:`_areas` will be asked for: each set is a group of its
+    own, so its figures are those of a call on it alone."""
+    from geoagri.area import area_by_zone
+
+    groups = _area_groups(ind, by, season)
+    todo: dict[bytes, np.ndarray] = {}
+    for year, take in selected:
+        key = ("areas", name, take.tobytes(), tuple(groups), tuple(by), season)
+        if len(take) and key not in run._cache and _known_area(ind, run, groups, year) is None:
+            todo.setdefault(take.tobytes(), take)
+    if not todo:
+        return
+    sets = list(todo.values())
+    z = pd.concat([layer.iloc[take][[*groups, "geometry"]].assign(_set=k)
+                   for k, take in enumerate(sets)])
+    t = area_by_zone(z, run.communes, by=[*groups, "_set"], dissolve=True,
+                     level="commune", crs=run.plan.metric_crs)
+    which = t["_set"].to_numpy(dtype=np.int64)
+    ids = t["commune_id"].astype(object).where(t["commune_id"].notna(), None)
+    pos = run.positions(ids.to_numpy(dtype=object))
+    cats = _categories(t, by).to_numpy(dtype=object)
+    seasons = t["season"].astype(str).to_numpy(dtype=object) if season else None
+    ha = t["area_ha"].to_numpy(dtype=float)
+    for k, take in enumerate(sets):
+        mine = which == k
+        run._cache["areas", name, take.tobytes(), tuple(groups), tuple(by), season] = (
+            pos[mine], cats[mine], None if seasons is None else seasons[mine], ha[mine])
+
+
+def _areas(ind: Indicator, run: _Run, name: str, take: np.ndarray, by: Sequence[str],
+           season: bool, year: int) -> tuple[np.ndarray, ...] | None:
+    """Area counted once per commune (× category × season) of the features at ``take``
+    (measured by :func:`_measure_areas`): (commune positions, categories, seasons, ha),
+    or None without features."""
+    groups = _area_groups(ind, by, season)
+    known = _known_area(ind, run, groups, year)
+    if known is not None:
         key = ("known", ind.id)
         if key not in run._cache:
             run._cache[key] = (
@@ -1198,18 +1243,7 @@ def _areas(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame, take: np.n
         return run._cache[key]
     if not len(take):
         return None
-    key = ("areas", name, take.tobytes(), tuple(groups), tuple(by), season)
-    if key not in run._cache:  # the same features in another year: measured once
-        z = layer.iloc[take][[*dict.fromkeys(groups), "geometry"]].copy()
-        z["_all"] = "all"
-        t = area_by_zone(z, run.communes, by=groups or ["_all"], dissolve=True,
-                         level="commune", crs=run.plan.metric_crs)
-        ids = t["commune_id"].astype(object).where(t["commune_id"].notna(), None)
-        run._cache[key] = (run.positions(ids.to_numpy(dtype=object)),
-                           _categories(t, by).to_numpy(dtype=object),
-                           t["season"].astype(str).to_numpy(dtype=object) if season else None,
-                           t["area_ha"].to_numpy(dtype=float))
-    return run._cache[key]
+    return run._cache["areas", name, take.tobytes(), tuple(groups), tuple(by), season]
 
 
 def _threshold_rows(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
@@ -1315,6 +1349,7 @@ def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
     blocks: list[tuple[np.ndarray, tuple[str, ...], bool, int]] = []  # a threshold's
     all_seasons = (run.per_layer(name, "seasons", lambda: layer["season"].astype(str)
                                  .to_numpy(dtype=object)) if season else None)
+    selected: list[tuple[int, np.ndarray]] = []  # each year's features
     for k, y in enumerate(years):
         in_year = (fyear == y) if fyear is not None else None
         if ind.years == "in_layer" and in_year is not None and not in_year.any():
@@ -1322,10 +1357,14 @@ def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
         if ind.years == "in_layer" and in_year is None and not len(layer):
             continue
         kept = keep[k] if in_year is None else keep[k] & in_year
-        take = np.flatnonzero(kept)
+        selected.append((y, np.flatnonzero(kept)))
         labels = [str(y)] + (sorted(set(all_seasons[in_year] if in_year is not None
                                         else all_seasons)) if season else [])
         periods += [(label, y) for label in labels]
+    if m in ("area", "sown_area"):
+        for by in bys:
+            _measure_areas(ind, run, name, layer, selected, by, season)
+    for y, take in selected:
         for by in bys:
             f = per[by]
             if m == "threshold":  # a group's total by season, and over the whole year
@@ -1345,7 +1384,7 @@ def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
                 period = f.season[take_by] if by_season else str(y)
                 rows = f.rows(take_by, period, y, v=v)
                 if m in ("area", "sown_area"):
-                    found = _areas(ind, run, name, layer, take_by, by, season, y)
+                    found = _areas(ind, run, name, take_by, by, season, y)
                     if found is not None:
                         pos, cats, seas, ha = found
                         extra = _Rows(commune=pos, categories=cats,
@@ -1504,18 +1543,19 @@ def _ratio(ind: Indicator, num: pd.DataFrame, den: pd.DataFrame) -> pd.DataFrame
 
 def _cumulative(ind: Indicator, of: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
     yearly = of[of["period"] == of["year"].astype(str)]
-    out = []
     keys = ["level", "unit_id", "unit_name", "categories"]
-    for y in years:
-        part = yearly[(yearly["year"] >= int(ind.since or y)) & (yearly["year"] <= y)]
-        if part.empty:
-            continue
-        s = part.groupby(keys, sort=True)[["value", "n_features"]].sum().reset_index()
-        out.append(s.assign(period=str(y), year=y))
-    if not out:
+    found = yearly["year"].to_numpy(dtype=np.int64)
+    # every year's rows from ``since`` through that year, summed in one grouping
+    picks = [np.flatnonzero((found >= int(ind.since or y)) & (found <= y)) for y in years]
+    if not any(len(p) for p in picks):
         raise _NotComputedError(f"{ind.of!r} has no value from {ind.since} to {max(years)}",
                            "error")
-    return pd.concat(out, ignore_index=True)
+    part = yearly.iloc[np.concatenate(picks)].assign(
+        _through=np.repeat(np.asarray(years, dtype=np.int64), [len(p) for p in picks]))
+    s = part.groupby(["_through", *keys], sort=True)[["value", "n_features"]].sum()
+    s = s.reset_index().rename(columns={"_through": "year"})
+    return s.assign(period=s["year"].astype(str))[[*keys, "value", "n_features", "period",
+                                                    "year"]]
 
 
 def _units_meeting(ind: Indicator, of: pd.DataFrame, of_unit: str, run: _Run
