@@ -111,6 +111,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -446,14 +447,16 @@ def catalogue(plan: Plan | None = None) -> dict[str, Indicator]:
     >>> cat["linkage_area"].measure, cat["cooperatives_with_partner_pct"].unit
     ('area', '%')
     """
+    builtin = _builtin()[1]
     tables = {**(getattr(plan, "indicators", None) or {}), **_builtin_tables()}
-    return {name: parse_indicator(name, t) for name, t in tables.items()}
+    return {name: builtin[name] if name in builtin else parse_indicator(name, t)
+            for name, t in tables.items()}
 
 
 def _lenient_catalogue(plan: Plan) -> tuple[dict[str, Indicator], dict[str, str]]:
     """The catalogue without the plan's malformed tables, and why each was left out."""
     builtin = _builtin_tables()
-    cat = {name: parse_indicator(name, table) for name, table in builtin.items()}
+    cat = dict(_builtin()[1])
     failed: dict[str, str] = {}
     for name, table in (getattr(plan, "indicators", None) or {}).items():
         if name in builtin:
@@ -469,8 +472,15 @@ def _lenient_catalogue(plan: Plan) -> tuple[dict[str, Indicator], dict[str, str]
 
 
 def _builtin_tables() -> dict[str, Any]:
+    return dict(_builtin()[0])
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[dict[str, Any], dict[str, Indicator]]:
+    """The built-in catalogue's tables and indicators, read once (never hand out: copy)."""
     with _CATALOGUE.open("rb") as f:
-        return dict(tomllib.load(f)["indicators"])
+        tables = dict(tomllib.load(f)["indicators"])
+    return tables, {name: parse_indicator(name, t) for name, t in tables.items()}
 
 
 def select_features(ind: Indicator, layer: pd.DataFrame, *, year: int | None) -> pd.Series:
