@@ -34,7 +34,7 @@ import shapely
 
 from geoagri.errors import SchemaError
 from geoagri.schema import spec
-from geoagri.validate import repairs
+from geoagri.validate import communes_land, repairs
 
 __all__ = ["COLUMNS", "feature_accounting"]
 
@@ -122,12 +122,7 @@ def feature_accounting(
         from geoagri.crs import metric_crs
 
         mcrs = metric_crs(layers[ref[0]], crs=crs, province=province, era=era)
-        geoms = np.asarray(layers[ref[0]].geometry.to_crs(mcrs).values, dtype=object)
-        # communes that tile the land without gap or overlap are merged by dropping the
-        # edges they share (a tenth of the time of a general union, the same land)
-        land = (shapely.coverage_union_all(geoms) if shapely.coverage_is_valid(geoms)
-                else shapely.union_all(geoms))
-        shapely.prepare(land)
+        land = communes_land(layers[ref[0]], mcrs)
     rows = []
     for name, frame in layers.items():
         kind = kinds.get(name)
