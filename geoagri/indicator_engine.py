@@ -513,31 +513,13 @@ def select_features(ind: Indicator, layer: pd.DataFrame, *, year: int | None) ->
     >>> select_features(catalogue()["linkage_area"], zones, year=2024).tolist()
     [True, False]
     """
-    return _select(ind, layer, year, list(ind.where))
-
-
-def _by_year(ind: Indicator) -> list[str]:
-    """The columns of an indicator's filter that compare with the year."""
-    return [col for col, conds in ind.where.items() if any(c.value == "year" for c in conds)]
-
-
-def _select(ind: Indicator, layer: pd.DataFrame, year: int | None,
-            columns: list[str], memo: dict | None = None) -> pd.Series:
-    """:func:`select_features` on the conditions of ``columns`` only.
-
-    ``memo`` (a dict, empty at first) keeps what a column's values turn into
-    (empty or not, numbers, stripped text) for the next call on the same layer
-    and indicator, e.g. for the next year.
-    """
     keep = pd.Series(True, index=layer.index)
-    for col in columns:
-        conds = ind.where[col]
+    for col, conds in ind.where.items():
         values = _column(ind, layer, col)
+        derived = _Derived(values)
         ok = pd.Series(False, index=layer.index)
         for c in conds:
-            ok |= _test(values, c, year,
-                        _Derived(values) if memo is None else memo.setdefault(
-                            col, _Derived(values)))
+            ok |= _test(values, c, year, derived)
         keep &= ok
     return keep
 
