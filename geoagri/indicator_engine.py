@@ -1314,10 +1314,19 @@ def _threshold_rows(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
     return rows
 
 
+def _bare(layer: pd.DataFrame) -> pd.DataFrame:
+    """The layer without its ``attrs`` (what validation noted), which pandas deep-copies
+    into every column and row taken from it; the data are shared, not copied."""
+    out = layer.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
     """Rows of an indicator computed from a layer, every level and year."""
     name, layer = _source_layer(run.plan, ind)
     _check_columns(ind, layer)
+    layer = run.per_layer(name, "frame", lambda: _bare(layer))
     communes = run.commune_of(name, layer)
     if ind.period == "season":
         fyear = run.per_layer(name, "season_years", lambda: np.array(
