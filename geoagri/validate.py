@@ -209,8 +209,9 @@ def _map_distinct(values: pd.Series, func: Callable[[object], object], *,
     """
     arr = values.to_numpy(dtype=object)
     out = np.empty(len(arr), dtype=object)
-    if isinstance(values.dtype, pd.StringDtype):  # text wherever it is not missing
-        text = values.notna().to_numpy(dtype=bool)
+    if (isinstance(values.dtype, pd.StringDtype)
+            or pd.api.types.infer_dtype(arr, skipna=True) == "string"):
+        text = ~pd.isna(arr)  # text wherever it is not missing
     else:
         text = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
     if text.any():
