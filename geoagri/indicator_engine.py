@@ -1085,12 +1085,6 @@ class _Run:
         return self._cache[key]
 
 
-def _derived(run: _Run, name: str, ind: Indicator, layer: pd.DataFrame, col: str) -> _Derived:
-    """A column's derived values (:class:`_Derived`), made once per layer."""
-    return run.per_layer(name, ("derived", col),
-                         lambda: _Derived(_column(ind, layer, col)))
-
-
 def _keep(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
           years: Sequence[int]) -> np.ndarray:
     """Which features the indicator counts in each year: bool, ``years`` × features."""
