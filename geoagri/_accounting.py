@@ -34,7 +34,7 @@ import shapely
 
 from geoagri.errors import SchemaError
 from geoagri.schema import spec
-from geoagri.validate import repairs
+from geoagri.validate import communes_land, repairs
 
 __all__ = ["COLUMNS", "feature_accounting"]
 
@@ -122,9 +122,7 @@ def feature_accounting(
         from geoagri.crs import metric_crs
 
         mcrs = metric_crs(layers[ref[0]], crs=crs, province=province, era=era)
-        land = shapely.union_all(
-            np.asarray(layers[ref[0]].geometry.to_crs(mcrs).values, dtype=object))
-        shapely.prepare(land)
+        land = communes_land(layers[ref[0]], mcrs)
     rows = []
     for name, frame in layers.items():
         kind = kinds.get(name)

@@ -72,43 +72,31 @@ def code_text(value: object) -> str | None:
 @lru_cache(maxsize=1)
 def _official() -> pd.DataFrame:
     """The whole official lineage (cached; never hand out: callers copy)."""
-    from vietnamadminunits.converter.converter_2025 import (
-        DICT_PROVINCE_WARD_DIVIDED,
-        DICT_PROVINCE_WARD_NO_DIVIDED,
-    )
-    from vietnamadminunits.database import get_data
+    from geoagri._admin_data import converter_2025, get_data
 
-    old_keys = pd.DataFrame(
-        get_data(
+    lineage = converter_2025()
+
+    # plain dicts from the rows (ten thousand of them: no frame needed)
+    old_code_of = {
+        f"{r['provinceKey']}_{r['districtKey']}_{r['wardKey']}": r["wardCode"]
+        for r in get_data(
             fields=["provinceKey", "districtKey", "wardKey", "wardCode"], table="admin_units_legacy"
         )
-    ).dropna(subset=["wardCode"])
-    old_code_of = dict(
-        zip(
-            old_keys["provinceKey"] + "_" + old_keys["districtKey"] + "_" + old_keys["wardKey"],
-            old_keys["wardCode"],
-            strict=True,
-        )
-    )
-    new_keys = pd.DataFrame(
-        get_data(fields=["provinceKey", "wardKey", "wardCode"], table="admin_units")
-    )
-    new_code_of = dict(
-        zip(
-            zip(new_keys["provinceKey"], new_keys["wardKey"], strict=True),
-            new_keys["wardCode"],
-            strict=True,
-        )
-    )
+        if r["wardCode"] is not None  # island districts have no ward
+    }
+    new_code_of = {
+        (r["provinceKey"], r["wardKey"]): r["wardCode"]
+        for r in get_data(fields=["provinceKey", "wardKey", "wardCode"], table="admin_units")
+    }
     rows: list[tuple[str, str, bool, bool]] = []  # old code, new code, divided, default
-    for province, wards in DICT_PROVINCE_WARD_NO_DIVIDED.items():
+    for province, wards in lineage["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
         for ward, olds in wards.items():
             rows += [
                 (old_code_of[o], new_code_of[province, ward], False, True)
                 for o in olds
                 if o in old_code_of
             ]  # island districts have no ward
-    for province, olds in DICT_PROVINCE_WARD_DIVIDED.items():
+    for province, olds in lineage["DICT_PROVINCE_WARD_DIVIDED"].items():
         for old, news in olds.items():
             rows += [
                 (

@@ -96,8 +96,6 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     """Every output of a plan's results, each on its own (the report first)."""
     from geoagri.export import export_layers
     from geoagri.io import write_layer
-    from geoagri.maps import plan_map
-    from geoagri.print_map import print_map, save_print_map
     from geoagri.report import write_report
     from geoagri.report_docx import write_report_docx
 
@@ -146,10 +144,14 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         outputs.record("features", json.loads(table.to_json(orient="records")))
         outputs.render("tables/feature_accounting.csv", lambda d: write_layer(
             table, d / "tables" / "feature_accounting.csv"))
-    step("map.html")
+    step("map.html")  # the map's libraries are imported in its step
+    from geoagri.maps import plan_map
+
     outputs.render("map.html", lambda d: plan_map(plan, results.map_results(),
                                              language=language).save(d / "map.html"))
     step("map.png, map.pdf")  # one drawing, two outputs
+    from geoagri.print_map import print_map, save_print_map
+
     drawn = functools.cache(lambda: print_map(results, language=language))
     outputs.render("map.png", lambda d: save_print_map(drawn(), d / "map.png"))
     outputs.render("map.pdf", lambda d: save_print_map(drawn(), path_pdf=d / "map.pdf"))

@@ -849,7 +849,7 @@ class CoordinateGuess:
 @functools.cache
 def _ward_points() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lon, lat and old province code of the 10,040 pre-2025 communes."""
-    from vietnamadminunits.database.main import query
+    from geoagri._admin_data import query
 
     rows = query(
         "SELECT provinceCode, wardLon, wardLat FROM admin_units_legacy "

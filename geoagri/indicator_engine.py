@@ -111,6 +111,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -446,14 +447,16 @@ def catalogue(plan: Plan | None = None) -> dict[str, Indicator]:
     >>> cat["linkage_area"].measure, cat["cooperatives_with_partner_pct"].unit
     ('area', '%')
     """
+    builtin = _builtin()[1]
     tables = {**(getattr(plan, "indicators", None) or {}), **_builtin_tables()}
-    return {name: parse_indicator(name, t) for name, t in tables.items()}
+    return {name: builtin[name] if name in builtin else parse_indicator(name, t)
+            for name, t in tables.items()}
 
 
 def _lenient_catalogue(plan: Plan) -> tuple[dict[str, Indicator], dict[str, str]]:
     """The catalogue without the plan's malformed tables, and why each was left out."""
     builtin = _builtin_tables()
-    cat = {name: parse_indicator(name, table) for name, table in builtin.items()}
+    cat = dict(_builtin()[1])
     failed: dict[str, str] = {}
     for name, table in (getattr(plan, "indicators", None) or {}).items():
         if name in builtin:
@@ -469,8 +472,15 @@ def _lenient_catalogue(plan: Plan) -> tuple[dict[str, Indicator], dict[str, str]
 
 
 def _builtin_tables() -> dict[str, Any]:
+    return dict(_builtin()[0])
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[dict[str, Any], dict[str, Indicator]]:
+    """The built-in catalogue's tables and indicators, read once (never hand out: copy)."""
     with _CATALOGUE.open("rb") as f:
-        return dict(tomllib.load(f)["indicators"])
+        tables = dict(tomllib.load(f)["indicators"])
+    return tables, {name: parse_indicator(name, t) for name, t in tables.items()}
 
 
 def select_features(ind: Indicator, layer: pd.DataFrame, *, year: int | None) -> pd.Series:
@@ -503,31 +513,13 @@ def select_features(ind: Indicator, layer: pd.DataFrame, *, year: int | None) ->
     >>> select_features(catalogue()["linkage_area"], zones, year=2024).tolist()
     [True, False]
     """
-    return _select(ind, layer, year, list(ind.where))
-
-
-def _by_year(ind: Indicator) -> list[str]:
-    """The columns of an indicator's filter that compare with the year."""
-    return [col for col, conds in ind.where.items() if any(c.value == "year" for c in conds)]
-
-
-def _select(ind: Indicator, layer: pd.DataFrame, year: int | None,
-            columns: list[str], memo: dict | None = None) -> pd.Series:
-    """:func:`select_features` on the conditions of ``columns`` only.
-
-    ``memo`` (a dict, empty at first) keeps what a column's values turn into
-    (empty or not, numbers, stripped text) for the next call on the same layer
-    and indicator, e.g. for the next year.
-    """
     keep = pd.Series(True, index=layer.index)
-    for col in columns:
-        conds = ind.where[col]
+    for col, conds in ind.where.items():
         values = _column(ind, layer, col)
+        derived = _Derived(values)
         ok = pd.Series(False, index=layer.index)
         for c in conds:
-            ok |= _test(values, c, year,
-                        _Derived(values) if memo is None else memo.setdefault(
-                            col, _Derived(values)))
+            ok |= _test(values, c, year, derived)
         keep &= ok
     return keep
 
@@ -838,50 +830,6 @@ def _source_layer(plan: Plan, ind: Indicator) -> tuple[str, pd.DataFrame]:
     return next(iter(found.items()))
 
 
-@dataclass
-class _Run:
-    plan: Any
-    communes: pd.DataFrame
-    maps: dict
-    years: list[int]
-    known_areas: Mapping[str, pd.DataFrame]
-    year: int
-    levels: tuple[str, ...] = LEVELS
-    _cache: dict = field(default_factory=dict)
-
-    @property
-    def district_units(self) -> dict[str, dict[str, tuple[str, str]]]:
-        """A district's code or name (:func:`geoagri.names.unit_key`) → its unit by level."""
-        if "district_units" not in self._cache:
-            d = self.maps.get("district")
-            d = _district_map(self.communes, self.plan) if d is None else d
-            p = self.maps.get("province")
-            p = _province_map(self.communes, self.plan) if p is None else p
-            d = d.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
-                "commune_id")
-            p = p.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
-                "commune_id").set_index("commune_id")
-            out: dict[str, dict[str, tuple[str, str]]] = {}
-            for cid, uid, name in zip(d["commune_id"], d["unit_id"], d["unit_name"],
-                                      strict=True):
-                prov = (str(p.loc[cid, "unit_id"]), str(p.loc[cid, "unit_name"]))
-                for key in (unit_key(str(uid)), unit_key(str(name))):
-                    out.setdefault(key, {"district": (str(uid), str(name)), "province": prov})
-            self._cache["district_units"] = out
-        return self._cache["district_units"]
-
-    def commune_of(self, name: str, layer: pd.DataFrame) -> pd.Series:
-        if ("communes", name) not in self._cache:
-            if hasattr(layer, "geometry") and getattr(layer, "crs", None) is not None:
-                self._cache["communes", name] = commune_of(layer, self.communes, kind=name)
-            else:
-                known = set(self.communes["commune_id"].astype(str))
-                own = (layer["commune_id"].astype("string") if "commune_id" in layer.columns
-                       else pd.Series(pd.NA, index=layer.index, dtype="string"))
-                self._cache["communes", name] = own.where(own.isin(known))
-        return self._cache["communes", name]
-
-
 def _categories(frame: pd.DataFrame, by: Sequence[str]) -> pd.Series:
     if not by:
         return pd.Series("", index=frame.index, dtype=object)
@@ -932,241 +880,641 @@ def _value_unit(ind: Indicator) -> tuple[str | None, str]:
     return (own or ind.unit), ind.unit or str(own)
 
 
-def _contributions(ind: Indicator, run: _Run, name: str, feats: pd.DataFrame,
-                   communes: pd.Series, by: Sequence[str], season: bool,
-                   year: int) -> pd.DataFrame:
-    """Per commune (or feature): ``commune_id``, ``categories``, ``season``, ``_v``, ``_n``
-    (and ``_x``, ``_w`` for the measures that are not sums)."""
-    frame = pd.DataFrame({"commune_id": communes.astype(object).to_numpy(),
-                          "categories": _categories(feats, by).to_numpy(),
-                          "season": (feats["season"].astype(str).to_numpy() if season
-                                     else None),
-                          "_n": 1.0}, index=feats.index)
-    if "district" in feats.columns:  # a statistics row of a whole district
-        frame["_district"] = feats["district"].astype(object).where(
-            communes.isna() & feats["district"].notna(), None).to_numpy()
+# The engine works on contribution rows held as arrays: one row per feature counted
+# (and, for areas, per commune × category × season measured), in the order the rows
+# are summed, so that every sum is the one a groupby over the rows in that order gives.
+
+@dataclass
+class _Rows:
+    """Contribution rows of one indicator, in the order they are summed.
+
+    ``commune``: position in the run's communes (-1: in none); ``district``:
+    a whole district's name or code for a row of a district (None elsewhere);
+    ``v``: the value (the values of a mean or a distinct count); ``n``: the
+    features counted; ``w``: a mean's weights.
+    """
+
+    commune: np.ndarray
+    categories: np.ndarray
+    period: np.ndarray
+    year: np.ndarray
+    v: np.ndarray
+    n: np.ndarray
+    w: np.ndarray | None = None
+    district: np.ndarray | None = None
+
+    @staticmethod
+    def concat(parts: Sequence[_Rows]) -> _Rows:
+        def cat(name: str) -> np.ndarray | None:
+            arrays = [getattr(p, name) for p in parts]
+            if all(a is None for a in arrays):
+                return None
+            return np.concatenate([a if a is not None else np.full(len(p.v), None, object)
+                                   for a, p in zip(arrays, parts, strict=True)])
+
+        return _Rows(**{f: cat(f) for f in ("commune", "categories", "period", "year", "v",
+                                            "n", "w", "district")})
+
+
+@dataclass
+class _PerFeature:
+    """What one feature of a layer contributes, the same whatever the year: its commune,
+    categories, season and district, and the measure's ``v``, ``n`` (and ``w``);
+    ``valid`` marks the features a distinct count or a threshold can count."""
+
+    commune: np.ndarray
+    categories: np.ndarray
+    season: np.ndarray | None
+    district: np.ndarray | None
+    v: np.ndarray | None = None
+    n: np.ndarray | None = None
+    w: np.ndarray | None = None
+    valid: np.ndarray | None = None
+
+    def rows(self, take: np.ndarray, period: np.ndarray | str, year: int, *,
+             v: np.ndarray | None = None) -> _Rows:
+        """The rows of the features at positions ``take``, in ``period`` of ``year``."""
+        k = len(take)
+        return _Rows(
+            commune=self.commune[take], categories=self.categories[take],
+            period=period if not isinstance(period, str) else np.full(k, period, object),
+            year=np.full(k, year, np.int64),
+            v=(self.v[take] if v is None else v), n=(self.n[take] if self.n is not None
+                                                     else np.ones(k)),
+            w=None if self.w is None else self.w[take],
+            district=None if self.district is None else self.district[take])
+
+
+@dataclass
+class _Run:
+    plan: Any
+    communes: pd.DataFrame
+    maps: dict
+    known_areas: Mapping[str, pd.DataFrame]
+    year: int
+    levels: tuple[str, ...] = LEVELS
+    _cache: dict = field(default_factory=dict)
+
+    @property
+    def district_units(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """A district's code or name (:func:`geoagri.names.unit_key`) → its unit by level."""
+        if "district_units" not in self._cache:
+            d = self.maps.get("district")
+            d = _district_map(self.communes, self.plan) if d is None else d
+            p = self.maps.get("province")
+            p = _province_map(self.communes, self.plan) if p is None else p
+            d = d.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                "commune_id")
+            p = p.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                "commune_id").set_index("commune_id")
+            out: dict[str, dict[str, tuple[str, str]]] = {}
+            for cid, uid, name in zip(d["commune_id"], d["unit_id"], d["unit_name"],
+                                      strict=True):
+                prov = (str(p.loc[cid, "unit_id"]), str(p.loc[cid, "unit_name"]))
+                for key in (unit_key(str(uid)), unit_key(str(name))):
+                    out.setdefault(key, {"district": (str(uid), str(name)), "province": prov})
+            self._cache["district_units"] = out
+        return self._cache["district_units"]
+
+    def commune_of(self, name: str, layer: pd.DataFrame) -> pd.Series:
+        if ("communes", name) not in self._cache:
+            if hasattr(layer, "geometry") and getattr(layer, "crs", None) is not None:
+                self._cache["communes", name] = commune_of(layer, self.communes, kind=name)
+            else:
+                known = set(self.communes["commune_id"].astype(str))
+                own = (layer["commune_id"].astype("string") if "commune_id" in layer.columns
+                       else pd.Series(pd.NA, index=layer.index, dtype="string"))
+                self._cache["communes", name] = own.where(own.isin(known))
+        return self._cache["communes", name]
+
+    @property
+    def commune_index(self) -> pd.Index:
+        """The communes' ids, the positions :class:`_Rows` hold."""
+        if "commune_index" not in self._cache:
+            ids = self.communes["commune_id"].astype(str).to_numpy(dtype=object)
+            self._cache["commune_index"] = pd.Index(pd.unique(ids), dtype=object)
+        return self._cache["commune_index"]
+
+    @property
+    def commune_rank(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rank of each commune position in the order of the ids, and the position of
+        each rank."""
+        if "commune_rank" not in self._cache:
+            at = np.argsort(self.commune_index.to_numpy(dtype=object), kind="stable")
+            rank = np.empty(len(at), np.int64)
+            rank[at] = np.arange(len(at))
+            self._cache["commune_rank"] = (rank, at)
+        return self._cache["commune_rank"]
+
+    def positions(self, ids: Iterable[Any]) -> np.ndarray:
+        """Position of each commune id in :attr:`commune_index` (-1: none)."""
+        values = np.asarray(list(ids) if not isinstance(ids, np.ndarray | pd.Series) else ids,
+                            dtype=object)
+        return self.commune_index.get_indexer(values)
+
+    def per_layer(self, name: str, what: str, make: Any) -> Any:
+        """``make()`` once per layer and ``what`` (a column's derived values, the years of
+        its features, its communes' positions)."""
+        key = ("layer", name, what)
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def unit(self, level: str, unit_id: str, unit_name: str) -> int:
+        """The number of a unit of a level (numbered as first met)."""
+        units = self._cache.setdefault("units", {})
+        return units.setdefault((level, unit_id, unit_name), len(units))
+
+    def unit_rank(self) -> np.ndarray:
+        """Rank of every numbered unit in (level, unit_id, unit_name) order."""
+        units = self._cache.setdefault("units", {})
+        if self._cache.get("rank_of", (None, -1))[1] != len(units):
+            order = sorted(units, key=lambda k: k)
+            rank = np.empty(len(units), np.int64)
+            rank[[units[k] for k in order]] = np.arange(len(units))
+            self._cache["rank_of"] = (rank, len(units))
+        return self._cache["rank_of"][0]
+
+    def unit_names(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Level, unit_id and unit_name of every numbered unit, by number."""
+        units = self._cache.setdefault("units", {})
+        if self._cache.get("unit_names", (None, -1))[1] != len(units):
+            named = list(units)  # numbered as met: in number order
+            self._cache["unit_names"] = (tuple(np.array([u[i] for u in named], object)
+                                               for i in range(3)), len(units))
+        return self._cache["unit_names"][0]
+
+    def level_map(self, *, additive: bool) -> dict[str, tuple[np.ndarray, np.ndarray,
+                                                              np.ndarray, np.ndarray]]:
+        """Per level but the plan: the units each commune counts in, as ``(start, count,
+        unit, weight)``: commune ``p``'s units are ``unit[start[p]:start[p] + count[p]]``,
+        in the map's order.  Not ``additive`` (not a sum), each commune counts wholly in
+        its main unit of a level."""
+        key = ("level_map", additive)
+        if key not in self._cache:
+            out = {}
+            nc = len(self.commune_index)
+            for lv in self.levels:
+                if lv == "plan":
+                    continue
+                m = self.maps[lv]
+                if not additive:
+                    m = m.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
+                        "commune_id").assign(weight=1.0)
+                pos = self.positions(m["commune_id"].to_numpy(dtype=object))
+                units = np.array([self.unit(lv, str(u), str(n)) for u, n in
+                                  zip(m["unit_id"], m["unit_name"], strict=True)], np.int64)
+                weight = m["weight"].to_numpy(dtype=float)
+                ok = pos >= 0
+                order = np.argsort(pos[ok], kind="stable")
+                pos, units, weight = pos[ok][order], units[ok][order], weight[ok][order]
+                count = np.bincount(pos, minlength=nc)
+                start = np.concatenate([[0], np.cumsum(count)[:-1]])
+                out[lv] = (start, count, units, weight)
+            self._cache[key] = out
+        return self._cache[key]
+
+    def fill_units(self, levels: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Every unit of ``levels`` (level, unit_id, unit_name), in the maps' order."""
+        key = ("fill_units", tuple(levels))
+        if key not in self._cache:
+            self._cache[key] = [
+                (lv, str(u), str(n)) for lv in levels
+                for u, n in self.maps[lv][["unit_id", "unit_name"]].drop_duplicates()
+                .itertuples(index=False)]
+        return self._cache[key]
+
+
+def _keep(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
+          years: Sequence[int]) -> np.ndarray:
+    """Which features the indicator counts in each year: bool, ``years`` × features."""
+    memo = run._cache.setdefault(("layer", name, "memo"), {})
+
+    def test(col: str, c: _Condition) -> np.ndarray:  # a condition's test, made once a layer
+        if (col, c) not in memo:
+            values = _column(ind, layer, col)
+            d = memo.setdefault(col, _Derived(values))
+            memo[col, c] = _test(values, c, None, d).to_numpy(dtype=bool)
+        return memo[col, c]
+
+    keep = np.ones((len(years), len(layer)), dtype=bool)
+    for col, conds in ind.where.items():
+        ok = np.zeros_like(keep)
+        for c in conds:
+            if c.value != "year":
+                ok |= test(col, c)[None, :]
+                continue
+            d = memo.setdefault(col, _Derived(_column(ind, layer, col)))
+            num = d.number
+            vals = num.to_numpy(dtype=float, na_value=np.nan)
+            op = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+                  "gt": np.greater, "ge": np.greater_equal}[c.op]
+            found = op(vals[None, :], np.asarray(years, dtype=float)[:, None])
+            if not isinstance(num.dtype, np.dtype):  # a missing value compares as False
+                found &= ~num.isna().to_numpy(dtype=bool)[None, :]
+            ok |= found
+        keep &= ok
+    return keep
+
+
+def _per_feature(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
+                 communes: pd.Series, by: tuple[str, ...], season: bool) -> _PerFeature:
+    """Every feature's contribution (the measure's values where they do not depend on the
+    year or on which features are counted with it)."""
+    pos = run.per_layer(name, "positions",
+                        lambda: run.positions(communes.astype(object).to_numpy()))
+    cats = run.per_layer(name, ("categories", by),
+                         lambda: _categories(layer, by).to_numpy(dtype=object))
+    seasons = (run.per_layer(name, "seasons", lambda: layer["season"].astype(str)
+                             .to_numpy(dtype=object)) if season else None)
+    district = None
+    if "district" in layer.columns:  # a statistics row of a whole district
+        district = run.per_layer(name, "district", lambda: layer["district"].astype(object)
+                                 .where(communes.isna() & layer["district"].notna(), None)
+                                 .to_numpy(dtype=object))
+    f = _PerFeature(commune=pos, categories=cats, season=seasons, district=district)
     m = ind.measure
+    nf = len(layer)
     if m == "count":
-        frame["_v"] = 1.0
-    elif m == "feature_area":
-        frame["_v"] = model_area_ha(feats, crs=run.plan.metric_crs) if len(feats) else 0.0
-    elif m in ("sum", "mean", "count_distinct"):
-        if m == "count_distinct":
-            frame["_x"] = feats[str(ind.column)].astype(object).to_numpy()
-            return frame[~_empty(frame["_x"])]
+        f.v = np.ones(nf)
+    elif m == "feature_area" and run.plan.metric_crs is not None:
+        f.v = run.per_layer(name, "feature_area", lambda: model_area_ha(
+            layer, crs=run.plan.metric_crs).to_numpy(dtype=float) if nf else np.zeros(0))
+    elif m in ("sum", "mean"):
         src, out = _value_unit(ind)
-        x = pd.to_numeric(feats[str(ind.column)], errors="coerce").to_numpy(dtype=float)
+        x = pd.to_numeric(layer[str(ind.column)], errors="coerce").to_numpy(dtype=float)
         if src and out and src != out and len(x):
             x = _units.convert(x, src, out)
-        frame["_v" if m == "sum" else "_x"] = x
-        frame["_w"] = (pd.to_numeric(feats[ind.weight], errors="coerce").to_numpy(dtype=float)
-                       if ind.weight else 1.0)
+        f.v = np.asarray(x, dtype=float)
         if m == "sum":
-            frame.loc[np.isnan(x), ["_v", "_n"]] = 0.0
-    elif m == "threshold":
-        return _threshold(ind, run, feats, frame)
+            f.n = np.where(np.isnan(f.v), 0.0, 1.0)
+            f.v = np.where(np.isnan(f.v), 0.0, f.v)
+        else:
+            f.w = (pd.to_numeric(layer[ind.weight], errors="coerce").to_numpy(dtype=float)
+                   if ind.weight else np.ones(nf))
+    elif m == "count_distinct":
+        x = layer[str(ind.column)].astype(object)
+        f.v = x.to_numpy(dtype=object)
+        f.valid = ~_empty(x).to_numpy(dtype=bool)
     elif m in ("area", "sown_area"):
-        frame["_v"] = 0.0
-        frame = pd.concat([frame, _areas(ind, run, name, feats, by, season, year)],
-                          ignore_index=True)
-    return frame
+        f.v = np.zeros(nf)
+    elif m == "threshold":
+        g = layer[str(ind.group_by)].astype(object)
+        f.w = g.to_numpy(dtype=object)  # the group of each feature
+        f.valid = ~_empty(g).to_numpy(dtype=bool)
+    return f
 
 
-def _areas(ind: Indicator, run: _Run, name: str, feats: pd.DataFrame, by: Sequence[str],
-           season: bool, year: int) -> pd.DataFrame:
-    """Area counted once per commune (× category × season), as contribution rows."""
-    from geoagri.area import area_by_zone
+def _area_groups(ind: Indicator, by: Sequence[str], season: bool) -> list[str]:
+    return list(dict.fromkeys([*by, *(["season"] if season or ind.measure == "sown_area"
+                                      else [])]))
 
-    groups = list(dict.fromkeys([*by, *(["season"] if season or ind.measure == "sown_area"
-                                        else [])]))
+
+def _known_area(ind: Indicator, run: _Run, groups: Sequence[str], year: int
+                ) -> pd.DataFrame | None:
+    """The area table given for the indicator (``known_areas``), when it is this year's."""
     known = run.known_areas.get(ind.id)
     if known is not None and not groups and known.attrs.get("year") == year == run.year:
-        t = pd.DataFrame({"commune_id": known["commune_id"].astype(object).to_numpy(),
-                          "area_ha": known["area_ha"].to_numpy(dtype=float)})
-    elif len(feats):  # the same features in another year: measured once
-        key = ("areas", name, tuple(feats.index), tuple(groups))
+        return known
+    return None
+
+
+def _measure_areas(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
+                   selected: Sequence[tuple[int, np.ndarray]], by: Sequence[str],
+                   season: bool) -> None:
+    """Measure, in one :func:`geoagri.area.area_by_zone` call, the areas of every set of
+    features (one a year) :func:`_areas` will be asked for: each set is a group of its
+    own, so its figures are those of a call on it alone."""
+    from geoagri.area import area_by_zone
+
+    groups = _area_groups(ind, by, season)
+    todo: dict[bytes, np.ndarray] = {}
+    for year, take in selected:
+        key = ("areas", name, take.tobytes(), tuple(groups), tuple(by), season)
+        if len(take) and key not in run._cache and _known_area(ind, run, groups, year) is None:
+            todo.setdefault(take.tobytes(), take)
+    if not todo:
+        return
+    sets = list(todo.values())
+    z = pd.concat([layer.iloc[take][[*groups, "geometry"]].assign(_set=k)
+                   for k, take in enumerate(sets)])
+    t = area_by_zone(z, run.communes, by=[*groups, "_set"], dissolve=True,
+                     level="commune", crs=run.plan.metric_crs)
+    which = t["_set"].to_numpy(dtype=np.int64)
+    ids = t["commune_id"].astype(object).where(t["commune_id"].notna(), None)
+    pos = run.positions(ids.to_numpy(dtype=object))
+    cats = _categories(t, by).to_numpy(dtype=object)
+    seasons = t["season"].astype(str).to_numpy(dtype=object) if season else None
+    ha = t["area_ha"].to_numpy(dtype=float)
+    for k, take in enumerate(sets):
+        mine = which == k
+        run._cache["areas", name, take.tobytes(), tuple(groups), tuple(by), season] = (
+            pos[mine], cats[mine], None if seasons is None else seasons[mine], ha[mine])
+
+
+def _areas(ind: Indicator, run: _Run, name: str, take: np.ndarray, by: Sequence[str],
+           season: bool, year: int) -> tuple[np.ndarray, ...] | None:
+    """Area counted once per commune (× category × season) of the features at ``take``
+    (measured by :func:`_measure_areas`): (commune positions, categories, seasons, ha),
+    or None without features."""
+    groups = _area_groups(ind, by, season)
+    known = _known_area(ind, run, groups, year)
+    if known is not None:
+        key = ("known", ind.id)
         if key not in run._cache:
-            z = feats[[*dict.fromkeys(groups), "geometry"]].copy()
-            z["_all"] = "all"
-            run._cache[key] = area_by_zone(z, run.communes, by=groups or ["_all"],
-                                           dissolve=True, level="commune",
-                                           crs=run.plan.metric_crs)
-        t = run._cache[key]
-    else:
-        return pd.DataFrame(columns=["commune_id", "categories", "season", "_v", "_n"])
-    return pd.DataFrame({
-        "commune_id": t["commune_id"].astype(object).where(t["commune_id"].notna(), None)
-        .to_numpy(),
-        "categories": _categories(t, by).to_numpy(),
-        "season": t["season"].astype(str).to_numpy() if season else None,
-        "_v": t["area_ha"].to_numpy(dtype=float), "_n": 0.0})
+            run._cache[key] = (
+                run.positions(known["commune_id"].astype(object).to_numpy()),
+                np.full(len(known), "", object), None,
+                known["area_ha"].to_numpy(dtype=float))
+        return run._cache[key]
+    if not len(take):
+        return None
+    return run._cache["areas", name, take.tobytes(), tuple(groups), tuple(by), season]
 
 
-def _threshold(ind: Indicator, run: _Run, feats: pd.DataFrame,
-               frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per group of features: ``_v`` 1 where the group's total reaches the threshold."""
+def _threshold_rows(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
+                    per: Mapping[tuple[str, ...], _PerFeature],
+                    blocks: list[tuple[np.ndarray, tuple[str, ...], bool, int]]
+                    ) -> list[_Rows]:
+    """One row per group of features (``group_by``) of each block (features, categories,
+    by season or not, year): ``v`` 1 where the group's total reaches the threshold, in
+    the commune holding most of it."""
     assert ind.at_least is not None
     value, unit = ind.at_least
     if ind.of == "feature_area":
-        x, own = (model_area_ha(feats, crs=run.plan.metric_crs) if len(feats)
-                  else pd.Series(dtype=float)), "ha"
+        own = "ha"
     elif ind.of == "count":
-        x, own = pd.Series(1.0, index=feats.index), "count"
+        own = "count"
     else:
         own = _units.column_unit(str(ind.column)) or ind.unit
-        x = pd.to_numeric(feats[str(ind.column)], errors="coerce").fillna(0.0)
     if not _units.compatible(unit, own):
         raise _NotComputedError(f"at_least = \"{value:g} {unit}\" cannot be compared with "
                            f"{ind.of} in {own}; write the threshold in {own}")
     limit = float(_units.convert([value], unit, own)[0])
-    f = frame.assign(_x=np.asarray(x, dtype=float), _g=feats[str(ind.group_by)].astype(object))
-    f = f[~_empty(f["_g"])]
-    keys = ["categories", "season", "_g"]
-    f["season"] = f["season"].astype(object).where(f["season"].notna(), "")
-    by_commune = f.groupby([*keys, "commune_id"], dropna=False)["_x"].sum().reset_index()
+    whole = None  # each feature's total, when it does not depend on the features measured
+    if ind.of == "count":
+        whole = np.ones(len(layer))
+    elif ind.of == "sum":
+        whole = pd.to_numeric(layer[str(ind.column)], errors="coerce").fillna(0.0).to_numpy(
+            dtype=float)
+    elif run.plan.metric_crs is not None:
+        whole = run.per_layer(name, "feature_area", lambda: model_area_ha(
+            layer, crs=run.plan.metric_crs).to_numpy(dtype=float) if len(layer)
+            else np.zeros(0))
+    rank, commune_at = run.commune_rank
+    parts = []
+    for b, (take, by, season, _) in enumerate(blocks):
+        f = per[by]
+        assert f.valid is not None and f.w is not None
+        x = (whole[take] if whole is not None else
+             model_area_ha(layer.iloc[take], crs=run.plan.metric_crs).to_numpy(dtype=float)
+             if len(take) else np.zeros(0))
+        ok = f.valid[take]
+        t = take[ok]
+        # communes by their ids' order (a tie goes to the first), none last
+        cid = np.where(f.commune[t] >= 0, rank[f.commune[t]], np.nan)
+        parts.append(pd.DataFrame({
+            "_b": np.full(len(t), b), "categories": f.categories[t],
+            "season": (f.season[t] if season and f.season is not None
+                       else np.full(len(t), "", object)),
+            "_g": f.w[t], "commune_id": cid, "_x": x[ok]}))
+    frame = pd.concat(parts, ignore_index=True)
+    keys = ["_b", "categories", "season", "_g"]
+    by_commune = frame.groupby([*keys, "commune_id"], dropna=False)["_x"].sum().reset_index()
     home = (by_commune.sort_values("_x", ascending=False, kind="stable")
             .drop_duplicates(keys).set_index(keys)["commune_id"])
-    total = f.groupby(keys)["_x"].sum()
-    n = f.groupby(keys).size()
-    out = pd.DataFrame({"commune_id": home.reindex(total.index).to_numpy(),
-                        "_v": (total.to_numpy() >= limit - 1e-9).astype(float),
-                        "_n": n.reindex(total.index).to_numpy(dtype=float)},
+    g = frame.groupby(keys)["_x"]
+    total, n = g.sum(), g.size()
+    out = pd.DataFrame({"commune_id": home.reindex(total.index).to_numpy(dtype=float),
+                        "v": (total.to_numpy() >= limit - 1e-9).astype(float),
+                        "n": n.reindex(total.index).to_numpy(dtype=float)},
                        index=total.index).reset_index()
-    out["season"] = out["season"].where(out["season"] != "", None)
-    return out.drop(columns="_g")
+    home_rank = out["commune_id"].to_numpy(dtype=float)
+    commune = np.full(len(out), -1, np.int64)
+    found = ~np.isnan(home_rank)
+    commune[found] = commune_at[home_rank[found].astype(np.int64)]
+    block = out["_b"].to_numpy()
+    cats = out["categories"].to_numpy(dtype=object)
+    seasons = out["season"].to_numpy(dtype=object)
+    rows = []
+    for b, (_, _, season, year) in enumerate(blocks):
+        sel = block == b
+        k = int(sel.sum())
+        rows.append(_Rows(
+            commune=commune[sel], categories=cats[sel],
+            period=seasons[sel] if season else np.full(k, str(year), object),
+            year=np.full(k, year, np.int64), v=out["v"].to_numpy()[sel],
+            n=out["n"].to_numpy()[sel]))
+    return rows
 
 
-def _district_rows(frame: pd.DataFrame, run: _Run) -> pd.DataFrame:
-    """Rows of a whole district (no commune), with the unit of each level they count in."""
-    if "_district" not in frame.columns:
-        return frame.iloc[:0]
-    rows = frame[frame["_district"].notna()]
-    out = []
-    for level in ("district", "province"):
-        if level not in run.levels or rows.empty:
-            continue
-        found = [run.district_units.get(unit_key(str(d)), {}).get(level)
-                 for d in rows["_district"]]
-        lost = sorted({str(d) for d, f in zip(rows["_district"], found, strict=True)
-                       if f is None})
-        if lost:
-            log.info("district rows count in no %s: %s", level, ", ".join(lost))
-        out.append(rows.assign(level=level, unit_id=[f[0] if f else None for f in found],
-                               unit_name=[f[1] if f else None for f in found],
-                               weight=1.0).dropna(subset=["unit_id"]))
-    return pd.concat(out, ignore_index=True) if out else frame.iloc[:0]
+def _bare(layer: pd.DataFrame) -> pd.DataFrame:
+    """The layer without its ``attrs`` (what validation noted), which pandas deep-copies
+    into every column and row taken from it; the data are shared, not copied."""
+    out = layer.copy(deep=False)
+    out.attrs = {}
+    return out
 
 
-def _level_map(run: _Run, *, additive: bool) -> pd.DataFrame | None:
-    """Unit of every level (but the plan) of each commune: ``level``, ``commune_id``,
-    ``unit_id``, ``unit_name``, ``weight``; made once per run.  Not ``additive`` (not
-    a sum), each commune counts wholly in its main unit of a level."""
-    key = ("level_map", additive)
-    if key not in run._cache:
-        maps = [run.maps[lv].assign(level=lv) for lv in run.levels if lv != "plan"]
-        umap = pd.concat(maps, ignore_index=True) if maps else None
-        if umap is not None and not additive:
-            umap = umap.sort_values("weight", ascending=False, kind="stable").drop_duplicates(
-                ["level", "commune_id"]).assign(weight=1.0)
-        run._cache[key] = umap
-    return run._cache[key]
-
-
-def _aggregate(ind: Indicator, frame: pd.DataFrame, run: _Run, periods: pd.DataFrame, *,
-               fill_communes: bool) -> pd.DataFrame:
-    """Rows (level, unit, categories, period, year, value, n_features) of every level.
-
-    ``frame`` holds contributions with ``period`` and ``year``; ``periods``
-    every (period, year) computed, so that counts and sums give every unit a
-    total row, 0 where nothing counts (at the commune level only with
-    ``fill_communes``).
-    """
-    umap = _level_map(run, additive=ind.measure in _ADDITIVE)
-    parts = []
-    if umap is not None:
-        parts += [frame.merge(umap, on="commune_id", how="inner"), _district_rows(frame, run)]
-    if "plan" in run.levels:
-        parts.append(frame.assign(level="plan", unit_id=run.maps["plan"]["unit_id"].iloc[0],
-                                  unit_name=run.maps["plan"]["unit_name"].iloc[0], weight=1.0))
-    m = pd.concat(parts, ignore_index=True)
-    keys = ["level", "unit_id", "unit_name", "categories", "period", "year"]
-    if ind.measure in _ADDITIVE:
-        m = m.assign(_v=m["_v"].astype(float) * m["weight"])
-        out = m.groupby(keys, sort=True)[["_v", "_n"]].sum().reset_index()
-    elif ind.measure == "count_distinct":
-        g = m.groupby(keys, sort=True)
-        out = pd.DataFrame({"_v": g["_x"].nunique(), "_n": g.size()}).reset_index()
-    else:  # mean, weighted
-        m = m[~np.isnan(m["_x"].astype(float))]
-        m = m.assign(_xw=m["_x"] * m["_w"])
-        g = m.groupby(keys, sort=True)
-        out = pd.DataFrame({"_v": g["_xw"].sum() / g["_w"].sum(), "_n": g.size()}).reset_index()
-    if ind.measure != "mean":  # counts and sums: every unit has a total
-        levels = [lv for lv in run.levels if fill_communes or lv != "commune"]
-        if ("units", fill_communes) not in run._cache:
-            run._cache["units", fill_communes] = pd.concat(
-                [run.maps[lv][["unit_id", "unit_name"]].drop_duplicates().assign(level=lv)
-                 for lv in levels], ignore_index=True)
-        units = run._cache["units", fill_communes].merge(periods, how="cross").assign(
-            categories="")
-        out = pd.concat([units.merge(out, on=keys, how="left"),
-                         out[(out["categories"] != "") | ~out["level"].isin(levels)]],
-                        ignore_index=True)
-        out[["_v", "_n"]] = out[["_v", "_n"]].fillna(0.0)
-    return out.rename(columns={"_v": "value", "_n": "n_features"})
-
-
-def _base(ind: Indicator, run: _Run) -> pd.DataFrame:
+def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
     """Rows of an indicator computed from a layer, every level and year."""
     name, layer = _source_layer(run.plan, ind)
     _check_columns(ind, layer)
+    layer = run.per_layer(name, "frame", lambda: _bare(layer))
     communes = run.commune_of(name, layer)
     if ind.period == "season":
-        fyear = pd.Series([season_end_year(s) if isinstance(s, str) and s.strip() else np.nan
-                           for s in layer["season"]], index=layer.index, dtype=float)
+        fyear = run.per_layer(name, "season_years", lambda: np.array(
+            [season_end_year(s) if isinstance(s, str) and s.strip() else np.nan
+             for s in layer["season"]], dtype=float))
     elif ind.period:
-        fyear = pd.to_numeric(layer[ind.period], errors="coerce")
+        fyear = run.per_layer(name, ("years", ind.period), lambda: pd.to_numeric(
+            layer[ind.period], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
     else:
         fyear = None
     season = ind.period == "season"
-    frames, periods = [], []
-    # a measure made of one row per feature, the same whatever the year: the rows of
-    # every feature are made once, and each year takes its own (features of several
-    # years are not made again for each)
-    rowwise = ind.measure in ("count", "sum", "mean") or (
-        ind.measure == "feature_area" and run.plan.metric_crs is not None)
-    every: dict[tuple[str, ...], pd.DataFrame] = {}
-    yearly = _by_year(ind)  # the other conditions select the same features every year
-    memo: dict = {}
-    fixed = _select(ind, layer, None, [c for c in ind.where if c not in yearly], memo)
-    for y in run.years:
-        in_year = (fyear == y) if fyear is not None else pd.Series(True, index=layer.index)
-        if ind.years == "in_layer" and not in_year.any():
+    m = ind.measure
+    # one row per feature, the same whatever the year: made once, each year takes its own
+    rowwise = m in ("count", "sum", "mean", "count_distinct") or (
+        m == "feature_area" and run.plan.metric_crs is not None)
+    keep = _keep(ind, run, name, layer, years)
+    bys = [(), tuple(ind.by)] if ind.by else [()]
+    per = {by: _per_feature(ind, run, name, layer, communes, by, season) for by in bys}
+    parts: list[_Rows] = []
+    periods: list[tuple[str, int]] = []
+    blocks: list[tuple[np.ndarray, tuple[str, ...], bool, int]] = []  # a threshold's
+    all_seasons = (run.per_layer(name, "seasons", lambda: layer["season"].astype(str)
+                                 .to_numpy(dtype=object)) if season else None)
+    selected: list[tuple[int, np.ndarray]] = []  # each year's features
+    for k, y in enumerate(years):
+        in_year = (fyear == y) if fyear is not None else None
+        if ind.years == "in_layer" and in_year is not None and not in_year.any():
             continue
-        keep = fixed & _select(ind, layer, y, yearly, memo) & in_year
-        feats = layer[keep]
-        labels = [str(y)] + (sorted(set(layer.loc[in_year, "season"].astype(str)))
-                             if season else [])
+        if ind.years == "in_layer" and in_year is None and not len(layer):
+            continue
+        kept = keep[k] if in_year is None else keep[k] & in_year
+        selected.append((y, np.flatnonzero(kept)))
+        labels = [str(y)] + (sorted(set(all_seasons[in_year] if in_year is not None
+                                        else all_seasons)) if season else [])
         periods += [(label, y) for label in labels]
-        for by in ([(), tuple(ind.by)] if ind.by else [()]):
-            if rowwise:
-                if by not in every:
-                    every[by] = _contributions(ind, run, name, layer, communes, by, season, y)
-                frame = every[by][keep.to_numpy()]
+    if m in ("area", "sown_area"):
+        for by in bys:
+            _measure_areas(ind, run, name, layer, selected, by, season)
+    for y, take in selected:
+        for by in bys:
+            f = per[by]
+            if m == "threshold":  # a group's total by season, and over the whole year
+                blocks += [(take, by, True, y)] if season else []
+                blocks.append((take, by, False, y))
+                continue
+            if f.valid is not None:
+                take_by = take[f.valid[take]]
             else:
-                frame = _contributions(ind, run, name, feats, communes[keep], by, season, y)
-            if season:
-                frames.append(frame.assign(period=frame["season"], year=y))
-            if season and ind.measure == "threshold":  # a group's total over the whole year
-                frame = _contributions(ind, run, name, feats, communes[keep], by, False, y)
-            frames.append(frame.assign(period=str(y), year=y))
+                take_by = take
+            v = None
+            if not rowwise and m == "feature_area":
+                v = (model_area_ha(layer.iloc[take_by], crs=run.plan.metric_crs)
+                     .to_numpy(dtype=float) if len(take_by) else np.zeros(0))
+            kinds = ([True] if season else []) + [False]
+            for by_season in kinds:
+                period = f.season[take_by] if by_season else str(y)
+                rows = f.rows(take_by, period, y, v=v)
+                if m in ("area", "sown_area"):
+                    found = _areas(ind, run, name, take_by, by, season, y)
+                    if found is not None:
+                        pos, cats, seas, ha = found
+                        extra = _Rows(commune=pos, categories=cats,
+                                      period=seas if by_season else np.full(len(ha), str(y),
+                                                                            object),
+                                      year=np.full(len(ha), y, np.int64), v=ha,
+                                      n=np.zeros(len(ha)))
+                        rows = _Rows.concat([rows, extra])
+                parts.append(rows)
+    if m == "threshold" and blocks:
+        parts = _threshold_rows(ind, run, name, layer, per, blocks)
     if not periods:
         return _empty_table()
-    frame = pd.concat(frames, ignore_index=True)
-    table = pd.DataFrame(periods, columns=["period", "year"])
+    rows = _Rows.concat(parts) if parts else None
     # a table of district rows says nothing of communes: no commune gets a false 0
     by_commune = bool(communes.notna().any()) or hasattr(layer, "geometry")
-    return _aggregate(ind, frame, run, table, fill_communes=by_commune)
+    return _aggregate(ind, rows, run, periods, fill_communes=by_commune)
+
+
+def _aggregate(ind: Indicator, rows: _Rows, run: _Run, periods: list[tuple[str, int]], *,
+               fill_communes: bool) -> pd.DataFrame:
+    """Rows (level, unit, categories, period, year, value, n_features) of every level.
+
+    Each row counts in the units of its commune at each level (weighted where a
+    new commune came from several districts), a district's row in its district
+    and province, and every row in the whole plan; the rows of a unit are
+    summed in their order.  ``periods`` lists every (period, year) computed, so
+    that counts and sums give every unit a total row, 0 where nothing counts
+    (at the commune level only with ``fill_communes``).
+    """
+    m = ind.measure
+    additive = m in _ADDITIVE
+    if m == "mean":  # a mean of the values there are
+        x = rows.v.astype(float)
+        ok = ~np.isnan(x)
+        rows = _Rows(commune=rows.commune[ok], categories=rows.categories[ok],
+                     period=rows.period[ok], year=rows.year[ok], v=x[ok], n=rows.n[ok],
+                     w=None if rows.w is None else rows.w[ok])
+    every = np.arange(len(rows.v))
+    units, source, weights = [], [], []
+    lmap = run.level_map(additive=additive)
+    inside = every[rows.commune >= 0]
+    for lv in run.levels:
+        if lv == "plan":
+            continue
+        start, count, unit, weight = lmap[lv]
+        p = rows.commune[inside]
+        c = count[p]
+        entry = np.repeat(start[p] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+        units.append(unit[entry])
+        source.append(np.repeat(inside, c))
+        weights.append(weight[entry])
+        if lv in ("district", "province") and rows.district is not None:
+            at = every[pd.notna(rows.district)]
+            found = [run.district_units.get(unit_key(str(d)), {}).get(lv)
+                     for d in rows.district[at]]
+            lost = sorted({str(d) for d, f in zip(rows.district[at], found, strict=True)
+                           if f is None})
+            if lost:
+                log.info("district rows count in no %s: %s", lv, ", ".join(lost))
+            known = np.array([f is not None for f in found], dtype=bool)
+            units.append(np.array([run.unit(lv, *f) for f in found if f is not None],
+                                  np.int64))
+            source.append(at[known])
+            weights.append(np.ones(int(known.sum())))
+    if "plan" in run.levels:
+        plan = run.maps["plan"]
+        units.append(np.full(len(every), run.unit("plan", str(plan["unit_id"].iloc[0]),
+                                                  str(plan["unit_name"].iloc[0])), np.int64))
+        source.append(every)
+        weights.append(np.ones(len(every)))
+    unit = np.concatenate(units) if units else np.zeros(0, np.int64)
+    src = np.concatenate(source) if source else np.zeros(0, np.int64)
+    weight = np.concatenate(weights) if weights else np.zeros(0)
+    # groups in the order of (level, unit_id, unit_name, categories, period, year)
+    rank = run.unit_rank()
+    cat_values, cat = np.unique(rows.categories[src], return_inverse=True)
+    per_values, per = np.unique(rows.period[src], return_inverse=True)
+    year_values, yr = np.unique(rows.year[src], return_inverse=True)
+    nc, nper, ny = (max(len(v), 1) for v in (cat_values, per_values, year_values))
+    key = ((rank[unit] * nc + cat) * nper + per) * ny + yr
+    groups, group = np.unique(key, return_inverse=True)
+    if additive:
+        sums = pd.DataFrame({"g": group, "v": rows.v[src].astype(float) * weight,
+                             "n": rows.n[src]}).groupby("g", sort=True).sum()
+        value, n = sums["v"].to_numpy(dtype=float), sums["n"].to_numpy(dtype=float)
+    elif m == "count_distinct":
+        value = pd.Series(rows.v[src], dtype=object).groupby(group, sort=True).nunique(
+            ).to_numpy(dtype=float)
+        n = np.bincount(group, minlength=len(groups)).astype(float)
+    else:  # mean, weighted
+        assert rows.w is not None
+        w = rows.w[src]
+        sums = pd.DataFrame({"g": group, "xw": rows.v[src] * w, "w": w}).groupby(
+            "g", sort=True).sum()
+        value = sums["xw"].to_numpy(dtype=float) / sums["w"].to_numpy(dtype=float)
+        n = np.bincount(group, minlength=len(groups)).astype(float)
+    g_year = groups % ny
+    rest = groups // ny
+    g_per = rest % nper
+    rest //= nper
+    g_cat = rest % nc
+    unit_at = np.empty(len(rank), np.int64)
+    unit_at[rank] = np.arange(len(rank))
+    g_unit = unit_at[rest // nc]
+    names = run.unit_names()
+    out = {"level": names[0][g_unit], "unit_id": names[1][g_unit],
+           "unit_name": names[2][g_unit], "categories": cat_values[g_cat].astype(object),
+           "period": per_values[g_per].astype(object),
+           "year": year_values[g_year].astype(np.int64), "value": value, "n_features": n}
+    if m == "mean":
+        return pd.DataFrame(out)
+    # counts and sums: every unit has a total in every period, 0 where nothing counts
+    levels = [lv for lv in run.levels if fill_communes or lv != "commune"]
+    total = out["categories"] == ""
+    where = {(int(u), p, int(y)): i for i, (u, p, y) in enumerate(zip(
+        g_unit[total], out["period"][total], out["year"][total], strict=True))}
+    at = np.flatnonzero(total)
+    fill = run.fill_units(levels)
+    pick = np.array([at[where[u, p, y]] if (u, p, y) in where else -1
+                     for u in (run.unit(*t) for t in fill) for p, y in periods], np.int64)
+    filled = pick >= 0
+    k = len(pick)
+    part1 = {
+        "level": np.repeat(np.array([t[0] for t in fill], object), len(periods)),
+        "unit_id": np.repeat(np.array([t[1] for t in fill], object), len(periods)),
+        "unit_name": np.repeat(np.array([t[2] for t in fill], object), len(periods)),
+        "categories": np.full(k, "", object),
+        "period": np.tile(np.array([p for p, _ in periods], object), len(fill)),
+        "year": np.tile(np.array([y for _, y in periods], np.int64), len(fill)),
+        "value": np.zeros(k), "n_features": np.zeros(k)}
+    part1["value"][filled] = out["value"][pick[filled]]
+    part1["n_features"][filled] = out["n_features"][pick[filled]]
+    rest_rows = ~total | ~np.isin(out["level"], levels)
+    return pd.DataFrame({c: np.concatenate([part1[c], out[c][rest_rows]]) for c in out})
 
 
 def _empty_table() -> pd.DataFrame:
@@ -1190,18 +1538,19 @@ def _ratio(ind: Indicator, num: pd.DataFrame, den: pd.DataFrame) -> pd.DataFrame
 
 def _cumulative(ind: Indicator, of: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
     yearly = of[of["period"] == of["year"].astype(str)]
-    out = []
     keys = ["level", "unit_id", "unit_name", "categories"]
-    for y in years:
-        part = yearly[(yearly["year"] >= int(ind.since or y)) & (yearly["year"] <= y)]
-        if part.empty:
-            continue
-        s = part.groupby(keys, sort=True)[["value", "n_features"]].sum().reset_index()
-        out.append(s.assign(period=str(y), year=y))
-    if not out:
+    found = yearly["year"].to_numpy(dtype=np.int64)
+    # every year's rows from ``since`` through that year, summed in one grouping
+    picks = [np.flatnonzero((found >= int(ind.since or y)) & (found <= y)) for y in years]
+    if not any(len(p) for p in picks):
         raise _NotComputedError(f"{ind.of!r} has no value from {ind.since} to {max(years)}",
                            "error")
-    return pd.concat(out, ignore_index=True)
+    part = yearly.iloc[np.concatenate(picks)].assign(
+        _through=np.repeat(np.asarray(years, dtype=np.int64), [len(p) for p in picks]))
+    s = part.groupby(["_through", *keys], sort=True)[["value", "n_features"]].sum()
+    s = s.reset_index().rename(columns={"_through": "year"})
+    return s.assign(period=s["year"].astype(str))[[*keys, "value", "n_features", "period",
+                                                    "year"]]
 
 
 def _units_meeting(ind: Indicator, of: pd.DataFrame, of_unit: str, run: _Run
@@ -1352,6 +1701,24 @@ def _order(cat: Mapping[str, Indicator], wanted: Iterable[str]
     return done, failed
 
 
+def _first_years(cat: Mapping[str, Indicator], order: Sequence[str], wanted: Sequence[str],
+                 since: int) -> dict[str, int]:
+    """The first year each indicator is computed from: ``since`` for those asked for, and
+    for those they are computed from, the years these need (a cumulative's, from its own
+    ``since``)."""
+    first = dict.fromkeys(order, since)
+    needed = {n: n in wanted for n in order}
+    for name in reversed(order):  # an indicator comes after those it is computed from
+        if not needed[name]:
+            continue
+        ind = cat[name]
+        for dep in ind.depends_on:
+            year = int(ind.since) if ind.measure == "cumulative" else first[name]
+            first[dep] = min(first[dep], year) if needed[dep] else year
+            needed[dep] = True
+    return first
+
+
 def compute_indicators(
     plan: Plan,
     *,
@@ -1421,13 +1788,12 @@ def compute_indicators(
                                           f"{', '.join(sorted(cat))}")
     order, failed = _order(cat, [w for w in wanted if w in cat])
     not_computed.update({n: ("error", why) for n, why in failed.items()})
-    first = min([since, *(cat[n].since for n in order if cat[n].since is not None)])
+    first = _first_years(cat, order, [w for w in wanted if w in cat], since)
     communes = plan.only("communes")
     used = tuple(lv for lv in LEVELS if lv in {
         *levels, "plan", *(cat[n].level for n in order if cat[n].level)})
     run = _Run(plan=plan, communes=communes, maps=_unit_maps(plan, communes, used),
-               years=list(range(first, year + 1)), known_areas=dict(known_areas or {}),
-               year=year, levels=used)
+               known_areas=dict(known_areas or {}), year=year, levels=used)
     results: dict[str, pd.DataFrame] = {}
     for name in order:
         ind = cat[name]
@@ -1445,7 +1811,7 @@ def compute_indicators(
                 table = _units_meeting(ind, results[str(ind.of)],
                                        results[str(ind.of)]["unit"].iloc[0], run)
             else:
-                table = _base(ind, run)
+                table = _base(ind, run, list(range(first[name], year + 1)))
         except _NotComputedError as err:
             not_computed[name] = (err.kind, str(err))
             log.info("indicator %s is not computed: %s", name, err)

@@ -604,7 +604,7 @@ def _check_era(era: object) -> str:
 @lru_cache(maxsize=2)
 def _official(era: str) -> pd.DataFrame:
     """All official communes of an era, canonical columns (cached; never hand out)."""
-    from vietnamadminunits.database import get_data
+    from geoagri._admin_data import get_data
 
     if era == "old":
         raw = pd.DataFrame(get_data(table="admin_units_legacy", fields=[
@@ -639,7 +639,7 @@ def _official(era: str) -> pd.DataFrame:
 @lru_cache(maxsize=2)
 def _province_index(era: str) -> tuple[_Index, list[str]]:
     """Index of the provinces of an era (names, DB aliases such as 'hcm', codes)."""
-    from vietnamadminunits.database import query
+    from geoagri._admin_data import query
 
     table = "admin_units_legacy" if era == "old" else "admin_units"
     rows = query(f"SELECT DISTINCT province, provinceCode, provinceAlias FROM {table}")

@@ -100,8 +100,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Iterable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Literal
+from itertools import repeat
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -230,6 +232,25 @@ def _season(value: object, *, table: str, row: object) -> str | None:
     return found
 
 
+def _each(values: Iterable[Any], func: Callable[..., Any], *,
+          rows: Iterable[Any] | None = None) -> list[Any]:
+    """``func`` of each value, called once per distinct value (thousands of facts name a
+    few units, scopes and seasons); with ``rows``, ``func(value, row)`` at the value's first
+    row (where an error names it)."""
+    done: dict[tuple[type, Any], Any] = {}
+    out = []
+    for v, row in zip(values, rows if rows is not None else repeat(None), strict=False):
+        key = (type(v), v)
+        try:
+            found = done[key]
+        except KeyError:
+            found = done[key] = func(v) if rows is None else func(v, row)
+        except TypeError:  # not hashable
+            found = func(v) if rows is None else func(v, row)
+        out.append(found)
+    return out
+
+
 def _key(value: object) -> str | None:
     return None if _missing(value) else unit_key(str(value))
 
@@ -246,25 +267,25 @@ def _prepare_actual(actual: pd.DataFrame) -> pd.DataFrame:
     _check_columns(actual, ACTUAL_COLUMNS, "actual",
                    "give one row per indicator, unit, scope, scope_id, year (and season) "
                    "with the value in 'actual' (see geoagri.indicators.actuals)")
-    bad_unit = [u for u in actual["unit"] if _units.code_or_none(u) is None]
+    unit_codes = _each(actual["unit"], _units.code_or_none)
+    bad_unit = [u for u, code in zip(actual["unit"], unit_codes, strict=True) if code is None]
     if bad_unit:
         raise SchemaError(f"actual table: unit(s) {sorted(map(str, set(bad_unit)))} not "
                           "understood. Fix: write units as geoagri.units reads them (ha, "
                           "tạ/ha, triệu đồng, %, count, HTX…)")
     facts = pd.DataFrame({
         "indicator": actual["indicator"].astype(str).to_numpy(),
-        "unit": [_units.code_or_none(u) for u in actual["unit"]],
-        "scope": [_canon(s, "scope") for s in actual["scope"]],
-        "key": [_key(s) for s in actual["scope_id"]],
+        "unit": unit_codes,
+        "scope": _each(actual["scope"], lambda s: _canon(s, "scope")),
+        "key": _each(actual["scope_id"], _key),
         "unit_id": actual["scope_id"].astype(object).to_numpy(),
         "unit_name": (actual["scope_name"].astype(object).to_numpy() if "scope_name" in actual
                       else actual["scope_id"].astype(object).to_numpy()),
-        "name_key": ([_key(s) for s in actual["scope_name"]] if "scope_name" in actual
+        "name_key": (_each(actual["scope_name"], _key) if "scope_name" in actual
                      else [None] * len(actual)),
         "year": pd.to_numeric(actual["year"], errors="coerce").to_numpy(),
-        "season": ([_season(s, table="actual", row=i)
-                    for i, s in zip(actual.index, actual["season"], strict=True)]
-                   if "season" in actual else [None] * len(actual)),
+        "season": (_each(actual["season"], lambda s, i: _season(s, table="actual", row=i),
+                         rows=actual.index) if "season" in actual else [None] * len(actual)),
         "actual": _in_code(pd.to_numeric(actual["actual"], errors="coerce"), actual["unit"]),
     })
     bad_year = facts["year"].isna()

@@ -1009,7 +1009,10 @@ def build_report_data(
         facts = actuals(plan, year=year, since=first_year(targets, year), linkage=linkage)
     else:
         facts = facts_of(indicators, plan=plan)
-    prog = progress(facts, targets, as_of=as_of, decimals=decimals, rounding=rounding)
+    # a target is compared with its own indicator's facts only: the others are not read
+    asked = (facts[facts["indicator"].isin(targets["indicator"].astype(str))]
+             if "indicator" in targets else facts)
+    prog = progress(asked, targets, as_of=as_of, decimals=decimals, rounding=rounding)
 
     communes = plan.only("communes")
     ids = communes["commune_id"].astype(str)

@@ -43,8 +43,8 @@ from geoagri.crs import AREA_OF_USE_MARGIN_DEG, outside_area_of_use, require_crs
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem, UnitError
 from geoagri.schema import Column, LayerSpec, canonical_season, spec, vocabulary_problems
 
-__all__ = ["MAX_OUTSIDE_KM", "canonicalize", "far_from_communes", "kind_of", "layer_info",
-           "repairs", "row_labels"]
+__all__ = ["MAX_OUTSIDE_KM", "canonicalize", "communes_land", "far_from_communes", "kind_of",
+           "layer_info", "repairs", "row_labels"]
 
 log = logging.getLogger("geoagri")
 
@@ -198,20 +198,27 @@ def _objects(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object, name=values.name)
 
 
-def _map_distinct(values: pd.Series, func: Callable[[object], object]) -> pd.Series:
+def _map_distinct(values: pd.Series, func: Callable[[object], object], *,
+                  text_func: Callable[[str], object] | None = None) -> pd.Series:
     """``values.map(func)`` as an object Series, calling ``func`` once per distinct value.
 
     A layer of 200,000 parcels has a handful of land uses and seasons: each is
     read once, not 200,000 times.  Text is grouped by value (exact for
-    ``str``); anything else by type and value.
+    ``str``), and read by ``text_func`` when given (``func`` on text only);
+    anything else by type and value.
     """
     arr = values.to_numpy(dtype=object)
     out = np.empty(len(arr), dtype=object)
-    text = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
+    if (isinstance(values.dtype, pd.StringDtype)
+            or pd.api.types.infer_dtype(arr, skipna=True) == "string"):
+        text = ~pd.isna(arr)  # text wherever it is not missing
+    else:
+        text = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
     if text.any():
         codes, uniques = pd.factorize(arr[text])
         done = np.empty(len(uniques), dtype=object)
-        done[:] = [func(v) for v in uniques]
+        read = text_func or func
+        done[:] = [read(v) for v in uniques]
         out[text] = done[codes]
     memo: dict[tuple[type, object], object] = {}
     for k in np.flatnonzero(~text):
@@ -226,13 +233,16 @@ def _map_distinct(values: pd.Series, func: Callable[[object], object]) -> pd.Ser
 
 def _coerce_ids(values: pd.Series) -> pd.Series:
     """Ids as strings: 27781, 27781.0 and ' 27781 ' all become '27781'."""
+    def text(v: str) -> object:
+        return unicodedata.normalize("NFC", v).strip() or None
+
     def one(v: object) -> object:
         if _isnull(v):
             return None
         if isinstance(v, float | np.floating) and float(v).is_integer():
             return str(int(v))
-        return unicodedata.normalize("NFC", str(v)).strip() or None
-    return _objects(_map_distinct(values, one))
+        return text(str(v))
+    return _objects(_map_distinct(values, one, text_func=text))
 
 
 def _coerce_column(
@@ -846,6 +856,31 @@ def canonicalize(
 MAX_OUTSIDE_KM = 10.0
 
 
+def communes_land(communes: gpd.GeoDataFrame, mcrs: Any) -> shapely.Geometry:
+    """The land of a communes layer in a metric CRS: the union of its communes, prepared.
+
+    Communes that tile the land without gap or overlap (a valid coverage) are
+    merged by dropping the edges they share, a tenth of the time of a general
+    union for the same land.  Reading (:func:`far_from_communes`) and the
+    accounting of a run (:func:`geoagri._accounting.feature_accounting`) test
+    features against it.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> communes = gpd.GeoDataFrame({"commune_id": ["1", "2"]},
+    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs="EPSG:32648")
+    >>> communes_land(communes, "EPSG:32648").area / 1e4  # ha
+    200.0
+    """
+    geoms = np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object)
+    land = (shapely.coverage_union_all(geoms) if shapely.coverage_is_valid(geoms)
+            else shapely.union_all(geoms))
+    shapely.prepare(land)
+    return land
+
+
 def far_from_communes(
     layers: Mapping[str, pd.DataFrame],
     kinds: Mapping[str, str],
@@ -900,8 +935,7 @@ def far_from_communes(
         return {}
     communes = layers[ref[0]]
     mcrs = metric_crs(communes, crs=crs, province=province, era=era)
-    land = shapely.union_all(np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object))
-    shapely.prepare(land)
+    land = communes_land(communes, mcrs)
     errors: dict[str, LayerError] = {}
     for name, frame in layers.items():
         if name in ref or not isinstance(frame, gpd.GeoDataFrame) or not len(frame):

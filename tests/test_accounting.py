@@ -91,3 +91,23 @@ def test_long_id_lists_are_cut(layers):
     assert table.loc["pumps", "why"] == \
         "no power: 8 (TB00, TB01, TB02, TB03, TB04 and 3 more)"
     assert table.loc["pumps", "used"] == 0
+
+
+@pytest.mark.parametrize("second", [box(X + 1000, Y, X + 2000, Y + 1000),   # they tile
+                                    box(X + 900, Y, X + 2000, Y + 1000)])   # they overlap
+def test_outside_whether_or_not_the_communes_tile_the_land(second):
+    """Communes that overlap are no coverage (the general union is used): the same land."""
+    communes = gpd.GeoDataFrame(
+        {"commune_id": ["1", "2", "3"], "commune_name": ["Xã A", "Xã B", "Xã C"]},
+        geometry=[box(X, Y, X + 1000, Y + 1000), second,
+                  box(X + 3000, Y, X + 4000, Y + 1000)], crs=UTM)  # a 1 km gap before 3
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["Z1", "Z2", "Z3", "Z4"], "zone_kind": ["linkage"] * 4},
+        geometry=[box(X + 940, Y + 10, X + 960, Y + 20),      # where 1 and 2 meet
+                  box(X + 2400, Y + 10, X + 2600, Y + 20),    # in the gap: outside
+                  box(X + 1990, Y + 10, X + 2010, Y + 20),    # across 2's edge: inside
+                  box(X + 9000, Y + 10, X + 9100, Y + 20)],   # far: outside
+        crs=UTM)
+    table = feature_accounting({"communes": communes, "zones": zones},
+                               {"communes": "communes", "zones": "zones"})
+    assert table.loc["zones", "outside_communes"] == 2

@@ -581,6 +581,22 @@ def test_threshold_by_season_and_over_the_year():
     assert whole(t, "big_sowers", "2024") == 2.0  # h1 4 ha, h2 4.5 ha: each once
 
 
+def test_threshold_by_category_counts_each_group_in_its_category():
+    """h1 holds 2 ha of rice and 2 ha of lotus (4 ha in all), h2 3.5 ha of rice: by crop only
+    h2's rice reaches 3 ha; over every crop both holders do."""
+    parcels = holdings().iloc[:4].assign(
+        crop=["rice", "lotus", "rice", "rice"], holder_id=["h1", "h1", "h2", "h2"],
+        declared_area_ha=[2.0, 2.0, 2.5, 1.0])
+    own = {"big_holders": {"source": "parcels", "measure": "threshold", "group_by": "holder_id",
+                           "of": "feature_area", "at_least": "3 ha", "by": ["crop"]}}
+    t = compute_indicators(make_plan(own, parcels=parcels), year=2024, indicators=["big_holders"])
+    assert whole(t, "big_holders") == 2.0
+    assert whole(t, "big_holders", categories="crop=rice") == 1.0
+    assert whole(t, "big_holders", categories="crop=lotus") == 0.0
+    assert (t["n_features"][(t["level"] == "plan") & (t["categories"] == "crop=rice")]
+            == 3).all()  # h1's and h2's rice parcels
+
+
 def test_one_bad_indicator_is_reported_and_the_others_computed():
     """A plan's own indicator that cannot be computed (no statistics layer) is listed in the
     report's notes with why; the plan's other own indicator is computed and compared."""
