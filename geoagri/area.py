@@ -208,15 +208,11 @@ def area_by_zone(
              if level != "commune" else None)
     target = metric_crs(communes, crs=crs, province=province, era=era)
     nthreads = n_threads(threads)
-    cgeoms = disjoint(np.array(communes.geometry.to_crs(target).array, dtype=object),
-                      communes["commune_id"].to_numpy(dtype=object), threads=nthreads)
     zgeoms = np.asarray(zones.geometry.to_crs(target).array, dtype=object)
     polygonal = np.isin(shapely.get_type_id(zgeoms), (3, 6))
     if not polygonal.all():
         warnings.warn(f"area_by_zone: {int((~polygonal).sum())} zone(s) are not polygons "
                       "(points, lines or empty) and have no area", GeoagriWarning, stacklevel=2)
-    nc = len(cgeoms)
-
     if by:
         keys = pd.MultiIndex.from_frame(zones[by].astype(object).where(zones[by].notna(), None))
         codes, uniques = pd.factorize(keys)
@@ -226,16 +222,19 @@ def area_by_zone(
         codes = np.zeros(len(zones), dtype=int)
         group_values = pd.DataFrame(index=[0])
     ngroups = max(len(group_values), 1)
-
-    pieces = cut_once(cgeoms, max_vertices=max_vertices)
     zi = np.flatnonzero(polygonal)
     zg = zgeoms[zi]
     zcodes = codes[zi]
-    # two threads: the overlaps are searched while the zones are allocated, and the
-    # larger sets of overlapping zones while the pairs are placed in communes
+    # two threads: the overlaps are searched while the communes are cut and the zones
+    # allocated to them, and the larger sets of overlapping zones while the pairs are
+    # placed in communes
     pairs: Future = Future()
     with ThreadPoolExecutor(1) as pool:
         found = pool.submit(_overlaps, zg, zcodes, threads=nthreads, on_pairs=pairs.set_result)
+        cgeoms = disjoint(np.array(communes.geometry.to_crs(target).array, dtype=object),
+                          communes["commune_id"].to_numpy(dtype=object), threads=nthreads)
+        nc = len(cgeoms)
+        pieces = cut_once(cgeoms, max_vertices=max_vertices)
         g, c, a = allocate(zg, cgeoms, pieces, threads=nthreads)
         home = home_region(g, c, n=len(zg), n_regions=nc)
         wait([pairs, found], return_when=FIRST_COMPLETED)
