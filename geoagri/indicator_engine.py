@@ -1399,6 +1399,30 @@ def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
     return _aggregate(ind, rows, run, periods, fill_communes=by_commune)
 
 
+def _sorted_codes(values: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values[at], return_inverse=True)`` reversed: (codes, sorted distinct values).
+
+    By hashing each of ``values`` once (pandas' factorize) rather than sorting
+    ``values[at]``, which repeats each row once per level: text categories of
+    200,000 parcels sort in a second, hash in a tenth of one.
+
+    Examples
+    --------
+    >>> codes, uniq = _sorted_codes(np.array(["b", "a", "c", "a"], dtype=object),
+    ...                             np.array([0, 1, 1, 3]))
+    >>> codes.tolist(), uniq.tolist()
+    ([1, 0, 0, 0], ['a', 'b'])
+    """
+    codes, uniques = pd.factorize(values, sort=True)
+    if (codes < 0).any():  # a missing value: sorted as numpy sorts it
+        found, inverse = np.unique(values[at], return_inverse=True)
+        return inverse, found
+    used = np.zeros(len(uniques), dtype=bool)
+    used[codes[at]] = True
+    renumber = np.cumsum(used) - 1
+    return renumber[codes[at]], np.asarray(uniques, dtype=values.dtype)[used]
+
+
 def _aggregate(ind: Indicator, rows: _Rows, run: _Run, periods: list[tuple[str, int]], *,
                fill_communes: bool) -> pd.DataFrame:
     """Rows (level, unit, categories, period, year, value, n_features) of every level.
@@ -1456,12 +1480,12 @@ def _aggregate(ind: Indicator, rows: _Rows, run: _Run, periods: list[tuple[str, 
     weight = np.concatenate(weights) if weights else np.zeros(0)
     # groups in the order of (level, unit_id, unit_name, categories, period, year)
     rank = run.unit_rank()
-    cat_values, cat = np.unique(rows.categories[src], return_inverse=True)
-    per_values, per = np.unique(rows.period[src], return_inverse=True)
-    year_values, yr = np.unique(rows.year[src], return_inverse=True)
+    cat, cat_values = _sorted_codes(rows.categories, src)
+    per, per_values = _sorted_codes(rows.period, src)
+    yr, year_values = _sorted_codes(rows.year, src)
     nc, nper, ny = (max(len(v), 1) for v in (cat_values, per_values, year_values))
     key = ((rank[unit] * nc + cat) * nper + per) * ny + yr
-    groups, group = np.unique(key, return_inverse=True)
+    group, groups = _sorted_codes(key, np.arange(len(key)))
     if additive:
         sums = pd.DataFrame({"g": group, "v": rows.v[src].astype(float) * weight,
                              "n": rows.n[src]}).groupby("g", sort=True).sum()
