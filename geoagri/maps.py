@@ -72,7 +72,6 @@ import itertools
 import json
 import logging
 import math
-import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
@@ -91,6 +90,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geoagri import _labels, _styles
+from geoagri._engine.threads import n_threads
 from geoagri._generalize import dissolved_on_grid, grid_cell_m
 from geoagri._labels import format_number
 from geoagri.crs import metric_crs
@@ -799,16 +799,22 @@ class _GeoJson(folium.GeoJson):
     """
 
     def render(self, **kwargs: Any) -> None:
-        if self.style or self.highlight:  # pragma: no cover - not used by geoagri
+        import folium.elements
+        import folium.utilities
+
+        # folium's parts this relies on (folium ≥ 0.18); another folium renders as its own
+        add_to = getattr(folium.elements, "ElementAddToElement", None)
+        get_obj_in_upper_tree = getattr(folium.utilities, "get_obj_in_upper_tree", None)
+        if get_obj_in_upper_tree is None:  # pragma: no cover
+            add_to = None
+        if self.style or self.highlight or add_to is None:  # pragma: no cover
             super().render(**kwargs)
             return
-        from folium.elements import ElementAddToElement
-        from folium.utilities import get_obj_in_upper_tree
 
         self.parent_map = get_obj_in_upper_tree(self, folium.Map)
         if self.show:
-            self.add_child(ElementAddToElement(element_name=self.get_name(),
-                                               element_parent_name=self._parent.get_name()),
+            self.add_child(add_to(element_name=self.get_name(),
+                                  element_parent_name=self._parent.get_name()),
                            name=self.get_name() + "_add")
         figure = self.get_root()
         for name, url in getattr(self, "default_js", []):
@@ -836,10 +842,6 @@ def _placed(layer: folium.GeoJson, pane: str | None, interactive: bool) -> foliu
 
 
 # --------------------------------------------------------------------------- aggregation
-
-
-def _threads() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _repaired(geoms: np.ndarray) -> np.ndarray:
@@ -937,7 +939,7 @@ def _measured(geoms: np.ndarray, values: np.ndarray, codes: np.ndarray, classes:
     unit_frame = gpd.GeoDataFrame({"commune_id": np.arange(len(units)),
                                    "commune_name": names[:-1]}, geometry=units, crs=mcrs)
     table = area_by_zone(zones, unit_frame, by=["_cls"] if by is not None else [], crs=mcrs,
-                         threads=_threads())
+                         threads=n_threads(None))
     n_classes = max(1, len(classes))
     code_of = {v: k for k, v in enumerate(classes)}
     t_unit = table["commune_id"].astype(object).where(table["commune_id"].notna(), len(units))

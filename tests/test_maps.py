@@ -490,14 +490,19 @@ def _parcel_layer(m):
                 if isinstance(c, folium.GeoJson) and c.layer_name.startswith("Parcels ("))
 
 
-def test_plan_map_computes_no_parcel_figure_without_the_results():
+def _field_plan():
+    """The demo plan with _field()'s communes and parcels as its only layers."""
     from dataclasses import replace
 
     parcels, communes = _field()
     d = demo()
-    p = replace(d, layers={"communes": communes, "parcels": parcels},
-                sources={k: d.sources[k] for k in ("communes", "parcels")},
-                metric_crs=communes.crs)
+    return parcels, communes, replace(
+        d, layers={"communes": communes, "parcels": parcels},
+        sources={k: d.sources[k] for k in ("communes", "parcels")}, metric_crs=communes.crs)
+
+
+def test_plan_map_computes_no_parcel_figure_without_the_results():
+    _, _, p = _field_plan()
     layer = _parcel_layer(plan_map(p, language="en", max_features=100))
     props = [f["properties"] for f in layer.data["features"]]
     # commune and land use only: no count, no area of the map's own
@@ -506,13 +511,7 @@ def test_plan_map_computes_no_parcel_figure_without_the_results():
 
 
 def test_plan_map_draws_the_results_parcel_figures_whatever_the_display_tolerance():
-    from dataclasses import replace
-
-    parcels, communes = _field()
-    d = demo()
-    p = replace(d, layers={"communes": communes, "parcels": parcels},
-                sources={k: d.sources[k] for k in ("communes", "parcels")},
-                metric_crs=communes.crs)
+    parcels, communes, p = _field_plan()
     # the results' figures: areas as area_by_zone measures them, and a count the map
     # could not have found itself (each row's own number)
     table = area_by_zone(parcels, communes, by="land_use", crs="EPSG:32648")
