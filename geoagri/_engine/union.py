@@ -365,6 +365,23 @@ def place_sets(sets: OverlapSets, regions: np.ndarray, pieces: Pieces, *, home: 
         the common area there (m²), positive for sets of an even size.  The
         sets of the clusters in ``sets.over`` are placed too (the caller
         leaves them out).
+
+    Examples
+    --------
+    Two communes split at x = 10 m; zone 0 crosses the border, zone 1 lies in
+    commune 0, zone 2 crosses too.  The pair (0, 1) overlaps inside commune 0
+    (8 m²); the pair (0, 2) overlaps on [8, 12] × [0, 4] m, across the border:
+    clipped by the communes' pieces, 8 m² on each side.
+
+    >>> from shapely.geometry import box
+    >>> from geoagri._engine.pieces import cut_into_pieces
+    >>> regions = np.array([box(0, 0, 10, 10), box(10, 0, 20, 10)], dtype=object)
+    >>> zones = np.array([box(0, 0, 12, 4), box(2, 2, 6, 6), box(8, 0, 14, 4)], dtype=object)
+    >>> sets = overlap_sets(zones, np.array([0, 0]), np.array([1, 2]), np.array([8.0, 16.0]))
+    >>> g, r, a = place_sets(sets, regions, cut_into_pieces(regions),
+    ...                      home=np.array([-1, 0, -1]))
+    >>> sorted(zip(g.tolist(), r.tolist(), a.tolist()))
+    [(0, 0, 8.0), (0, 0, 8.0), (0, 1, 8.0)]
     """
     out_g, out_r, out_a = [], [], []
     both = None  # zones then pieces, to clip sets that cross a border: built if needed
