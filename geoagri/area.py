@@ -213,7 +213,11 @@ def area_by_zone(
     if not polygonal.all():
         warnings.warn(f"area_by_zone: {int((~polygonal).sum())} zone(s) are not polygons "
                       "(points, lines or empty) and have no area", GeoagriWarning, stacklevel=2)
-    if by:
+    if len(by) == 1:  # one column: factorized as it is (missing values a group of their own)
+        column = zones[by[0]].astype(object)
+        codes, uniques = pd.factorize(column.where(column.notna(), None), use_na_sentinel=False)
+        group_values = pd.DataFrame({by[0]: np.asarray(uniques, dtype=object)})
+    elif by:
         keys = pd.MultiIndex.from_frame(zones[by].astype(object).where(zones[by].notna(), None))
         codes, uniques = pd.factorize(keys)
         group_values = pd.DataFrame(list(uniques), columns=by) if len(uniques) else \

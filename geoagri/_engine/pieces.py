@@ -30,6 +30,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geoagri._engine.boxes import overlapping_boxes
 from geoagri._engine.clip import Polygons, intersection_area, polygons
 from geoagri._engine.threads import query
 from geoagri._polygonal import polygonal
@@ -267,8 +268,8 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
                   threads: int = 1, flattened: bool = False) -> tuple:
     """Pairs of same-group geometries whose interiors intersect, with their overlap area.
 
-    Candidate pairs come from a spatial index (boxes overlapping with
-    positive area); their overlap areas from
+    Candidate pairs are the boxes of one group overlapping with positive
+    area (:func:`geoagri._engine.boxes.overlapping_boxes`); their overlap areas from
     :func:`geoagri._engine.clip.intersection_area`.  An overlap below ``REL_TOL``
     of the smaller geometry's area is rounding on a shared edge (touching),
     not an overlap.
@@ -306,14 +307,7 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     nothing = (none, none, np.zeros(0)) + (((none, polygons(geoms[:0])),) if flattened else ())
     if n < 2:
         return nothing
-    i, j = query(shapely.STRtree(geoms), geoms, threads=threads)
-    keep = (i < j) & (codes[i] == codes[j])
-    i, j = i[keep], j[keep]
-    b = shapely.bounds(geoms)
-    w = np.minimum(b[i, 2], b[j, 2]) - np.maximum(b[i, 0], b[j, 0])
-    h = np.minimum(b[i, 3], b[j, 3]) - np.maximum(b[i, 1], b[j, 1])
-    keep = (w > 0) & (h > 0)  # boxes that only touch cannot hold an overlap
-    i, j = i[keep], j[keep]
+    i, j = overlapping_boxes(shapely.bounds(geoms), codes)  # boxes that overlap, one group
     if not len(i):
         return nothing
     if polys is None:  # flatten only the geometries in a candidate pair
@@ -327,11 +321,10 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     # shared edges clip to rounding-sized slivers: below REL_TOL of the smaller, touching
     size = shapely.area(sub)
     overlap = area > REL_TOL * np.minimum(size[a_index], size[b_index])
-    i, j, area = i[overlap], j[overlap], area[overlap]
-    order = np.lexsort((j, i))
+    i, j, area = i[overlap], j[overlap], area[overlap]  # still sorted by i, then j
     if flattened:
-        return i[order], j[order], area[order], (used, flat)
-    return i[order], j[order], area[order]
+        return i, j, area, (used, flat)
+    return i, j, area
 
 
 def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarray:

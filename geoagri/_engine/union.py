@@ -49,7 +49,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -166,12 +166,11 @@ def home_region(g: np.ndarray, r: np.ndarray, *, n: int, n_regions: int) -> np.n
     >>> home_region(np.array([0, 1, 1, 2]), np.array([3, 0, 1, 1]), n=4, n_regions=5).tolist()
     [3, -1, 1, -1]
     """
-    gr = np.unique(g * (n_regions + 1) + r)
-    owner, region = np.divmod(gr, n_regions + 1)
-    one = np.bincount(owner, minlength=n)[owner] == 1
-    home = np.full(n, -1)
-    home[owner[one]] = region[one]
-    return home
+    lo = np.full(n, n_regions + 1)
+    hi = np.full(n, -1)
+    np.minimum.at(lo, g, r)  # one region: its lowest and highest are the same
+    np.maximum.at(hi, g, r)
+    return np.where(lo == hi, lo, -1)
 
 
 def _crossing(members: np.ndarray, common: np.ndarray, bounds: np.ndarray,
@@ -263,6 +262,22 @@ class OverlapSets:
     over: np.ndarray
     reps: np.ndarray
     unions: np.ndarray
+    #: what :meth:`bounds` and :meth:`with_pieces` built, shared with the pairs' sets
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def bounds(self) -> np.ndarray:
+        """Bounding boxes of :attr:`geoms`, metres (computed once)."""
+        if "bounds" not in self.derived:
+            self.derived["bounds"] = shapely.bounds(self.geoms)
+        return self.derived["bounds"]
+
+    def with_pieces(self, pieces: Pieces) -> tuple[np.ndarray, Polygons]:
+        """The zones then the pieces, as geometries and flattened (built once per pieces)."""
+        key = ("with", id(pieces))
+        if key not in self.derived:
+            self.derived[key] = (pieces, (np.r_[self.geoms, pieces.geoms],
+                                          concat(self.polys, pieces.flat)))
+        return self.derived[key][1]
 
 
 def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarray, *,
@@ -325,10 +340,11 @@ def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarr
     i, j, area = i[keep], j[keep], area[keep]
     cluster = cluster_labels(n, i, j)
     none = np.zeros(0, dtype=np.int64)
+    derived: dict = {}  # bounds and flattened pieces, built once for both
     if on_pairs is not None:
         on_pairs(OverlapSets(len(geoms), used, sub, polys, inner, cluster,
                              [np.column_stack([i, j])] if len(i) else [], [area] if len(i) else [],
-                             none, none, np.zeros(0, dtype=object)))
+                             none, none, np.zeros(0, dtype=object), derived))
     levels, areas, over = [], [], none
     if len(i):
         levels, areas, over = _cliques(n, i, j, area, sub, cluster, polys=polys,
@@ -340,7 +356,7 @@ def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarr
         labels = np.where(dropped[np.maximum(cluster, 0)] & (cluster >= 0), cluster, -1)
         reps, unions = union_clusters(sub, labels, threads=threads)
     return OverlapSets(len(geoms), used, sub, polys, inner, cluster, levels, areas, over,
-                       reps, unions)
+                       reps, unions, derived)
 
 
 def place_sets(sets: OverlapSets, regions: np.ndarray, pieces: Pieces, *, home: np.ndarray,
@@ -384,8 +400,6 @@ def place_sets(sets: OverlapSets, regions: np.ndarray, pieces: Pieces, *, home: 
     [(0, 0, 8.0), (0, 0, 8.0), (0, 1, 8.0)]
     """
     out_g, out_r, out_a = [], [], []
-    both = None  # zones then pieces, to clip sets that cross a border: built if needed
-    bounds = shapely.bounds(sets.geoms)
     for k in range(first, len(sets.levels)):
         members, common = sets.levels[k], sets.areas[k]
         sign = 1.0 if k % 2 == 0 else -1.0  # sets of 2, 3, …: +, -, …
@@ -398,11 +412,9 @@ def place_sets(sets: OverlapSets, regions: np.ndarray, pieces: Pieces, *, home: 
         out_r.append(h[inside])
         out_a.append(sign * common[inside])
         cross = ~inside
-        if cross.any():
-            if both is None:
-                both = (np.r_[sets.geoms, pieces.geoms], concat(sets.polys, pieces.flat))
-            tg, tr, ta = _crossing(members[cross], common[cross], bounds, both, regions,
-                                   pieces, threads=threads)
+        if cross.any():  # clipped by the pieces, as one more member
+            tg, tr, ta = _crossing(members[cross], common[cross], sets.bounds(),
+                                   sets.with_pieces(pieces), regions, pieces, threads=threads)
             out_g.append(tg)
             out_r.append(tr)
             out_a.append(sign * ta)
