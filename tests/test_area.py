@@ -90,6 +90,20 @@ def test_raw_mode_counts_overlaps_and_totals_are_conserved(communes, zones):
     assert b.area_ha == pytest.approx(150) and b.overlap_ha == pytest.approx(50)
 
 
+def test_missing_group_values_are_a_group_of_their_own(communes, zones):
+    # z1 and z2 without a crop (None and NaN): one group, first seen before rice and
+    # lotus; z2 lies inside z1 (50 ha counted twice in B); the rest as in the fixture
+    blank = zones.assign(crop=[None, np.nan, "lotus", "rice", "rice"])
+    for by in ("crop", ["crop", "zone_kind"]):  # one column, and two
+        t = area_by_zone(blank, communes, by=by)
+        b = cell(t, commune_id="B", crop=None)
+        assert b.area_ha == pytest.approx(100) and b.overlap_ha == pytest.approx(50)
+        assert cell(t, commune_id="A", crop=None).area_ha == pytest.approx(100)
+        assert cell(t, commune_id="A", crop="lotus").area_ha == pytest.approx(100)
+        assert list(t.loc[t["commune_id"] == "A", "crop"].map(
+            lambda v: "none" if pd.isna(v) else v)) == ["none", "lotus", "rice"]
+
+
 def test_overlaps_between_groups_are_not_dissolved(communes, zones):
     # z4 (production) lies on the same ground as z1's west half? No: on A's SW km².
     # z1 covers A's x 1–2 km; z4 x 0–1 km: they only touch. Overlap production on z3:
