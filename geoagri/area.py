@@ -19,9 +19,10 @@ How it is fast and exact
   fan of signed triangles of a non-convex one), about 20 times faster than
   building the intersection polygon with GEOS, and equal to it within
   rounding (≈1e-13 relative per commune).
-* Overlaps are found with a spatial index among zones of the same group whose
-  bounding boxes overlap with positive area, their overlap area by the same
-  kernel.  No union is built: the area counted more than once in each
+* Overlaps are looked for among zones of the same group whose bounding boxes
+  overlap with positive area (found on a grid of boxes), their overlap area by
+  the same kernel, on a second thread while the zones are allocated to the
+  communes.  No union is built: the area counted more than once in each
   commune comes by inclusion–exclusion over the sets of zones sharing an
   area (:mod:`geoagri._engine.union`), so dense overlaps cost about what sparse
   ones do.
