@@ -138,47 +138,35 @@ class PlanResults:
             parcel_areas=self.parcel_areas())
 
     def parcel_areas(self) -> pd.DataFrame | None:
-        """The parcels' area by commune × land use, when an indicator of the plan gives it.
+        """The parcels' area by commune × land use: the catalogue's ``parcel_area``.
 
-        The first indicator (built-in or the plan's ``[indicators.NAME]``) that
-        measures the area of every parcel (``source = "parcels"``,
-        ``measure = "area"``, ``by = ["land_use"]``, no filter, no period),
-        at commune level in the reporting year: ``commune_id``, ``land_use``,
-        ``area_ha`` and ``n_parcels`` (the indicator's ``n_features``), the
-        figures an aggregated parcels layer of the map shows.  None if the
-        plan has no such indicator.
+        Its commune rows by land use in the reporting year, from the indicator
+        table: ``commune_id``, ``land_use``, ``area_ha`` and ``n_parcels`` (the
+        indicator's ``n_features``), the figures an aggregated parcels layer of
+        the map shows.  None when the table has none (no parcels layer, or the
+        indicators step failed).
 
         Examples
         --------
         >>> from geoagri.datasets import demo
-        >>> areas = compute(demo(), curve_steps=0).parcel_areas()  # the catalogue's parcel_area
+        >>> areas = compute(demo(), curve_steps=0).parcel_areas()
         >>> int(areas["n_parcels"].sum()), round(float(areas["area_ha"].sum()))
         (2744, 1672)
         """
         table = self.indicators
         if table is None or not len(table):
             return None
-        from geoagri.indicator_engine import catalogue
-
-        try:
-            definitions = catalogue(self.plan)
-        except GeoagriError:
+        cats = table["categories"].astype(str)
+        rows = table[(table["indicator"] == "parcel_area") & (table["level"] == "commune")
+                     & (table["year"] == self.year) & cats.str.startswith("land_use=")]
+        if not len(rows):  # one row per commune × land use (not the communes' totals)
             return None
-        for ind in definitions.values():
-            if (ind.source, ind.measure, tuple(ind.by), ind.unit) != (
-                    "parcels", "area", ("land_use",), "ha") or ind.where or ind.period:
-                continue
-            cats = table["categories"].astype(str)
-            rows = table[(table["indicator"] == ind.id) & (table["level"] == "commune")
-                         & (table["year"] == self.year) & cats.str.startswith("land_use=")]
-            if len(rows):  # one row per commune × land use (not the communes' totals)
-                return pd.DataFrame({
-                    "commune_id": rows["unit_id"].to_numpy(),
-                    "land_use": rows["categories"].astype(str).str.removeprefix(
-                        "land_use=").replace("", None).to_numpy(),
-                    "area_ha": rows["value"].to_numpy(dtype=float),
-                    "n_parcels": rows["n_features"].to_numpy()})
-        return None
+        return pd.DataFrame({
+            "commune_id": rows["unit_id"].to_numpy(),
+            "land_use": rows["categories"].astype(str).str.removeprefix("land_use=")
+            .replace("", None).to_numpy(),
+            "area_ha": rows["value"].to_numpy(dtype=float),
+            "n_parcels": rows["n_features"].to_numpy()})
 
     def summary(self) -> pd.DataFrame:
         """One row per headline figure: indicator, target, actual, % achieved.
