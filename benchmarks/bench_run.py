@@ -108,6 +108,7 @@ def _child_run(plan_arg: str, out: Path) -> dict:
         clock("write: closing the output set")
     clock("end")
     return {"phases": clock.phases, "peak_rss": peak_rss(), "features": features,
+            "background": outputs.seconds,
             "failed": {k: v.message for k, v in results.failed.items()},
             "written": sorted(f for v in outputs.written.values() for f in v)}
 
@@ -160,6 +161,10 @@ def _report_runs(runs: list[dict]) -> None:
         cpu = statistics.median(r["phases"][i]["cpu_s"] for r in runs)
         load = max(r["phases"][i]["load"] for r in runs)
         print(f"{name:<44} {wall:8.2f} {cpu:8.2f} {load:6.1f}")
+    for name in runs[0]["background"]:
+        wall = statistics.median(r["background"][name][0] for r in runs)
+        cpu = statistics.median(r["background"][name][1] for r in runs)
+        print(f"  {'in its own process: ' + name:<42} {wall:8.2f} {cpu:8.2f}")
     walls = [sum(p["wall_s"] for p in r["phases"]) for r in runs]
     cpus = [sum(p["cpu_s"] for p in r["phases"]) for r in runs]
     print(f"{'total':<44} {statistics.median(walls):8.2f} {statistics.median(cpus):8.2f}"

@@ -93,7 +93,12 @@ class _Progress:
 
 def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
                     step: Callable[[str], None], layers: bool = True) -> None:
-    """Every output of a plan's results, each on its own (the report first)."""
+    """Every output of a plan's results, each on its own.
+
+    The two maps, the longest to draw, are started first in processes of their own
+    (:meth:`~geoagri.outputs.OutputSet.start`); the report, the tables and the layers
+    are written meanwhile, the report's .docx once the map it shows is there.
+    """
     from geoagri.export import export_layers
     from geoagri.io import write_layer
     from geoagri.report import write_report
@@ -102,6 +107,29 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     plan = results.plan
     for failure in results.failed.values():
         outputs.fail(failure)
+
+    def web_map(d: Path) -> None:
+        from geoagri.maps import plan_map  # the map's libraries, imported where it is drawn
+
+        plan_map(plan, results.map_results(), language=language).save(d / "map.html")
+
+    step("map.html")
+    outputs.start(("map.html", web_map))
+
+    @functools.cache
+    def drawn() -> Any:
+        from geoagri.print_map import print_map
+
+        return print_map(results, language=language)
+
+    def print_file(**path: Path) -> None:
+        from geoagri.print_map import save_print_map
+
+        save_print_map(drawn(), **path)
+
+    step("map.png, map.pdf")  # one drawing, two outputs, in one process
+    outputs.start(("map.png", lambda d: print_file(path_png=d / "map.png")),
+                  ("map.pdf", lambda d: print_file(path_pdf=d / "map.pdf")))
     if results.report is not None:
         step("report.xlsx")
         outputs.render("report.xlsx", lambda d: write_report(
@@ -144,33 +172,25 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
         outputs.record("features", json.loads(table.to_json(orient="records")))
         outputs.render("tables/feature_accounting.csv", lambda d: write_layer(
             table, d / "tables" / "feature_accounting.csv"))
-    step("map.html")  # the map's libraries are imported in its step
-    from geoagri.maps import plan_map
-
-    outputs.render("map.html", lambda d: plan_map(plan, results.map_results(),
-                                             language=language).save(d / "map.html"))
-    step("map.png, map.pdf")  # one drawing, two outputs
-    from geoagri.print_map import print_map, save_print_map
-
-    drawn = functools.cache(lambda: print_map(results, language=language))
-    outputs.render("map.png", lambda d: save_print_map(drawn(), d / "map.png"))
-    outputs.render("map.pdf", lambda d: save_print_map(drawn(), path_pdf=d / "map.pdf"))
-    if results.report is not None:
-        step("report.docx")  # with the A4 map as its figure when it was written
-        outputs.render("report.docx", lambda d: write_report_docx(
-            results.report, d / "report.docx", language=language,
-            map_image=d / "map.png" if (d / "map.png").is_file() else None))
     if layers:
         step("layers")
         spatial = {n: g for n, g in plan.layers.items() if hasattr(g, "geometry")}
         outputs.render("layers.gpkg", lambda d: (
             write_layer(plan.summary().reset_index(), d / "layers.csv"),
             export_layers(spatial, d / "layers.gpkg", language=language)))
+    if results.report is not None:
+        step("report.docx")  # with the A4 map as its figure when it was written
+        outputs.wait("map.png")
+        outputs.render("report.docx", lambda d: write_report_docx(
+            results.report, d / "report.docx", language=language,
+            map_image=d / "map.png" if (d / "map.png").is_file() else None))
     if infra is not None and infra.siting is not None:
         # last: the curve's points are solved on their own thread meanwhile
         step("tables/siting_curve.csv")
         outputs.render("tables/siting_curve.csv", lambda d: write_layer(
             infra.siting.curve, d / "tables" / "siting_curve.csv"))
+    step("the maps")
+    outputs.wait()
 
 
 def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command: str,
@@ -179,7 +199,7 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     from geoagri.outputs import OutputSet
     from geoagri.results import STEPS, compute
 
-    progress = _Progress(len(STEPS) + 9)
+    progress = _Progress(len(STEPS) + 10)
     try:
         with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
             results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=progress)

@@ -11,6 +11,11 @@ folder.  :class:`OutputSet` makes that folder trustworthy:
   it fails, its partial files are removed, its failure is recorded and the
   other outputs are still written.  The caller exits with status 1 when
   anything failed.
+* **Side by side.**  :meth:`OutputSet.start` runs a renderer in a forked
+  process of its own (Linux), into a folder of its own whose files join the
+  set when it has finished: ``geoagri run`` draws its two maps while the
+  report and the tables are written.  A process that fails or dies is one
+  failed output, like any other.
 * **A manifest.**  ``manifest.json`` lists every file (size, SHA-256), every
   failed output with its message, the plan and its resolved context.
 * **Locked.**  Two runs into one folder cannot interleave: the second is
@@ -43,10 +48,14 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +125,91 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], Any])
         raise OutputError(os_error_message(err, path)) from err
 
 
+#: Folder of the staging folder where renderers run by :meth:`OutputSet.start` write.
+_PARTS = ".parts"
+
+
+def _default_processes() -> int:
+    """Renderers run at once by :meth:`OutputSet.start`: the usable cores where the process can
+    be forked safely (Linux), else 0 (each renderer runs when started)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return 0
+    return len(os.sched_getaffinity(0))
+
+
+def _names(job: Any) -> list[str]:
+    """The outputs of a queued list of renders or of a running :class:`_Job`."""
+    return [name for name, _ in (job.renders if isinstance(job, _Job) else job)]
+
+
+@dataclass
+class _Job:
+    """Renderers running in a forked process (:meth:`OutputSet.start`)."""
+
+    renders: list[tuple[str, Callable[[Path], Any]]]
+    process: Any  # multiprocessing's Process
+    conn: Any  # the reading end of the pipe its outcomes come through
+    folders: list[Path]  # one per renderer
+    outcomes: list[tuple[StepFailure | None, tuple[float, float]]] | None = None
+
+    @classmethod
+    def fork(cls, outputs: OutputSet, renders: list[tuple[str, Callable[[Path], Any]]]
+             ) -> _Job:
+        import multiprocessing
+
+        assert outputs.staging is not None
+        ctx = multiprocessing.get_context("fork")
+        (outputs.staging / _PARTS).mkdir(exist_ok=True)
+        job = Path(tempfile.mkdtemp(prefix=".", dir=outputs.staging / _PARTS))
+        folders = [job / f".{i}" for i in range(len(renders))]
+        for folder in folders:
+            folder.mkdir()
+        receive, send = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_child, args=(outputs, renders, folders, send),
+                              name=f"geoagri: {', '.join(n for n, _ in renders)}",
+                              daemon=True)
+        process.start()
+        send.close()  # only the child writes: its end closing says it stopped
+        return cls(renders, process, receive, folders)
+
+    def poll(self) -> bool:
+        """True when the process has finished (its outcomes read), False while it runs."""
+        if not self.conn.poll():
+            return False
+        try:
+            self.outcomes = self.conn.recv()
+        except EOFError:  # it stopped before saying how it went
+            self.process.join()
+            code = self.process.exitcode
+            how = (f"was killed by signal {-code}" if code is not None and code < 0
+                   else f"stopped with exit code {code}")
+            self.outcomes = [(StepFailure(
+                name, f"the process writing {name} {how} before it had finished; nothing of "
+                "it was written (run again; if it happens again, the machine may be short of "
+                "memory)", "ProcessError", False), (math.nan, math.nan))
+                for name, _ in self.renders]
+        self.conn.close()
+        self.process.join()
+        return True
+
+
+def _child(outputs: OutputSet, renders: list[tuple[str, Callable[[Path], Any]]],
+           folders: list[Path], conn: Any) -> None:
+    """In the forked process: run each renderer into its folder; send each one's
+    (failure or None, (wall s, CPU s))."""
+    outcomes = []
+    for (name, func), folder in zip(renders, folders, strict=True):
+        wall, cpu = time.perf_counter(), time.process_time()
+        failure = None
+        try:
+            func(folder)
+        except Exception as err:  # recorded by the parent like a failed render
+            failure = outputs._failure(name, err)
+        outcomes.append((failure, (time.perf_counter() - wall, time.process_time() - cpu)))
+    conn.send(outcomes)
+    conn.close()
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -141,8 +235,13 @@ class OutputSet:
     """
 
     def __init__(self, folder: str | os.PathLike[str], *, command: str,
-                 context: Sequence[tuple[str, str]] = ()) -> None:
+                 context: Sequence[tuple[str, str]] = (),
+                 processes: int | None = None) -> None:
         self.folder = Path(folder).absolute()
+        self.processes = _default_processes() if processes is None else max(0, processes)
+        self.seconds: dict[str, tuple[float, float]] = {}
+        self._queued: list[list[tuple[str, Callable[[Path], Any]]]] = []
+        self._running: list[_Job] = []
         self.command = command
         self.context = list(context)
         self.failed: list[StepFailure] = []
@@ -172,8 +271,15 @@ class OutputSet:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             if exc_type is None:
+                self.wait()
+                shutil.rmtree(self.staging / _PARTS, ignore_errors=True)
                 self._commit()
         finally:
+            self._queued.clear()
+            for job in self._running:  # a run stopped by an error or Ctrl-C
+                job.process.kill()
+                job.process.join()
+            self._running.clear()
             if self.staging is not None and self.staging.exists():
                 shutil.rmtree(self.staging, ignore_errors=True)
             self._release()
@@ -186,24 +292,107 @@ class OutputSet:
         before failing are removed, so the set never holds half an output.
         """
         assert self.staging is not None, "use OutputSet in a with block"
+        self._pump()  # a renderer waiting for a process of its own starts first
         before = set(self._files())
         try:
             func(self.staging)
         except Exception as err:  # one failing output never loses the others
-            free = shutil.disk_usage(self.staging).free
             for rel in set(self._files()) - before:
                 (self.staging / rel).unlink(missing_ok=True)
-            if isinstance(err, OSError) and not isinstance(err, GeoagriError):
-                err = OutputError(os_error_message(err, self._final(err.filename, name)))
-            elif free < _NEARLY_FULL:
-                # GDAL and others say "failed to commit" where the cause is a full disk
-                err = OutputError(f"{err} — the disk holding {self.folder} is full "
-                                  f"({free:,} bytes free); free some space or write to "
-                                  "another folder (--out)")
-            self.failed.append(StepFailure.of(name, err))
+            self.failed.append(self._failure(name, err))
             return False
         self.written[name] = sorted(set(self._files()) - before)
         return True
+
+    def start(self, *renders: tuple[str, Callable[[Path], Any]]) -> None:
+        """Run renderers, one after the other, in a process of their own while the caller goes on.
+
+        Each ``(name, func)`` is a :meth:`render` (several in one process
+        when they share work, e.g. one drawing saved twice), run in a forked
+        copy of this process (Linux), each into a folder of its own whose
+        files join the set when the process has finished.  A renderer that
+        fails, or a process that dies, is recorded like a failed
+        :meth:`render` and leaves no file.  At most ``processes`` processes
+        run at once (the others wait their turn); :meth:`wait` waits for
+        named outputs, leaving the ``with`` block for all.  Where processes
+        cannot be forked, or with ``processes=0``, the renderers run at once.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "result"
+        >>> with OutputSet(out, command="example") as outputs:
+        ...     outputs.start(("a", lambda d: (d / "a.txt").write_text("một")),
+        ...                   ("b", lambda d: (d / "b.txt").write_text("hai")))
+        ...     outputs.start(("c", lambda d: 1 / 0))
+        ...     outputs.wait("a", "b")
+        ...     b_is_in = (outputs.staging / "b.txt").is_file()
+        >>> b_is_in, sorted(outputs.written), [f.step for f in outputs.failed]
+        (True, ['a', 'b'], ['c'])
+        """
+        assert self.staging is not None, "use OutputSet in a with block"
+        if self.processes == 0:
+            for name, func in renders:
+                self.render(name, func)
+            return
+        self._queued.append(list(renders))
+        self._pump()
+
+    def wait(self, *names: str) -> None:
+        """Wait until the outputs ``names`` (all, when none is given) of :meth:`start` are done."""
+        def pending() -> list[str]:
+            started = [n for job in [*self._running, *self._queued] for n in _names(job)]
+            return [n for n in names or started if n in started]
+
+        while pending():
+            self._pump(block=True)
+
+    def _pump(self, *, block: bool = False) -> None:
+        """Collect finished processes (waiting for one if ``block``); start queued ones."""
+        from multiprocessing.connection import wait
+
+        if block and self._running:
+            wait([job.conn for job in self._running])
+        for job in [job for job in self._running if job.poll()]:
+            self._running.remove(job)
+            self._collect(job)
+        while self._queued and len(self._running) < self.processes:
+            renders = self._queued.pop(0)
+            try:
+                self._running.append(_Job.fork(self, renders))
+            except OSError as err:  # no room for its folder, no process to be had
+                self.failed.extend(self._failure(name, err) for name, _ in renders)
+
+    def _collect(self, job: _Job) -> None:
+        """A finished process's files moved into the set, or its failures recorded."""
+        assert self.staging is not None
+        for (name, _), folder, (failure, seconds) in zip(job.renders, job.folders,
+                                                          job.outcomes, strict=True):
+            self.seconds[name] = seconds
+            if failure is not None:
+                self.failed.append(failure)
+                continue
+            written = []
+            for src in sorted(p for p in folder.rglob("*") if p.is_file()):
+                rel = src.relative_to(folder)
+                (self.staging / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, self.staging / rel)
+                written.append(str(rel))
+            self.written[name] = written
+        shutil.rmtree(job.folders[0].parent, ignore_errors=True)
+
+    def _failure(self, name: str, err: Exception) -> StepFailure:
+        """A renderer's error as the set's failure (I/O errors said plainly)."""
+        assert self.staging is not None
+        free = shutil.disk_usage(self.staging).free
+        if isinstance(err, OSError) and not isinstance(err, GeoagriError):
+            err = OutputError(os_error_message(err, self._final(err.filename, name)))
+        elif free < _NEARLY_FULL:
+            # GDAL and others say "failed to commit" where the cause is a full disk
+            err = OutputError(f"{err} — the disk holding {self.folder} is full "
+                              f"({free:,} bytes free); free some space or write to "
+                              "another folder (--out)")
+        return StepFailure.of(name, err)
 
     def _final(self, filename: Any, name: str) -> Path:
         """Where a file being written in the staging folder will be in the output folder."""
@@ -229,7 +418,7 @@ class OutputSet:
     def _files(self) -> list[str]:
         assert self.staging is not None
         return [str(p.relative_to(self.staging)) for p in self.staging.rglob("*")
-                if p.is_file()]
+                if p.is_file() and p.parts[len(self.staging.parts)] != _PARTS]
 
     # ------------------------------------------------------------------ commit
     def _manifest(self) -> dict[str, Any]:

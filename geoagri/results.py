@@ -30,6 +30,7 @@ import html
 import logging
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -268,6 +269,21 @@ def compute(
         except Exception as err:  # an analysis's failure is reported, the others go on
             failed[name] = StepFailure.of(name, err)
 
+    # The infrastructure scenario needs only the plan's layers: it runs on its own
+    # thread while the linkage and the indicators are computed (its solver and its
+    # geometry work release the GIL), and is waited for at its step.
+    kinds = {plan.sources[n].kind for n in plan.layers}
+    pending = None
+    if {"communes", "zones", "pumps", "power"} <= kinds:
+        from geoagri.infrastructure import infrastructure
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="geoagri-infrastructure")
+        pending = pool.submit(infrastructure, plan, curve_steps=curve_steps,
+                              budget_vnd=budget_vnd)
+        pool.shutdown(wait=False)
+    else:
+        skipped["infrastructure"] = "the plan needs communes, zones, pumps and power layers"
+
     from geoagri.indicators import plan_linkage
 
     step("linkage", lambda: plan_linkage(plan, year=year))
@@ -280,14 +296,8 @@ def compute(
             known_areas={"linkage_area": found["linkage"]}))
     else:
         skipped["indicators"] = "the linkage table failed"
-    kinds = {plan.sources[n].kind for n in plan.layers}
-    if {"communes", "zones", "pumps", "power"} <= kinds:
-        from geoagri.infrastructure import infrastructure
-
-        step("infrastructure", lambda: infrastructure(plan, curve_steps=curve_steps,
-                                                      budget_vnd=budget_vnd))
-    else:
-        skipped["infrastructure"] = "the plan needs communes, zones, pumps and power layers"
+    if pending is not None:
+        step("infrastructure", pending.result)
     if "linkage" in found:
         from geoagri.report import build_report_data
 

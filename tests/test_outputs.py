@@ -65,6 +65,44 @@ def test_a_failing_output_loses_nothing_else(tmp_path):
     assert hidden(tmp_path) == []
 
 
+@pytest.mark.parametrize("processes", [2, 1, 0])
+def test_outputs_drawn_in_processes_of_their_own_lose_nothing_else(tmp_path, processes):
+    """start(): files join the set; a failing renderer or a killed process leaves nothing."""
+    out = tmp_path / "out"
+    table = pd.DataFrame({"commune_id": ["27772"], "area_ha": [12.5]})
+
+    def broken_map(folder: Path) -> None:
+        (folder / "half.html").write_text("<html>")
+        plan_map(read_plan(demo_plan_path()), language="fr")  # a real error
+
+    def killed(folder: Path) -> None:
+        (folder / "half.png").write_bytes(b"\x89PNG")
+        os.kill(os.getpid(), 9)  # what the kernel does to a process out of memory
+
+    with OutputSet(out, command="test", processes=processes) as outputs:
+        outputs.start(("map", broken_map))
+        if processes:
+            outputs.start(("print", killed))
+        outputs.start(("table", lambda d: write_layer(table, d / "tables" / "t.csv")),
+                      ("note", lambda d: (d / "note.txt").write_text("xin chào")))
+        outputs.render("inline", lambda d: (d / "inline.txt").write_text("một"))
+        outputs.wait("table")
+        assert (outputs.staging / "tables" / "t.csv").is_file()  # there once waited for
+    on_disk = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert on_disk == sorted([MANIFEST, "inline.txt", "note.txt", "tables/t.csv"])
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["outputs"] == ["inline", "note", "table"]
+    assert sorted(f["path"] for f in manifest["files"]) == sorted(set(on_disk) - {MANIFEST})
+    failed = {f["output"]: f for f in manifest["failed"]}
+    assert sorted(failed) == (["map", "print"] if processes else ["map"])
+    assert "language" in failed["map"]["error"]
+    if processes:
+        assert failed["print"]["type"] == "ProcessError"
+        assert "killed by signal 9" in failed["print"]["error"]
+    assert pd.read_csv(out / "tables" / "t.csv")["area_ha"].tolist() == [12.5]
+    assert hidden(tmp_path) == [] and hidden(out) == []
+
+
 def test_a_run_that_fails_late_leaves_the_old_folder_as_it_was(tmp_path):
     out = tmp_path / "out"
     with OutputSet(out, command="first") as outputs:
@@ -240,6 +278,17 @@ def test_run_writes_the_figures_it_prints(tmp_path):
     for name, layer in plan.layers.items():
         assert features[name]["read"] == len(layer)
         assert features[name]["used"] + features[name]["dropped"] == len(layer)
+
+
+def test_a_failing_scenario_on_its_own_thread_stops_nothing_else():
+    """compute() runs the infrastructure scenario beside the linkage and the indicators."""
+    res = compute(read_plan(demo_plan_path()), budget_vnd=1, curve_steps=0)
+    assert sorted(res.failed) == ["infrastructure"] and res.infrastructure is None
+    failure = res.failed["infrastructure"]
+    assert failure.expected and failure.error_type == "InfeasibleError"
+    assert "below the cheapest site" in failure.message and "800,000,000 VND" in failure.message
+    assert round(float(res.linkage["area_ha"].sum())) == 23865  # the demo's linkage area
+    assert res.indicators is not None and res.report is not None
 
 
 def test_output_error_is_an_oserror_and_a_geoagri_error():
