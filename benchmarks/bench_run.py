@@ -16,7 +16,13 @@ phase runs from one announced step to the next, so "report.xlsx" includes the
 tables written beside it and "infrastructure tables" the feature accounting.
 Per phase it prints the wall time, the process's CPU time (``time.process_time``,
 all threads: less sensitive than wall time to other work on a shared machine)
-and the 1-minute load average; then the total, the peak RSS (``VmHWM``) and the
+and the 1-minute load average.  The infrastructure scenario runs on a thread of
+its own from the start of ``compute`` (its phase is the wait for it), and the two
+maps in forked processes of their own (their phases are their start; their own
+wall and CPU seconds are printed below the phases, and the wait for them is the
+phase "the maps"; the CPU column counts the run's process only).  Then the
+total, the peak RSS of the run's process (``VmHWM``), the peak memory of its
+process tree (the map processes included; PSS, sampled every 0.1 s) and the
 median of ``--repeat`` runs.
 
 ``--plan province`` builds (once, cached under ``benchmarks/.cache/``) a plan
@@ -142,13 +148,35 @@ def _child_read(plan_dir: Path) -> dict:
 # --------------------------------------------------------------------------- the parent
 
 
+def _tree_pss(pid: int) -> int:
+    """Proportional set size of a process and its descendants, bytes (shared pages counted
+    once across them: what the run's forked map processes really add)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_full_info().pss
+    return total
+
+
 def _spawn(args: list[str]) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         target = Path(fh.name)
     try:
-        subprocess.run([sys.executable, __file__, *args, "--child-json", str(target)],
-                       check=True)
-        return json.loads(target.read_text())
+        run = subprocess.Popen([sys.executable, __file__, *args, "--child-json", str(target)])
+        tree = 0
+        while run.poll() is None:  # the process tree's memory, every 0.1 s
+            tree = max(tree, _tree_pss(run.pid))
+            time.sleep(0.1)
+        if run.returncode:
+            raise subprocess.CalledProcessError(run.returncode, run.args)
+        return {**json.loads(target.read_text()), "tree_pss": tree}
     finally:
         target.unlink(missing_ok=True)
 
@@ -171,7 +199,10 @@ def _report_runs(runs: list[dict]) -> None:
           f"   runs: {' / '.join(f'{w:.2f}' for w in walls)} s wall,"
           f" {' / '.join(f'{c:.2f}' for c in cpus)} s CPU")
     peaks = " / ".join(f"{r['peak_rss'] / 2**30:.2f}" for r in runs)
-    print(f"peak RSS: {peaks} GiB; layers: {runs[0]['features']}")
+    trees = " / ".join(f"{r['tree_pss'] / 2**30:.2f}" for r in runs)
+    print(f"peak RSS of the run's process: {peaks} GiB; peak memory of its process tree "
+          f"(the map processes included; PSS sampled every 0.1 s): {trees} GiB; "
+          f"layers: {runs[0]['features']}")
     if runs[0]["failed"]:
         print(f"FAILED steps: {runs[0]['failed']}")
 
