@@ -157,13 +157,27 @@ def _to_dask(zones: Any, func: str, client: Any) -> Any:
         "geoagri.io.read_partitioned(path, kind='parcels')")
 
 
-def _gather(client: Any, tasks: list[Any], func: str) -> list[Any]:
-    """Compute the tasks; a failure raises, and no partial result is returned."""
+def _gather(client: Any, tasks: list[Any], func: str, *, again: int = 1) -> list[Any]:
+    """Compute the tasks; a failure raises, and no partial result is returned.
+
+    Where the scheduler cancels a task it has already forgotten (it happens when a
+    worker dies while its results are being handed over), the tasks are computed
+    again, ``again`` times at most: the result is whole or there is none.
+    """
+    from concurrent.futures import CancelledError
+
     futures = client.compute(tasks)
     try:
         return client.gather(futures)
     except GeoagriError:
         raise
+    except CancelledError as err:
+        if again <= 0 or "forgotten" not in str(err):
+            raise ClusterError(f"{func}: the run on the dask cluster was cancelled ({err}). "
+                               "No result was returned.") from err
+        log.info("%s: a task was cancelled by the scheduler (%s); computing again", func, err)
+        client.cancel(futures)
+        return _gather(client, tasks, func, again=again - 1)
     except Exception as err:
         from distributed import KilledWorker
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import hashlib
 import json
 import logging
@@ -168,7 +169,11 @@ class _Job:
         process = ctx.Process(target=_child, args=(outputs, renders, folders, send),
                               name=f"geoagri: {', '.join(n for n, _ in renders)}",
                               daemon=True)
-        process.start()
+        gc.freeze()  # the child's collector leaves the parent's objects (and pages) alone
+        try:
+            process.start()
+        finally:
+            gc.unfreeze()
         send.close()  # only the child writes: its end closing says it stopped
         return cls(renders, process, receive, folders)
 
