@@ -374,9 +374,14 @@ class _CoverModel:
     With ``idle=False`` the candidates that cover no row are left out of the
     model (:func:`_active_columns`): solved with a budget or an upper limit on
     the count, a site that serves nothing never raises the covered weight, and
-    :func:`_drop_redundant` would remove it from any answer anyway.  Solutions
-    and warm starts are in the full candidate index either way.  Solving for
-    an exact count needs them (``idle=True``): an optimum may have to fill the
+    :func:`_drop_redundant` would remove it from any answer anyway.  So are the
+    candidates another one dominates (:func:`_undominated_columns`), the rows
+    merged again over the candidates left, and the rows only one candidate
+    covers folded into its objective weight (:func:`_fold_single_rows`); each
+    solve then starts from the better of the solve before and
+    :func:`_greedy_cover`, under a light presolve.  Solutions and warm starts
+    are in the full candidate index either way.  Solving for an exact count
+    needs every candidate (``idle=True``): an optimum may have to fill the
     count with sites that serve nothing.
     """
 
