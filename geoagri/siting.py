@@ -30,11 +30,17 @@ least-cost stations that serve all of it that can be reached:
    budget; :func:`solve_max_cover`): maximise Σ wᵢ yᵢ subject to
    yᵢ ≤ Σ_{j covers i} xⱼ, Σ cⱼ xⱼ ≤ budget and/or Σ xⱼ = p, with xⱼ binary
    and 0 ≤ yᵢ ≤ 1.  Cells covered by the same set of candidates are merged
-   first (their weights added), and with a budget or an upper limit on the
-   count, candidates that cover no cell left out (they cannot add to the
-   objective, and a chosen one would be dropped as redundant anyway); this
-   shrinks the model without changing its optimum.  HiGHS solves it to a
-   zero optimality gap.
+   first (their weights added).  With a budget or an upper limit on the
+   count, candidates that cover no cell are left out (they cannot add to the
+   objective, and a chosen one would be dropped as redundant anyway), and so
+   are candidates another one dominates (it covers all their cells and costs
+   no more: put in their place it keeps a solution feasible and covers as
+   much); a cell only one candidate covers becomes a term wᵢ xⱼ of the
+   objective.  None of this changes the optimum.  HiGHS solves the model to a
+   zero optimality gap, started from a good solution (the greedy by weight
+   per VND, improved by swaps, or the curve's point before when it is as
+   good) so that a light presolve and its reduced costs leave it few
+   candidates to branch on; a start as good as HiGHS's answer is kept.
 6. **Set covering** (``cover_all``; Toregas et al.'s location set covering
    problem, spopt's LSCP; :func:`solve_set_cover`): minimise Σ cⱼ xⱼ (Σ xⱼ
    without costs) subject to Σ_{j covers i} xⱼ ≥ 1 for every cell that some
@@ -368,9 +374,14 @@ class _CoverModel:
     With ``idle=False`` the candidates that cover no row are left out of the
     model (:func:`_active_columns`): solved with a budget or an upper limit on
     the count, a site that serves nothing never raises the covered weight, and
-    :func:`_drop_redundant` would remove it from any answer anyway.  Solutions
-    and warm starts are in the full candidate index either way.  Solving for
-    an exact count needs them (``idle=True``): an optimum may have to fill the
+    :func:`_drop_redundant` would remove it from any answer anyway.  So are the
+    candidates another one dominates (:func:`_undominated_columns`), the rows
+    merged again over the candidates left, and the rows only one candidate
+    covers folded into its objective weight (:func:`_fold_single_rows`); each
+    solve then starts from the better of the solve before and
+    :func:`_greedy_cover`, under a light presolve.  Solutions and warm starts
+    are in the full candidate index either way.  Solving for an exact count
+    needs every candidate (``idle=True``): an optimum may have to fill the
     count with sites that serve nothing.
     """
 
@@ -385,22 +396,35 @@ class _CoverModel:
         self.time_limit_s = time_limit_s
         self.n_all = cover.shape[1]
         self.idle = idle
-        self.cols = np.arange(self.n_all) if idle else _active_columns(cover)
+        self.cols = np.arange(self.n_all) if idle else _undominated_columns(cover, cost_vnd)
+        site_w = np.zeros(self.cols.size)
         if self.cols.size < self.n_all:
             cover = cover[:, self.cols].tocsr()
             cover.sort_indices()
             if cost_vnd is not None:
                 cost_vnd = np.asarray(cost_vnd)[self.cols]
+            cover, weights, _ = _aggregate(cover, weights)
+        if not idle:
+            cover, weights, site_w = _fold_single_rows(cover, weights)
         m, n = cover.shape
         self.m, self.n = m, n
+        self._rows = cover.astype(np.float64)
+        self._cols_csc = self._rows.tocsc()
+        self._row_w, self._site_w = np.asarray(weights, np.float64), site_w
+        self._cost = np.zeros(n) if cost_vnd is None else np.asarray(cost_vnd, np.float64)
         log.debug("siting: covering model of %d merged demand rows × %d candidates (%d left "
                   "out: they cover nothing)", m, n, self.n_all - n)
         self.h = _highs(time_limit_s)
         # The root LP by interior point (IPX, then crossover to a basis): the dual simplex
         # took ~5,000 degenerate iterations on it, most of a solve (1.0 s of 1.3 s on the demo).
         self.h.setOptionValue("mip_lp_solver", "ipx")
+        if not idle:
+            # With a budget, a light presolve (no probing) lets HiGHS restart on the few
+            # candidates its reduced costs leave open, once a good solution is known.
+            self.h.setOptionValue("presolve", "on")
+            self.h.setOptionValue("presolve_mode", 2)
         ncol = n + m
-        col_cost = np.concatenate([np.zeros(n), weights]).astype(np.float64)
+        col_cost = np.concatenate([site_w, weights]).astype(np.float64)
         col_lower = np.zeros(ncol)
         col_upper = np.ones(ncol)
         # Coverage rows: -1 for each covering x, then +1 for y (appended at each row's end).
@@ -439,23 +463,50 @@ class _CoverModel:
             h.changeRowBounds(m + 1, float(n_sites), float(n_sites))
         else:
             h.changeRowBounds(m + 1, -inf, float(n_sites))
-        if self._last is not None:  # a warm start; HiGHS ignores it if infeasible
+        start = None if self._last is None else self._last[self.cols]
+        if start is not None and not self._fits(start, budget_vnd, n_sites, exact_count):
+            start = None  # HiGHS would ignore it
+        if budget_vnd is not None and not exact_count:
+            # A good start lets HiGHS fix most candidates by their reduced costs at the
+            # root; the solve before is kept when the heuristic is not strictly better.
+            good = _greedy_cover(self._cols_csc, self._row_w, self._site_w, self._cost,
+                                 float(budget_vnd), n_sites)
+            if start is None or self._value(good) > self._value(start):
+                start = good
+        if start is not None:  # a warm start; HiGHS ignores it if infeasible
+            # Given whole (with the rows it serves), HiGHS need not solve an LP for them.
+            y = np.minimum(self._rows @ start, 1.0)
             with contextlib.suppress(Exception):
-                h.setSolution(int(self.n), np.arange(self.n, dtype=np.int32),
-                              self._last[self.cols].astype(np.float64))
+                h.setSolution(int(self.n + self.m), np.arange(self.n + self.m, dtype=np.int32),
+                              np.concatenate([start, y]).astype(np.float64))
         h.run()
         status = h.modelStatusToString(h.getModelStatus())
         info = h.getInfo()
         if status not in ("Optimal", "Time limit reached", "Iteration limit reached"):
             raise InfeasibleError(f"HiGHS could not solve the siting model: status {status!r}")
+        found = (np.asarray(h.getSolution().col_value[: self.n]) > 0.5).astype(float)
+        if start is not None and self._value(found) <= self._value(start) + 1e-9:
+            found = start  # a start as good as the answer is kept (presolve may swap it)
         x = np.zeros(self.n_all, dtype=bool)
-        x[self.cols] = np.asarray(h.getSolution().col_value[: self.n]) > 0.5
+        x[self.cols] = found > 0.5
         if status != "Optimal":
             log.warning("siting: HiGHS stopped early (%s) with a gap of %.3g%%; the sites are "
                         "feasible but may not be optimal", status, 100 * info.mip_gap)
         self._last = x.astype(float)
         gap = 0.0 if status == "Optimal" else float(info.mip_gap)
         return x, status, gap
+
+    def _fits(self, x: np.ndarray, budget_vnd: float | None, n_sites: int | None,
+              exact_count: bool) -> bool:
+        """Whether a choice ``x`` of the model's candidates keeps the budget and count."""
+        count = round(float(x.sum()))
+        return ((budget_vnd is None or float(self._cost @ x) <= budget_vnd * (1 + 1e-12))
+                and (n_sites is None or count == n_sites or (count < n_sites
+                                                             and not exact_count)))
+
+    def _value(self, x: np.ndarray) -> float:
+        """Covered weight of a choice ``x`` of the model's candidates."""
+        return float(self._site_w @ x + self._row_w @ np.minimum(self._rows @ x, 1.0))
 
     def min_cost_full_cover(self) -> float:
         """Least cost of candidates that together cover every row (a set-cover MIP)."""
@@ -465,11 +516,100 @@ class _CoverModel:
         return float(np.asarray(self.cost)[x].sum())
 
 
+def _greedy_cover(cols: sparse.csc_matrix, row_w: np.ndarray, site_w: np.ndarray,
+                  cost: np.ndarray, budget_vnd: float, n_sites: int | None) -> np.ndarray:
+    """A good choice within the budget (and count): greedy, then improved by swaps.
+
+    Greedy adds the affordable candidate of most newly covered weight per VND
+    until none fits; then, while one exists, the swap of a chosen candidate for
+    an unchosen one that fits the budget and covers the most more weight is
+    made, each time followed by the greedy again.  ``cols`` is the coverage
+    matrix by column, ``site_w`` each column's own weight (folded rows).
+    Returns 0/1 per column.  Only a start for the exact solve: it may be
+    anything feasible.
+    """
+    m, n = cols.shape
+    x = np.zeros(n)
+    budget = budget_vnd * (1 + 1e-12)
+    limit = n if n_sites is None else int(n_sites)
+    span = np.diff(cols.indptr)
+    owner = np.repeat(np.arange(n), span)
+    for _ in range(100):
+        # Greedy additions.
+        hits = np.zeros(m)
+        np.add.at(hits, cols.indices[np.repeat(x > 0, span)], 1.0)
+        while x.sum() < limit:
+            open_w = np.where(hits == 0, row_w, 0.0)
+            gain = cols.T @ open_w + site_w * (x == 0)
+            ok = (x == 0) & (cost <= budget - float(cost @ x)) & (gain > 0)
+            if not ok.any():
+                break
+            j = int(np.argmax(np.where(ok, gain / np.maximum(cost, 1e-300), -np.inf)))
+            x[j] = 1.0
+            hits[cols.indices[cols.indptr[j]:cols.indptr[j + 1]]] += 1
+        # The best swap.
+        spent = float(cost @ x)
+        best, out, into = 1e-9 * max(1.0, float(row_w.sum())), -1, -1
+        for j in np.flatnonzero(x):
+            r = cols.indices[cols.indptr[j]:cols.indptr[j + 1]]
+            lost = r[hits[r] == 1]
+            loss = float(row_w[lost].sum()) + site_w[j]
+            open_w = np.where(hits == 0, row_w, 0.0)
+            open_w[lost] = row_w[lost]
+            gain = np.bincount(owner, weights=open_w[cols.indices], minlength=n) + site_w
+            ok = (x == 0) & (cost <= budget - spent + cost[j])
+            if ok.any():
+                k = int(np.argmax(np.where(ok, gain, -np.inf)))
+                if gain[k] - loss > best:
+                    best, out, into = gain[k] - loss, int(j), k
+        if out < 0:
+            break
+        x[out], x[into] = 0.0, 1.0
+    return x
+
+
 def _active_columns(cover: sparse.csr_matrix) -> np.ndarray:
     """Indices of the columns (candidates) that cover at least one row."""
     used = np.zeros(cover.shape[1], dtype=bool)
     used[cover.indices] = True
     return np.flatnonzero(used)
+
+
+def _undominated_columns(cover: sparse.csr_matrix, cost: np.ndarray | None) -> np.ndarray:
+    """Indices of the columns that cover some row and that no other column dominates.
+
+    Column k dominates column j when it covers every row j covers and costs no
+    more, and, when both cover the same rows at the same cost, comes first.
+    With a budget or an upper limit on the count, a solution holding j stays
+    feasible and covers as much with k in its place, so leaving j out keeps the
+    optimum.
+    """
+    active = _active_columns(cover)
+    a = cover[:, active].tocsc().astype(np.int32)
+    c = np.zeros(active.size) if cost is None else np.asarray(cost, dtype=np.float64)[active]
+    size = np.diff(a.indptr)
+    shared = (a.T @ a).tocoo()
+    j, k = shared.row, shared.col
+    holds = (shared.data == size[j]) & (j != k)
+    dominated = holds & ((c[k] < c[j]) | ((c[k] == c[j]) & ((size[k] > size[j]) | (k < j))))
+    keep = np.ones(active.size, dtype=bool)
+    keep[j[dominated]] = False
+    return active[keep]
+
+
+def _fold_single_rows(cover: sparse.csr_matrix, weights: np.ndarray
+                      ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Rows only one column covers, folded into that column's own weight.
+
+    Such a row is served exactly when its column is chosen, so its yᵢ ≤ xⱼ
+    row and its yᵢ become a term wᵢ xⱼ of the objective.  Returns the other
+    rows, their weights and each column's folded weight.
+    """
+    size = np.diff(cover.indptr)
+    single = size == 1
+    site_w = np.bincount(cover.indices[cover.indptr[:-1][single]], weights=weights[single],
+                         minlength=cover.shape[1])
+    return cover[~single], weights[~single], site_w
 
 
 def _set_cover(cover: sparse.csr_matrix, cost: np.ndarray | None,
@@ -1525,9 +1665,10 @@ class _CurvePoints:
     The points run as :func:`_curve` runs them, in order of budget in one HiGHS
     instance, each warm-started from the point before: when two station sets serve
     equally many hectares, a point keeps the set of the point before if it is still
-    among the best (HiGHS replaces a warm start only by a strictly better set).  The
-    first point has no set before it; the solve at the budget, which :func:`_curve`
-    would have handed it, only matters when it fits the first budget, and then
+    among the best (:meth:`_CoverModel.solve` keeps a start HiGHS does not beat).  The
+    first point has no set before it (it starts from the greedy one); the solve at the
+    budget, which :func:`_curve` would have handed it, only matters when it fits the
+    first budget, and then
     :meth:`results` says so and :func:`_curve` runs the points again after it.
     """
 

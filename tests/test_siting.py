@@ -134,6 +134,82 @@ def test_solve_max_cover_against_brute_force():
             pytest.approx(brute_force(weights, cover, cost, 4.0))
 
 
+def dominated_instance(rng):
+    """A random cover with dominated candidates (copies of others on fewer rows, or the
+    same rows, at no lower cost) and rows only one candidate covers."""
+    cover = rng.random((24, 6)) < 0.3
+    cost = rng.uniform(1, 3, 6)
+    extra, extra_cost = [], []
+    for j in rng.choice(6, 3, replace=False):
+        extra.append(cover[:, j] & (rng.random(24) < 0.5))   # a subset, dearer or as dear
+        extra_cost.append(cost[j] + rng.choice([0.0, 0.4]))
+    extra.append(cover[:, 0].copy())                          # a twin at the same cost
+    extra_cost.append(cost[0])
+    return (np.column_stack([cover, *extra]), np.r_[cost, extra_cost],
+            rng.uniform(0, 10, 24))
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_dominated_candidates_and_single_rows_keep_the_optimum(seed):
+    # The model leaves out dominated candidates and folds rows of one candidate into its
+    # weight: the optimum is that of every subset within the budget (and count).
+    cover, cost, weights = dominated_instance(np.random.default_rng(seed))
+    for budget in (2.5, 4.0, 6.5):
+        sol = solve_max_cover(weights, cover, cost_vnd=cost, budget_vnd=budget)
+        assert sol.objective == pytest.approx(brute_force(weights, cover, cost, budget),
+                                              abs=1e-9)
+        assert sol.cost_vnd <= budget
+        assert sol.objective == pytest.approx(weights[cover[:, sol.selected].any(axis=1)].sum())
+    sol = solve_max_cover(weights, cover, cost_vnd=cost, budget_vnd=6.5, n_sites=2)
+    assert sol.objective == pytest.approx(brute_force(weights, cover, cost, 6.5, p=2), abs=1e-9)
+    assert sol.selected.sum() <= 2
+
+
+def test_which_candidates_dominate_by_hand():
+    # Columns: 0 covers rows {0, 1}; 1 covers {0} for more (dominated by 0); 2 covers
+    # {0, 1} like 0 at the same cost (a twin: the first is kept); 3 covers {0, 1, 2} for
+    # more than 0 (not dominated, nor dominating 0: dearer); 4 covers {2} for less than
+    # 3 (not dominated); 5 covers nothing (left out).
+    from scipy import sparse
+
+    from geoagri.siting import _fold_single_rows, _undominated_columns
+
+    cover = sparse.csr_matrix(np.array([[1, 1, 1, 1, 0, 0],
+                                        [1, 0, 1, 1, 0, 0],
+                                        [0, 0, 0, 1, 1, 0]], dtype=bool))
+    cost = np.array([1.0, 1.5, 1.0, 2.0, 0.5, 0.1])
+    assert _undominated_columns(cover, cost).tolist() == [0, 3, 4]
+    # With 0, 2 and 3 at the same cost, 3 (more rows) dominates 0 and 2, and 1 (dearer).
+    assert _undominated_columns(cover, np.array([2.0, 2.5, 2.0, 2.0, 0.5, 0.1])).tolist() \
+        == [3, 4]
+    # Row 2 is covered by 3 and 4; rows of one column fold into that column's weight.
+    kept = cover[:, [0, 4]].tocsr()
+    rows, w, site_w = _fold_single_rows(kept, np.array([3.0, 4.0, 5.0]))
+    assert rows.shape == (0, 2)
+    assert w.tolist() == []
+    assert site_w.tolist() == [7.0, 5.0]
+
+
+def test_greedy_start_swaps_out_of_the_greedy_trap():
+    # Rows 0..5 of weight 1. A covers {1, 2, 3, 4}, B {0, 1, 2}, C {3, 4, 5}; all cost 1,
+    # budget 2. Greedy takes A (4), then B or C (+1) = 5; swapping A for the other one
+    # gives B + C = 6, the optimum.
+    from scipy import sparse
+
+    from geoagri.siting import _greedy_cover
+
+    cover = np.zeros((6, 3), dtype=bool)
+    cover[[1, 2, 3, 4], 0] = True
+    cover[[0, 1, 2], 1] = True
+    cover[[3, 4, 5], 2] = True
+    x = _greedy_cover(sparse.csc_matrix(cover.astype(float)), np.ones(6), np.zeros(3),
+                      np.ones(3), 2.0, None)
+    assert x.tolist() == [0.0, 1.0, 1.0]
+    # One station at most: A alone (4) is already the best single one.
+    assert _greedy_cover(sparse.csc_matrix(cover.astype(float)), np.ones(6), np.zeros(3),
+                         np.ones(3), 2.0, 1).tolist() == [1.0, 0.0, 0.0]
+
+
 def test_rows_with_the_same_candidates_are_merged_and_weigh_their_sum():
     # Rows 0, 2 and 4 are covered by candidates {0, 1}; rows 1 and 3 by {2}. Merged, the
     # model sees two rows of 6 and 5 (+ 0.5); one site: {0, 1} (6) beats {2} (5.5), and of
