@@ -1676,16 +1676,18 @@ class _CurvePoints:
                  weights: np.ndarray, cover: sparse.csr_matrix, budgets: list[float], *,
                  n_sites: int | None, time_limit_s: float | None) -> None:
         self.budgets = budgets
+        self._solve = lambda: _curve_points(_CoverModel(agg, agg_w, cost, time_limit_s), cost,
+                                            weights, cover, budgets, n_sites=n_sites)
+        self._pid = os.getpid()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoagri-curve")
-        self._future = self._pool.submit(
-            lambda: _curve_points(_CoverModel(agg, agg_w, cost, time_limit_s), cost, weights,
-                                  cover, budgets, n_sites=n_sites))
+        self._future = self._pool.submit(self._solve)
         self._pool.shutdown(wait=False)
 
     def results(self, final_model: _CoverModel) -> list[CoverSolution] | None:
         """The points, or None when the solve at the budget fits the first budget
         (it would have been the first point's warm start)."""
-        points = self._future.result()
+        # a forked copy of the process (geoagri.outputs) has no thread: it solves them itself
+        points = self._future.result() if os.getpid() == self._pid else self._solve()
         last = final_model._last
         if last is None or not self.budgets:
             return points
