@@ -558,7 +558,7 @@ def test_the_parcel_area_indicator_is_what_the_parcel_popups_show():
 
 
 def test_feature_geometry_is_the_geojson_of_each_type():
-    from geoagri.maps import _geojson_geometries
+    from geoagri._geojson import geometry_texts
 
     geoms = np.array([
         Point(105.1, 10.2), LineString([(105, 10), (105.5, 10.25)]), box(105, 10, 106, 11),
@@ -567,8 +567,9 @@ def test_feature_geometry_is_the_geojson_of_each_type():
         shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
         shapely.MultiPoint([(0, 0), (1, 1)]), None, shapely.Polygon(),
         shapely.GeometryCollection([Point(0, 0)])], dtype=object)
-    got = _geojson_geometries(geoms)
-    assert got[7] is None
+    texts = geometry_texts(geoms, 5)
+    assert texts[7] is None
+    got = [None if t is None else json.loads(t) for t in texts]
     assert got[1] == {"type": "LineString", "coordinates": [[105.0, 10.0], [105.5, 10.25]]}
     # box(1, 1, 2, 2)'s ring as the hole, in its order
     assert got[3]["coordinates"][1] == [[2.0, 1.0], [2.0, 2.0], [1.0, 2.0], [1.0, 1.0],
@@ -576,7 +577,22 @@ def test_feature_geometry_is_the_geojson_of_each_type():
     for g, shape in zip(geoms, got, strict=True):
         if g is not None:  # as GEOS writes it
             assert shapely.geometry.shape(shape).equals_exact(g, 0) or g.is_empty
-            assert json.loads(json.dumps(shape)) == json.loads(shapely.to_geojson(g))
+            assert shape == json.loads(shapely.to_geojson(g))
+
+
+def test_coordinates_are_written_rounded_as_json_writes_the_rounded_numbers():
+    from geoagri._geojson import geometry_texts
+
+    rng = np.random.default_rng(7)
+    xy = np.concatenate([rng.uniform(-180, 180, (2000, 2)), [[0.000004, -0.000006]],
+                         [[-105.5, 10.0]], [[1e-5, 99.99999]]])
+    for digits in (0, 3, 5, 7):
+        texts = geometry_texts(shapely.points(xy), digits)
+        got = np.array([json.loads(t)["coordinates"] for t in texts])
+        assert np.array_equal(got, np.round(xy, digits)), digits
+    # the shortest decimal of the rounded number, as json.dumps writes it
+    line = geometry_texts(np.array([LineString([(105.10000, -0.5), (7.0, 10.25)])]), 5)[0]
+    assert line == '{"type":"LineString","coordinates":[[105.1,-0.5],[7,10.25]]}'
 
 
 def test_a_name_that_looks_like_a_template_is_written_as_it_is(tmp_path):
