@@ -80,6 +80,15 @@ def _write(q: np.ndarray, decimals: int, depth: int, o1: np.ndarray, o2: np.ndar
             pos += width
         return pos
 
+    def _pair(c: int, pos: int) -> int:
+        """Write coordinate ``c`` as ``[x,y]`` at ``out[pos:]``; the new end."""
+        out[pos] = 91  # "["
+        pos = _number(q[c, 0], pos + 1)
+        out[pos] = 44  # ","
+        pos = _number(q[c, 1], pos + 1)
+        out[pos] = 93  # "]"
+        return pos + 1
+
     pos = 0
     for g in range(n):
         if depth == 0:
@@ -91,12 +100,7 @@ def _write(q: np.ndarray, decimals: int, depth: int, o1: np.ndarray, o2: np.ndar
         else:
             lo0, hi0 = o3[g], o3[g + 1]
         if depth == 0:
-            out[pos] = 91
-            pos = _number(q[g, 0], pos + 1)
-            out[pos] = 44
-            pos = _number(q[g, 1], pos + 1)
-            out[pos] = 93
-            pos += 1
+            pos = _pair(g, pos)
             ends[g] = pos
             continue
         out[pos] = 91  # "["
@@ -128,12 +132,7 @@ def _write(q: np.ndarray, decimals: int, depth: int, o1: np.ndarray, o2: np.ndar
                     if c > lo2:
                         out[pos] = 44
                         pos += 1
-                    out[pos] = 91
-                    pos = _number(q[c, 0], pos + 1)
-                    out[pos] = 44
-                    pos = _number(q[c, 1], pos + 1)
-                    out[pos] = 93
-                    pos += 1
+                    pos = _pair(c, pos)
                 if inner == 2:
                     out[pos] = 93
                     pos += 1
