@@ -445,11 +445,21 @@ def display_geometry(
     ...     shapely.get_num_coordinates(communes.geometry.values).sum())
     True
     """
+    geoms = _simplified_lonlat(gdf, simplify_m=simplify_m, coverage=coverage, crs=crs)
+    rounded = shapely.set_precision(np.asarray(geoms.values, dtype=object),
+                                    10.0 ** -precision, mode="pointwise")
+    return gdf.set_geometry(gpd.GeoSeries(rounded, index=gdf.index, crs=4326), crs=4326)
+
+
+def _simplified_lonlat(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bool,
+                       crs: Any) -> gpd.GeoSeries:
+    """:func:`display_geometry`'s geometry before rounding (a map layer's text rounds
+    as it writes)."""
     if gdf.crs is None:
         from geoagri.errors import CRSError
 
         raise CRSError("layer has no CRS; set it with gdf.set_crs(...) before mapping")
-    out = gdf.copy()
+    out = gdf
     geoms = out.geometry
     if simplify_m and simplify_m > 0 and len(out):
         mcrs = metric_crs(out, crs=crs)
@@ -469,11 +479,7 @@ def display_geometry(
         if not done:
             projected = shapely.simplify(projected, simplify_m, preserve_topology=True)
         geoms = gpd.GeoSeries(projected, index=out.index, crs=mcrs)
-    geoms = geoms.to_crs(4326)
-    rounded = shapely.set_precision(np.asarray(geoms.values, dtype=object),
-                                    10.0 ** -precision, mode="pointwise")
-    return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326),
-                            crs=4326)
+    return geoms.to_crs(4326)
 
 
 def _in_crs(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
@@ -730,9 +736,9 @@ def map_layer(
             crs=crs, figures=figures, measure=measure), pane, interactive)
     if not interactive:
         popup_fields, tooltip_field = [], None
-    shown = display_geometry(gdf, simplify_m=simplify_m, precision=precision,
-                             coverage=coverage, crs=crs)
-    geoms = np.asarray(shown.geometry.values, dtype=object)
+    # rounded to ``precision`` decimals as the text is written (display_geometry's rounding)
+    geoms = np.asarray(_simplified_lonlat(gdf, simplify_m=simplify_m, coverage=coverage,
+                                          crs=crs).values, dtype=object)
     kinds = _geom_kind(geoms)
     if palette is not None:
         fcolors = [palette[v] for v in gdf[color_by]]
