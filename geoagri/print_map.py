@@ -263,8 +263,9 @@ def _save_png(fig: Figure, path: Path, metadata: dict[str, str]) -> None:
     """The figure drawn by Agg at 300 dpi and written as an RGB PNG with its metadata.
 
     What ``savefig`` does for a PNG, but without the alpha channel (the page is
-    opaque: a quarter less data to compress) and at zlib level 3 (the PNG is
-    smaller than ``savefig``'s RGBA at level 6, and written a third faster).
+    opaque: a quarter less data to compress) and at zlib level 3: written a third
+    faster than ``savefig``'s RGBA at level 6, within 5% of its size (2.20 MB, not
+    2.32, for a province; 0.90, not 0.87, for the demo).
     """
     from PIL import Image, PngImagePlugin
 
