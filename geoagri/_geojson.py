@@ -159,7 +159,8 @@ def geometry_texts(geoms: np.ndarray, precision: int) -> list[str | None]:
     Parameters
     ----------
     geoms : array of shapely geometries
-        In the CRS the text is for (a web map's: EPSG:4326, lon/lat).  2D only.
+        In the CRS the text is for (a web map's: EPSG:4326, lon/lat); written in
+        2D (a z coordinate is left out).
     precision : int
         Decimals each coordinate is rounded to (5: about 1 m of a degree).
 
