@@ -5,8 +5,8 @@ Builds a map of the synthetic province (200 communes, 200,000 parcels, from
 page needs no network): the communes, and the parcels, which above
 ``max_features`` (20,000) geoagri shows aggregated by commune × land use.
 Writes the HTML, opens it in headless Chromium (Debian's ``chromium`` and
-``chromium-driver``, driven by selenium) and prints: build time, HTML size,
-(wall and CPU seconds) and load time, median of ``--runs``.
+``chromium-driver``, driven by selenium) and prints: build time (wall and CPU
+seconds), HTML size, and load time, median of ``--runs``.
 
 Load time is measured in the page: from navigation start
 (``performance.timeOrigin``) until the load event has fired (every script,
