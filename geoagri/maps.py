@@ -791,7 +791,8 @@ class _GeoJson(folium.GeoJson):
     the page as it is, and an outline of them (their properties and geometry
     types), which is what folium's popup and tooltip check while the page is
     rendered.  ``data`` is the whole collection, read from the text when it is
-    first asked for (the page never needs it as Python objects).
+    first asked for (the page never needs it as Python objects); once read, the
+    page is written from it (so that a change made to it is on the page).
     """
 
     #: What ``data`` stands for in the script's template while it is rendered.
@@ -843,15 +844,18 @@ class _GeoJson(folium.GeoJson):
         for name, url in getattr(self, "default_css", []):
             figure.header.add_child(folium.CssLink(url), name=name)
         macros = self._template.module.__dict__
+        features = self._text
+        if features is not None and self._full is not None:  # read, perhaps changed
+            features = _html_safe(json.dumps(self._full, separators=(",", ":")))
         try:
-            self._as = "token" if self._text is not None else None
+            self._as = "token" if features is not None else None
             token = json.dumps(self._TOKEN)
             for part in ("header", "html", "script"):
                 macro = macros.get(part)
                 if macro is not None:
                     text = str(macro(self, kwargs))
-                    if self._text is not None and token in text:
-                        text = text.replace(token, self._text, 1)
+                    if features is not None and token in text:
+                        text = text.replace(token, features, 1)
                     getattr(figure, part).add_child(_Inline(None, text), name=self.get_name())
             self._as = "outline"
             for child in self._children.values():

@@ -595,6 +595,28 @@ def test_coordinates_are_written_rounded_as_json_writes_the_rounded_numbers():
     assert line == '{"type":"LineString","coordinates":[[105.1,-0.5],[7,10.25]]}'
 
 
+def test_the_page_holds_the_layer_s_features_and_a_change_to_them(tmp_path):
+    import re
+
+    works = demo()["works"].head(3)
+    layer = map_layer(works, name="Works", language="en")
+    m = folium.Map(tiles=None)
+    layer.add_to(m)
+    m.save(tmp_path / "a.html")
+    page = (tmp_path / "a.html").read_text(encoding="utf-8")
+    written = json.loads(re.search(r"_add\((\{.*?\})\);\n", page, re.S).group(1))
+    assert written == layer.data  # data read back from the text: the page's features
+    assert [f["geometry"]["type"] for f in written["features"]] == ["LineString"] * 3
+    # every coordinate the work's own, rounded to 5 decimals (about 1 m)
+    lonlat = np.asarray(works.geometry.to_crs(4326).get_coordinates())
+    drawn = np.array([xy for f in written["features"] for xy in f["geometry"]["coordinates"]])
+    assert np.abs(drawn - lonlat).max() <= 0.5e-5 + 1e-12
+    layer.data["features"][0]["properties"]["p0"] = "changed <b>"
+    m.save(tmp_path / "b.html")
+    page = (tmp_path / "b.html").read_text(encoding="utf-8")
+    assert "changed \\u003cb\\u003e" in page  # as Jinja's tojson escapes it
+
+
 def test_a_name_that_looks_like_a_template_is_written_as_it_is(tmp_path):
     works = demo()["works"].head(2).copy()
     works["name"] = ["{{ 7 * 7 }}", "{% if true %}x{% endif %}"]
