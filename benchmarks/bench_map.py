@@ -5,8 +5,8 @@ Builds a map of the synthetic province (200 communes, 200,000 parcels, from
 page needs no network): the communes, and the parcels, which above
 ``max_features`` (20,000) geoagri shows aggregated by commune × land use.
 Writes the HTML, opens it in headless Chromium (Debian's ``chromium`` and
-``chromium-driver``, driven by selenium) and prints: build time, HTML size,
-and load time, median of ``--runs``.
+``chromium-driver``, driven by selenium) and prints: build time (wall and CPU
+seconds), HTML size, and load time, median of ``--runs``.
 
 Load time is measured in the page: from navigation start
 (``performance.timeOrigin``) until the load event has fired (every script,
@@ -151,15 +151,16 @@ def naive_map(parcels) -> folium.Map:
 
 
 def measure(label: str, make, out: Path, runs: int) -> None:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     m = make()
     m.save(out)
-    build = time.perf_counter() - t0
+    build, cpu = time.perf_counter() - t0, time.process_time() - c0
     size = out.stat().st_size / 1e6
     layers = [(el.layer_name, len(el.data["features"]),
                sum(len(c) for f in el.data["features"] for c in _rings(f["geometry"])))
               for el in m._children.values() if isinstance(el, folium.GeoJson)]
-    print(f"{label}: build+save {build:.1f} s, HTML {size:.1f} MB", flush=True)
+    print(f"{label}: build+save {build:.1f} s ({cpu:.1f} s CPU), HTML {size:.1f} MB",
+          flush=True)
     for name, n, v in layers:
         print(f"    layer {name!r}: {n:,} features, {v:,} vertices")
     page, wall = load_time(out, runs)

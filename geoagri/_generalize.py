@@ -13,10 +13,13 @@ instead, per unit (commune or grid cell) × class, on a square grid of
    borders to within a cell;
 2. empty cells between two drawn ones, across or down (the bunds between
    parcels, narrower than a cell), are filled with one of them;
-3. the cells of each unit × class are traced into polygons
-   (:func:`rasterio.features.shapes`) and simplified by ``simplify_m`` (a
-   polygon the simplification would collapse or halve, a patch of a cell or
-   two, is kept as traced).
+3. the cells of each unit × class are traced into polygons in one pass by a
+   second compiled kernel (each 4-connected region of one key labelled, its
+   rings followed along the cells' sides, a vertex where they turn: the
+   polygons GDAL's polygonize, :func:`rasterio.features.shapes`, draws, ring
+   for ring, without a Python object per vertex) and simplified by
+   ``simplify_m`` (a polygon the simplification would collapse or halve, a
+   patch of a cell or two, is kept as traced).
 
 The result covers the union of the polygons of each unit × class to within
 about a cell and the simplification (a polygon narrower than a cell may be
@@ -123,6 +126,143 @@ def _compiled() -> Callable[..., None]:
                       cache=True, nogil=True)(_burn)
 
 
+def _trace(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                     np.ndarray]:  # pragma: no cover - compiled
+    """The outlines of the 4-connected regions of equal non-zero ``key``, traced in one pass.
+
+    Regions are labelled (union–find; numbered in the order of their first
+    cell, row by row); then every ring is followed along the cells' sides,
+    the region on its right (rows down), so that the outer ring of a region
+    is the first of its rings found, row by row.  A vertex is written where
+    the ring turns (and the first one again at its end).  Returns the
+    vertices (row, column of the cells' corners), the offsets of the rings
+    into them, each ring's region, and each region's key.
+    """
+    n_rows, n_cols = key.shape
+    parent = np.arange(n_rows * n_cols, dtype=np.int32)
+    for r in range(n_rows):
+        for c in range(n_cols):
+            v = key[r, c]
+            if v == 0:
+                continue
+            i = r * n_cols + c
+            for j in (i - 1 if c > 0 and key[r, c - 1] == v else -1,
+                      i - n_cols if r > 0 and key[r - 1, c] == v else -1):
+                if j < 0:
+                    continue
+                a, b = i, j
+                while parent[a] != a:
+                    parent[a] = parent[parent[a]]
+                    a = parent[a]
+                while parent[b] != b:
+                    parent[b] = parent[parent[b]]
+                    b = parent[b]
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    region = np.full((n_rows, n_cols), -1, dtype=np.int32)
+    label = np.full(n_rows * n_cols, -1, dtype=np.int32)
+    region_key = np.empty(n_rows * n_cols, dtype=np.int32)
+    n_regions = 0
+    n_sides = 0
+    for r in range(n_rows):
+        for c in range(n_cols):
+            if key[r, c] == 0:
+                continue
+            a = r * n_cols + c
+            while parent[a] != a:
+                a = parent[a]
+            if label[a] < 0:
+                label[a] = n_regions
+                region_key[n_regions] = key[r, c]
+                n_regions += 1
+            region[r, c] = label[a]
+    for r in range(n_rows):  # the sides between two regions (or a region and nothing)
+        for c in range(n_cols):
+            k = region[r, c]
+            if k < 0:
+                continue
+            n_sides += ((r == 0 or region[r - 1, c] != k)
+                        + (c == n_cols - 1 or region[r, c + 1] != k)
+                        + (r == n_rows - 1 or region[r + 1, c] != k)
+                        + (c == 0 or region[r, c - 1] != k))
+    rows = np.empty(n_sides + n_sides // 2 + 1, dtype=np.int32)
+    cols = np.empty(n_sides + n_sides // 2 + 1, dtype=np.int32)
+    ring_end = np.empty(n_sides // 4 + 1, dtype=np.int64)
+    ring_region = np.empty(n_sides // 4 + 1, dtype=np.int32)
+    done = np.zeros((n_rows, n_cols), dtype=np.uint8)  # bit d: the side travelled in direction d
+    # directions, rows down: 0 east, 1 south, 2 west, 3 north
+    dr = (0, 1, 0, -1)
+    dc = (1, 0, -1, 0)
+    n_rings, n_vertices = 0, 0
+    for r0 in range(n_rows):
+        for c0 in range(n_cols):
+            k = region[r0, c0]
+            if k < 0 or (done[r0, c0] & 1) or (r0 > 0 and region[r0 - 1, c0] == k):
+                continue
+            first = n_vertices
+            vr, vc, d = r0, c0, 0  # along the top side of (r0, c0), eastwards
+            while True:
+                # the cell on the right of the side from (vr, vc) in direction d
+                if d == 0:
+                    cr, cc = vr, vc
+                elif d == 1:
+                    cr, cc = vr, vc - 1
+                elif d == 2:
+                    cr, cc = vr - 1, vc - 1
+                else:
+                    cr, cc = vr - 1, vc
+                done[cr, cc] |= 1 << d
+                ur, uc = vr + dr[d], vc + dc[d]
+                # ahead-right and ahead-left cells at the corner (ur, uc)
+                if d == 0:
+                    br, bc, lr, lc = ur, uc, ur - 1, uc
+                elif d == 1:
+                    br, bc, lr, lc = ur, uc - 1, ur, uc
+                elif d == 2:
+                    br, bc, lr, lc = ur - 1, uc - 1, ur, uc - 1
+                else:
+                    br, bc, lr, lc = ur - 1, uc, ur - 1, uc - 1
+                right = 0 <= br < n_rows and 0 <= bc < n_cols and region[br, bc] == k
+                left = 0 <= lr < n_rows and 0 <= lc < n_cols and region[lr, lc] == k
+                # left where the region goes on (across a corner too: its rings then touch
+                # at a point, each one simple), on ahead, else right
+                nd = (d + 3) % 4 if left else (d if right else (d + 1) % 4)
+                if nd != d:
+                    rows[n_vertices], cols[n_vertices] = ur, uc
+                    n_vertices += 1
+                vr, vc, d = ur, uc, nd
+                if vr == r0 and vc == c0 and d == 0:
+                    break
+            # started at its upper left corner (the first in rows, then columns), as GDAL's
+            # polygonize starts a ring, and closed
+            start = first
+            for i in range(first + 1, n_vertices):
+                if rows[i] < rows[start] or (rows[i] == rows[start] and cols[i] < cols[start]):
+                    start = i
+            size = n_vertices - first
+            if start != first:
+                turned_r = rows[first:n_vertices].copy()
+                turned_c = cols[first:n_vertices].copy()
+                for i in range(size):
+                    rows[first + i] = turned_r[(start - first + i) % size]
+                    cols[first + i] = turned_c[(start - first + i) % size]
+            rows[n_vertices], cols[n_vertices] = rows[first], cols[first]
+            n_vertices += 1
+            ring_end[n_rings] = n_vertices
+            ring_region[n_rings] = k
+            n_rings += 1
+    return (rows[:n_vertices], cols[:n_vertices], ring_end[:n_rings], ring_region[:n_rings],
+            region_key[:n_regions])
+
+
+@functools.cache
+def _compiled_trace() -> Callable[..., tuple]:
+    """The tracing kernel, compiled by numba (or loaded from its on-disk cache) on first use."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_trace)
+
+
 def _burnt(geoms: np.ndarray, value: np.ndarray, origin: tuple[float, float], cell_m: float,
            shape: tuple[int, int]) -> np.ndarray:
     """A raster of ``shape`` cells with ``value[k]`` where geometry ``k`` is (0 elsewhere)."""
@@ -198,9 +338,6 @@ def dissolved_on_grid(geoms: np.ndarray, classes: np.ndarray, units: np.ndarray,
         ``keys = unit * n_classes + class`` of the aggregates present, sorted,
         and their display geometry in the CRS of ``geoms``.
     """
-    import rasterio.features
-    import rasterio.transform
-
     if not len(geoms):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
     b = shapely.total_bounds(geoms)
@@ -212,25 +349,22 @@ def dissolved_on_grid(geoms: np.ndarray, classes: np.ndarray, units: np.ndarray,
     unit[unit == 0] = len(units) + 1
     key = np.where(cls > 0, (unit - 1) * n_classes + cls, 0).astype(np.int32)
     key = _closed(key)
-    transform = rasterio.transform.Affine(cell_m, 0.0, x0, 0.0, -cell_m, y1)
-    rings: list = []
-    sizes: list[int] = []
-    per_poly: list[int] = []
-    keys_l: list[int] = []
-    for g, v in rasterio.features.shapes(key, mask=key > 0, connectivity=4,
-                                         transform=transform):
-        for ring in g["coordinates"]:
-            rings.extend(ring)
-            sizes.append(len(ring))
-        per_poly.append(len(g["coordinates"]))
-        keys_l.append(int(v) - 1)
-    if not keys_l:
+    rows, cols, ring_end, ring_region, region_key = _compiled_trace()(key)
+    if not len(region_key):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
-    ring_offsets = np.r_[0, np.cumsum(sizes)]
-    poly_offsets = np.r_[0, np.cumsum(per_poly)]
-    polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, np.array(rings),
+    # the rings of each region together, its outer ring first (the first found)
+    order = np.argsort(ring_region, kind="stable")
+    sizes = np.diff(ring_end, prepend=0)
+    ring_offsets = np.r_[0, np.cumsum(sizes[order])]
+    # each ring turned round: outer rings anticlockwise (x east, y north), as GDAL's
+    # polygonize writes them, from the same corner
+    take = (np.repeat(ring_end[order] - 1 + ring_offsets[:-1], sizes[order])
+            - np.arange(ring_offsets[-1]))
+    xy = np.column_stack([x0 + cols[take] * cell_m, y1 - rows[take] * cell_m])
+    poly_offsets = np.r_[0, np.cumsum(np.bincount(ring_region, minlength=len(region_key)))]
+    polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy,
                                       (ring_offsets, poly_offsets))
-    keys = np.array(keys_l, dtype=np.int64)
+    keys = region_key.astype(np.int64) - 1
     if simplify_m > 0:  # display only: Leaflet draws a self-touching outline as well
         simple = shapely.simplify(polys, simplify_m, preserve_topology=False)
         # a patch of a cell or two collapses (empty, or a ring of no area): drawn as

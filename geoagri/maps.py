@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import html
 import importlib
-import itertools
 import json
 import logging
 import math
@@ -92,6 +91,7 @@ from folium.template import Template
 from geoagri import _labels, _styles
 from geoagri._engine.threads import n_threads
 from geoagri._generalize import dissolved_on_grid, grid_cell_m
+from geoagri._geojson import geometry_texts
 from geoagri._labels import format_number
 from geoagri.crs import metric_crs
 from geoagri.errors import GeoagriError, GeoagriWarning, SchemaError
@@ -445,11 +445,21 @@ def display_geometry(
     ...     shapely.get_num_coordinates(communes.geometry.values).sum())
     True
     """
+    geoms = _simplified_lonlat(gdf, simplify_m=simplify_m, coverage=coverage, crs=crs)
+    rounded = shapely.set_precision(np.asarray(geoms.values, dtype=object),
+                                    10.0 ** -precision, mode="pointwise")
+    return gdf.set_geometry(gpd.GeoSeries(rounded, index=gdf.index, crs=4326), crs=4326)
+
+
+def _simplified_lonlat(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bool,
+                       crs: Any) -> gpd.GeoSeries:
+    """:func:`display_geometry`'s geometry before rounding (a map layer's text rounds
+    as it writes)."""
     if gdf.crs is None:
         from geoagri.errors import CRSError
 
         raise CRSError("layer has no CRS; set it with gdf.set_crs(...) before mapping")
-    out = gdf.copy()
+    out = gdf
     geoms = out.geometry
     if simplify_m and simplify_m > 0 and len(out):
         mcrs = metric_crs(out, crs=crs)
@@ -469,11 +479,7 @@ def display_geometry(
         if not done:
             projected = shapely.simplify(projected, simplify_m, preserve_topology=True)
         geoms = gpd.GeoSeries(projected, index=out.index, crs=mcrs)
-    geoms = geoms.to_crs(4326)
-    rounded = shapely.set_precision(np.asarray(geoms.values, dtype=object),
-                                    10.0 ** -precision, mode="pointwise")
-    return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326),
-                            crs=4326)
+    return geoms.to_crs(4326)
 
 
 def _in_crs(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
@@ -521,51 +527,35 @@ def _properties(gdf: pd.DataFrame, cols: Sequence[str], language: str,
     return pd.DataFrame(props, index=gdf.index), aliases
 
 
-_GEOJSON_TYPES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint",
-                  5: "MultiLineString", 6: "MultiPolygon"}
-
-
-def _geojson_geometries(geoms: np.ndarray) -> list[dict | None]:
-    """GeoJSON geometry objects of ``geoms`` (None for a missing one).
-
-    Built from the coordinate arrays of each geometry type
-    (:func:`shapely.to_ragged_array`), not by writing and parsing JSON text:
-    a province's layers hold millions of coordinates.
-    """
-    out: list[dict | None] = [None] * len(geoms)
-    present = ~shapely.is_missing(geoms)
-    types = np.where(present, shapely.get_type_id(geoms), -1)
-    empty = present & shapely.is_empty(geoms)
-    for type_id in np.unique(types[present & ~empty]):
-        idx = np.flatnonzero((types == type_id) & ~empty)
-        name = _GEOJSON_TYPES.get(int(type_id))
-        if name is None:  # a geometry collection: its own JSON
-            for k, text in zip(idx, shapely.to_geojson(geoms[idx]), strict=True):
-                out[k] = json.loads(text)
-            continue
-        _, coords, offsets = shapely.to_ragged_array(geoms[idx])
-        nested: list = coords.tolist()
-        for off in offsets:  # innermost first: rings, then polygons, then multipolygons
-            bounds = off.tolist()
-            nested = [nested[a:b] for a, b in itertools.pairwise(bounds)]
-        for k, c in zip(idx, nested, strict=True):
-            out[k] = {"type": name, "coordinates": c}
-    for k in np.flatnonzero(empty):
-        out[k] = json.loads(shapely.to_geojson(geoms[k]))
-    return out
+def _html_safe(text: str) -> str:
+    """JSON text made safe in a ``<script>`` as Jinja's ``tojson`` makes it."""
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("'", "\\u0027"))
 
 
 def _feature_collection(geoms: np.ndarray, props: pd.DataFrame,
-                        styles: Sequence[Mapping[str, Any]]) -> dict:
-    shapes = _geojson_geometries(geoms)
+                        styles: Sequence[Mapping[str, Any]], precision: int
+                        ) -> tuple[str, dict]:
+    """The layer's GeoJSON FeatureCollection as text (safe in a script), and its outline.
+
+    The text is written from the coordinate arrays (:mod:`geoagri._geojson`),
+    rounded to ``precision`` decimals; the outline is the same collection with
+    each geometry's type only (no coordinates), for what folium checks.
+    """
+    shapes = geometry_texts(geoms, precision)
     records = props.to_dict("records") if len(props.columns) else [{}] * len(geoms)
-    feats = []
+    texts, outline = [], []
     for shape, rec, style in zip(shapes, records, styles, strict=True):
         if shape is None:
             continue
-        feats.append({"type": "Feature", "properties": {**rec, "style": dict(style)},
-                      "geometry": shape})
-    return {"type": "FeatureCollection", "features": feats}
+        properties = {**rec, "style": dict(style)}
+        texts.append(f'{{"type":"Feature","properties":{_html_safe(json.dumps(properties))},'
+                     f'"geometry":{shape}}}')
+        kind = shape[9:shape.index('"', 9)]  # '{"type":"Polygon",...'
+        outline.append({"type": "Feature", "properties": properties,
+                        "geometry": {"type": kind}})
+    return (f'{{"type":"FeatureCollection","features":[{",".join(texts)}]}}',
+            {"type": "FeatureCollection", "features": outline})
 
 
 def _style(color: str, geom_kind: str, *, weight: float | None = None,
@@ -746,9 +736,9 @@ def map_layer(
             crs=crs, figures=figures, measure=measure), pane, interactive)
     if not interactive:
         popup_fields, tooltip_field = [], None
-    shown = display_geometry(gdf, simplify_m=simplify_m, precision=precision,
-                             coverage=coverage, crs=crs)
-    geoms = np.asarray(shown.geometry.values, dtype=object)
+    # rounded to ``precision`` decimals as the text is written (display_geometry's rounding)
+    geoms = np.asarray(_simplified_lonlat(gdf, simplify_m=simplify_m, coverage=coverage,
+                                          crs=crs).values, dtype=object)
     kinds = _geom_kind(geoms)
     if palette is not None:
         fcolors = [palette[v] for v in gdf[color_by]]
@@ -771,15 +761,15 @@ def map_layer(
             tip_key = "tip"
             props[tip_key] = [_escape(_labels.value_label(v, language, field=tooltip_field))
                               for v in gdf[tooltip_field]]
-    data = _feature_collection(geoms, props, styles)
+    text, outline = _feature_collection(geoms, props, styles, precision)
     point = folium.CircleMarker(radius=6, fill=True) if (kinds == "point").any() else None
     layer = _GeoJson(  # the layer control shows the name as HTML
-        data, name=_escape(name), show=show, marker=point,
+        text, outline, name=_escape(name), show=show, marker=point,
         popup=folium.GeoJsonPopup(fields=[f"p{k}" for k in range(len(cols))],
                                   aliases=aliases, localize=False, labels=True)
-        if cols and data["features"] else None,  # folium refuses fields of no feature
+        if cols and outline["features"] else None,  # folium refuses fields of no feature
         tooltip=folium.GeoJsonTooltip(fields=[tip_key], labels=False)
-        if tip_key is not None and data["features"] else None,
+        if tip_key is not None and outline["features"] else None,
     )
     return _placed(layer, pane, interactive)
 
@@ -796,7 +786,39 @@ class _GeoJson(folium.GeoJson):
     call, the scripts it needs, then its parts) but puts its
     parts in as written.  No ``style_function`` is used here (styles are
     properties); with one, folium's own rendering runs.
+
+    The features come as GeoJSON text (:func:`_feature_collection`), put in
+    the page as it is, and an outline of them (their properties and geometry
+    types), which is what folium's popup and tooltip check while the page is
+    rendered.  ``data`` is the whole collection, read from the text when it is
+    first asked for (the page never needs it as Python objects); once read, the
+    page is written from it (so that a change made to it is on the page).
     """
+
+    #: What ``data`` stands for in the script's template while it is rendered.
+    _TOKEN = "geoagri-features-text"
+
+    def __init__(self, text: str, outline: dict, **kwargs: Any) -> None:
+        self._text: str | None = text
+        self._outline = outline
+        self._full: dict | None = None
+        self._as: str | None = None  # while rendering: "token", "outline"
+        super().__init__(outline, **kwargs)
+
+    @property
+    def data(self) -> Any:
+        if self._as == "token":
+            return self._TOKEN
+        if self._as == "outline" or self._text is None:
+            return self._outline
+        if self._full is None:
+            self._full = json.loads(self._text)
+        return self._full
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if value is not self._outline:  # another collection set: it is the layer's data
+            self._outline, self._full, self._text = value, value, None
 
     def render(self, **kwargs: Any) -> None:
         import folium.elements
@@ -822,13 +844,24 @@ class _GeoJson(folium.GeoJson):
         for name, url in getattr(self, "default_css", []):
             figure.header.add_child(folium.CssLink(url), name=name)
         macros = self._template.module.__dict__
-        for part in ("header", "html", "script"):
-            macro = macros.get(part)
-            if macro is not None:
-                getattr(figure, part).add_child(_Inline(None, macro(self, kwargs)),
-                                                name=self.get_name())
-        for child in self._children.values():
-            child.render(**kwargs)
+        features = self._text
+        if features is not None and self._full is not None:  # read, perhaps changed
+            features = _html_safe(json.dumps(self._full, separators=(",", ":")))
+        try:
+            self._as = "token" if features is not None else None
+            token = json.dumps(self._TOKEN)
+            for part in ("header", "html", "script"):
+                macro = macros.get(part)
+                if macro is not None:
+                    text = str(macro(self, kwargs))
+                    if features is not None and token in text:
+                        text = text.replace(token, features, 1)
+                    getattr(figure, part).add_child(_Inline(None, text), name=self.get_name())
+            self._as = "outline"
+            for child in self._children.values():
+                child.render(**kwargs)
+        finally:
+            self._as = None
 
 
 def _placed(layer: folium.GeoJson, pane: str | None, interactive: bool) -> folium.GeoJson:
@@ -2045,7 +2078,7 @@ def plan_map(
             legend_title: str | None = None, note: str | None = None,
             find: bool = False) -> None:
         layer.add_to(m)
-        if find and layer.data["features"]:
+        if find and layer._outline["features"]:
             search.append({"var": layer.get_name(), "key": "p0"})
         groups[group].append({"var": layer.get_name(), "label": html.unescape(layer.layer_name),
                               "legend": legend, "title": legend_title, "note": note})

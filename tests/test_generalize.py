@@ -122,3 +122,62 @@ def test_a_bund_between_two_classes_is_closed_and_a_one_cell_parcel_kept():
     # the 6 m parcel is drawn (simplifying it by a cell would collapse it)
     dot_drawn = shapely.intersection(shown[1], box(X + 350, Y + 350, X + 450, Y + 450))
     assert 25 <= shapely.area(dot_drawn) <= 100
+
+
+def _traced(key: np.ndarray) -> list[tuple[int, list[tuple[float, ...]], list]]:
+    """geoagri's outlines of a labelled raster: (key, outer ring, holes) per region."""
+    from geoagri._generalize import _compiled_trace
+
+    rows, cols, ring_end, ring_region, region_key = _compiled_trace()(key)
+    start = np.r_[0, ring_end[:-1]]
+    rings: dict[int, list] = {}
+    for a, b, k in zip(start, ring_end, ring_region, strict=True):
+        rings.setdefault(int(k), []).append(list(zip(cols[a:b].tolist(), rows[a:b].tolist(),
+                                                     strict=True)))
+    return [(int(region_key[k]), r[0], r[1:]) for k, r in sorted(rings.items())]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_outlines_are_gdal_polygonize_s_regions(seed):
+    """Each 4-connected region of a random labelled raster, traced, is GDAL's polygon."""
+    import rasterio.features
+
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, 3 + seed % 3, size=(30 + seed, 41), dtype=np.int32)
+    key[rng.random(key.shape) < 0.3] = 0  # empty cells: holes, corners touching across
+    ours = _traced(key)
+    gdal = [(int(v), g["coordinates"]) for g, v in rasterio.features.shapes(
+        key, mask=key > 0, connectivity=4)]
+    assert len(ours) == len(gdal)
+    polys = [shapely.Polygon(outer, holes) for _, outer, holes in ours]
+    theirs = [shapely.Polygon(c[0], c[1:]) for _, c in gdal]
+    assert all(shapely.is_valid(polys))  # rings that touch at a corner: each one simple
+    # the same regions: matched by an interior point, equal, of the same key
+    tree = shapely.STRtree(theirs)
+    for (value, _, holes), poly in zip(ours, polys, strict=True):
+        match = tree.query(shapely.point_on_surface(poly), predicate="within").tolist()
+        assert len(match) == 1
+        assert gdal[match[0]][0] == value
+        assert poly.equals(theirs[match[0]])
+        assert len(holes) == len(gdal[match[0]][1]) - 1
+    # the cells' area, region by region: each cell in exactly one polygon
+    assert sum(p.area for p in polys) == int((key > 0).sum())
+
+
+def test_a_ring_closed_across_a_corner_is_a_shell_and_a_hole_touching_there():
+    # 11 cells of 1 around 4 empty ones; the ring of 1s meets itself across the corner
+    # at (row 1, column 3) (x = column, y = row below), where the empty inside touches
+    # the empty cell at the top right: one region, its outer ring and one hole that
+    # touch at that corner (a ring through it twice would not be simple)
+    key = np.array([[1, 1, 1, 0],
+                    [1, 0, 0, 1],
+                    [1, 0, 0, 1],
+                    [1, 1, 1, 1]], dtype=np.int32)
+    [(value, outer, holes)] = _traced(key)
+    poly = shapely.Polygon(outer, holes)
+    assert value == 1 and poly.is_valid
+    assert poly.area == 11  # the 11 cells
+    # the 4 × 4 square less its top right cell (6 corners, closed), less the 2 × 2 inside
+    assert shapely.Polygon(outer).area == 15 and len(outer) == 7
+    assert len(holes) == 1 and shapely.Polygon(holes[0]).area == 4
+    assert (3, 1) in outer and (3, 1) in holes[0]

@@ -558,7 +558,7 @@ def test_the_parcel_area_indicator_is_what_the_parcel_popups_show():
 
 
 def test_feature_geometry_is_the_geojson_of_each_type():
-    from geoagri.maps import _geojson_geometries
+    from geoagri._geojson import geometry_texts
 
     geoms = np.array([
         Point(105.1, 10.2), LineString([(105, 10), (105.5, 10.25)]), box(105, 10, 106, 11),
@@ -567,8 +567,9 @@ def test_feature_geometry_is_the_geojson_of_each_type():
         shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
         shapely.MultiPoint([(0, 0), (1, 1)]), None, shapely.Polygon(),
         shapely.GeometryCollection([Point(0, 0)])], dtype=object)
-    got = _geojson_geometries(geoms)
-    assert got[7] is None
+    texts = geometry_texts(geoms, 5)
+    assert texts[7] is None
+    got = [None if t is None else json.loads(t) for t in texts]
     assert got[1] == {"type": "LineString", "coordinates": [[105.0, 10.0], [105.5, 10.25]]}
     # box(1, 1, 2, 2)'s ring as the hole, in its order
     assert got[3]["coordinates"][1] == [[2.0, 1.0], [2.0, 2.0], [1.0, 2.0], [1.0, 1.0],
@@ -576,7 +577,44 @@ def test_feature_geometry_is_the_geojson_of_each_type():
     for g, shape in zip(geoms, got, strict=True):
         if g is not None:  # as GEOS writes it
             assert shapely.geometry.shape(shape).equals_exact(g, 0) or g.is_empty
-            assert json.loads(json.dumps(shape)) == json.loads(shapely.to_geojson(g))
+            assert shape == json.loads(shapely.to_geojson(g))
+
+
+def test_coordinates_are_written_rounded_as_json_writes_the_rounded_numbers():
+    from geoagri._geojson import geometry_texts
+
+    rng = np.random.default_rng(7)
+    xy = np.concatenate([rng.uniform(-180, 180, (2000, 2)), [[0.000004, -0.000006]],
+                         [[-105.5, 10.0]], [[1e-5, 99.99999]]])
+    for digits in (0, 3, 5, 7):
+        texts = geometry_texts(shapely.points(xy), digits)
+        got = np.array([json.loads(t)["coordinates"] for t in texts])
+        assert np.array_equal(got, np.round(xy, digits)), digits
+    # the shortest decimal of the rounded number, as json.dumps writes it
+    line = geometry_texts(np.array([LineString([(105.10000, -0.5), (7.0, 10.25)])]), 5)[0]
+    assert line == '{"type":"LineString","coordinates":[[105.1,-0.5],[7,10.25]]}'
+
+
+def test_the_page_holds_the_layer_s_features_and_a_change_to_them(tmp_path):
+    import re
+
+    works = demo()["works"].head(3)
+    layer = map_layer(works, name="Works", language="en")
+    m = folium.Map(tiles=None)
+    layer.add_to(m)
+    m.save(tmp_path / "a.html")
+    page = (tmp_path / "a.html").read_text(encoding="utf-8")
+    written = json.loads(re.search(r"_add\((\{.*?\})\);\n", page, re.S).group(1))
+    assert written == layer.data  # data read back from the text: the page's features
+    assert [f["geometry"]["type"] for f in written["features"]] == ["LineString"] * 3
+    # every coordinate the work's own, rounded to 5 decimals (about 1 m)
+    lonlat = np.asarray(works.geometry.to_crs(4326).get_coordinates())
+    drawn = np.array([xy for f in written["features"] for xy in f["geometry"]["coordinates"]])
+    assert np.abs(drawn - lonlat).max() <= 0.5e-5 + 1e-12
+    layer.data["features"][0]["properties"]["p0"] = "changed <b>"
+    m.save(tmp_path / "b.html")
+    page = (tmp_path / "b.html").read_text(encoding="utf-8")
+    assert "changed \\u003cb\\u003e" in page  # as Jinja's tojson escapes it
 
 
 def test_a_name_that_looks_like_a_template_is_written_as_it_is(tmp_path):

@@ -88,6 +88,58 @@ def test_png_is_a4_landscape_at_300_dpi(drawn):
     assert 2480 / dpi[1] * 25.4 == pytest.approx(210, abs=0.1)
 
 
+def test_png_is_opaque_rgb_with_its_metadata(drawn):
+    _, png, _, _ = drawn
+    with Image.open(png) as im:
+        assert im.mode == "RGB"  # the page is opaque: no alpha channel to store
+        assert im.info["Title"].startswith("Bản đồ liên kết sản xuất và hạ tầng")
+        assert im.info["Software"].startswith("geoagri ")
+        assert im.getpixel((5, 5)) == (255, 255, 255)  # the white page at its corner
+
+
+def test_outlines_are_drawn_within_a_quarter_pixel_of_the_communes(drawn, results):
+    """The commune paths are the communes simplified by at most a quarter of a pixel."""
+    fig, _, _, _ = drawn
+    ax = _map_axes(fig)
+    geoms = results.plan.only("communes").geometry.to_crs(results.plan.metric_crs)
+    # metres per pixel of the PNG: the axes' width in data units over its width in px
+    (x0, x1) = ax.get_xlim()
+    per_px = (x1 - x0) / (ax.get_position().width * 3508)
+    [collection] = _by_gid(ax, "communes")
+    paths = collection.get_paths()
+    assert len(paths) == len(geoms)
+    for path, geom in zip(paths, geoms, strict=True):
+        drawn_rings = [shapely.LinearRing(r) for r in path.to_polygons(closed_only=True)]
+        exact = [geom.exterior, *geom.interiors] if geom.geom_type == "Polygon" else [
+            r for p in geom.geoms for r in (p.exterior, *p.interiors)]
+        assert len(drawn_rings) == len(exact)
+        assert shapely.hausdorff_distance(shapely.MultiLineString(drawn_rings),
+                                          shapely.MultiLineString(exact)) <= per_px / 4 + 1e-6
+    assert sum(len(p.vertices) for p in paths) < shapely.get_num_coordinates(geoms).sum()
+
+
+def test_polygon_paths_open_and_close_each_ring():
+    from matplotlib.path import Path as MplPath
+
+    from geoagri.print_map import _polygon_paths
+
+    box = shapely.box
+    holed = shapely.Polygon(box(0, 0, 4, 4).exterior.coords, [box(1, 1, 2, 2).exterior.coords])
+    two = shapely.MultiPolygon([box(10, 0, 11, 1), box(12, 0, 13, 1)])
+    mixed = shapely.GeometryCollection([shapely.Point(0, 0), box(20, 0, 21, 1)])
+    paths = _polygon_paths(np.array([holed, two, shapely.Polygon(), mixed], dtype=object))
+    assert paths[2] is None
+    m, line, close = MplPath.MOVETO, MplPath.LINETO, MplPath.CLOSEPOLY
+    ring = [m, line, line, line, close]
+    assert paths[0].codes.tolist() == ring * 2  # the shell, then the hole
+    assert paths[0].vertices[5:].tolist() == list(map(list, box(1, 1, 2, 2).exterior.coords))
+    assert paths[1].codes.tolist() == ring * 2
+    assert paths[3].codes.tolist() == ring  # the collection's point is no area
+    assert paths[3].vertices.min(axis=0).tolist() == [20, 0]
+    [one] = _polygon_paths(np.array([holed, two], dtype=object), compound=True)
+    assert len(one.vertices) == 20 and one.codes.tolist() == ring * 4
+
+
 @needs_poppler
 def test_pdf_is_one_a4_landscape_page(drawn):
     _, _, pdf, _ = drawn
@@ -96,6 +148,17 @@ def test_pdf_is_one_a4_landscape_page(drawn):
     w, h = (float(v) for v in re.match(r"([\d.]+) x ([\d.]+) pts", info["Page size"]).groups())
     assert w == pytest.approx(A4_PT[0], abs=0.5) and h == pytest.approx(A4_PT[1], abs=0.5)
     assert info["Title"].startswith("Bản đồ liên kết sản xuất và hạ tầng")
+
+
+@needs_poppler
+def test_pdf_embeds_each_font_once_as_truetype(drawn):
+    _, _, pdf, _ = drawn
+    out = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True,
+                         text=True).stdout.splitlines()[2:]
+    names = sorted(line.split()[0].split("+")[-1] for line in out)
+    # the Vietnamese letters (beyond U+00FF) in the same subset as the others
+    assert names == ["DejaVuSans", "DejaVuSans-Bold"]
+    assert all("CID TrueType" in line for line in out)
 
 
 @needs_poppler
