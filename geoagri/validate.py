@@ -39,6 +39,7 @@ import shapely
 
 from geoagri import units as _units
 from geoagri._polygonal import polygonal as polygonal_parts
+from geoagri.boundaries import is_coverage
 from geoagri.crs import AREA_OF_USE_MARGIN_DEG, outside_area_of_use, require_crs
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem, UnitError
 from geoagri.schema import Column, LayerSpec, canonical_season, spec, vocabulary_problems
@@ -603,12 +604,12 @@ def _check_geometry(
     types = shapely.get_type_id(values)
     names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                       "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object)
-    tnames = np.where(types >= 0, names[np.clip(types, 0, 7)], None)
-    wrong = present & ~np.isin(tnames, list(allowed))
+    # compared as type ids (no name made per feature); named only when some are wrong
+    wrong = present & ~np.isin(types, np.flatnonzero(np.isin(names, list(allowed))))
     if wrong.any():
         problems.append(Problem(
             "geometry_type", f"{int(wrong.sum())} feature(s) are "
-            f"{sorted(set(tnames[wrong]))}, expected {sorted(allowed)}", layer=name,
+            f"{sorted(set(names[types[wrong]]))}, expected {sorted(allowed)}", layer=name,
             ids=row_labels(frame, idc, wrong),
             fix=f"a {layer_spec.kind} layer holds {'/'.join(sorted(allowed))} geometries"))
     return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records
@@ -875,7 +876,7 @@ def communes_land(communes: gpd.GeoDataFrame, mcrs: Any) -> shapely.Geometry:
     200.0
     """
     geoms = np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object)
-    land = (shapely.coverage_union_all(geoms) if shapely.coverage_is_valid(geoms)
+    land = (shapely.coverage_union_all(geoms) if is_coverage(geoms)
             else shapely.union_all(geoms))
     shapely.prepare(land)
     return land
