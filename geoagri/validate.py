@@ -205,22 +205,34 @@ def _map_distinct(values: pd.Series, func: Callable[[object], object], *,
 
     A layer of 200,000 parcels has a handful of land uses and seasons: each is
     read once, not 200,000 times.  Text is grouped by value (exact for
-    ``str``), and read by ``text_func`` when given (``func`` on text only);
+    ``str``; a text column as pandas stores it is grouped where it lies, by
+    Arrow), and read by ``text_func`` when given (``func`` on text only);
     anything else by type and value.
     """
-    arr = values.to_numpy(dtype=object)
-    out = np.empty(len(arr), dtype=object)
-    if (isinstance(values.dtype, pd.StringDtype)
-            or pd.api.types.infer_dtype(arr, skipna=True) == "string"):
-        text = ~pd.isna(arr)  # text wherever it is not missing
+    out = np.empty(len(values), dtype=object)
+    arr = None
+    if isinstance(values.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(values)  # missing: -1
+        text = codes >= 0
+        codes = codes[text]
     else:
-        text = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
-    if text.any():
-        codes, uniques = pd.factorize(arr[text])
-        done = np.empty(len(uniques), dtype=object)
+        arr = values.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(arr, skipna=True) == "string":
+            codes, uniques = pd.factorize(arr)  # text wherever it is not missing (-1)
+            text = codes >= 0
+            codes = codes[text]
+        else:
+            text = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
+            codes, uniques = pd.factorize(arr[text]) if text.any() else (None, [])
+    if len(uniques):
         read = text_func or func
-        done[:] = [read(v) for v in uniques]
+        done = np.empty(len(uniques), dtype=object)
+        done[:] = [read(v) for v in np.asarray(uniques, dtype=object).tolist()]
         out[text] = done[codes]
+    if arr is None:  # a text column: what is missing is its one missing value
+        if not text.all():
+            out[~text] = func(values.dtype.na_value)
+        return pd.Series(out, index=values.index, dtype=object, name=values.name)
     memo: dict[tuple[type, object], object] = {}
     for k in np.flatnonzero(~text):
         v = arr[k]
@@ -243,7 +255,7 @@ def _coerce_ids(values: pd.Series) -> pd.Series:
         if isinstance(v, float | np.floating) and float(v).is_integer():
             return str(int(v))
         return text(str(v))
-    return _objects(_map_distinct(values, one, text_func=text))
+    return _map_distinct(values, one, text_func=text)  # str or None: no NaN to clear
 
 
 def _coerce_column(
@@ -308,7 +320,7 @@ def _coerce_column(
                 "type", f"values that are not yes/no: {sorted({str(v) for v in raw[bad]})[:5]}",
                 layer=name, column=col.name, ids=row_labels(frame, layer_spec.id_column, bad),
                 fix="use true/false, yes/no, 1/0 or có/không"))
-        out = _objects(out.where(~bad, None))
+        out = _objects(out.where(~bad, None)) if bad.any() else out  # None, never NaN
     elif col.dtype == "season":
         out = _map_distinct(raw, lambda v: None if _isnull(v)
                            else canonical_season(str(v)) or "?")
@@ -320,7 +332,7 @@ def _coerce_column(
                 fix="write seasons as 'DX 2023-2024', 'HT 2024' or 'TD 2024' "
                     "(Đông Xuân, Hè Thu, Thu Đông), or the north's 'Xuân 2024', 'Mùa 2024', "
                     "'Đông 2024'"))
-        out = _objects(out.where(~bad, None))
+        out = _objects(out.where(~bad, None)) if bad.any() else out  # None, never NaN
     elif col.dtype == "unit":
         def one_unit(v: object) -> object:
             if _isnull(v) or not str(v).strip():
@@ -343,7 +355,7 @@ def _coerce_column(
                 ids=row_labels(frame, layer_spec.id_column, bad),
                 fix="write the unit as the documents do: ha, tạ/ha, triệu đồng, %, HTX, hộ… "
                     "(docs/layers.md, 'Units')"))
-        out = _objects(out.where(~bad, None))
+        out = _objects(out.where(~bad, None)) if bad.any() else out  # None, never NaN
     else:  # str with a vocabulary
         out = _map_distinct(raw, lambda v: None if _isnull(v)
                            else col.canonical_value(v, words) or "?")
@@ -358,7 +370,7 @@ def _coerce_column(
                     f"map your word in the plan: [vocabulary] {col.name} = "
                     f'{{ "{unknown[0]}" = "{(col.vocabulary or ("?",))[0]}" }} '
                     "(vocabulary= in read_layer)"))
-        out = _objects(out.where(~bad, None))
+        out = _objects(out.where(~bad, None)) if bad.any() else out  # None, never NaN
     if col.required:
         still_null = out.isna().to_numpy() & null
         if still_null.any():
