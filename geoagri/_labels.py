@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["FIELDS", "FIELD_VALUES", "LANGUAGES", "LAYERS", "UNITS", "VALUES", "carried_decimals",
@@ -345,8 +346,10 @@ def value_labels(values: Iterable[Any], language: str, *,
     """
     _lang(language)
     known = set(VALUES) | set(FIELD_VALUES.get(field or "", {}))
-    texts = {v for v in values if isinstance(v, str)}
-    found = {v: value_label(v, language, field=field) for v in sorted(known & texts)}
+    column = pd.Series(list(values) if not isinstance(values, np.ndarray) else values,
+                       dtype=object)
+    texts = set(column[column.isin(known)].tolist())  # the keys are text: so is each found
+    found = {v: value_label(v, language, field=field) for v in sorted(texts)}
     return {v: lab for v, lab in found.items() if lab != v}
 
 
