@@ -551,8 +551,11 @@ def _target_units(frame: pd.DataFrame, name: str) -> tuple[list[dict[str, Any]],
 
 def _check_geometry(
     frame: gpd.GeoDataFrame, layer_spec: LayerSpec, name: str, repair: bool
-) -> tuple[gpd.GeoSeries, list[Problem], list[dict[str, Any]]]:
-    """Null, empty, invalid and wrong-type geometries; repair when asked."""
+) -> tuple[gpd.GeoSeries, list[Problem], list[dict[str, Any]], np.ndarray]:
+    """Null, empty, invalid and wrong-type geometries; repair when asked.
+
+    Also returns which geometries were invalid as read (before any repair).
+    """
     values = np.array(frame.geometry.array, dtype=object)  # a copy
     third = shapely.has_z(values)
     if hasattr(shapely, "has_m"):  # shapely >= 2.1
@@ -624,21 +627,32 @@ def _check_geometry(
             f"{sorted(set(names[types[wrong]]))}, expected {sorted(allowed)}", layer=name,
             ids=row_labels(frame, idc, wrong),
             fix=f"a {layer_spec.kind} layer holds {'/'.join(sorted(allowed))} geometries"))
-    return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records
+    return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records, invalid
+
+
+#: GEOS from which a geometry with a coordinate that is not finite is invalid
+#: ("Invalid Coordinate"): the rewritten IsValidOp.
+_GEOS_CHECKS_COORDINATES = (3, 10, 0)
 
 
 def _check_coordinates(frame: gpd.GeoDataFrame, layer_spec: LayerSpec,
-                       name: str) -> list[Problem]:
+                       name: str, *, invalid: np.ndarray | None = None) -> list[Problem]:
     """Coordinates that are not numbers, or lie outside the valid range of the CRS.
 
     Such a feature passes every other check, and then vanishes from the totals
     (an area of ``inf`` or ``nan`` is dropped) or stops the run when it is
-    transformed.
+    transformed.  ``invalid``: the geometries found invalid as read; a valid
+    one has finite x and y (GEOS tests them for validity), so only those are
+    searched for coordinates that are not numbers.
     """
     values = np.asarray(frame.geometry.values, dtype=object)
-    coords, index = shapely.get_coordinates(values, return_index=True)
-    bad_rows = index[~np.isfinite(coords).all(axis=1)]
-    nonfinite = np.bincount(bad_rows, minlength=len(values)).astype(bool)
+    if invalid is None or shapely.geos_version < _GEOS_CHECKS_COORDINATES:
+        rows = np.arange(len(values))
+    else:
+        rows = np.flatnonzero(invalid)
+    coords, index = shapely.get_coordinates(values[rows], return_index=True)
+    nonfinite = np.zeros(len(values), dtype=bool)
+    nonfinite[rows[index[~np.isfinite(coords).all(axis=1)]]] = True
     problems = []
     idc = layer_spec.id_column
     if nonfinite.any():
@@ -830,11 +844,11 @@ def canonicalize(
             frame = require_crs(frame, layer=name, crs=crs)
         except CRSError as err:
             problems.append(Problem("crs", str(err), layer=name))
-        geometry, found, records = _check_geometry(frame, layer_spec, name, repair)
+        geometry, found, records, invalid = _check_geometry(frame, layer_spec, name, repair)
         problems += found
         frame = frame.set_geometry(geometry)
         if not any(p.code == "crs" for p in problems):
-            problems += _check_coordinates(frame, layer_spec, name)
+            problems += _check_coordinates(frame, layer_spec, name, invalid=invalid)
         if layer_spec.kind == "communes" and not len(frame):
             problems.append(Problem(
                 "empty_layer", "the layer has no features; every analysis measures and "
