@@ -1231,8 +1231,7 @@ def _box_within_area(box: tuple[float, float, float, float], crs: CRS, area: Any
                          np.full_like(steps, north), north - (north - south) * steps])
     if not crs.is_geographic:
         with np.errstate(all="ignore"):
-            xs, ys = Transformer.from_crs(crs, 4326, always_xy=True).transform(
-                xs, ys, errcheck=False)
+            xs, ys = _lonlat_transformer(crs.to_wkt()).transform(xs, ys, errcheck=False)
     with np.errstate(invalid="ignore"):
         return bool((np.isfinite(xs) & np.isfinite(ys) & (xs >= area.west)
                      & (xs <= area.east) & (ys >= area.south) & (ys <= area.north)).all())
@@ -1289,7 +1288,7 @@ def outside_area_of_use(
     if geoms.crs.is_geographic:
         lon[finite], lat[finite] = xs[finite], ys[finite]
     elif finite.any():
-        to_lonlat = Transformer.from_crs(geoms.crs, 4326, always_xy=True)
+        to_lonlat = _lonlat_transformer(geoms.crs.to_wkt())
         with np.errstate(all="ignore"):
             lon[finite], lat[finite] = to_lonlat.transform(xs[finite], ys[finite],
                                                            errcheck=False)
