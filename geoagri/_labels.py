@@ -32,12 +32,15 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["FIELDS", "FIELD_VALUES", "LANGUAGES", "LAYERS", "UNITS", "VALUES", "carried_decimals",
-           "format_number", "label", "layer_title", "printed_decimals", "unit", "value_label"]
+           "format_number", "label", "layer_title", "printed_decimals", "unit", "value_label",
+           "value_labels"]
 
 #: Languages of the labels.
 LANGUAGES = ("vi", "en")
@@ -325,6 +328,29 @@ def value_label(value: Any, language: str, *, field: str | None = None) -> str:
     key = str(value)
     found = FIELD_VALUES.get(field or "", {}).get(key) or VALUES.get(key)
     return found[language] if found else key
+
+
+def value_labels(values: Iterable[Any], language: str, *,
+                 field: str | None = None) -> dict[str, str]:
+    """The text values that have a label of their own, with it: ``{value: label}``.
+
+    What :func:`value_label` gives for each text value, keeping only those
+    whose label differs from the value.  The values the vocabularies know are
+    found by one ``isin`` over the column, so a column of 200,000 distinct ids
+    costs no call per id.
+
+    Examples
+    --------
+    >>> value_labels(["under_construction", "Kênh 3", "both", None], "en", field="missing")
+    {'both': 'Pump service and three-phase power', 'under_construction': 'Under construction'}
+    """
+    _lang(language)
+    known = set(VALUES) | set(FIELD_VALUES.get(field or "", {}))
+    column = pd.Series(list(values) if not isinstance(values, np.ndarray) else values,
+                       dtype=object)
+    texts = set(column[column.isin(known)].tolist())  # the keys are text: so is each found
+    found = {v: value_label(v, language, field=field) for v in sorted(texts)}
+    return {v: lab for v, lab in found.items() if lab != v}
 
 
 def layer_title(kind: str, language: str) -> str:

@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["BOUNDARY_COLUMNS", "boundary_problems", "disjoint", "summary", "warn_boundaries"]
+__all__ = ["BOUNDARY_COLUMNS", "boundary_problems", "disjoint", "is_coverage", "summary",
+           "warn_boundaries"]
 
 log = logging.getLogger("geoagri")
 
@@ -113,18 +114,68 @@ def disjoint(geoms: np.ndarray, keys: np.ndarray, *, threads: int = 1) -> np.nda
     if len(geoms) < 2:
         return geoms.copy()
     text = np.array([str(k) for k in np.asarray(keys, dtype=object)], dtype=object)
-    key = hashlib.sha1(b"".join(w or b"" for w in shapely.to_wkb(geoms).tolist())
-                       + "\x00".join(text).encode()).hexdigest()
+    key = _digest(geoms, "\x00".join(text).encode())
     if key not in _CACHE:
         _CACHE[key] = _disjoint(geoms, text, threads=threads)
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
+        _trim(_CACHE)
     return _CACHE[key].copy()
 
 
 #: Disjoint communes of the last few layers, by a hash of their geometries and keys.
 _CACHE: dict[str, np.ndarray] = {}
+#: Whether the last few sets of communes tile (:func:`is_coverage`), by a hash of them.
+_COVERAGE: dict[str, bool] = {}
 _CACHE_SIZE = 4
+
+
+def _digest(geoms: np.ndarray, extra: bytes = b"") -> str:
+    """A hash of the geometries (their WKB, missing ones as nothing) and ``extra``."""
+    return hashlib.sha1(b"".join(w or b"" for w in shapely.to_wkb(geoms).tolist())
+                        + extra).hexdigest()
+
+
+def _trim(cache: dict[str, Any]) -> None:
+    """Keep the :data:`_CACHE_SIZE` newest entries of a cache (oldest dropped first)."""
+    while len(cache) > _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+
+
+def is_coverage(geoms: np.ndarray) -> bool:
+    """Whether polygons tile without overlap (:func:`shapely.coverage_is_valid`).
+
+    The answer for one set of communes is kept (for the last few distinct
+    sets, by a hash of their geometries), so that reading a plan, its area
+    figures and its accounting test the communes once, not three times.
+    ``False`` where shapely has no coverage check (shapely < 2.1, GEOS < 3.12).
+
+    Parameters
+    ----------
+    geoms : ndarray of shapely polygons
+        Valid polygons, in any CRS (the answer holds for these coordinates).
+
+    Returns
+    -------
+    bool
+        True when no two polygons overlap (sharing edges is fine) and shared
+        edges match vertex for vertex.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> is_coverage(np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)], dtype=object))
+    True
+    >>> is_coverage(np.array([box(0, 0, 2, 1), box(1, 0, 3, 1)], dtype=object))
+    False
+    """
+    check = getattr(shapely, "coverage_is_valid", None)  # shapely ≥ 2.1, GEOS ≥ 3.12
+    if check is None:
+        return False
+    geoms = np.asarray(geoms, dtype=object)
+    key = _digest(geoms)
+    if key not in _COVERAGE:
+        _COVERAGE[key] = bool(check(geoms))
+        _trim(_COVERAGE)
+    return _COVERAGE[key]
 
 
 def _disjoint(geoms: np.ndarray, text: np.ndarray, *, threads: int) -> np.ndarray:
@@ -132,8 +183,7 @@ def _disjoint(geoms: np.ndarray, text: np.ndarray, *, threads: int) -> np.ndarra
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     idx = np.flatnonzero(present)
     valid = _valid(geoms[idx])
-    is_coverage = getattr(shapely, "coverage_is_valid", None)  # shapely ≥ 2.1, GEOS ≥ 3.12
-    if is_coverage is not None and is_coverage(valid):
+    if is_coverage(valid):
         return out  # the communes tile (shared edges, no overlap): the quick check
     i, j, _ = _overlapping_pairs(valid, threads=threads)
     if not len(i):

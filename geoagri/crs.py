@@ -1205,6 +1205,38 @@ def _check_earth(declared: CRS, layer: str) -> None:
         "province's VN-2000 zone, geoagri.crs.vn2000_epsg(province))")
 
 
+#: Points along each edge of a layer's bounding box taken to lon/lat by
+#: :func:`_box_within_area`.
+_BOX_EDGE_POINTS = 64
+
+
+def _box_within_area(box: tuple[float, float, float, float], crs: CRS, area: Any) -> bool:
+    """Whether a whole box (layer units) lies inside a CRS's area of use, without margin.
+
+    The box's edges, ``_BOX_EDGE_POINTS`` points each, are taken to lon/lat.
+    A map projection is continuous and one-to-one, so the box's image is
+    bounded by the image of its edges: when every edge point lies inside the
+    area of use itself, every point of the box lies inside it give or take
+    the bend of the edges between two points, far less than the margin
+    :func:`outside_area_of_use` allows (degrees).  An area across the
+    antimeridian, or a box that is not finite, is never "within".
+    """
+    west, south, east, north = box
+    if area.east < area.west or not np.isfinite(box).all():
+        return False
+    steps = np.linspace(0.0, 1.0, _BOX_EDGE_POINTS)
+    xs = np.concatenate([west + (east - west) * steps, np.full_like(steps, east),
+                         east - (east - west) * steps, np.full_like(steps, west)])
+    ys = np.concatenate([np.full_like(steps, south), south + (north - south) * steps,
+                         np.full_like(steps, north), north - (north - south) * steps])
+    if not crs.is_geographic:
+        with np.errstate(all="ignore"):
+            xs, ys = _lonlat_transformer(crs.to_wkt()).transform(xs, ys, errcheck=False)
+    with np.errstate(invalid="ignore"):
+        return bool((np.isfinite(xs) & np.isfinite(ys) & (xs >= area.west)
+                     & (xs <= area.east) & (ys >= area.south) & (ys <= area.north)).all())
+
+
 def outside_area_of_use(
     geoms: gpd.GeoSeries, *, margin_deg: float = AREA_OF_USE_MARGIN_DEG
 ) -> np.ndarray:
@@ -1244,6 +1276,10 @@ def outside_area_of_use(
     if area is None or not present.any():
         return out
     b = shapely.bounds(values[present])
+    with np.errstate(invalid="ignore"):
+        box = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    if _box_within_area(box, geoms.crs, area):
+        return out  # every corner lies in a box well inside the area of use
     xs = np.concatenate([b[:, 0], b[:, 0], b[:, 2], b[:, 2]])
     ys = np.concatenate([b[:, 1], b[:, 3], b[:, 1], b[:, 3]])
     finite = np.isfinite(xs) & np.isfinite(ys)
@@ -1252,7 +1288,7 @@ def outside_area_of_use(
     if geoms.crs.is_geographic:
         lon[finite], lat[finite] = xs[finite], ys[finite]
     elif finite.any():
-        to_lonlat = Transformer.from_crs(geoms.crs, 4326, always_xy=True)
+        to_lonlat = _lonlat_transformer(geoms.crs.to_wkt())
         with np.errstate(all="ignore"):
             lon[finite], lat[finite] = to_lonlat.transform(xs[finite], ys[finite],
                                                            errcheck=False)

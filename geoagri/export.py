@@ -195,9 +195,23 @@ _QGIS_GEOM_TYPE = {"point": "0", "line": "1", "polygon": "2"}
 _QGIS_EXPR_TYPE = {"point": "Point", "line": "Line", "polygon": "Polygon"}
 
 
+#: Shapely's geometry type ids → the names ``GeoSeries.geom_type`` gives.
+_TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+               "MultiPolygon", "GeometryCollection")
+
+
+def _geom_types(frame: gpd.GeoDataFrame) -> set[str]:
+    """The geometry types present (``frame.geom_type``'s distinct values, missing left out).
+
+    From shapely's type ids, distinct first: no name is made per feature.
+    """
+    ids = np.unique(shapely.get_type_id(np.asarray(frame.geometry.values, dtype=object)))
+    return {_TYPE_NAMES[i] for i in ids.tolist() if i >= 0}
+
+
 def _families(frame: gpd.GeoDataFrame) -> list[str]:
     """Geometry families present, in a fixed order (point, line, polygon)."""
-    found = {_GEOM_FAMILY.get(t) for t in frame.geom_type.dropna().unique()}
+    found = {_GEOM_FAMILY.get(t) for t in _geom_types(frame)}
     return [f for f in ("point", "line", "polygon") if f in found]
 
 
@@ -253,10 +267,8 @@ def _qml_fields(root: ET.Element, frame: gpd.GeoDataFrame, language: str) -> Non
     for i, c in enumerate(columns):
         name = str(c)
         field = ET.SubElement(config, "field", name=name, configurationFlags="None")
-        values = [v for v in pd.unique(frame[c].dropna()) if isinstance(v, str)] \
-            if frame[c].dtype == object else []
-        shown = {v: _labels.value_label(v, language, field=name) for v in values}
-        shown = {v: lab for v, lab in shown.items() if lab != v}
+        shown = (_labels.value_labels(frame[c].to_numpy(), language, field=name)
+                 if frame[c].dtype == object else {})
         if shown:
             widget = ET.SubElement(field, "editWidget", type="ValueMap")
             top = _qml_option(ET.SubElement(widget, "config"), type="Map")
@@ -751,7 +763,7 @@ def _write_gpkg(spatial: Mapping[str, tuple[gpd.GeoDataFrame, str | None]], path
 
 
 def _gpkg_geometry_type(frame: gpd.GeoDataFrame) -> str:
-    types = set(frame.geom_type.dropna().unique())
+    types = _geom_types(frame)
     if len(types) == 1:
         return next(iter(types))
     if types and types <= {"Polygon", "MultiPolygon"}:

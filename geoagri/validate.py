@@ -39,6 +39,7 @@ import shapely
 
 from geoagri import units as _units
 from geoagri._polygonal import polygonal as polygonal_parts
+from geoagri.boundaries import is_coverage
 from geoagri.crs import AREA_OF_USE_MARGIN_DEG, outside_area_of_use, require_crs
 from geoagri.errors import CRSError, GeoagriWarning, LayerError, Problem, UnitError
 from geoagri.schema import Column, LayerSpec, canonical_season, spec, vocabulary_problems
@@ -204,22 +205,34 @@ def _map_distinct(values: pd.Series, func: Callable[[object], object], *,
 
     A layer of 200,000 parcels has a handful of land uses and seasons: each is
     read once, not 200,000 times.  Text is grouped by value (exact for
-    ``str``), and read by ``text_func`` when given (``func`` on text only);
+    ``str``; a text column as pandas stores it is grouped where it lies, by
+    Arrow), and read by ``text_func`` when given (``func`` on text only);
     anything else by type and value.
     """
-    arr = values.to_numpy(dtype=object)
-    out = np.empty(len(arr), dtype=object)
-    if (isinstance(values.dtype, pd.StringDtype)
-            or pd.api.types.infer_dtype(arr, skipna=True) == "string"):
-        text = ~pd.isna(arr)  # text wherever it is not missing
+    out = np.empty(len(values), dtype=object)
+    arr = None
+    if isinstance(values.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(values)  # missing: -1
+        text = codes >= 0
+        codes = codes[text]
     else:
-        text = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
-    if text.any():
-        codes, uniques = pd.factorize(arr[text])
-        done = np.empty(len(uniques), dtype=object)
+        arr = values.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(arr, skipna=True) == "string":
+            codes, uniques = pd.factorize(arr)  # text wherever it is not missing (-1)
+            text = codes >= 0
+            codes = codes[text]
+        else:
+            text = np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
+            codes, uniques = pd.factorize(arr[text]) if text.any() else (None, [])
+    if len(uniques):
         read = text_func or func
-        done[:] = [read(v) for v in uniques]
+        done = np.empty(len(uniques), dtype=object)
+        done[:] = [read(v) for v in np.asarray(uniques, dtype=object).tolist()]
         out[text] = done[codes]
+    if arr is None:  # a text column: what is missing is its one missing value
+        if not text.all():
+            out[~text] = func(values.dtype.na_value)
+        return pd.Series(out, index=values.index, dtype=object, name=values.name)
     memo: dict[tuple[type, object], object] = {}
     for k in np.flatnonzero(~text):
         v = arr[k]
@@ -242,7 +255,7 @@ def _coerce_ids(values: pd.Series) -> pd.Series:
         if isinstance(v, float | np.floating) and float(v).is_integer():
             return str(int(v))
         return text(str(v))
-    return _objects(_map_distinct(values, one, text_func=text))
+    return _map_distinct(values, one, text_func=text)  # str or None: no NaN to clear
 
 
 def _coerce_column(
@@ -307,7 +320,7 @@ def _coerce_column(
                 "type", f"values that are not yes/no: {sorted({str(v) for v in raw[bad]})[:5]}",
                 layer=name, column=col.name, ids=row_labels(frame, layer_spec.id_column, bad),
                 fix="use true/false, yes/no, 1/0 or có/không"))
-        out = _objects(out.where(~bad, None))
+        out = _objects(out.where(~bad, None)) if bad.any() else out  # None, never NaN
     elif col.dtype == "season":
         out = _map_distinct(raw, lambda v: None if _isnull(v)
                            else canonical_season(str(v)) or "?")
@@ -319,7 +332,7 @@ def _coerce_column(
                 fix="write seasons as 'DX 2023-2024', 'HT 2024' or 'TD 2024' "
                     "(Đông Xuân, Hè Thu, Thu Đông), or the north's 'Xuân 2024', 'Mùa 2024', "
                     "'Đông 2024'"))
-        out = _objects(out.where(~bad, None))
+        out = _objects(out.where(~bad, None)) if bad.any() else out  # None, never NaN
     elif col.dtype == "unit":
         def one_unit(v: object) -> object:
             if _isnull(v) or not str(v).strip():
@@ -342,7 +355,7 @@ def _coerce_column(
                 ids=row_labels(frame, layer_spec.id_column, bad),
                 fix="write the unit as the documents do: ha, tạ/ha, triệu đồng, %, HTX, hộ… "
                     "(docs/layers.md, 'Units')"))
-        out = _objects(out.where(~bad, None))
+        out = _objects(out.where(~bad, None)) if bad.any() else out  # None, never NaN
     else:  # str with a vocabulary
         out = _map_distinct(raw, lambda v: None if _isnull(v)
                            else col.canonical_value(v, words) or "?")
@@ -357,7 +370,7 @@ def _coerce_column(
                     f"map your word in the plan: [vocabulary] {col.name} = "
                     f'{{ "{unknown[0]}" = "{(col.vocabulary or ("?",))[0]}" }} '
                     "(vocabulary= in read_layer)"))
-        out = _objects(out.where(~bad, None))
+        out = _objects(out.where(~bad, None)) if bad.any() else out  # None, never NaN
     if col.required:
         still_null = out.isna().to_numpy() & null
         if still_null.any():
@@ -538,8 +551,11 @@ def _target_units(frame: pd.DataFrame, name: str) -> tuple[list[dict[str, Any]],
 
 def _check_geometry(
     frame: gpd.GeoDataFrame, layer_spec: LayerSpec, name: str, repair: bool
-) -> tuple[gpd.GeoSeries, list[Problem], list[dict[str, Any]]]:
-    """Null, empty, invalid and wrong-type geometries; repair when asked."""
+) -> tuple[gpd.GeoSeries, list[Problem], list[dict[str, Any]], np.ndarray]:
+    """Null, empty, invalid and wrong-type geometries; repair when asked.
+
+    Also returns which geometries were invalid as read (before any repair).
+    """
     values = np.array(frame.geometry.array, dtype=object)  # a copy
     third = shapely.has_z(values)
     if hasattr(shapely, "has_m"):  # shapely >= 2.1
@@ -603,29 +619,40 @@ def _check_geometry(
     types = shapely.get_type_id(values)
     names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                       "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object)
-    tnames = np.where(types >= 0, names[np.clip(types, 0, 7)], None)
-    wrong = present & ~np.isin(tnames, list(allowed))
+    # compared as type ids (no name made per feature); named only when some are wrong
+    wrong = present & ~np.isin(types, np.flatnonzero(np.isin(names, list(allowed))))
     if wrong.any():
         problems.append(Problem(
             "geometry_type", f"{int(wrong.sum())} feature(s) are "
-            f"{sorted(set(tnames[wrong]))}, expected {sorted(allowed)}", layer=name,
+            f"{sorted(set(names[types[wrong]]))}, expected {sorted(allowed)}", layer=name,
             ids=row_labels(frame, idc, wrong),
             fix=f"a {layer_spec.kind} layer holds {'/'.join(sorted(allowed))} geometries"))
-    return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records
+    return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records, invalid
+
+
+#: GEOS from which a geometry with a coordinate that is not finite is invalid
+#: ("Invalid Coordinate"): the rewritten IsValidOp.
+_GEOS_CHECKS_COORDINATES = (3, 10, 0)
 
 
 def _check_coordinates(frame: gpd.GeoDataFrame, layer_spec: LayerSpec,
-                       name: str) -> list[Problem]:
+                       name: str, *, invalid: np.ndarray | None = None) -> list[Problem]:
     """Coordinates that are not numbers, or lie outside the valid range of the CRS.
 
     Such a feature passes every other check, and then vanishes from the totals
     (an area of ``inf`` or ``nan`` is dropped) or stops the run when it is
-    transformed.
+    transformed.  ``invalid``: the geometries found invalid as read; a valid
+    one has finite x and y (GEOS tests them for validity), so only those are
+    searched for coordinates that are not numbers.
     """
     values = np.asarray(frame.geometry.values, dtype=object)
-    coords, index = shapely.get_coordinates(values, return_index=True)
-    bad_rows = index[~np.isfinite(coords).all(axis=1)]
-    nonfinite = np.bincount(bad_rows, minlength=len(values)).astype(bool)
+    if invalid is None or shapely.geos_version < _GEOS_CHECKS_COORDINATES:
+        rows = np.arange(len(values))
+    else:
+        rows = np.flatnonzero(invalid)
+    coords, index = shapely.get_coordinates(values[rows], return_index=True)
+    nonfinite = np.zeros(len(values), dtype=bool)
+    nonfinite[rows[index[~np.isfinite(coords).all(axis=1)]]] = True
     problems = []
     idc = layer_spec.id_column
     if nonfinite.any():
@@ -817,11 +844,11 @@ def canonicalize(
             frame = require_crs(frame, layer=name, crs=crs)
         except CRSError as err:
             problems.append(Problem("crs", str(err), layer=name))
-        geometry, found, records = _check_geometry(frame, layer_spec, name, repair)
+        geometry, found, records, invalid = _check_geometry(frame, layer_spec, name, repair)
         problems += found
         frame = frame.set_geometry(geometry)
         if not any(p.code == "crs" for p in problems):
-            problems += _check_coordinates(frame, layer_spec, name)
+            problems += _check_coordinates(frame, layer_spec, name, invalid=invalid)
         if layer_spec.kind == "communes" and not len(frame):
             problems.append(Problem(
                 "empty_layer", "the layer has no features; every analysis measures and "
@@ -875,7 +902,7 @@ def communes_land(communes: gpd.GeoDataFrame, mcrs: Any) -> shapely.Geometry:
     200.0
     """
     geoms = np.asarray(communes.geometry.to_crs(mcrs).values, dtype=object)
-    land = (shapely.coverage_union_all(geoms) if shapely.coverage_is_valid(geoms)
+    land = (shapely.coverage_union_all(geoms) if is_coverage(geoms)
             else shapely.union_all(geoms))
     shapely.prepare(land)
     return land

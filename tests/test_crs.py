@@ -522,3 +522,29 @@ def test_require_layer_missing_columns_lists_what_is_there():
     with pytest.raises(SchemaError, match=r"^gaps: layer 'pumps' has no column\(s\) "
                                           r"\['status'\]; its columns are \['pump_id'\]"):
         require_layer(gdf, name="pumps", func="gaps", columns=["pump_id", "status"])
+
+
+def test_outside_area_of_use_whole_box_and_corner_by_corner():
+    """UTM 48N is used between 102°E and 108°E, 0° and 84°N; 10° of margin are accepted."""
+    from pyproj import Transformer
+
+    to_utm = Transformer.from_crs(4326, 32648, always_xy=True)
+
+    def points(*lonlat):
+        x, y = to_utm.transform(*zip(*lonlat, strict=True))
+        return gpd.GeoSeries(gpd.points_from_xy(x, y), crs="EPSG:32648")
+
+    inside = points((103.0, 9.0), (107.5, 22.0), (105.0, 10.5))
+    b = inside.total_bounds
+    assert gcrs._box_within_area(tuple(b), inside.crs, inside.crs.area_of_use)
+    assert gcrs.outside_area_of_use(inside).tolist() == [False, False, False]
+    # 6° east of the area: within the margin, though the layer's box is not within the area
+    near = points((103.0, 9.0), (114.0, 10.0))
+    assert not gcrs._box_within_area(tuple(near.total_bounds), near.crs, near.crs.area_of_use)
+    assert gcrs.outside_area_of_use(near).tolist() == [False, False]
+    # 12° east, and a lost minus sign on a latitude: outside
+    far = points((103.0, 9.0), (120.0, 10.0), (105.0, -15.0))
+    assert gcrs.outside_area_of_use(far).tolist() == [False, True, True]
+    # degrees, in a geographic CRS: the box is compared as it is
+    lonlat = gpd.GeoSeries([Point(105, 10), Point(106, 11)], crs="EPSG:4326")
+    assert gcrs.outside_area_of_use(lonlat).tolist() == [False, False]

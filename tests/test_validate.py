@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
 from geoagri.errors import CRSError, GeoagriWarning, GeometryError, LayerError, SchemaError
@@ -216,3 +217,24 @@ def test_a_merge_does_not_change_what_area_by_zone_groups_by():
                              crs=zones.crs)
     with pytest.warns(GeoagriWarning, match="kind is not known"):
         assert kind_of(plain) is None
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_coordinates_that_are_not_numbers_in_every_part():
+    """NaN or infinite x/y anywhere (a hole, a second part) is named; a NaN z is not."""
+    nan, inf = float("nan"), float("inf")
+    x, y = 500_000, 1_200_000
+    square = box(x, y, x + 1000, y + 1000)
+    holed = Polygon(square.exterior.coords, [[(x + 100, y + 100), (x + 200, y + 100),
+                                              (x + 200, nan), (x + 100, y + 100)]])
+    second = Polygon([(x + 2000, y), (x + 2100, y), (x + 2100, inf), (x + 2000, y)])
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["Z1", "Z2", "Z3", "Z4", "Z5"], "zone_kind": ["linkage"] * 5},
+        geometry=[square, holed, shapely.MultiPolygon([square, second]),
+                  Polygon([(x, y, 1.0), (x + 10, y, nan), (x + 10, y + 10, 2.0)]),
+                  Polygon([(x, y), (nan, y), (x + 10, y + 10)])], crs=UTM)
+    with pytest.raises(LayerError) as err, warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeoagriWarning)
+        canonicalize(zones, "zones")
+    found = next(p for p in err.value.problems if p.code == "non_finite")
+    assert list(found.ids) == ["Z2", "Z3", "Z5"]

@@ -344,8 +344,14 @@ def _drop_kml_housekeeping(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.drop(columns=empty)
 
 
-def _read_vector(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDataFrame, str | None]:
-    """Read a GDAL vector source; returns the frame and the text encoding used."""
+def _read_vector(path: Path, layer: str | None, name: str, *,
+                 canonical: bool = False) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Read a GDAL vector source; returns the frame and the text encoding used.
+
+    ``canonical``: the frame goes on to :func:`~geoagri.validate.canonicalize`
+    (which keeps two dimensions), so a GeoPackage may be read through Arrow
+    (:func:`_read_gpkg_arrow`).
+    """
     suffix = path.suffix.lower()
     if suffix == ".zip":
         with tempfile.TemporaryDirectory() as tmp:
@@ -386,7 +392,49 @@ def _read_vector(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDataF
             raise
         _check_prj(frame, path, name)
         return frame, enc
+    if canonical and suffix == ".gpkg" and path.stat().st_size >= ARROW_MIN_BYTES:
+        frame = _read_gpkg_arrow(path, layer)
+        if frame is not None:
+            return frame, "utf-8"
     return pyogrio.read_dataframe(path, layer=layer), "utf-8"
+
+
+#: GeoPackages smaller than this (bytes) are read feature by feature: on a few hundred
+#: features, Arrow's setup costs more than it saves.
+ARROW_MIN_BYTES = 1 << 20
+
+#: GDAL field types (and subtypes) that pyogrio reads to the same columns through Arrow as
+#: feature by feature (not so: dates, lists, binary, and booleans with missing values).
+_ARROW_FIELD_TYPES = {"OFTString", "OFTInteger", "OFTInteger64", "OFTReal"}
+_ARROW_FIELD_SUBTYPES = {"OFSTNone", "OFSTInt16", "OFSTFloat32"}
+
+
+def _read_gpkg_arrow(path: Path, layer: str | None) -> gpd.GeoDataFrame | None:
+    """A GeoPackage layer read through Arrow, or None where that could read differently.
+
+    Arrow reads a layer of 200,000 parcels in less than half the CPU time of
+    pyogrio's feature-by-feature path.  Used when every field is text or a
+    number and the layer has features; the columns are then the same, with
+    one exception made good here: a text field missing everywhere is an
+    object column of None (as the feature path gives it), not a text column
+    of NaN.  Geometries are the same but for M values, which Arrow keeps and
+    the feature path drops: the caller keeps two dimensions only.  Curved
+    geometries, which Arrow cannot read, give None (the feature path
+    linearises them).
+    """
+    info = pyogrio.read_info(path, layer=layer)
+    if not info["features"] > 0 \
+            or not set(info["ogr_types"]) <= _ARROW_FIELD_TYPES \
+            or not set(info["ogr_subtypes"]) <= _ARROW_FIELD_SUBTYPES:
+        return None
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer, use_arrow=True)
+    except NotImplementedError:  # "Nonlinear geometry types are not currently supported"
+        return None
+    for field, kind in zip(info["fields"], info["ogr_types"], strict=True):
+        if kind == "OFTString" and frame[field].isna().all():
+            frame[field] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    return frame
 
 
 def _read_shapefile(path: Path, layer: str | None, name: str) -> tuple[gpd.GeoDataFrame, str]:
@@ -594,7 +642,7 @@ def _read_source(source: Any, kind: str, *, layer: str | None, name: str | None,
         if path.suffix.lower() in _TABLE_SUFFIXES:
             return (read_table(path, layer=layer, header_row=header_row), label, str(path),
                     "utf-8")
-        frame, encoding = _read_vector(path, layer, label)
+        frame, encoding = _read_vector(path, layer, label, canonical=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError,
             OSError) as err:
         raise GeoagriError(f"layer '{label}': cannot read {path.name}: {err}") from None
