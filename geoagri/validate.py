@@ -592,6 +592,17 @@ def _check_geometry(
                 fix="pass repair=True (or repair = true in the plan) to repair them with "
                     "shapely.make_valid, each repair reported; or fix them in QGIS"))
         else:
+            # coordinates that are not numbers cannot be repaired (GEOS refuses them, or
+            # make_valid drops the part that holds them): left as read, the coordinate
+            # check reports them (non_finite) with its own fix
+            coords, at = shapely.get_coordinates(values[invalid], return_index=True)
+            broken = np.zeros(int(invalid.sum()), dtype=bool)
+            broken[at[~np.isfinite(coords).all(axis=1)]] = True
+            labels = [lab for lab, b in zip(labels, broken, strict=True) if not b]
+            reasons = reasons[~broken]
+            invalid_read = invalid
+            invalid = invalid.copy()
+            invalid[np.flatnonzero(invalid)[broken]] = False
             fixed = shapely.make_valid(values[invalid])
             polygonal = bool(set(layer_spec.geometry_types or ()) & _POLYGONAL)
             if polygonal:
@@ -615,6 +626,7 @@ def _check_geometry(
                     "invalid_geometry", f"{len(unfixable)} invalid geometries collapse to "
                     "nothing when repaired (e.g. a polygon drawn as a line)", layer=name,
                     ids=unfixable, fix="redraw them or remove them from the source"))
+            invalid = invalid_read
     allowed = set(layer_spec.geometry_types or ())
     types = shapely.get_type_id(values)
     names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _run_tables import indicators, summary, value
 
 from geoagri.cli import main
 from geoagri.datasets import EXAMPLES, example, example_plan_path
@@ -45,33 +46,6 @@ def ran(cache, tmp_path_factory):
         return done[name]
 
     return get
-
-
-def summary(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "tables" / "summary.csv", encoding="utf-8-sig")
-
-
-def indicators(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "tables" / "indicators.csv", encoding="utf-8-sig",
-                       dtype={"unit_id": str, "unit_name": str, "categories": str,
-                              "period": str}, keep_default_na=False,
-                       na_values={"value": [""]})
-
-
-def value(table: pd.DataFrame, indicator: str, level: str, *, unit: str | None = None,
-          categories: str = "", period: str | None = None) -> float:
-    """The one figure of an indicator at a level (a unit by id or name), category, period
-    (default the reporting year: the table's last)."""
-    rows = table[(table["indicator"] == indicator) & (table["level"] == level)
-                 & (table["categories"] == categories) & (table["year"] == table["year"].max())]
-    if unit is not None:
-        rows = rows[(rows["unit_id"] == unit) | (rows["unit_name"] == unit)]
-    if period is not None:
-        rows = rows[rows["period"] == period]
-    else:
-        rows = rows[rows["period"] == rows["year"].astype(str)]
-    assert len(rows) == 1, rows
-    return float(rows["value"].iloc[0])
 
 
 def headlines(out: Path) -> list[str]:

@@ -29,6 +29,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from _run_tables import indicators, summary, value
 from pyproj import CRS, Geod
 from shapely.geometry import Point, box
 
@@ -192,27 +193,6 @@ def run_plan(root: Path, *, province: str, year: int, name: str,
         code = main(["run", str(root / "plan.toml"), "--out", str(out)])
     assert code == 0, buf.getvalue()
     return out
-
-
-def indicators(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "tables" / "indicators.csv", encoding="utf-8-sig",
-                       dtype={"unit_id": str, "unit_name": str, "categories": str,
-                              "period": str}, keep_default_na=False,
-                       na_values={"value": [""]})
-
-
-def value(table: pd.DataFrame, indicator: str, level: str, *, unit: str | None = None,
-          categories: str = "", period: str) -> float:
-    rows = table[(table["indicator"] == indicator) & (table["level"] == level)
-                 & (table["categories"] == categories) & (table["period"] == period)]
-    if unit is not None:
-        rows = rows[(rows["unit_id"] == unit) | (rows["unit_name"] == unit)]
-    assert len(rows) == 1, (indicator, level, unit, categories, period, rows)
-    return float(rows["value"].iloc[0])
-
-
-def summary(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "tables" / "summary.csv", encoding="utf-8-sig")
 
 
 def metric_crs(out: Path) -> tuple[CRS, str]:

@@ -238,3 +238,16 @@ def test_coordinates_that_are_not_numbers_in_every_part():
         canonicalize(zones, "zones")
     found = next(p for p in err.value.problems if p.code == "non_finite")
     assert list(found.ids) == ["Z2", "Z3", "Z5"]
+    # asked to repair, they are still named, never repaired away (make_valid would drop
+    # Z3's second part and refuse Z2's hole), while a bow-tie beside them is repaired
+    bowtie = Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100)])
+    zones = pd.concat([zones, gpd.GeoDataFrame(
+        {"zone_id": ["Z6"], "zone_kind": ["linkage"]}, geometry=[bowtie], crs=UTM)],
+        ignore_index=True)
+    with pytest.raises(LayerError) as err, warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeoagriWarning)
+        canonicalize(zones, "zones", repair=True)
+    assert [p.code for p in err.value.problems] == ["non_finite"]
+    assert list(err.value.problems[0].ids) == ["Z2", "Z3", "Z5"]
+    ok = canonicalize(zones[zones["zone_id"].isin(["Z1", "Z6"])], "zones", repair=True)
+    assert ok.geometry.area.tolist() == pytest.approx([1e6, 5e3])  # two 50 × 50 m triangles
