@@ -81,6 +81,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _synth_parcels as synth
+from _process_tree import tree_memory
 
 METHODS = ("geoagri", "strtree", "geopandas", "duckdb")
 MODES = ("plain", "dissolve")
@@ -321,19 +322,6 @@ def _available(method: str) -> str | None:
     return None
 
 
-def _tree_rss(pid: int) -> int:
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
 
 
 def supervise(cmd: list[str], log: Path, *, timeout_s: float, load_allowance: float,
@@ -350,7 +338,7 @@ def supervise(cmd: list[str], log: Path, *, timeout_s: float, load_allowance: fl
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         while proc.poll() is None:
-            sampled_peak = max(sampled_peak, _tree_rss(proc.pid))
+            sampled_peak = max(sampled_peak, tree_memory(proc.pid))
             max_load = max(max_load, os.getloadavg()[0])
             if time.perf_counter() - t0 > timeout_s + load_allowance:
                 status = f"timed out (limit {timeout_s:.0f} s)"

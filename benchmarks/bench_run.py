@@ -56,6 +56,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _process_tree import tree_memory  # noqa: E402
 
 PLAN_DIR = HERE / ".cache" / "run-province-v1"
 
@@ -148,21 +149,6 @@ def _child_read(plan_dir: Path) -> dict:
 # --------------------------------------------------------------------------- the parent
 
 
-def _tree_pss(pid: int) -> int:
-    """Proportional set size of a process and its descendants, bytes (shared pages counted
-    once across them: what the run's forked map processes really add)."""
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_full_info().pss
-    return total
 
 
 def _spawn(args: list[str]) -> dict:
@@ -172,7 +158,7 @@ def _spawn(args: list[str]) -> dict:
         run = subprocess.Popen([sys.executable, __file__, *args, "--child-json", str(target)])
         tree = 0
         while run.poll() is None:  # the process tree's memory, every 0.1 s
-            tree = max(tree, _tree_pss(run.pid))
+            tree = max(tree, tree_memory(run.pid, kind="pss"))
             time.sleep(0.1)
         if run.returncode:
             raise subprocess.CalledProcessError(run.returncode, run.args)
