@@ -89,6 +89,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geoagri import _labels, _print_layout
@@ -797,6 +798,102 @@ class ReportData:
             out.append(f"{head}: {'. '.join(parts)}.")
         return out
 
+    def proposal_rows(self) -> pd.DataFrame | None:
+        """The proposed stations as the reports print them, or None without proposals.
+
+        One row per station: ``site_id``, ``commune_name``, ``stations`` (1),
+        ``line_length_km``, ``served_ha``, ``station_million_vnd``,
+        ``connection_million_vnd``, ``cost_million_vnd`` (million VND) and
+        ``ha_per_billion_vnd`` (ha served per billion VND spent, NaN at no cost).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> empty = pd.DataFrame()
+        >>> p = pd.DataFrame({"site_id": ["C1"], "commune_name": ["Tân Hòa"],
+        ...     "line_length_km": [2.0], "served_ha": [150.0], "station_cost_vnd": [8e8],
+        ...     "connection_cost_vnd": [7e8], "cost_vnd": [1.5e9]})
+        >>> ReportData(empty, empty, empty, empty, proposals=p).proposal_rows()[
+        ...     ["cost_million_vnd", "ha_per_billion_vnd"]].iloc[0].tolist()
+        [1500.0, 100.0]
+        """
+        p = self.proposals
+        if p is None or not len(p):
+            return None
+        p = p.reset_index(drop=True)
+        t = pd.DataFrame({
+            "site_id": p["site_id"].astype(str),
+            "commune_name": p["commune_name"] if "commune_name" in p else None,
+            "stations": 1,
+            "line_length_km": pd.to_numeric(p["line_length_km"]).astype(float),
+            "served_ha": pd.to_numeric(p["served_ha"]).astype(float),
+            "station_million_vnd": pd.to_numeric(p["station_cost_vnd"]).astype(float) / 1e6,
+            "connection_million_vnd": pd.to_numeric(p["connection_cost_vnd"]).astype(float)
+            / 1e6,
+            "cost_million_vnd": pd.to_numeric(p["cost_vnd"]).astype(float) / 1e6,
+        })
+        t["ha_per_billion_vnd"] = _per_billion(t["served_ha"], t["cost_million_vnd"])
+        return t
+
+    def proposal_total(self) -> dict[str, float] | None:
+        """The proposals' totals (:meth:`proposal_rows` summed; ``ha_per_billion_vnd`` of
+        the sums), or None without proposals.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> empty = pd.DataFrame()
+        >>> p = pd.DataFrame({"site_id": ["C1", "C2"], "line_length_km": [2.0, 0.0],
+        ...     "served_ha": [150.0, 90.0], "station_cost_vnd": [8e8, 8e8],
+        ...     "connection_cost_vnd": [7e8, 0.0], "cost_vnd": [1.5e9, 8e8]})
+        >>> t = ReportData(empty, empty, empty, empty, proposals=p).proposal_total()
+        >>> t["stations"], t["cost_million_vnd"], round(t["ha_per_billion_vnd"], 2)
+        (2.0, 2300.0, 104.35)
+        """
+        rows = self.proposal_rows()
+        if rows is None:
+            return None
+        total = {k: float(v) for k, v in rows[[
+            "stations", "line_length_km", "served_ha", "station_million_vnd",
+            "connection_million_vnd", "cost_million_vnd"]].sum().items()}
+        total["ha_per_billion_vnd"] = float(_per_billion(total["served_ha"],
+                                                         total["cost_million_vnd"]))
+        return total
+
+    def proposals_sentence(self, *, language: str = "vi") -> str | None:
+        """The proposals' totals as the seed report words them (None without proposals).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> empty = pd.DataFrame()
+        >>> p = pd.DataFrame({"site_id": ["C1"], "line_length_km": [2.5],
+        ...     "served_ha": [150.0], "station_cost_vnd": [8e8],
+        ...     "connection_cost_vnd": [7e8], "cost_vnd": [1.5e9]})
+        >>> text = ReportData(empty, empty, empty, empty, proposals=p).proposals_sentence()
+        >>> text[:50]
+        'Đề xuất 1 trạm bơm điện và 2,5 km đường dây 3 pha,'
+        >>> text[-48:]
+        'phục vụ tưới tiêu cho 150 ha (100,0 ha/tỷ đồng).'
+        """
+        total = self.proposal_total()
+        if total is None:
+            return None
+
+        def num(key: str, decimals: int = 0, scale: float = 1.0) -> str:
+            return format_number(total[key] * scale, decimals=decimals, language=language)
+
+        _check_language(language)
+        if language == "vi":
+            return (f"Đề xuất {num('stations')} trạm bơm điện và {num('line_length_km', 1)} "
+                    f"km đường dây 3 pha, tổng kinh phí ước tính "
+                    f"{num('cost_million_vnd', 1, 1e-3)} tỷ đồng, phục vụ tưới tiêu cho "
+                    f"{num('served_ha')} ha ({num('ha_per_billion_vnd', 1)} ha/tỷ đồng).")
+        return (f"Proposed: {num('stations')} electric pump stations and "
+                f"{num('line_length_km', 1)} km of three-phase line, estimated cost "
+                f"{num('cost_million_vnd', 1, 1e-3)} billion VND, serving "
+                f"{num('served_ha')} ha ({num('ha_per_billion_vnd', 1)} ha per billion VND).")
+
     def summary_sentences(self, *, language: str = "vi") -> list[str]:
         """The sentences the summary prints first, in the documents' order.
 
@@ -1123,42 +1220,11 @@ def _cell(value: object) -> object:
     return value
 
 
-def _per_billion(ha: float, million_vnd: float) -> float:
-    return ha / (million_vnd / 1e3) if million_vnd > 0 else math.nan
-
-
-def _proposals_table(proposals: pd.DataFrame) -> pd.DataFrame:
-    """The proposals block's rows: one per station, money in million VND."""
-    p = proposals.reset_index(drop=True)
-    t = pd.DataFrame({
-        "site_id": p["site_id"].astype(str),
-        "commune_name": p["commune_name"] if "commune_name" in p else None,
-        "stations": 1,
-        "line_length_km": pd.to_numeric(p["line_length_km"]).astype(float),
-        "served_ha": pd.to_numeric(p["served_ha"]).astype(float),
-        "station_million_vnd": pd.to_numeric(p["station_cost_vnd"]).astype(float) / 1e6,
-        "connection_million_vnd": pd.to_numeric(p["connection_cost_vnd"]).astype(float) / 1e6,
-        "cost_million_vnd": pd.to_numeric(p["cost_vnd"]).astype(float) / 1e6,
-    })
-    t["ha_per_billion_vnd"] = [_per_billion(h, c) for h, c in
-                               zip(t["served_ha"], t["cost_million_vnd"], strict=True)]
-    return t
-
-
-def _proposals_sentence(total: dict[str, Any], language: str) -> str:
-    """The totals as the seed report words them, in the language's number style."""
-    def num(key: str, decimals: int = 0, scale: float = 1.0) -> str:
-        return format_number(total[key] * scale, decimals=decimals, language=language)
-
-    if language == "vi":
-        return (f"Đề xuất {num('stations')} trạm bơm điện và {num('line_length_km', 1)} km "
-                f"đường dây 3 pha, tổng kinh phí ước tính {num('cost_million_vnd', 1, 1e-3)} "
-                f"tỷ đồng, phục vụ tưới tiêu cho {num('served_ha')} ha "
-                f"({num('ha_per_billion_vnd', 1)} ha/tỷ đồng).")
-    return (f"Proposed: {num('stations')} electric pump stations and "
-            f"{num('line_length_km', 1)} km of three-phase line, estimated cost "
-            f"{num('cost_million_vnd', 1, 1e-3)} billion VND, serving {num('served_ha')} ha "
-            f"({num('ha_per_billion_vnd', 1)} ha per billion VND).")
+def _per_billion(ha: Any, million_vnd: Any) -> Any:
+    """Hectares served per billion VND spent (NaN where nothing was spent)."""
+    ha, money = np.asarray(ha, dtype=float), np.asarray(million_vnd, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(money > 0, ha / (money / 1e3), np.nan)
 
 
 #: Columns printed in a customary unit: column → (canonical unit, factor to it).
@@ -1363,7 +1429,7 @@ def _table(ws: Any, spec: _Print, table: pd.DataFrame, cols: Sequence[_Col], li:
 
 def _write_sheet(ws: Any, attr: str, table: pd.DataFrame, cols: Sequence[_Col],
                  data: ReportData, li: int, notes: Sequence[str],
-                 proposals: pd.DataFrame | None = None) -> None:
+                 proposals: bool = False) -> None:
     """A sheet as it prints: title block, (summary: sentences), unit line, table, notes.
 
     Appendix IV has the proposals block under its table: heading, table with
@@ -1376,9 +1442,8 @@ def _write_sheet(ws: Any, attr: str, table: pd.DataFrame, cols: Sequence[_Col],
     widths = _print_layout.fit_widths([_NUMBER[li], *(c[1 + li] for c in cols)],
                                       _items(table, cols), counts=_counts(spec, cols, li))
     width = len(cols) + 1
-    block = None
-    if proposals is not None and len(proposals):
-        block = _proposals_table(proposals)
+    block = data.proposal_rows() if proposals else None
+    if block is not None:
         more = _print_layout.fit_widths([_NUMBER[li], *(c[1 + li] for c in _PROPOSAL_COLS)],
                                         _items(block, _PROPOSAL_COLS))
         size = max(len(widths), len(more))
@@ -1407,12 +1472,8 @@ def _write_sheet(ws: Any, attr: str, table: pd.DataFrame, cols: Sequence[_Col],
         _print_layout.paragraphs(ws, [_PROPOSALS_HEADING[li]], width=width, widths=widths,
                                  bold=True)
         _table(ws, _PROPOSALS_PRINT, block, _PROPOSAL_COLS, li, widths=widths)
-        sums = block[["stations", "line_length_km", "served_ha", "station_million_vnd",
-                      "connection_million_vnd", "cost_million_vnd"]].sum()
-        total = {k: float(v) for k, v in sums.items()}
-        total["ha_per_billion_vnd"] = _per_billion(total["served_ha"], total["cost_million_vnd"])
-        _print_layout.paragraphs(ws, [_proposals_sentence(total, language)], width=width,
-                                 widths=widths, italic=True)
+        _print_layout.paragraphs(ws, [data.proposals_sentence(language=language)],
+                                 width=width, widths=widths, italic=True)
     _print_layout.column_widths(ws, widths)
     _print_layout.page_setup(ws, header_row=placed.header_row, footer=_FOOTER[li])
 
@@ -1489,10 +1550,9 @@ def write_report(
         notes: list[str] = []
         if attr == "summary":
             notes = list(results.notes)
-        proposals = results.proposals if attr == "power_works" else None
+        proposals = attr == "power_works" and results.proposal_rows() is not None
         if attr == "power_works" and table.empty:
-            has_proposals = proposals is not None and len(proposals) > 0
-            notes = [(_NO_POWER_WORKS_NOTE if has_proposals else _EMPTY_POWER_NOTE)[li]]
+            notes = [(_NO_POWER_WORKS_NOTE if proposals else _EMPTY_POWER_NOTE)[li]]
         if attr == "lineage":
             notes = [_LINEAGE_NOTE[li]]
         ws = wb.create_sheet((sheet_vi, sheet_en)[li])

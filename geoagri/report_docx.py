@@ -77,15 +77,7 @@ import pandas as pd
 
 from geoagri import _labels
 from geoagri.errors import OptionError
-from geoagri.report import (
-    LANGUAGES,
-    ReportData,
-    _per_billion,
-    _proposals_sentence,
-    _proposals_table,
-    format_number,
-    headline,
-)
+from geoagri.report import LANGUAGES, ReportData, format_number, headline
 from geoagri.units import customary
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -707,13 +699,12 @@ def _appendix_power(doc: Document, data: ReportData, li: int, language: str) -> 
         label = f"{_w('total', li)} ({len(table)} {('công trình', 'works')[li]})"
         grid.add("", {"name": label, **_sums(table, ["cost_million_vnd", "served_area_ha"])},
                  strong=True, merge_label=label)
-    proposals = data.proposals
-    if proposals is None or proposals.empty:
+    rows = data.proposal_rows()
+    if rows is None:
         return
     doc.add_paragraph(("Đề xuất mới (geoagri): trạm bơm điện và đường dây 3 pha",
                        "New proposals (geoagri): electric pump stations and three-phase "
                        "lines")[li], style="Heading 2")
-    rows = _proposals_table(proposals)
     cols = [
         ("site_id", ("Mã vị trí đề xuất", "Site id"), "text", 2.0),
         ("commune_name", (_labels.label("commune_name", "vi"),
@@ -727,18 +718,9 @@ def _appendix_power(doc: Document, data: ReportData, li: int, language: str) -> 
     grid = _Grid(doc, cols, li, language, data.units)
     for k, (_, r) in enumerate(rows.iterrows()):
         grid.add(k + 1, r.to_dict())
-    total = _proposal_total(rows)
-    grid.add("", {**total, "site_id": _w("total", li)}, strong=True,
+    grid.add("", {**data.proposal_total(), "site_id": _w("total", li)}, strong=True,
              merge_label=_w("total", li))
-    doc.add_paragraph(_proposals_sentence(total, language))
-
-
-def _proposal_total(rows: pd.DataFrame) -> dict[str, Any]:
-    total: dict[str, Any] = {"stations": len(rows), **_sums(rows, [
-        "line_length_km", "served_ha", "station_million_vnd", "connection_million_vnd",
-        "cost_million_vnd"])}
-    total["ha_per_billion_vnd"] = _per_billion(total["served_ha"], total["cost_million_vnd"])
-    return total
+    doc.add_paragraph(data.proposals_sentence(language=language))
 
 
 def _appendix_lineage(doc: Document, data: ReportData, li: int, language: str) -> None:
@@ -913,8 +895,7 @@ def write_report_docx(
            "IV": _has_rows(data.power_works) or _has_rows(data.proposals)}
     extra = []
     if _has_rows(data.proposals):
-        extra.append(_proposals_sentence(_proposal_total(_proposals_table(data.proposals)),
-                                         language))
+        extra.append(data.proposals_sentence(language=language))
     power = data.power_sentence(language=language)
     known = {i for p in _PARTS.values() for i in p}
     # (heading, sentences, bullets, sentences after, appendix): seed 000's parts, then the

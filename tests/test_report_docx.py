@@ -231,6 +231,12 @@ def test_appendix_iv_power_works_total(vi, data):
     proposals = cells(appendix_tables(vi)[4])
     assert len(proposals) == len(data.proposals) + 2
     assert proposals[-1][4] == format_number(data.proposals["served_ha"].sum(), decimals=1)
+    # ha per billion VND of the totals: the sums' ratio, not a sum of the stations' ratios
+    served, cost = data.proposals["served_ha"].sum(), data.proposals["cost_vnd"].sum()
+    assert proposals[-1][6] == format_number(served / (cost / 1e9), decimals=1)
+    text = [p.text for p in vi.paragraphs if p.text.startswith("Đề xuất ")]
+    assert any(f"({format_number(served / (cost / 1e9), decimals=1)} ha/tỷ đồng)" in t
+               for t in text)
 
 
 def test_the_plans_units_are_the_documents_units(data, tmp_path):
