@@ -100,7 +100,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Literal
@@ -398,13 +398,15 @@ def _compare(t: pd.Series, facts: pd.DataFrame, *, as_of: int | None,
     return yearly[end], end, notes
 
 
-def printed_decimals_in(actual: float, unit: str) -> int | None:
+def printed_decimals_in(actual: float, unit: str, *,
+                        units: Mapping[str, str] | None = None) -> int | None:
     """Decimals, in ``unit``, of ``actual`` as a report prints it.
 
     The report prints a figure in the documents' unit (:func:`geoagri.units.customary`:
-    money in triệu đồng, yields in tạ/ha) with :func:`geoagri._labels.printed_decimals`;
-    this is that precision carried back to the fact's own unit (0 decimals of
-    triệu đồng are -6 of VND).  None (no rounding) when the printed unit is not a
+    money in triệu đồng, yields in tạ/ha; or the plan's ``report_units``, given as
+    ``units``) with :func:`geoagri._labels.printed_decimals`; this is that precision
+    carried back to the fact's own unit (0 decimals of triệu đồng are -6 of VND, 1
+    decimal of tỷ đồng -8).  None (no rounding) when the printed unit is not a
     power of ten of ``unit``.
 
     Examples
@@ -413,11 +415,13 @@ def printed_decimals_in(actual: float, unit: str) -> int | None:
     (0, 1)
     >>> printed_decimals_in(4.412345678e9, "vnd"), printed_decimals_in(8.2345, "t_ha")
     (-6, 2)
+    >>> printed_decimals_in(4.412345678e9, "vnd", units={"vnd": "tỷ đồng"})  # 4,4 tỷ đồng
+    -8
     """
     if actual is None or pd.isna(actual):
         return None
     try:
-        scale, label = _units.customary(1.0, unit)
+        scale, label = _units.customary(1.0, unit, units=dict(units or {}))
     except (ValueError, SchemaError):
         return 3
     if scale <= 0:
@@ -499,6 +503,7 @@ def progress(
     decimals: int = 1,
     rounding: Rounding = "truncate",
     actual_decimals: int | str | None = "printed",
+    units: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Compare actual figures with targets: achieved percentage and shortfall.
 
@@ -530,6 +535,10 @@ def progress(
         (:func:`printed_decimals_in`: 23.865 ha, 26,9%, 4.412 triệu đồng);
         a number of decimals; None: not rounded.  A targets table's ``rounding``, ``decimals`` and
         ``actual_decimals`` columns, where given, set them row by row.
+    units : mapping, optional
+        The units the report prints in, by canonical unit (a plan's
+        ``[settings] report_units``, e.g. ``{"vnd": "tỷ đồng"}``): the printed
+        precision of ``actual_decimals="printed"`` is the one of that unit.
 
     Returns
     -------
@@ -643,12 +652,12 @@ def progress(
             grp = grp[grp["scope"] == row["scope"]]
             exact = grp[grp["key"] == key]  # the unit's id (code) first, else its name
             grp = exact if len(exact) else grp[grp["name_key"] == key]
-            units = grp.drop_duplicates("key")
-            if len(units) > 1:  # two communes named "Xã Bình Hòa": which one is unknowable
+            named = grp.drop_duplicates("key")
+            if len(named) > 1:  # two communes named "Xã Bình Hòa": which one is unknowable
                 ambiguous.append(
                     f"{row['indicator']} {row['year']} {row['scope']} {row['scope_id']!r} "
                     "matches " + ", ".join(f"{n} ({i})" for n, i in
-                                           zip(units["unit_name"], units["unit_id"], strict=True)))
+                                           zip(named["unit_name"], named["unit_id"], strict=True)))
         value, year, note = _compare(row, grp if known else facts.iloc[:0], as_of=as_of,
                                      indicator_known=known, why=why.get(row["indicator"]))
         actual_values.append(value)
@@ -668,7 +677,7 @@ def progress(
                        actual_decimals=actual_decimals)
     for rule, a, u in zip(rules, out["actual"], out["unit"], strict=True):
         if rule["actual_decimals"] == "printed":
-            rule["actual_decimals"] = printed_decimals_in(a, str(u))
+            rule["actual_decimals"] = printed_decimals_in(a, str(u), units=units)
     out["achieved_pct"] = [achieved_pct(a, g, **rule) for a, g, rule in
                            zip(out["actual"], out["target"], rules, strict=True)]
     out["shortfall"] = (out["target"] - out["actual"]).clip(lower=0.0)

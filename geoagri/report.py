@@ -1109,7 +1109,8 @@ def build_report_data(
     # a target is compared with its own indicator's facts only: the others are not read
     asked = (facts[facts["indicator"].isin(targets["indicator"].astype(str))]
              if "indicator" in targets else facts)
-    prog = progress(asked, targets, as_of=as_of, decimals=decimals, rounding=rounding)
+    prog = progress(asked, targets, as_of=as_of, decimals=decimals, rounding=rounding,
+                    units=plan.context.report_units)
 
     communes = plan.only("communes")
     ids = communes["commune_id"].astype(str)

@@ -316,3 +316,10 @@ def test_a_percentage_is_computed_from_the_actual_as_the_sentence_prints_it():
                      targets.assign(unit="vnd", target=4_413_000_000.0)).iloc[0]
     assert money["achieved_pct"] == 100.0  # 4.413 triệu as printed, / 4.413
     assert progress(facts, targets, actual_decimals=None).iloc[0]["achieved_pct"] == 89.7
+    # a plan printing money in tỷ đồng (seed 004's 4,4 tỷ đồng): 4.461.234.567 VND is
+    # printed 4,5 tỷ đồng, so against 5 tỷ it is 4,5 / 5 = 90,0%; printed 4.461 triệu
+    # đồng, it is 4.461 / 5.000 = 89,22 → 89,2%
+    spent = facts.assign(unit="vnd", actual=4_461_234_567.0)
+    aim = targets.assign(unit="vnd", target=5e9)
+    assert progress(spent, aim, units={"vnd": "tỷ đồng"}).iloc[0]["achieved_pct"] == 90.0
+    assert progress(spent, aim).iloc[0]["achieved_pct"] == 89.2
