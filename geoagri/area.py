@@ -218,11 +218,16 @@ def area_by_zone(
         column = zones[by[0]].astype(object)
         codes, uniques = pd.factorize(column.where(column.notna(), None), use_na_sentinel=False)
         group_values = pd.DataFrame({by[0]: np.asarray(uniques, dtype=object)})
-    elif by:
-        keys = pd.MultiIndex.from_frame(zones[by].astype(object).where(zones[by].notna(), None))
-        codes, uniques = pd.factorize(keys)
-        group_values = pd.DataFrame(list(uniques), columns=by) if len(uniques) else \
-            pd.DataFrame(columns=by)
+    elif by:  # column by column, each pair of codes factorized again (no tuple per zone)
+        codes = np.zeros(len(zones), dtype=np.int64)
+        for col in by:
+            column = zones[col].astype(object)
+            c, u = pd.factorize(column.where(column.notna(), None), use_na_sentinel=False)
+            codes, _ = pd.factorize(codes * max(len(u), 1) + c)
+        first = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each group's first zone
+        values = zones[by].iloc[first].astype(object)
+        group_values = values.where(values.notna(), np.nan).reset_index(drop=True)
     else:
         codes = np.zeros(len(zones), dtype=int)
         group_values = pd.DataFrame(index=[0])
