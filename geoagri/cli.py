@@ -95,9 +95,10 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
                     step: Callable[[str], None], layers: bool = True) -> None:
     """Every output of a plan's results, each on its own.
 
-    The two maps, the longest to draw, are started first in processes of their own
-    (:meth:`~geoagri.outputs.OutputSet.start`); the report, the tables and the layers
-    are written meanwhile, the report's .docx once the map it shows is there.
+    The report first (on a full disk it is the one output that must be there);
+    then the two maps, the longest to draw, are started in processes of their own
+    (:meth:`~geoagri.outputs.OutputSet.start`) while the tables and the layers are
+    written, and the report's .docx once the map it shows is there.
     """
     from geoagri.export import export_layers
     from geoagri.io import write_layer
@@ -107,6 +108,11 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     plan = results.plan
     for failure in results.failed.values():
         outputs.fail(failure)
+
+    if results.report is not None:
+        step("report.xlsx")
+        outputs.render("report.xlsx", lambda d: write_report(
+            results.report, d / "report.xlsx", language=language, tables_dir=d / "tables"))
 
     def web_map(d: Path) -> None:
         from geoagri.maps import plan_map  # the map's libraries, imported where it is drawn
@@ -130,10 +136,6 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     step("map.png, map.pdf")  # one drawing, two outputs, in one process
     outputs.start(("map.png", lambda d: print_file(path_png=d / "map.png")),
                   ("map.pdf", lambda d: print_file(path_pdf=d / "map.pdf")))
-    if results.report is not None:
-        step("report.xlsx")
-        outputs.render("report.xlsx", lambda d: write_report(
-            results.report, d / "report.xlsx", language=language, tables_dir=d / "tables"))
     if results.indicators is not None:
         from geoagri.indicator_engine import labelled
 

@@ -237,6 +237,9 @@ class OutputSet:
     context : sequence of (str, str), optional
         The plan's resolved context (:meth:`geoagri.context.PlanContext.describe`),
         recorded in the manifest.
+    processes : int, optional
+        Processes :meth:`start` runs at once (default: the usable cores on
+        Linux, else 0: renderers started run at once, in this process).
     """
 
     def __init__(self, folder: str | os.PathLike[str], *, command: str,
@@ -378,11 +381,17 @@ class OutputSet:
                 self.failed.append(failure)
                 continue
             written = []
-            for src in sorted(p for p in folder.rglob("*") if p.is_file()):
-                rel = src.relative_to(folder)
-                (self.staging / rel).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(src, self.staging / rel)
-                written.append(str(rel))
+            try:
+                for src in sorted(p for p in folder.rglob("*") if p.is_file()):
+                    rel = src.relative_to(folder)
+                    (self.staging / rel).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(src, self.staging / rel)
+                    written.append(str(rel))
+            except OSError as err:  # the output whole or not at all
+                for rel in written:
+                    (self.staging / rel).unlink(missing_ok=True)
+                self.failed.append(self._failure(name, err))
+                continue
             self.written[name] = written
         shutil.rmtree(job.folders[0].parent, ignore_errors=True)
 
