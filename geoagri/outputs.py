@@ -138,11 +138,6 @@ def _default_processes() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _names(job: Any) -> list[str]:
-    """The outputs of a queued list of renders or of a running :class:`_Job`."""
-    return [name for name, _ in (job.renders if isinstance(job, _Job) else job)]
-
-
 @dataclass
 class _Job:
     """Renderers running in a forked process (:meth:`OutputSet.start`)."""
@@ -349,7 +344,8 @@ class OutputSet:
     def wait(self, *names: str) -> None:
         """Wait until the outputs ``names`` (all, when none is given) of :meth:`start` are done."""
         def pending() -> list[str]:
-            started = [n for job in [*self._running, *self._queued] for n in _names(job)]
+            started = [n for renders in [*(job.renders for job in self._running),
+                                         *self._queued] for n, _ in renders]
             return [n for n in names or started if n in started]
 
         while pending():

@@ -554,7 +554,8 @@ def _check_geometry(
 ) -> tuple[gpd.GeoSeries, list[Problem], list[dict[str, Any]], np.ndarray]:
     """Null, empty, invalid and wrong-type geometries; repair when asked.
 
-    Also returns which geometries were invalid as read (before any repair).
+    Also returns which geometries have coordinates that are not numbers (left as read:
+    they cannot be repaired; :func:`_check_coordinates` reports them).
     """
     values = np.array(frame.geometry.array, dtype=object)  # a copy
     third = shapely.has_z(values)
@@ -579,6 +580,7 @@ def _check_geometry(
             fix="draw the geometry or remove the feature from the source"))
     present = ~null & ~empty
     invalid = present & ~shapely.is_valid(values)
+    nonfinite = _non_finite(values, invalid)
     if invalid.any():
         reasons = shapely.is_valid_reason(values[invalid])
         labels = row_labels(frame, idc, invalid)
@@ -595,21 +597,17 @@ def _check_geometry(
             # coordinates that are not numbers cannot be repaired (GEOS refuses them, or
             # make_valid drops the part that holds them): left as read, the coordinate
             # check reports them (non_finite) with its own fix
-            coords, at = shapely.get_coordinates(values[invalid], return_index=True)
-            broken = np.zeros(int(invalid.sum()), dtype=bool)
-            broken[at[~np.isfinite(coords).all(axis=1)]] = True
+            broken = nonfinite[invalid]
             labels = [lab for lab, b in zip(labels, broken, strict=True) if not b]
             reasons = reasons[~broken]
-            invalid_read = invalid
-            invalid = invalid.copy()
-            invalid[np.flatnonzero(invalid)[broken]] = False
-            fixed = shapely.make_valid(values[invalid])
+            fixable = invalid & ~nonfinite
+            fixed = shapely.make_valid(values[fixable])
             polygonal = bool(set(layer_spec.geometry_types or ()) & _POLYGONAL)
             if polygonal:
                 fixed = polygonal_parts(np.asarray(fixed, dtype=object))
             projected = frame.crs is not None and frame.crs.is_projected
             unfixable = []
-            for lab, reason, before, after in zip(labels, reasons, values[invalid], fixed,
+            for lab, reason, before, after in zip(labels, reasons, values[fixable], fixed,
                                                   strict=True):
                 if after is None or after.is_empty:
                     unfixable.append(lab)
@@ -620,13 +618,12 @@ def _check_geometry(
                     "area_after_ha": after.area / 1e4 if projected and polygonal else np.nan,
                 })
             values = values.copy()
-            values[invalid] = fixed
+            values[fixable] = fixed
             if unfixable:
                 problems.append(Problem(
                     "invalid_geometry", f"{len(unfixable)} invalid geometries collapse to "
                     "nothing when repaired (e.g. a polygon drawn as a line)", layer=name,
                     ids=unfixable, fix="redraw them or remove them from the source"))
-            invalid = invalid_read
     allowed = set(layer_spec.geometry_types or ())
     types = shapely.get_type_id(values)
     names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
@@ -639,7 +636,7 @@ def _check_geometry(
             f"{sorted(set(names[types[wrong]]))}, expected {sorted(allowed)}", layer=name,
             ids=row_labels(frame, idc, wrong),
             fix=f"a {layer_spec.kind} layer holds {'/'.join(sorted(allowed))} geometries"))
-    return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records, invalid
+    return gpd.GeoSeries(values, index=frame.index, crs=frame.crs), problems, records, nonfinite
 
 
 #: GEOS from which a geometry with a coordinate that is not finite is invalid
@@ -647,24 +644,32 @@ def _check_geometry(
 _GEOS_CHECKS_COORDINATES = (3, 10, 0)
 
 
-def _check_coordinates(frame: gpd.GeoDataFrame, layer_spec: LayerSpec,
-                       name: str, *, invalid: np.ndarray | None = None) -> list[Problem]:
-    """Coordinates that are not numbers, or lie outside the valid range of the CRS.
+def _non_finite(values: np.ndarray, invalid: np.ndarray) -> np.ndarray:
+    """Which geometries have an x or y that is not a number (NaN or infinite).
 
-    Such a feature passes every other check, and then vanishes from the totals
-    (an area of ``inf`` or ``nan`` is dropped) or stops the run when it is
-    transformed.  ``invalid``: the geometries found invalid as read; a valid
-    one has finite x and y (GEOS tests them for validity), so only those are
-    searched for coordinates that are not numbers.
+    ``invalid``: the geometries GEOS finds invalid; a valid one has finite x and
+    y (GEOS ≥ 3.10 tests them for validity), so only those are searched.
     """
-    values = np.asarray(frame.geometry.values, dtype=object)
-    if invalid is None or shapely.geos_version < _GEOS_CHECKS_COORDINATES:
+    if shapely.geos_version < _GEOS_CHECKS_COORDINATES:
         rows = np.arange(len(values))
     else:
         rows = np.flatnonzero(invalid)
     coords, index = shapely.get_coordinates(values[rows], return_index=True)
-    nonfinite = np.zeros(len(values), dtype=bool)
-    nonfinite[rows[index[~np.isfinite(coords).all(axis=1)]]] = True
+    out = np.zeros(len(values), dtype=bool)
+    out[rows[index[~np.isfinite(coords).all(axis=1)]]] = True
+    return out
+
+
+def _check_coordinates(frame: gpd.GeoDataFrame, layer_spec: LayerSpec,
+                       name: str, *, nonfinite: np.ndarray) -> list[Problem]:
+    """Coordinates that are not numbers (``nonfinite``, from :func:`_non_finite`), or
+    that lie outside the valid range of the CRS.
+
+    Such a feature passes every other check, and then vanishes from the totals
+    (an area of ``inf`` or ``nan`` is dropped) or stops the run when it is
+    transformed.
+    """
+    values = np.asarray(frame.geometry.values, dtype=object)
     problems = []
     idc = layer_spec.id_column
     if nonfinite.any():
@@ -856,11 +861,11 @@ def canonicalize(
             frame = require_crs(frame, layer=name, crs=crs)
         except CRSError as err:
             problems.append(Problem("crs", str(err), layer=name))
-        geometry, found, records, invalid = _check_geometry(frame, layer_spec, name, repair)
+        geometry, found, records, nonfinite = _check_geometry(frame, layer_spec, name, repair)
         problems += found
         frame = frame.set_geometry(geometry)
         if not any(p.code == "crs" for p in problems):
-            problems += _check_coordinates(frame, layer_spec, name, invalid=invalid)
+            problems += _check_coordinates(frame, layer_spec, name, nonfinite=nonfinite)
         if layer_spec.kind == "communes" and not len(frame):
             problems.append(Problem(
                 "empty_layer", "the layer has no features; every analysis measures and "
