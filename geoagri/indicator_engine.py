@@ -903,6 +903,48 @@ class _Rows:
     w: np.ndarray | None = None
     district: np.ndarray | None = None
 
+    def merged(self) -> _Rows:
+        """The rows of one commune, categories, period, year and district summed into one,
+        in the order of their first rows, where every ``v`` and ``n`` is a whole number
+        (such sums are exact in any order, so every figure is the same); else the rows.
+
+        Examples
+        --------
+        >>> r = _Rows(commune=np.array([0, 1, 0]), categories=np.array(["", "", ""], object),
+        ...           period=np.array(["2024"] * 3, object), year=np.array([2024] * 3),
+        ...           v=np.ones(3), n=np.ones(3))
+        >>> m = r.merged()
+        >>> m.commune.tolist(), m.v.tolist(), m.n.tolist()
+        ([0, 1], [2.0, 1.0], [2.0, 1.0])
+        >>> r.v = np.array([0.1, 0.2, 0.3])  # summed in another order, 0.4 might not be 0.4
+        >>> r.merged() is r
+        True
+        """
+        if self.w is not None or not len(self.v) or self.v.dtype == object:
+            return self
+        v, n = self.v.astype(float), self.n.astype(float)
+        limit = 2.0 ** 52 / len(v)
+        whole = (np.all(np.isfinite(v)) and np.all(v == np.round(v)) and np.all(n == np.round(n))
+                 and np.abs(v).max() < limit and np.abs(n).max() < limit)
+        if not whole:
+            return self
+        codes = self.commune.astype(np.int64)
+        for part in (self.categories, self.period, self.year, self.district):
+            if part is None:
+                continue
+            c, u = pd.factorize(part, use_na_sentinel=False)
+            codes, _ = pd.factorize(codes * max(len(u), 1) + c)
+        if codes.max() + 1 == len(codes):
+            return self
+        first = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+        k = int(codes.max()) + 1
+        return _Rows(commune=self.commune[first], categories=self.categories[first],
+                     period=self.period[first], year=self.year[first],
+                     v=np.bincount(codes, weights=v, minlength=k),
+                     n=np.bincount(codes, weights=n, minlength=k),
+                     district=None if self.district is None else self.district[first])
+
     @staticmethod
     def concat(parts: Sequence[_Rows]) -> _Rows:
         def cat(name: str) -> np.ndarray | None:
@@ -1180,36 +1222,45 @@ def _known_area(ind: Indicator, run: _Run, groups: Sequence[str], year: int
 
 
 def _measure_areas(ind: Indicator, run: _Run, name: str, layer: pd.DataFrame,
-                   selected: Sequence[tuple[int, np.ndarray]], by: Sequence[str],
+                   selected: Sequence[tuple[int, np.ndarray]], bys: Sequence[tuple[str, ...]],
                    season: bool) -> None:
-    """Measure, in one :func:`geoagri.area.area_by_zone` call, the areas of every set of
-    features (one a year) :func:`_areas` will be asked for: each set is a group of its
-    own, so its figures are those of a call on it alone."""
-    from geoagri.area import area_by_zone
+    """Measure, in one :func:`geoagri.area.area_by_groupings` call, the areas of every set
+    of features (one a year) :func:`_areas` will be asked for, by each of ``bys``: each
+    set is a group of its own, so its figures are those of a call on it alone."""
+    from geoagri.area import area_by_groupings
 
-    groups = _area_groups(ind, by, season)
     todo: dict[bytes, np.ndarray] = {}
-    for year, take in selected:
-        key = ("areas", name, take.tobytes(), tuple(groups), tuple(by), season)
-        if len(take) and key not in run._cache and _known_area(ind, run, groups, year) is None:
-            todo.setdefault(take.tobytes(), take)
+    wanted = []
+    for by in bys:
+        groups = _area_groups(ind, by, season)
+        for year, take in selected:
+            key = ("areas", name, take.tobytes(), tuple(groups), tuple(by), season)
+            if len(take) and key not in run._cache and _known_area(ind, run, groups,
+                                                                    year) is None:
+                todo.setdefault(take.tobytes(), take)
+                if by not in wanted:
+                    wanted.append(by)
     if not todo:
         return
     sets = list(todo.values())
-    z = pd.concat([layer.iloc[take][[*groups, "geometry"]].assign(_set=k)
+    columns = list(dict.fromkeys(c for by in wanted for c in _area_groups(ind, by, season)))
+    z = pd.concat([layer.iloc[take][[*columns, "geometry"]].assign(_set=k)
                    for k, take in enumerate(sets)])
-    t = area_by_zone(z, run.communes, by=[*groups, "_set"], dissolve=True,
-                     level="commune", crs=run.plan.metric_crs)
-    which = t["_set"].to_numpy(dtype=np.int64)
-    ids = t["commune_id"].astype(object).where(t["commune_id"].notna(), None)
-    pos = run.positions(ids.to_numpy(dtype=object))
-    cats = _categories(t, by).to_numpy(dtype=object)
-    seasons = t["season"].astype(str).to_numpy(dtype=object) if season else None
-    ha = t["area_ha"].to_numpy(dtype=float)
-    for k, take in enumerate(sets):
-        mine = which == k
-        run._cache["areas", name, take.tobytes(), tuple(groups), tuple(by), season] = (
-            pos[mine], cats[mine], None if seasons is None else seasons[mine], ha[mine])
+    tables = area_by_groupings(z, run.communes,
+                               [[*_area_groups(ind, by, season), "_set"] for by in wanted],
+                               dissolve=True, level="commune", crs=run.plan.metric_crs)
+    for by, t in zip(wanted, tables, strict=True):
+        groups = _area_groups(ind, by, season)
+        which = t["_set"].to_numpy(dtype=np.int64)
+        ids = t["commune_id"].astype(object).where(t["commune_id"].notna(), None)
+        pos = run.positions(ids.to_numpy(dtype=object))
+        cats = _categories(t, by).to_numpy(dtype=object)
+        seasons = t["season"].astype(str).to_numpy(dtype=object) if season else None
+        ha = t["area_ha"].to_numpy(dtype=float)
+        for k, take in enumerate(sets):
+            mine = which == k
+            run._cache["areas", name, take.tobytes(), tuple(groups), tuple(by), season] = (
+                pos[mine], cats[mine], None if seasons is None else seasons[mine], ha[mine])
 
 
 def _areas(ind: Indicator, run: _Run, name: str, take: np.ndarray, by: Sequence[str],
@@ -1333,6 +1384,7 @@ def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
         fyear = None
     season = ind.period == "season"
     m = ind.measure
+    additive = m in _ADDITIVE
     # one row per feature, the same whatever the year: made once, each year takes its own
     rowwise = m in ("count", "sum", "mean", "count_distinct") or (
         m == "feature_area" and run.plan.metric_crs is not None)
@@ -1357,8 +1409,7 @@ def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
                                         else all_seasons)) if season else [])
         periods += [(label, y) for label in labels]
     if m in ("area", "sown_area"):
-        for by in bys:
-            _measure_areas(ind, run, name, layer, selected, by, season)
+        _measure_areas(ind, run, name, layer, selected, bys, season)
     for y, take in selected:
         for by in bys:
             f = per[by]
@@ -1378,6 +1429,8 @@ def _base(ind: Indicator, run: _Run, years: Sequence[int]) -> pd.DataFrame:
             for by_season in kinds:
                 period = f.season[take_by] if by_season else str(y)
                 rows = f.rows(take_by, period, y, v=v)
+                if additive:  # whole numbers (counts, areas' feature counts): one row a cell
+                    rows = rows.merged()
                 if m in ("area", "sown_area"):
                     found = _areas(ind, run, name, take_by, by, season, y)
                     if found is not None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from geoagri._engine.pieces import cut_into_pieces
-from geoagri.area import area_by_zone
+from geoagri.area import area_by_groupings, area_by_zone
 from geoagri.crs import geodesic_area_ha
 from geoagri.errors import SchemaError
 
@@ -154,6 +154,39 @@ def test_district_and_province_levels(communes, zones):
     p = area_by_zone(zones, communes, by="zone_kind", level="province")
     assert cell(p, province="P", zone_kind="linkage").area_ha == pytest.approx(325)
     assert cell(p, province=None, zone_kind="linkage").area_ha == pytest.approx(25)
+
+
+def test_several_groupings_measured_at_once(communes, zones):
+    # z4 (production, rice) moved to x 0.5–1.5 km: half of it (50 ha) under z1 (linkage,
+    # rice, x 1–3 km), which another grouping than the kind dissolves
+    z = zones.copy()
+    z.loc[3, "geometry"] = km_box(0.5, 0, 1.5, 1)
+    whole, kind, crop, both = area_by_groupings(
+        z, communes, [[], "zone_kind", ["crop"], ["zone_kind", "crop"]])
+    # all together: in A, z1 ∪ z4 spans x 0.5–2 km (150 ha) and z3 100 ha
+    a = cell(whole, commune_id="A")
+    assert a.area_ha == pytest.approx(250) and a.overlap_ha == pytest.approx(50)
+    b = cell(whole, commune_id="B")  # z2 inside z1
+    assert b.area_ha == pytest.approx(100) and b.overlap_ha == pytest.approx(50)
+    assert cell(whole, commune_id=None).area_ha == pytest.approx(25)
+    # by kind, linkage and production do not dissolve into each other
+    assert cell(kind, commune_id="A", zone_kind="linkage").area_ha == pytest.approx(200)
+    assert cell(kind, commune_id="A", zone_kind="production").overlap_ha == 0
+    assert cell(kind, commune_id="B", zone_kind="linkage").overlap_ha == pytest.approx(50)
+    # by crop, rice does: z1's 100 ha in A and z4's 100 ha share 50
+    r = cell(crop, commune_id="A", crop="rice")
+    assert r.area_ha == pytest.approx(150) and r.overlap_ha == pytest.approx(50)
+    assert cell(crop, commune_id="A", crop="lotus").area_ha == pytest.approx(100)
+    # by kind and crop, nothing overlaps in A
+    assert both.loc[both["commune_id"] == "A", "overlap_ha"].tolist() == [0, 0, 0]
+    assert cell(both, commune_id="A", zone_kind="production", crop="rice").area_ha == (
+        pytest.approx(100))
+    assert [t.attrs["by"] for t in (whole, kind, crop, both)] == [
+        (), ("zone_kind",), ("crop",), ("zone_kind", "crop")]
+    # at the district level too: D1 is A and B
+    d_whole, d_crop = area_by_groupings(z, communes, [(), "crop"], level="district")
+    assert cell(d_whole, district="D1").area_ha == pytest.approx(350)
+    assert cell(d_crop, district="D1", crop="rice").overlap_ha == pytest.approx(100)
 
 
 def test_inputs_not_modified(communes, zones):
