@@ -9,15 +9,17 @@ Run by hand, never by the test suite::
 
 Each run is one fresh Python process doing what the command does, in the same
 order (``geoagri.cli``'s own code: :func:`geoagri.plan.read_plan` or
-:func:`geoagri.datasets.demo`, :func:`geoagri.results.compute`, then the
-renderers of ``_render_results``), with a clock read at every step the command
+:func:`geoagri.datasets.demo`, then ``_compute_and_render``: the layers export
+started, :func:`geoagri.results.compute`, the renderers of ``_render_results``),
+with a clock read at every step the command
 announces (``compute``'s ``on_step`` and the renderers' progress steps).  A
 phase runs from one announced step to the next, so "report.xlsx" includes the
 tables written beside it and "infrastructure tables" the feature accounting.
 Per phase it prints the wall time, the process's CPU time (``time.process_time``,
 all threads: less sensitive than wall time to other work on a shared machine)
 and the 1-minute load average.  The infrastructure scenario runs on a thread of
-its own from the start of ``compute`` (its phase is the wait for it), and the two
+its own from the start of ``compute`` (its phase is the wait for it), the layers
+export in a forked process of its own from before ``compute``, and the two
 maps in forked processes of their own (their phases are their start; their own
 wall and CPU seconds are printed below the phases, and the wait for them is the
 phase "the maps"; the CPU column counts the run's process only).  Then the
@@ -94,9 +96,8 @@ def _child_run(plan_arg: str, out: Path) -> dict:
     clock = Clock()
     import warnings
 
-    from geoagri.cli import _render_results
+    from geoagri.cli import _compute_and_render
     from geoagri.outputs import OutputSet
-    from geoagri.results import compute
 
     warnings.simplefilter("ignore")
     clock("read + validate")
@@ -110,8 +111,9 @@ def _child_run(plan_arg: str, out: Path) -> dict:
         plan = read_plan(plan_arg)
     features = {n: len(g) for n, g in plan.layers.items()}
     with OutputSet(out, command="bench_run", context=plan.context.describe()) as outputs:
-        results = compute(plan, on_step=lambda s: clock(f"compute: {s}"))
-        _render_results(outputs, results, language="en", step=lambda s: clock(f"write: {s}"))
+        results = _compute_and_render(outputs, plan, year=None, budget_vnd=None, language="en",
+                                      on_step=lambda s: clock(f"compute: {s}"),
+                                      step=lambda s: clock(f"write: {s}"))
         clock("write: closing the output set")
     clock("end")
     return {"phases": clock.phases, "peak_rss": peak_rss(), "features": features,

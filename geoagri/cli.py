@@ -25,9 +25,11 @@ geoagri ...
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import logging
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -89,6 +91,52 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _layers_output(plan: Plan, *, language: str) -> tuple[str, Callable[[Path], Any]]:
+    """The plan's layers as read and validated (layers.csv, layers.gpkg): an output's name
+    and renderer (:meth:`~geoagri.outputs.OutputSet.render`)."""
+    from geoagri.export import export_layers
+    from geoagri.io import write_layer
+
+    spatial = {n: g for n, g in plan.layers.items() if hasattr(g, "geometry")}
+    return "layers.gpkg", lambda d: (
+        write_layer(plan.summary().reset_index(), d / "layers.csv"),
+        export_layers(spatial, d / "layers.gpkg", language=language))
+
+
+def _room_for_early_layers(outputs: OutputSet, plan: Plan) -> bool:
+    """Whether the disk has room for the plan's layers and every other output, with a margin:
+    twice the size of the plan's files and 512 MiB free.  On a nearly full disk the report is
+    written first (it is the output that must be there), the layers after it."""
+    size = 0
+    for source in plan.sources.values():
+        with contextlib.suppress(OSError):
+            size += Path(source.path).stat().st_size
+    assert outputs.staging is not None
+    return shutil.disk_usage(outputs.staging).free >= 2 * size + 512 * 2**20
+
+
+def _compute_and_render(outputs: OutputSet, plan: Plan, *, year: int | None,
+                        budget_vnd: float | None, language: str,
+                        on_step: Callable[[str], None], step: Callable[[str], None]
+                        ) -> PlanResults:
+    """What ``geoagri run`` does: compute the plan's results and write every output.
+
+    The layers need only the plan: where outputs can be written by processes of their
+    own and the disk has room (:func:`_room_for_early_layers`), they are written by one
+    while the results are computed, and the computation's wait for its infrastructure
+    scenario no longer leaves a core idle.  Else they are written with the other outputs.
+    ``on_step`` is told each step of the computation, ``step`` each output.
+    """
+    from geoagri.results import compute
+
+    early = outputs.processes > 0 and _room_for_early_layers(outputs, plan)
+    if early:
+        outputs.start(_layers_output(plan, language=language))
+    results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=on_step)
+    _render_results(outputs, results, language=language, step=step, layers=not early)
+    return results
 
 
 def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
@@ -176,10 +224,7 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
             table, d / "tables" / "feature_accounting.csv"))
     if layers:
         step("layers")
-        spatial = {n: g for n, g in plan.layers.items() if hasattr(g, "geometry")}
-        outputs.render("layers.gpkg", lambda d: (
-            write_layer(plan.summary().reset_index(), d / "layers.csv"),
-            export_layers(spatial, d / "layers.gpkg", language=language)))
+        outputs.render(*_layers_output(plan, language=language))
     if results.report is not None:
         step("report.docx")  # with the A4 map as its figure when it was written
         outputs.wait("map.png")
@@ -199,13 +244,13 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
               budget_vnd: float | None = None) -> int:
     """Compute a plan's results once and write every output as one set into ``out``."""
     from geoagri.outputs import OutputSet
-    from geoagri.results import STEPS, compute
+    from geoagri.results import STEPS
 
     progress = _Progress(len(STEPS) + 10)
     try:
         with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
-            results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=progress)
-            _render_results(outputs, results, language=language, step=progress)
+            results = _compute_and_render(outputs, plan, year=year, budget_vnd=budget_vnd,
+                                          language=language, on_step=progress, step=progress)
     finally:
         progress.close()
     if results.report is not None:

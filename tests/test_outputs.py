@@ -18,6 +18,7 @@ from pathlib import Path
 
 import folium
 import pandas as pd
+import pyogrio
 import pytest
 
 from geoagri.datasets import demo_plan_path
@@ -212,6 +213,23 @@ def test_a_full_disk_names_what_failed_and_keeps_the_rest(tmpfs):
     on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert on_disk == listed | {MANIFEST}                  # no partial file left
     assert hidden(point) == []
+
+
+def test_the_layers_are_written_while_computing_where_the_disk_has_room(tmpfs, tmp_path):
+    """The layers need only the plan: with room on the disk a process of their own writes
+    them while the results are computed; on a small disk they wait for the report."""
+    from geoagri.cli import _compute_and_render
+
+    plan = read_plan(demo_plan_path())
+    for folder, early in ((tmp_path, True), (tmpfs("64m"), False)):
+        with OutputSet(folder / "out", command="test", processes=2) as outputs:
+            _compute_and_render(outputs, plan, year=None, budget_vnd=None, language="en",
+                                on_step=lambda _: None, step=lambda _: None)
+        assert outputs.failed == []
+        assert outputs.written["layers.gpkg"] == ["layers.csv", "layers.gpkg"]
+        assert ("layers.gpkg" in outputs.seconds) is early  # timed: it ran in a process
+        communes = pyogrio.read_dataframe(folder / "out" / "layers.gpkg", layer="communes")
+        assert sorted(communes["commune_id"]) == sorted(plan["communes"]["commune_id"])
 
 
 # ----------------------------------------------------------------------------- one figure
