@@ -105,10 +105,11 @@ def _layers_output(plan: Plan, *, language: str) -> tuple[str, Callable[[Path], 
         export_layers(spatial, d / "layers.gpkg", language=language))
 
 
-def _room_for_early_layers(outputs: OutputSet, plan: Plan) -> bool:
-    """Whether the disk has room for the plan's layers and every other output, with a margin:
-    twice the size of the plan's files and 512 MiB free.  On a nearly full disk the report is
-    written first (it is the output that must be there), the layers after it."""
+def _room_for_every_output(outputs: OutputSet, plan: Plan) -> bool:
+    """Whether the disk has room for every output of the plan, with a margin: twice the size
+    of the plan's files and 512 MiB free.  Only then are the layers and the maps written
+    before the report: on a nearly full disk the report is written first (it is the output
+    that must be there)."""
     size = 0
     for source in plan.sources.values():
         with contextlib.suppress(OSError):
@@ -124,29 +125,34 @@ def _compute_and_render(outputs: OutputSet, plan: Plan, *, year: int | None,
     """What ``geoagri run`` does: compute the plan's results and write every output.
 
     The layers need only the plan: where outputs can be written by processes of their
-    own and the disk has room (:func:`_room_for_early_layers`), they are written by one
+    own and the disk has room (:func:`_room_for_every_output`), they are written by one
     while the results are computed, and the computation's wait for its infrastructure
-    scenario no longer leaves a core idle.  Else they are written with the other outputs.
+    scenario no longer leaves a core idle; and the maps are started before the report is
+    written.  Else the layers are written with the other outputs, after the report.
     ``on_step`` is told each step of the computation, ``step`` each output.
     """
     from geoagri.results import compute
 
-    early = outputs.processes > 0 and _room_for_early_layers(outputs, plan)
-    if early:
+    roomy = outputs.processes > 0 and _room_for_every_output(outputs, plan)
+    if roomy:
         outputs.start(_layers_output(plan, language=language))
     results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=on_step)
-    _render_results(outputs, results, language=language, step=step, layers=not early)
+    _render_results(outputs, results, language=language, step=step, layers=not roomy,
+                    maps_first=roomy)
     return results
 
 
 def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
-                    step: Callable[[str], None], layers: bool = True) -> None:
+                    step: Callable[[str], None], layers: bool = True,
+                    maps_first: bool = False) -> None:
     """Every output of a plan's results, each on its own.
 
-    The report first (on a full disk it is the one output that must be there);
-    then the two maps, the longest to draw, are started in processes of their own
-    (:meth:`~geoagri.outputs.OutputSet.start`) while the tables and the layers are
-    written, and the report's .docx once the map it shows is there.
+    The report first (on a full disk it is the one output that must be there;
+    with ``maps_first``, where the disk has room for every output, right after
+    the maps are started); the two maps, the longest to draw, are started in
+    processes of their own (:meth:`~geoagri.outputs.OutputSet.start`) while
+    the tables (and the layers, with ``layers``) are written, and the report's
+    .docx once the map it shows is there.
     """
     from geoagri.export import export_layers
     from geoagri.io import write_layer
@@ -157,18 +163,17 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
     for failure in results.failed.values():
         outputs.fail(failure)
 
-    if results.report is not None:
-        step("report.xlsx")
-        outputs.render("report.xlsx", lambda d: write_report(
-            results.report, d / "report.xlsx", language=language, tables_dir=d / "tables"))
+    def report() -> None:
+        if results.report is not None:
+            step("report.xlsx")
+            outputs.render("report.xlsx", lambda d: write_report(
+                results.report, d / "report.xlsx", language=language,
+                tables_dir=d / "tables"))
 
     def web_map(d: Path) -> None:
         from geoagri.maps import plan_map  # the map's libraries, imported where it is drawn
 
         plan_map(plan, results.map_results(), language=language).save(d / "map.html")
-
-    step("map.html")
-    outputs.start(("map.html", web_map))
 
     @functools.cache
     def drawn() -> Any:
@@ -181,9 +186,15 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
 
         save_print_map(drawn(), **path)
 
+    if not maps_first:
+        report()
+    step("map.html")
+    outputs.start(("map.html", web_map))
     step("map.png, map.pdf")  # one drawing, two outputs, in one process
     outputs.start(("map.png", lambda d: print_file(path_png=d / "map.png")),
                   ("map.pdf", lambda d: print_file(path_pdf=d / "map.pdf")))
+    if maps_first:
+        report()
     if results.indicators is not None:
         from geoagri.indicator_engine import labelled
 
