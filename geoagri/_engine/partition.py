@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geoagri._engine.distinct import distinct
 from geoagri._engine.pieces import cut_into_pieces
 from geoagri._polygonal import polygonal
 
@@ -135,7 +136,7 @@ def route(geoms: np.ndarray, parts: CommunePartitions) -> tuple[list[np.ndarray]
     polygon = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
     tree = shapely.STRtree(parts.geoms)
     gi, cj = tree.query(geoms)
-    key = np.unique(parts.owner[cj].astype(np.int64) * max(len(geoms), 1) + gi)
+    key = distinct(parts.owner[cj].astype(np.int64) * max(len(geoms), 1) + gi)
     p, g = np.divmod(key, max(len(geoms), 1))
     cuts = np.searchsorted(p, np.arange(1, parts.k))
     per_partition = np.split(g, cuts)

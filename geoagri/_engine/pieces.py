@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geoagri._engine.boxes import overlapping_boxes
 from geoagri._engine.clip import Polygons, intersection_area, polygons
+from geoagri._engine.distinct import distinct, distinct_positions
 from geoagri._engine.threads import query
 from geoagri._polygonal import polygonal
 
@@ -225,7 +226,7 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     if len(pg):
         # pairs sorted by commune: each thread gets whole communes, because GEOS
         # builds a prepared geometry's indexes lazily and not thread-safely
-        pair = np.unique(pc.astype(np.int64) * len(geoms) + pg)
+        pair = distinct(pc.astype(np.int64) * len(geoms) + pg)
         pc2, pg2 = np.divmod(pair, len(geoms))
         shapely.prepare(communes)
         cuts = np.searchsorted(pc2, np.unique(pc2[np.linspace(0, len(pc2) - 1, threads + 1)
@@ -241,7 +242,7 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     rest = home[gi] < 0
     gi_r, pj_r = gi[rest], pj[rest]
     full_r = pieces.full[pj_r]
-    crossing, at = np.unique(gi_r, return_inverse=True)
+    crossing, at = distinct_positions(gi_r, len(geoms))
     cross_geoms = geoms[crossing]
     flat = polygons(cross_geoms, threads=threads)  # once per crossing geometry, not per pair
     a = np.empty(len(gi_r))
@@ -250,7 +251,7 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
         a[full_r] = intersection_area(cross_geoms, shapely.box(*c.T), threads=threads,
                                       a_index=at[full_r], a_polys=flat)
     if (~full_r).any():
-        used, upj = np.unique(pj_r[~full_r], return_inverse=True)
+        used, upj = distinct_positions(pj_r[~full_r], len(pieces.geoms))
         a[~full_r] = intersection_area(cross_geoms, pieces.geoms[used], threads=threads,
                                        a_index=at[~full_r], b_index=upj, a_polys=flat)
     g = np.concatenate([whole, gi_r])
@@ -311,7 +312,7 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     if not len(i):
         return nothing
     if polys is None:  # flatten only the geometries in a candidate pair
-        used, at = np.unique(np.r_[i, j], return_inverse=True)
+        used, at = distinct_positions(np.r_[i, j], n)
         sub, flat = geoms[used], polygons(geoms[used], threads=threads)
         a_index, b_index = at[:len(i)], at[len(i):]
     else:
@@ -366,5 +367,5 @@ def cluster_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     _, comp = connected_components(graph, directed=False)
     members = np.zeros(n, dtype=bool)
     members[i] = members[j] = True
-    _, labels[members] = np.unique(comp[members], return_inverse=True)
+    _, labels[members] = distinct_positions(comp[members], n)
     return labels

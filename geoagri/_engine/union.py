@@ -55,6 +55,7 @@ import numpy as np
 import shapely
 
 from geoagri._engine.clip import Polygons, common_area, concat, polygons
+from geoagri._engine.distinct import distinct_positions
 from geoagri._engine.pieces import REL_TOL, Pieces, allocate, cluster_labels
 from geoagri._engine.threads import parallel
 
@@ -324,7 +325,7 @@ def overlap_sets(geoms: np.ndarray, i: np.ndarray, j: np.ndarray, area: np.ndarr
     >>> [lv.tolist() for lv in s.levels], [a.tolist() for a in s.areas]
     ([[[0, 1], [0, 2], [1, 2]], [[0, 1, 2]]], [[8.0, 4.0, 12.0], [4.0]])
     """
-    paired, at = np.unique(np.r_[i, j], return_inverse=True)
+    paired, at = distinct_positions(np.r_[i, j], len(geoms))
     if flattened is not None and len(paired) >= len(flattened[0]) / 2:
         used, polys = flattened  # most of them in a pair: no need to flatten again
         i, j = np.searchsorted(used, i), np.searchsorted(used, j)
