@@ -50,7 +50,7 @@ __all__ = ["PlanResults", "StepFailure", "compute", "reporting_year"]
 log = logging.getLogger("geoagri")
 
 #: The analyses :func:`compute` runs, in order.
-STEPS = ("linkage", "indicators", "infrastructure", "report", "carry_to_2025", "accounting")
+STEPS = ("linkage", "indicators", "accounting", "infrastructure", "report", "carry_to_2025")
 
 
 @dataclass(frozen=True)
@@ -296,6 +296,9 @@ def compute(
             known_areas={"linkage_area": found["linkage"]}))
     else:
         skipped["indicators"] = "the linkage table failed"
+    # the accounting needs only the layers: counted while the scenario is still running
+    step("accounting", lambda: feature_accounting(
+        plan.layers, {n: plan.sources[n].kind for n in plan.layers}, crs=plan.metric_crs))
     if pending is not None:
         step("infrastructure", pending.result)
     if "linkage" in found:
@@ -310,8 +313,6 @@ def compute(
         skipped["report"] = "the linkage table failed"
     if plan.settings.get("carry_to_2025") and "report" in found:
         step("carry_to_2025", lambda: _carry_to_2025(plan, found["report"]))
-    step("accounting", lambda: feature_accounting(
-        plan.layers, {n: plan.sources[n].kind for n in plan.layers}, crs=plan.metric_crs))
     report = found.get("report")
     carried = None
     if "carry_to_2025" in found:
