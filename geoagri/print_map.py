@@ -57,8 +57,7 @@ from pyproj import Transformer
 
 from geoagri import _labels, _styles
 from geoagri._labels import format_number
-from geoagri.errors import SchemaError
-from geoagri.maps import (
+from geoagri._map_content import (
     _HATCHES,
     _T,
     DEFAULT_MIN_GAP_HA,
@@ -68,6 +67,7 @@ from geoagri.maps import (
     coverage_classes,
     drawn_gaps,
 )
+from geoagri.errors import SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
     from geoagri.results import PlanResults
