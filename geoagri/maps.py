@@ -326,7 +326,7 @@ def _simplified_lonlat(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bo
         if not done:
             projected = shapely.simplify(projected, simplify_m, preserve_topology=True)
         geoms = gpd.GeoSeries(projected, index=out.index, crs=mcrs)
-    return geoms.to_crs(4326)
+    return gpd.GeoSeries(_in_crs(geoms, 4326), index=out.index, crs=4326)
 
 
 def _in_crs(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
@@ -1504,10 +1504,15 @@ def _basemap(plan: Any, communes: gpd.GeoDataFrame, t: Mapping[str, str], *,
              simplify_m: float, precision: int, mcrs: Any
              ) -> tuple[folium.GeoJson, list[list[Any]], list[tuple[str, str, str]]]:
     """A basemap drawn from the plan's own layers: commune borders, canals and roads,
-    commune names at a point inside each commune (for a map with no tiles)."""
-    frames = [gpd.GeoDataFrame({"kind": ["border"] * len(communes)},
-                               geometry=communes.geometry.boundary.to_numpy(),
-                               crs=communes.crs).to_crs(mcrs)]
+    commune names at a point inside each commune (for a map with no tiles).
+
+    Its lines are simplified by Douglas–Peucker without the topology check of
+    :func:`display_geometry` (a tenth of its cost: 0.1 s for a province's
+    borders; a simplified border may cross itself where it is narrower than
+    ``simplify_m``, which a dashed line on the map does not show).
+    """
+    lines = [communes.geometry.boundary.to_numpy()]
+    kinds = ["border"] * len(communes)
     legend = [(_styles.BOUNDARY, t["borders"], "line")]
     for _, works in _layers(plan, "works"):
         if "work_type" in works.columns:
@@ -1515,16 +1520,17 @@ def _basemap(plan: Any, communes: gpd.GeoDataFrame, t: Mapping[str, str], *,
                          & np.isin(shapely.get_type_id(np.asarray(works.geometry.values,
                                                                   dtype=object)), (1, 5))]
             if len(ways):
-                frames.append(gpd.GeoDataFrame({"kind": ways["work_type"].to_numpy()},
-                                               geometry=ways.geometry.to_crs(mcrs).to_numpy(),
-                                               crs=mcrs))
+                lines.append(_in_crs(ways.geometry, communes.crs))
+                kinds += ways["work_type"].tolist()
                 legend.append((_styles.CANAL, t["canals"], "line"))
-    lines = pd.concat(frames, ignore_index=True)
+    shown = _in_crs(gpd.GeoSeries(np.concatenate(lines), crs=communes.crs), mcrs)
+    if simplify_m and simplify_m > 0:
+        shown = shapely.simplify(shown, simplify_m, preserve_topology=False)
     styles = [{"color": _styles.BOUNDARY, "weight": 1.2, "opacity": 0.8, "dashArray": "4 3"}
               if k == "border" else {"color": _styles.CANAL, "weight": 1.5, "opacity": 0.9}
-              for k in lines["kind"]]
-    layer = map_layer(gpd.GeoDataFrame(lines, geometry="geometry", crs=mcrs), name=t["basemap"],
-                      styles=styles, popup_fields=[], simplify_m=simplify_m,
+              for k in kinds]
+    layer = map_layer(gpd.GeoDataFrame({"kind": kinds}, geometry=shown, crs=mcrs),
+                      name=t["basemap"], styles=styles, popup_fields=[], simplify_m=0,
                       precision=precision, crs=mcrs, pane="geoagri-base", interactive=False,
                       show=False)
     layer.control = False
