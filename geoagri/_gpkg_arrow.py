@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -106,54 +107,47 @@ def _arrow_table(frame: gpd.GeoDataFrame, geometry_type: str) -> pa.Table | None
             columns[name] = pa.array(values.to_numpy())
         else:  # dates, times, pandas' nullable numbers, objects: as pyogrio writes them
             return None
-    wkb = shapely.to_wkb(geoms, byte_order=1)  # little-endian, as pyogrio writes it
-    if geometry_type.startswith("Multi"):
-        wkb = _promoted(wkb, types)
-    columns[frame.geometry.name] = _binary(wkb)
+    columns[frame.geometry.name] = _wkb_column(geoms, types,
+                                               multi=geometry_type.startswith("Multi"))
     return pa.table(columns)
 
 
-def _binary(values: np.ndarray) -> pa.Array:  # noqa: F821
-    """An Arrow binary array of ``values`` (bytes, or None), built from one buffer of
-    them all (a tenth of the cost of :func:`pyarrow.array` on a list of bytes).
+def _wkb_column(geoms: np.ndarray, types: np.ndarray, *, multi: bool) -> pa.Array:  # noqa: F821
+    """The geometries' WKB (little-endian, as pyogrio writes it) as an Arrow binary array,
+    built from one buffer of them all (a tenth of the cost of :func:`pyarrow.array` on
+    a list of bytes); with ``multi``, single geometries as multi geometries of one part.
+
+    A multi geometry's WKB is its byte order, its type and its number of parts, then
+    each part's own WKB: a single geometry's WKB behind a 9-byte header.
 
     Examples
     --------
-    >>> _binary(np.array([b"ab", b"", None], dtype=object)).to_pylist()
-    [b'ab', b'', None]
+    >>> g = np.array([shapely.Point(1, 2), None, shapely.MultiPoint([(3, 4)])])
+    >>> column = _wkb_column(g, shapely.get_type_id(g), multi=True)
+    >>> [None if w is None else shapely.from_wkb(w).wkt for w in column.to_pylist()]
+    ['MULTIPOINT ((1 2))', None, 'MULTIPOINT ((3 4))']
     """
     import pyarrow as pa
 
-    missing = np.array([v is None for v in values], dtype=bool)
-    present = values[~missing] if missing.any() else values
-    sizes = np.zeros(len(values), dtype=np.int64)
-    sizes[~missing] = np.fromiter(map(len, present), dtype=np.int64, count=len(present))
-    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    present = types >= 0  # a missing geometry is of type -1
+    wkb = shapely.to_wkb(geoms if present.all() else geoms[present], byte_order=1).tolist()
+    head = np.zeros(len(wkb), dtype=np.int64)  # the header's length: 9 bytes, or none
+    heads = [b""] * len(wkb)
+    if multi:
+        for single, code in _MULTI_OF.items():
+            at = np.flatnonzero(types[present] == single)
+            header = bytes([1]) + code.to_bytes(4, "little") + (1).to_bytes(4, "little")
+            head[at] = len(header)
+            for k in at.tolist():
+                heads[k] = header
+    sizes = np.zeros(len(geoms), dtype=np.int64)
+    sizes[present] = np.fromiter(map(len, wkb), dtype=np.int64, count=len(wkb)) + head
+    offsets = np.zeros(len(geoms) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    valid = None if not missing.any() else pa.py_buffer(np.packbits(~missing,
-                                                                    bitorder="little"))
-    return pa.Array.from_buffers(pa.large_binary(), len(values),
-                                 [valid, pa.py_buffer(offsets), pa.py_buffer(b"".join(present))],
-                                 null_count=int(missing.sum()))
-
-
-def _promoted(wkb: np.ndarray, types: np.ndarray) -> np.ndarray:
-    """Single geometries' WKB as multi geometries of one part (the others as they are).
-
-    A multi geometry's WKB is its byte order, its type and its number of parts,
-    then each part's own WKB.
-
-    Examples
-    --------
-    >>> import shapely
-    >>> g = np.array([shapely.Point(1, 2), shapely.MultiPoint([(3, 4)])])
-    >>> [shapely.from_wkb(w).wkt for w in _promoted(shapely.to_wkb(g), shapely.get_type_id(g))]
-    ['MULTIPOINT ((1 2))', 'MULTIPOINT ((3 4))']
-    """
-    out = wkb.copy()
-    for single, multi in _MULTI_OF.items():
-        at = np.flatnonzero(types == single)  # a missing geometry is of type -1
-        if len(at):
-            header = bytes([1]) + multi.to_bytes(4, "little") + (1).to_bytes(4, "little")
-            out[at] = [header + w for w in wkb[at]]
-    return out
+    data = (b"".join(itertools.chain.from_iterable(zip(heads, wkb, strict=True)))
+            if head.any() else b"".join(wkb))
+    missing = int((~present).sum())
+    valid = pa.py_buffer(np.packbits(present, bitorder="little")) if missing else None
+    return pa.Array.from_buffers(pa.large_binary(), len(geoms),
+                                 [valid, pa.py_buffer(offsets), pa.py_buffer(data)],
+                                 null_count=missing)
