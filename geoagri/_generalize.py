@@ -311,6 +311,32 @@ def _closed(key: np.ndarray) -> np.ndarray:
     return out
 
 
+def _parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shapely.get_parts` with ``return_index``, taking apart only what is not a
+    polygon (a polygon is its own part, kept, not copied: most of a layer's).
+
+    Examples
+    --------
+    >>> a, b = shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)
+    >>> parts, owner = _parts(np.array([a, shapely.multipolygons([a, b]), b]))
+    >>> [p.bounds[0] for p in parts], owner.tolist()
+    ([0.0, 0.0, 2.0, 2.0], [0, 1, 1, 2])
+    """
+    whole = (shapely.get_type_id(geoms) == 3) & ~shapely.is_empty(geoms)
+    if whole.all():
+        return geoms.copy(), np.arange(len(geoms))
+    more, of = shapely.get_parts(geoms[~whole], return_index=True)
+    counts = np.ones(len(geoms), dtype=np.int64)
+    counts[~whole] = np.bincount(of, minlength=int((~whole).sum()))
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    out = np.empty(int(counts.sum()), dtype=object)
+    out[start[whole]] = geoms[whole]
+    first = np.r_[0, np.cumsum(counts[~whole])[:-1]]  # of each taken apart, in ``more``
+    owner = np.flatnonzero(~whole)[of]
+    out[start[owner] + np.arange(len(more)) - np.repeat(first, counts[~whole])] = more
+    return out, np.repeat(np.arange(len(geoms)), counts)
+
+
 def dissolved_on_grid(geoms: np.ndarray, classes: np.ndarray, units: np.ndarray,
                       n_classes: int, *, cell_m: float, simplify_m: float
                       ) -> tuple[np.ndarray, np.ndarray]:
@@ -371,8 +397,7 @@ def dissolved_on_grid(geoms: np.ndarray, classes: np.ndarray, units: np.ndarray,
         # traced, not lost
         lost = shapely.is_empty(simple) | (shapely.area(simple) < shapely.area(polys) / 2)
         simple[lost] = polys[lost]
-        polys = simple
-        polys, owner = shapely.get_parts(polys, return_index=True)
+        polys, owner = _parts(simple)
         keys = keys[owner]
     order = np.argsort(keys, kind="stable")
     present, inverse = np.unique(keys[order], return_inverse=True)

@@ -61,6 +61,7 @@ import pyogrio
 import shapely
 
 from geoagri import _labels, _styles
+from geoagri._gpkg_arrow import write_layer as write_gpkg_layer
 from geoagri.errors import CRSError, GeoagriError, GeoagriWarning, OptionError
 from geoagri.io import write_csv
 from geoagri.schema import KINDS, spec
@@ -746,8 +747,7 @@ def _write_gpkg(spatial: Mapping[str, tuple[gpd.GeoDataFrame, str | None]], path
                 language: str) -> None:
     styles = []
     for name, (frame, kind) in spatial.items():
-        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
-                                geometry_type=_gpkg_geometry_type(frame))
+        write_gpkg_layer(frame, path, layer=name, geometry_type=_gpkg_geometry_type(frame))
         geom_col = pyogrio.read_info(path, layer=name)["geometry_name"]
         title = _title(kind, language) or name
         styles.append({

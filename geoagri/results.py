@@ -126,7 +126,7 @@ class PlanResults:
 
     def map_results(self) -> MapResults:
         """What the map draws of these results (gaps, proposals, linkage, service area)."""
-        from geoagri.maps import MapResults
+        from geoagri._map_content import MapResults  # not geoagri.maps: no folium
 
         infra = self.infrastructure
         return MapResults(

@@ -1153,7 +1153,7 @@ def test_natural_breaks_are_the_least_squares_partition():
     against every split of small samples into contiguous runs (exhaustive search)."""
     from itertools import combinations
 
-    from geoagri.maps import _classes
+    from geoagri._map_content import _classes
 
     rng = np.random.default_rng(7)
     for trial in range(25):

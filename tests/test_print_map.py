@@ -297,6 +297,33 @@ def test_hostile_commune_names_are_drawn_verbatim(results, tmp_path):
         assert name in text, name
 
 
+def test_each_name_has_its_white_halo_under_its_letters(drawn):
+    """The halo is one path of the names' letters: each name's letters, where the PNG
+    draws the name (within a pixel of its box), and nothing elsewhere."""
+    fig = drawn[0]
+    ax = _map_axes(fig)
+    names = _by_gid(ax, "commune-name")
+    (halo,) = _by_gid(ax, "commune-name-halo")
+    assert halo.get_edgecolor()[:3] == (1.0, 1.0, 1.0) and halo.get_linewidth() == 1.8
+    assert halo.get_zorder() < min(t.get_zorder() for t in names)  # under the names
+    renderer = fig.canvas.get_renderer()
+    xy = halo.get_transform().transform(halo.get_path().vertices)  # PNG pixels
+    boxes = [t.get_window_extent(renderer) for t in names]
+    inside = np.zeros(len(xy), dtype=bool)
+    for name, box in zip(names, boxes, strict=True):
+        here = ((xy[:, 0] >= box.x0 - 1) & (xy[:, 0] <= box.x1 + 1)
+                & (xy[:, 1] >= box.y0 - 1) & (xy[:, 1] <= box.y1 + 1))
+        assert here.any(), name.get_text()
+        # the letters span the name's width: from its first letter's side bearing (under
+        # 3 px) to within 10 px (0.85 mm: the last letter's bearing and the hinted
+        # advances of the text drawn); a halo laid out at another resolution, or not
+        # centred on the name, is off by tens of pixels
+        assert -1 <= xy[here, 0].min() - box.x0 < 3, name.get_text()
+        assert -1 <= box.x1 - xy[here, 0].max() < 10, name.get_text()
+        inside |= here
+    assert inside.all()  # no letter of the halo away from a name
+
+
 def test_names_that_would_overlap_are_left_out_and_counted(results):
     # each commune drawn twice, under a second name: two names at one point
     first = results.plan.only("communes")
