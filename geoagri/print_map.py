@@ -385,7 +385,14 @@ def _draw(results: PlanResults, *, language: str, title: str | None, source: str
         texts = [ax.text(points.iloc[k].x, points.iloc[k].y, str(names.iloc[k]), fontsize=6.5,
                          ha="center", va="center", color="#222222", zorder=5,
                          gid="commune-name") for k in np.flatnonzero(written)]
-        halo = _halo(ax, texts)
+        try:
+            halo = _halo(ax, texts)
+        except (AttributeError, TypeError, ValueError):  # matplotlib lays text out otherwise
+            from matplotlib.patheffects import Normal, Stroke
+
+            halo = None
+            for text in texts:  # the same halo, drawn by each text at every save
+                text.set_path_effects([Stroke(linewidth=1.8, foreground="white"), Normal()])
         if halo is not None:  # an artist, not a patch: the map's limits are set
             ax.add_artist(PathPatch(halo, transform=ax.transData, facecolor="#222222",
                                     edgecolor="white", linewidth=1.8, joinstyle="round",
@@ -616,7 +623,9 @@ def _halo(ax: Any, texts: Sequence[Any]) -> MplPath | None:
     turned into paths, 0.1 s for a province's names in each file), made once: each
     text's glyph outlines (:class:`~matplotlib.textpath.TextToPath`) placed at its
     baseline as laid out on the PNG's canvas (300 dpi).  The letters' fill under the
-    stroke is the text's colour, as the path effect fills them.
+    stroke is the text's colour, as the path effect fills them.  It reads the layout
+    of matplotlib's texts (``Text._get_layout``, as matplotlib 3.11 returns it);
+    where that differs, the caller falls back to the path effect.
     """
     from matplotlib.textpath import TextToPath
 

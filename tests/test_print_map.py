@@ -297,6 +297,32 @@ def test_hostile_commune_names_are_drawn_verbatim(results, tmp_path):
         assert name in text, name
 
 
+def test_a_matplotlib_that_lays_text_out_otherwise_gets_the_halo_as_a_path_effect(
+        results, monkeypatch, tmp_path):
+    """matplotlib 3.8 to 3.10 give each line of a text's layout as (line, (w, h), x, y):
+    the halo is then drawn by each name's own white stroke, and the map is still saved."""
+    from matplotlib.patheffects import Stroke
+    from matplotlib.text import Text
+
+    layout = Text._get_layout
+
+    def older(self, renderer):
+        bbox, lines, descent = layout(self, renderer)
+        return bbox, [(line, wad[:2], *xy) for line, wad, xy in lines], descent
+
+    monkeypatch.setattr(Text, "_get_layout", older)
+    fig = print_map(results, date="05/12/2026")
+    ax = _map_axes(fig)
+    names = _by_gid(ax, "commune-name")
+    assert names and _by_gid(ax, "commune-name-halo") == []
+    for name in names:
+        (stroke, _) = name.get_path_effects()
+        assert isinstance(stroke, Stroke)
+    monkeypatch.undo()  # the layout matplotlib's own drawing expects
+    (png,) = save_print_map(fig, tmp_path / "map.png")
+    assert png.stat().st_size > 0
+
+
 def test_each_name_has_its_white_halo_under_its_letters(drawn):
     """The halo is one path of the names' letters: each name's letters, where the PNG
     draws the name (within a pixel of its box), and nothing elsewhere."""
