@@ -299,17 +299,36 @@ def _trim(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarr
     ends = np.r_[starts[1:], len(order)]
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         acc = geoms[order[s]]
-        for k in order[s + 1:e]:
+        for k in order[s + 1:e - 1]:
             out[k] = shapely.difference(geoms[k], acc)
             acc = shapely.union(acc, geoms[k])
+        last = order[e - 1]  # (a cluster has two zones or more) nothing after it to trim
+        out[last] = shapely.difference(geoms[last], acc)
     return polygonal(out)
 
 
+def _fragments(geoms: np.ndarray, pieces: Pieces, which: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of geometries ``which`` (sorted positions) in the pieces they meet.
+
+    ``(geometry, region, fragment)`` for each fragment with area, by geometry
+    and then the pieces' tree order (which does not depend on the other
+    geometries asked: a subset of ``which`` gives the same rows in the same order).
+    """
+    qi, pj = pieces.tree.query(geoms[which])
+    frag = polygonal(shapely.intersection(geoms[which[qi]], pieces.geoms[pj]))
+    keep = shapely.area(frag) > 0
+    return which[qi[keep]], pieces.commune[pj[keep]], frag[keep]
+
+
 def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
-           nreg: int) -> np.ndarray:
+           nreg: int, *, fragments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+           ) -> np.ndarray:
     """Geometry of each allocation row ``(g, r)``: geometry ``g`` inside region ``r``.
 
     Region ``nreg`` is outside every region.  A geometry with one row is itself.
+    ``fragments`` are :func:`_fragments` of the geometries with several rows,
+    when already cut.
     """
     out = np.empty(len(g), dtype=object)
     counts = np.bincount(g, minlength=len(geoms))
@@ -318,12 +337,8 @@ def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
     multi = np.flatnonzero(~single)
     if not len(multi):
         return out
-    mg = np.unique(g[multi])
-    qi, pj = pieces.tree.query(geoms[mg])
-    gg, rr = mg[qi], pieces.commune[pj]
-    inter = polygonal(shapely.intersection(geoms[gg], pieces.geoms[pj]))
-    keep = shapely.area(inter) > 0
-    gg, rr, inter = gg[keep], rr[keep], inter[keep]
+    gg, rr, inter = fragments if fragments is not None else _fragments(
+        geoms, pieces, np.unique(g[multi]))
     key = gg.astype(np.int64) * (nreg + 1) + rr
     order = np.argsort(key, kind="stable")
     ks = key[order]
@@ -375,6 +390,18 @@ def _commune_rows(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarr
         ctx["commune_rows"] = _allocate(ctx["geoms"], ctx["cgeoms"], ctx["cpieces"],
                                         ctx["threads"])
     return ctx["commune_rows"]
+
+
+def _commune_fragments(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_fragments` of the prepared zones in several communes (by
+    :func:`_commune_rows`) cut at the commune pieces, once per context: the table
+    needs those that also cross a service border, the gaps all of them."""
+    if "commune_fragments" not in ctx:
+        g1 = _commune_rows(ctx)[0]
+        n1 = np.bincount(g1, minlength=len(ctx["geoms"]))
+        ctx["commune_fragments"] = _fragments(ctx["geoms"], ctx["cpieces"],
+                                              np.unique(g1[n1[g1] > 1]))
+    return ctx["commune_fragments"]
 
 
 def _allocate_classes(geoms: np.ndarray, ctx: dict[str, Any]
@@ -579,12 +606,9 @@ def _coverage_table(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
     if rc.any():
         # cut at the commune pieces (no union needed: the fragments are disjoint), and
         # give the part outside every commune what the fragments leave of each class
-        cpieces = ctx["cpieces"]
-        mg = np.unique(g1[rc])
-        qi, pj = cpieces.tree.query(geoms[mg])
-        frag = polygonal(shapely.intersection(geoms[mg[qi]], cpieces.geoms[pj]))
-        keep = shapely.area(frag) > 0
-        fg, fc, frag = mg[qi[keep]], cpieces.commune[pj[keep]], frag[keep]
+        fg, fc, frag = _commune_fragments(ctx)
+        crossing = np.isin(fg, g1[rc])
+        fg, fc, frag = fg[crossing], fc[crossing], frag[crossing]
         p3, k3, a3, _ = _allocate_classes(frag, ctx)
         rows_g.append(fg[p3])
         rows_c.append(fc[p3])
@@ -640,7 +664,7 @@ def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
     geoms, cgeoms = ctx["geoms"], ctx["cgeoms"]
     nc = len(cgeoms)
     g1, c1, _ = _commune_rows(ctx)
-    parts = _parts(geoms, ctx["cpieces"], g1, c1, nc)
+    parts = _parts(geoms, ctx["cpieces"], g1, c1, nc, fragments=_commune_fragments(ctx))
     keep = shapely.area(parts) > 0
     g1, c1, parts = g1[keep], c1[keep], parts[keep]
     p, k, _, cut = _allocate_classes(parts, ctx)

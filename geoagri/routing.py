@@ -367,7 +367,8 @@ def _graph(surface: _Surface) -> csr_matrix:
     stored = np.isfinite(weight)
     step = np.array([dr * ncol + dc for dr, dc in _MOVES], dtype=np.int32)
     indices = (np.arange(n, dtype=np.int32)[:, None] + step)[stored]
-    data = np.maximum(weight[stored], 1e-9)
+    data = weight[stored]
+    np.maximum(data, 1e-9, out=data)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(stored.sum(axis=1), out=indptr[1:])
     out = csr_matrix((data, indices, indptr), shape=(n, n))
