@@ -255,6 +255,24 @@ def test_overlapping_zones_counted_once_per_group():
     assert u.area == pytest.approx(shapely.area(g.geometry.array).sum())  # disjoint
 
 
+def test_trim_clusters_of_several_sizes_interleaved():
+    # _trim works on every overlap cluster at once, one member of each per step: here
+    # a chain of three rice zones (each 10 × 10 m, shifted by 5 m), a copy of a fourth
+    # (trimmed to nothing), and a lotus zone over the first (another group, untouched),
+    # with the clusters' rows interleaved.  The overlap goes to the earlier row.
+    from geoagri.coverage import _trim
+
+    geoms = np.array([box(0, 0, 10, 10), box(100, 0, 110, 10), box(5, 0, 15, 10),
+                      box(0, 0, 10, 10), box(100, 0, 110, 10), box(10, 0, 20, 10),
+                      box(2, 2, 4, 4)], dtype=object)
+    codes = np.array([0, 0, 0, 1, 0, 0, 0])  # 1: lotus
+    out = _trim(geoms, codes)
+    assert shapely.area(out).tolist() == pytest.approx([100.0, 100.0, 50.0, 100.0, 0.0, 50.0,
+                                                        0.0])
+    assert out[2].equals(box(10, 0, 15, 10)) and out[5].equals(box(15, 0, 20, 10))
+    assert out[3] is geoms[3] and geoms[2].equals(box(5, 0, 15, 10))  # inputs kept
+
+
 def test_gaps_columns_crs_and_missing_kinds():
     zones = zone_2x1().assign(commune_id="X9").to_crs("EPSG:4326")
     kw = dict(communes=one_commune(), pumps=pump_at((X + 1000, Y + 500)), pump_radius_m=R,
