@@ -326,6 +326,11 @@ def _check_factors(factor: np.ndarray) -> np.ndarray:
 _MOVES = ((0, 1), (1, -1), (1, 0), (1, 1), (-1, -1), (-1, 0), (-1, 1), (0, -1))
 
 
+def _moving(step: int, size: int) -> slice:
+    """The cells along one axis that a move of ``step`` (-1, 0, 1) keeps on the grid."""
+    return slice(0, size - 1) if step > 0 else slice(1, size) if step < 0 else slice(None)
+
+
 def _graph(surface: _Surface) -> csr_matrix:
     """The 8-neighbour graph of the passable cells, for a directed Dijkstra.
 
@@ -342,35 +347,40 @@ def _graph(surface: _Surface) -> csr_matrix:
     ``step_m × (factor_a + factor_b) / 2`` (at least 1e-9: an explicit 0 would be
     ambiguous to csgraph), a move that leaves the grid or touches an impassable
     cell is not stored, and a cell's neighbour in direction (dr, dc) is the cell
-    ``dr × ncol + dc`` further on, so no sorting is needed.
+    ``dr × ncol + dc`` further on, so no sorting is needed.  Each kind of move is
+    written into its place in the rows directly (no array of 8 moves per cell:
+    on a province's 800,000 cells such temporaries cost more in the kernel's
+    page handling than the arithmetic).
     """
     f = surface.factor
     nrow, ncol = f.shape
     n = nrow * ncol
     diagonal = math.hypot(surface.dx, surface.dy)
-    # weight of each move from the upper (or left) cell of a pair, in the same
-    # arithmetic for both directions of the pair
+    # weight of each move from the upper (or left) cell of a pair, the same number
+    # for both directions of the pair
     east = surface.dx * (f[:, :-1] + f[:, 1:]) / 2
     south = surface.dy * (f[:-1, :] + f[1:, :]) / 2
     south_east = diagonal * (f[:-1, :-1] + f[1:, 1:]) / 2
     south_west = diagonal * (f[:-1, 1:] + f[1:, :-1]) / 2
-    weight = np.full((nrow, ncol, len(_MOVES)), np.nan)  # nan: no move
-    weight[:, :-1, 0] = east
-    weight[:-1, 1:, 1] = south_west
-    weight[:-1, :, 2] = south
-    weight[:-1, :-1, 3] = south_east
-    weight[1:, 1:, 4] = south_east
-    weight[1:, :, 5] = south
-    weight[1:, :-1, 6] = south_west
-    weight[:, 1:, 7] = east
-    weight = weight.reshape(n, len(_MOVES))
-    stored = np.isfinite(weight)
-    step = np.array([dr * ncol + dc for dr, dc in _MOVES], dtype=np.int32)
-    indices = (np.arange(n, dtype=np.int32)[:, None] + step)[stored]
-    data = weight[stored]
-    np.maximum(data, 1e-9, out=data)
+    weights = (east, south_west, south, south_east, south_east, south, south_west, east)
+    # the cells that have each move: all but the last row/column it would leave by
+    regions = [(_moving(dr, nrow), _moving(dc, ncol)) for dr, dc in _MOVES]
+    passable = [np.isfinite(w) for w in weights]
+    count = np.zeros((nrow, ncol), dtype=np.int64)
+    for ok, region in zip(passable, regions, strict=True):
+        count[region] += ok
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(stored.sum(axis=1), out=indptr[1:])
+    np.cumsum(count.ravel(), out=indptr[1:])
+    data = np.empty(int(indptr[-1]))
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    free = indptr[:-1].reshape(nrow, ncol).copy()  # next place in each cell's row
+    cell = np.arange(n, dtype=np.int32).reshape(nrow, ncol)
+    for (dr, dc), w, ok, region in zip(_MOVES, weights, passable, regions, strict=True):
+        at = free[region][ok]
+        data[at] = w[ok]
+        indices[at] = cell[region][ok] + np.int32(dr * ncol + dc)
+        free[region] += ok
+    np.maximum(data, 1e-9, out=data)
     out = csr_matrix((data, indices, indptr), shape=(n, n))
     out.has_sorted_indices = False
     return out
