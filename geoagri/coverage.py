@@ -86,6 +86,7 @@ from geoagri._engine.pieces import (
     overlap_clusters,
 )
 from geoagri._engine.threads import n_threads
+from geoagri._engine.union import union_clusters
 from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs, require_layer
@@ -296,20 +297,43 @@ def _trim(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarr
     order = idx[np.lexsort((idx, labels[idx]))]
     lab = labels[order]
     starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        acc = geoms[order[s]]
-        for k in order[s + 1:e]:
-            out[k] = shapely.difference(geoms[k], acc)
-            acc = shapely.union(acc, geoms[k])
+    size = np.diff(np.r_[starts, len(order)])  # two zones or more
+    # All clusters in step: the j-th zone of each (those that have one) loses what the
+    # zones before it cover, then joins them unless it is its cluster's last.  Two
+    # vectorised calls a step, not two per zone: a thread beside that holds the GIL
+    # would make each call wait its turn.
+    acc = geoms[order[starts]]
+    for j in range(1, int(size.max())):
+        live = np.flatnonzero(size > j)
+        k = order[starts[live] + j]
+        out[k] = shapely.difference(geoms[k], acc[live])
+        more = size[live] > j + 1
+        acc[live[more]] = shapely.union(acc[live[more]], geoms[k[more]])
     return polygonal(out)
 
 
+def _fragments(geoms: np.ndarray, pieces: Pieces, which: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of geometries ``which`` (sorted positions) in the pieces they meet.
+
+    ``(geometry, region, fragment)`` for each fragment with area, by geometry
+    and then the pieces' tree order (which does not depend on the other
+    geometries asked: a subset of ``which`` gives the same rows in the same order).
+    """
+    qi, pj = pieces.tree.query(geoms[which])
+    frag = polygonal(shapely.intersection(geoms[which[qi]], pieces.geoms[pj]))
+    keep = shapely.area(frag) > 0
+    return which[qi[keep]], pieces.commune[pj[keep]], frag[keep]
+
+
 def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
-           nreg: int) -> np.ndarray:
+           nreg: int, *, fragments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+           threads: int = 1) -> np.ndarray:
     """Geometry of each allocation row ``(g, r)``: geometry ``g`` inside region ``r``.
 
     Region ``nreg`` is outside every region.  A geometry with one row is itself.
+    ``fragments`` are :func:`_fragments` of the geometries with several rows,
+    when already cut.
     """
     out = np.empty(len(g), dtype=object)
     counts = np.bincount(g, minlength=len(geoms))
@@ -318,29 +342,36 @@ def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
     multi = np.flatnonzero(~single)
     if not len(multi):
         return out
-    mg = np.unique(g[multi])
-    qi, pj = pieces.tree.query(geoms[mg])
-    gg, rr = mg[qi], pieces.commune[pj]
-    inter = polygonal(shapely.intersection(geoms[gg], pieces.geoms[pj]))
-    keep = shapely.area(inter) > 0
-    gg, rr, inter = gg[keep], rr[keep], inter[keep]
+    gg, rr, inter = fragments if fragments is not None else _fragments(
+        geoms, pieces, np.unique(g[multi]))
+    # the fragments of one geometry in one region are unioned (one vectorised call per
+    # number of fragments: a call per row would wait for the GIL each time a thread
+    # beside holds it); a single fragment is the part itself
     key = gg.astype(np.int64) * (nreg + 1) + rr
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.zeros(0, int)
-    ends = np.r_[starts[1:], len(ks)]
-    unions: dict[int, Any] = {}
-    inside: dict[int, list[Any]] = {}
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        u = inter[order[s]] if e - s == 1 else shapely.union_all(inter[order[s:e]])
-        unions[int(ks[s])] = u
-        inside.setdefault(int(ks[s]) // (nreg + 1), []).append(u)
-    for row in multi.tolist():
-        gi, ri = int(g[row]), int(r[row])
-        if ri < nreg:
-            out[row] = unions.get(gi * (nreg + 1) + ri, _NO_POLYGON)
-        else:
-            out[row] = shapely.difference(geoms[gi], shapely.union_all(inside.get(gi, [])))
+    keys, first, size = np.unique(key, return_index=True, return_counts=True)
+    unions = inter[first]
+    several = size > 1
+    if several.any():
+        which = np.searchsorted(keys, key)
+        _, unions[several] = union_clusters(inter, np.where(several[which], which, -1),
+                                            threads=threads)
+    rows_key = g[multi].astype(np.int64) * (nreg + 1) + r[multi]
+    inside = r[multi] < nreg
+    at = np.minimum(np.searchsorted(keys, rows_key[inside]), max(len(keys) - 1, 0))
+    found = keys[at] == rows_key[inside] if len(keys) else np.zeros(int(inside.sum()), bool)
+    part = np.full(int(inside.sum()), _NO_POLYGON, dtype=object)
+    part[found] = unions[at[found]]
+    out[multi[inside]] = part
+    if not inside.all():
+        # outside every region: the geometry less the union of its parts inside
+        rest = multi[~inside]
+        owner = keys // (nreg + 1)
+        label = np.where(np.isin(owner, g[rest]), owner, -1)
+        around = np.full(len(geoms), shapely.union_all([]), dtype=object)
+        if (label >= 0).any():
+            member, merged = union_clusters(unions, label, threads=threads)
+            around[owner[member]] = merged
+        out[rest] = shapely.difference(geoms[g[rest]], around[g[rest]])
     return polygonal(out)
 
 
@@ -375,6 +406,18 @@ def _commune_rows(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarr
         ctx["commune_rows"] = _allocate(ctx["geoms"], ctx["cgeoms"], ctx["cpieces"],
                                         ctx["threads"])
     return ctx["commune_rows"]
+
+
+def _commune_fragments(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_fragments` of the prepared zones in several communes (by
+    :func:`_commune_rows`) cut at the commune pieces, once per context: the table
+    needs those that also cross a service border, the gaps all of them."""
+    if "commune_fragments" not in ctx:
+        g1 = _commune_rows(ctx)[0]
+        n1 = np.bincount(g1, minlength=len(ctx["geoms"]))
+        ctx["commune_fragments"] = _fragments(ctx["geoms"], ctx["cpieces"],
+                                              np.unique(g1[n1[g1] > 1]))
+    return ctx["commune_fragments"]
 
 
 def _allocate_classes(geoms: np.ndarray, ctx: dict[str, Any]
@@ -579,12 +622,9 @@ def _coverage_table(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
     if rc.any():
         # cut at the commune pieces (no union needed: the fragments are disjoint), and
         # give the part outside every commune what the fragments leave of each class
-        cpieces = ctx["cpieces"]
-        mg = np.unique(g1[rc])
-        qi, pj = cpieces.tree.query(geoms[mg])
-        frag = polygonal(shapely.intersection(geoms[mg[qi]], cpieces.geoms[pj]))
-        keep = shapely.area(frag) > 0
-        fg, fc, frag = mg[qi[keep]], cpieces.commune[pj[keep]], frag[keep]
+        fg, fc, frag = _commune_fragments(ctx)
+        crossing = np.isin(fg, g1[rc])
+        fg, fc, frag = fg[crossing], fc[crossing], frag[crossing]
         p3, k3, a3, _ = _allocate_classes(frag, ctx)
         rows_g.append(fg[p3])
         rows_c.append(fc[p3])
@@ -640,7 +680,8 @@ def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
     geoms, cgeoms = ctx["geoms"], ctx["cgeoms"]
     nc = len(cgeoms)
     g1, c1, _ = _commune_rows(ctx)
-    parts = _parts(geoms, ctx["cpieces"], g1, c1, nc)
+    parts = _parts(geoms, ctx["cpieces"], g1, c1, nc, fragments=_commune_fragments(ctx),
+                   threads=ctx["threads"])
     keep = shapely.area(parts) > 0
     g1, c1, parts = g1[keep], c1[keep], parts[keep]
     p, k, _, cut = _allocate_classes(parts, ctx)
@@ -651,7 +692,7 @@ def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
         # region index within the used regions (outside → len(used))
         pos = np.full(4, len(used))
         pos[used] = np.arange(len(used))
-        pieces_geom = _parts(parts, pieces, p, pos[k], len(used))
+        pieces_geom = _parts(parts, pieces, p, pos[k], len(used), threads=ctx["threads"])
     gap = (k > 0) & (shapely.area(pieces_geom) > 0)
     p, k, pieces_geom = p[gap], k[gap], pieces_geom[gap]
     zrow = ctx["zi"][g1[p]]

@@ -319,52 +319,69 @@ def _check_factors(factor: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
+#: The 8 moves out of a cell, (row step, column step), in the order a row of the
+#: search graph stores them: first the 4 stored once per pair of cells by an
+#: undirected graph (east, south-west, south, south-east: increasing column), then
+#: those same moves reversed (north-west, north, north-east, west: increasing column).
+_MOVES = ((0, 1), (1, -1), (1, 0), (1, 1), (-1, -1), (-1, 0), (-1, 1), (0, -1))
+
+
+def _moving(step: int, size: int) -> slice:
+    """The cells along one axis that a move of ``step`` (-1, 0, 1) keeps on the grid."""
+    return slice(0, size - 1) if step > 0 else slice(1, size) if step < 0 else slice(None)
+
+
 def _graph(surface: _Surface) -> csr_matrix:
-    """Undirected 8-neighbour graph of the passable cells (4 directions stored)."""
+    """The 8-neighbour graph of the passable cells, for a directed Dijkstra.
+
+    Each row holds a cell's moves in the order of :data:`_MOVES`: those an
+    undirected graph stores (east, south-west, south, south-east, each pair of
+    neighbours once, rows sorted by column), then its reversed ones (north-west,
+    north, north-east, west), as ``dijkstra(g, directed=False)`` scans a cell's
+    row of ``g`` and then its row of ``g.T``.  So ``dijkstra(_graph(s),
+    directed=True)`` scans the same edges in the same order as scipy's undirected
+    search on the undirected graph and finds the same distances, and the same
+    predecessors where paths tie, without transposing a graph on every search.
+
+    The matrix is built from the grid's regular structure: a move's weight is
+    ``step_m × (factor_a + factor_b) / 2`` (at least 1e-9: an explicit 0 would be
+    ambiguous to csgraph), a move that leaves the grid or touches an impassable
+    cell is not stored, and a cell's neighbour in direction (dr, dc) is the cell
+    ``dr × ncol + dc`` further on, so no sorting is needed.  Each kind of move is
+    written into its place in the rows directly (no array of 8 moves per cell:
+    on a province's 800,000 cells such temporaries cost more in the kernel's
+    page handling than the arithmetic).
+    """
     f = surface.factor
     nrow, ncol = f.shape
-    index = np.arange(nrow * ncol).reshape(nrow, ncol)
-    dx, dy = surface.dx, surface.dy
-    rows, cols, data = [], [], []
-    for dr, dc, step in ((0, 1, dx), (1, 0, dy), (1, 1, math.hypot(dx, dy)),
-                         (1, -1, math.hypot(dx, dy))):
-        a = (slice(0, nrow - dr), slice(max(0, -dc), ncol - max(0, dc)))
-        b = (slice(dr, nrow), slice(max(0, dc), ncol - max(0, -dc)))
-        w = step * (f[a] + f[b]) / 2
-        ok = np.isfinite(w)
-        rows.append(index[a][ok])
-        cols.append(index[b][ok])
-        data.append(np.maximum(w[ok], 1e-9))  # explicit 0 would be ambiguous to csgraph
     n = nrow * ncol
-    return csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(n, n))
-
-
-def _both_ways(graph: csr_matrix) -> csr_matrix:
-    """The graph with each row's edges followed by its reversed ones, for a directed search.
-
-    ``dijkstra(g, directed=False)`` transposes ``g`` on every call and scans, for
-    each node, its row of ``g`` and then its row of ``g.T``.  This matrix holds
-    those two rows one after the other (the order kept, not sorted), so that
-    ``dijkstra(_both_ways(g), directed=True)`` scans the same edges in the same
-    order, and finds the same distances and the same predecessors where paths
-    tie, with the transpose made once.
-    """
-    g = graph.tocsr()
-    t = g.T.tocsr()
-    n = g.shape[0]
-    own, rev = np.diff(g.indptr), np.diff(t.indptr)
+    diagonal = math.hypot(surface.dx, surface.dy)
+    # weight of each move from the upper (or left) cell of a pair, the same number
+    # for both directions of the pair
+    east = surface.dx * (f[:, :-1] + f[:, 1:]) / 2
+    south = surface.dy * (f[:-1, :] + f[1:, :]) / 2
+    south_east = diagonal * (f[:-1, :-1] + f[1:, 1:]) / 2
+    south_west = diagonal * (f[:-1, 1:] + f[1:, :-1]) / 2
+    weights = (east, south_west, south, south_east, south_east, south, south_west, east)
+    # the cells that have each move: all but the last row/column it would leave by
+    regions = [(_moving(dr, nrow), _moving(dc, ncol)) for dr, dc in _MOVES]
+    passable = [np.isfinite(w) for w in weights]
+    count = np.zeros((nrow, ncol), dtype=np.int64)
+    for ok, region in zip(passable, regions, strict=True):
+        count[region] += ok
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(own + rev, out=indptr[1:])
-    # position of each stored edge in the combined rows
-    pos_own = np.repeat(indptr[:-1], own) + (np.arange(g.nnz) - np.repeat(g.indptr[:-1], own))
-    pos_rev = (np.repeat(indptr[:-1] + own, rev)
-               + (np.arange(t.nnz) - np.repeat(t.indptr[:-1], rev)))
-    indices = np.empty(g.nnz + t.nnz, dtype=g.indices.dtype)
-    data = np.empty(g.nnz + t.nnz, dtype=np.float64)
-    indices[pos_own], data[pos_own] = g.indices, g.data
-    indices[pos_rev], data[pos_rev] = t.indices, t.data
-    out = csr_matrix((data, indices, indptr), shape=g.shape)
+    np.cumsum(count.ravel(), out=indptr[1:])
+    data = np.empty(int(indptr[-1]))
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    free = indptr[:-1].reshape(nrow, ncol).copy()  # next place in each cell's row
+    cell = np.arange(n, dtype=np.int32).reshape(nrow, ncol)
+    for (dr, dc), w, ok, region in zip(_MOVES, weights, passable, regions, strict=True):
+        at = free[region][ok]
+        data[at] = w[ok]
+        indices[at] = cell[region][ok] + np.int32(dr * ncol + dc)
+        free[region] += ok
+    np.maximum(data, 1e-9, out=data)
+    out = csr_matrix((data, indices, indptr), shape=(n, n))
     out.has_sorted_indices = False
     return out
 
@@ -612,7 +629,7 @@ def route_power_lines(
 
     row, col, inside = surface.cells(xy[:, 0], xy[:, 1])
     cell = np.where(inside, row * surface.shape[1] + col, -1)
-    graph = _both_ways(_graph(surface))
+    graph = _graph(surface)
     dist, pred, _ = dijkstra(graph, directed=True, indices=sources, min_only=True,
                           return_predecessors=True)
     _check_reachable(ids, cell, dist, surface)

@@ -95,6 +95,7 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
+from geoagri._engine.union import union_clusters
 from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
 from geoagri.crs import metric_crs, require_layer
@@ -958,13 +959,15 @@ def _cells_metric(geoms: np.ndarray, cell_m: float
     new = np.ones(ix.size, dtype=bool)
     new[1:] = (ix[1:] != ix[:-1]) | (iy[1:] != iy[:-1])
     starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], ix.size)
-    multi = np.flatnonzero(ends - starts > 1)
+    size = np.diff(np.append(starts, ix.size))
+    multi = np.flatnonzero(size > 1)
     out = pieces[starts]
-    for g in multi:
-        out[g] = shapely.union_all(pieces[starts[g]:ends[g]])
     out_area = area[starts].copy()
     if multi.size:
+        # one vectorised union per number of pieces (not one call per cell: a thread
+        # beside that holds the GIL would make each call wait its turn)
+        cell = np.cumsum(new) - 1
+        _, out[multi] = union_clusters(pieces, np.where(size[cell] > 1, cell, -1))
         out_area[multi] = shapely.area(out[multi])
     return out, out_area / _SQM_PER_HA, ix[starts], iy[starts]
 

@@ -255,6 +255,24 @@ def test_overlapping_zones_counted_once_per_group():
     assert u.area == pytest.approx(shapely.area(g.geometry.array).sum())  # disjoint
 
 
+def test_trim_clusters_of_several_sizes_interleaved():
+    # _trim works on every overlap cluster at once, one member of each per step: here
+    # a chain of three rice zones (each 10 × 10 m, shifted by 5 m), a copy of a fourth
+    # (trimmed to nothing), and a lotus zone over the first (another group, untouched),
+    # with the clusters' rows interleaved.  The overlap goes to the earlier row.
+    from geoagri.coverage import _trim
+
+    geoms = np.array([box(0, 0, 10, 10), box(100, 0, 110, 10), box(5, 0, 15, 10),
+                      box(0, 0, 10, 10), box(100, 0, 110, 10), box(10, 0, 20, 10),
+                      box(2, 2, 4, 4)], dtype=object)
+    codes = np.array([0, 0, 0, 1, 0, 0, 0])  # 1: lotus
+    out = _trim(geoms, codes)
+    assert shapely.area(out).tolist() == pytest.approx([100.0, 100.0, 50.0, 100.0, 0.0, 50.0,
+                                                        0.0])
+    assert out[2].equals(box(10, 0, 15, 10)) and out[5].equals(box(15, 0, 20, 10))
+    assert out[3] is geoms[3] and geoms[2].equals(box(5, 0, 15, 10))  # inputs kept
+
+
 def test_gaps_columns_crs_and_missing_kinds():
     zones = zone_2x1().assign(commune_id="X9").to_crs("EPSG:4326")
     kw = dict(communes=one_commune(), pumps=pump_at((X + 1000, Y + 500)), pump_radius_m=R,
@@ -401,6 +419,36 @@ def test_threads_and_piece_size_do_not_change_results():
     a = coverage(zones, **kw, threads=1, max_vertices=16)
     b = coverage(zones, **kw, threads=2, max_vertices=256)
     pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-6)
+
+
+def test_one_preparation_gives_the_table_and_the_gaps_of_two():
+    # service_coverage cuts the zones lying in several communes at the commune pieces
+    # once, for the table (only the zones that also cross a service border) and for
+    # the gaps (all of them); coverage() and gaps() each cut what they need alone.
+    # Power serves y < Y + 200 (a 200 m reach from the line along y = Y).  z1 lies
+    # in A and B and in the power strip only; z2 in A and B and across the strip's
+    # edge; z3 in B and outside every commune, unserved: 1 ha in each part.
+    from geoagri.coverage import service_coverage
+
+    zones = gdf({"zone_id": ["z1", "z2", "z3"], "crop": ["rice"] * 3},
+                [box(X + 900, Y, X + 1100, Y + 100), box(X + 900, Y + 100, X + 1100, Y + 400),
+                 box(X + 1900, Y + 500, X + 2100, Y + 600)])
+    kw = dict(communes=two_communes(), power=bottom_line(), power_reach_m=200, by="crop")
+    both = service_coverage(zones, **kw)
+    t = both.coverage
+    assert t["commune_id"].astype(object).fillna("-").tolist() == ["A", "B", "-"]
+    assert t["area_ha"].tolist() == pytest.approx([4.0, 5.0, 1.0])
+    assert t["power_ha"].tolist() == pytest.approx([2.0, 2.0, 0.0])
+    assert t["neither_ha"].tolist() == pytest.approx([2.0, 3.0, 1.0])
+    g = both.gaps.assign(commune_id=both.gaps["commune_id"].astype(object).fillna("-"))
+    assert g.groupby(["commune_id", "missing"])["area_ha"].sum().to_dict() == pytest.approx(
+        {("A", "both"): 2.0, ("A", "pump"): 2.0, ("B", "both"): 3.0, ("B", "pump"): 2.0,
+         ("-", "both"): 1.0})
+    pd.testing.assert_frame_equal(t, coverage(zones, **kw), check_exact=True)
+    want = gaps(zones, **kw)
+    pd.testing.assert_frame_equal(both.gaps.drop(columns="geometry"),
+                                  want.drop(columns="geometry"), check_exact=True)
+    assert both.gaps.geometry.to_wkb().tolist() == want.geometry.to_wkb().tolist()
 
 
 # --------------------------------------------------------------------------
