@@ -8,13 +8,13 @@ Run by hand, never by the test suite::
     python benchmarks/bench_run.py --plan province --read-only   # read_layer vs area_by_zone
 
 Each run is one fresh Python process doing what the command does, in the same
-order (``geoagri.cli``'s own code: :func:`geoagri.plan.read_plan` or
-:func:`geoagri.datasets.demo`, then ``_compute_and_render``: the layers export
-started, :func:`geoagri.results.compute`, the renderers of ``_render_results``),
-with a clock read at every step the command
-announces (``compute``'s ``on_step`` and the renderers' progress steps).  A
-phase runs from one announced step to the next, so "report.xlsx" includes the
-tables written beside it and "infrastructure tables" the feature accounting.
+order (``geoagri.cli``'s own code, under its ``_batch_collector``:
+:func:`geoagri.plan.read_plan` or :func:`geoagri.datasets.demo`, then
+``_compute_and_render``: the layers export started,
+:func:`geoagri.results.compute`, the renderers of ``_render_results``), with a
+clock read at every step the command announces (``compute``'s ``on_step`` and
+the renderers' progress steps).  A phase runs from one announced step to the
+next, so "report.xlsx" includes the tables written beside it.
 Per phase it prints the wall time, the process's CPU time (``time.process_time``,
 all threads: less sensitive than wall time to other work on a shared machine)
 and the 1-minute load average.  The infrastructure scenario runs on a thread of
@@ -96,26 +96,28 @@ def _child_run(plan_arg: str, out: Path) -> dict:
     clock = Clock()
     import warnings
 
-    from geoagri.cli import _compute_and_render
+    from geoagri.cli import _batch_collector, _compute_and_render
     from geoagri.outputs import OutputSet
 
     warnings.simplefilter("ignore")
-    clock("read + validate")
-    if plan_arg == "demo":
-        from geoagri.datasets import demo
+    with _batch_collector():  # as geoagri.cli.main runs a command
+        clock("read + validate")
+        if plan_arg == "demo":
+            from geoagri.datasets import demo
 
-        plan = demo()
-    else:
-        from geoagri.plan import read_plan
+            plan = demo()
+        else:
+            from geoagri.plan import read_plan
 
-        plan = read_plan(plan_arg)
-    features = {n: len(g) for n, g in plan.layers.items()}
-    with OutputSet(out, command="bench_run", context=plan.context.describe()) as outputs:
-        results = _compute_and_render(outputs, plan, year=None, budget_vnd=None, language="en",
-                                      on_step=lambda s: clock(f"compute: {s}"),
-                                      step=lambda s: clock(f"write: {s}"))
-        clock("write: closing the output set")
-    clock("end")
+            plan = read_plan(plan_arg)
+        features = {n: len(g) for n, g in plan.layers.items()}
+        with OutputSet(out, command="bench_run", context=plan.context.describe()) as outputs:
+            results = _compute_and_render(outputs, plan, year=None, budget_vnd=None,
+                                          language="en",
+                                          on_step=lambda s: clock(f"compute: {s}"),
+                                          step=lambda s: clock(f"write: {s}"))
+            clock("write: closing the output set")
+        clock("end")
     return {"phases": clock.phases, "peak_rss": peak_rss(), "features": features,
             "background": outputs.seconds,
             "failed": {k: v.message for k, v in results.failed.items()},

@@ -177,3 +177,15 @@ def test_indicators_command_gives_the_documents_figures_at_three_levels(tmp_path
         "Diện tích lúa ứng dụng công nghệ cao"
     models = t[(t["indicator"] == "models") & (t["level"] == "district")]
     assert models.set_index("period").loc["HT 2024", "value"] == 12.0
+
+
+def test_a_command_runs_the_collector_less_often_and_restores_it():
+    import gc
+
+    from geoagri.cli import _batch_collector
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), _batch_collector():
+        assert gc.get_threshold() == (50_000, 20, 20)
+        raise RuntimeError("a command that fails")
+    assert gc.get_threshold() == before
