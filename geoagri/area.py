@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoagri._dask_hook import ClusterRun, on_cluster
+from geoagri._dask_hook import ClusterRun, is_dask, on_cluster
 from geoagri._engine.pieces import REL_TOL, allocate, cut_once, overlap_pairs
 from geoagri._engine.threads import n_threads
 from geoagri._engine.union import (
@@ -222,7 +222,8 @@ def area_by_groupings(
     Parameters
     ----------
     zones, communes
-        As :func:`area_by_zone`.
+        As :func:`area_by_zone`, the zones in memory (a dask layer: call
+        :func:`area_by_zone` once per grouping).
     groupings : sequence
         One ``by`` (as :func:`area_by_zone`'s) a table.
     dissolve, level, crs, province, era, lineage, threads, max_vertices
@@ -232,6 +233,13 @@ def area_by_groupings(
     -------
     list of DataFrame
         One table a grouping, in their order, as :func:`area_by_zone`'s.
+
+    Raises
+    ------
+    OptionError
+        If the zones are a dask layer or the level is unknown.
+    SchemaError
+        As :func:`area_by_zone`.
 
     Examples
     --------
@@ -248,6 +256,9 @@ def area_by_groupings(
     >>> whole["area_ha"].tolist(), by_use["area_ha"].tolist()
     ([70.0], [50.0, 40.0])
     """
+    if is_dask(zones):
+        raise OptionError("area_by_groupings takes a layer in memory; for a dask layer call "
+                          "area_by_zone(zones, communes, by=..., client=...) once per grouping")
     if level == "village":
         return [_by_village(zones, communes, by=by, dissolve=dissolve, crs=crs,
                             province=province, era=era, threads=threads,

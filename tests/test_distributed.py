@@ -175,6 +175,14 @@ def test_area_by_zone_equals_in_memory(client, parcels, communes, dissolve):
     assert got["overlap_ha"].sum() > 1
 
 
+def test_several_groupings_of_a_dask_layer_are_refused_with_the_way_round(parcels, communes):
+    from geoagri.area import area_by_groupings
+    from geoagri.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"in memory; for a dask layer call area_by_zone"):
+        area_by_groupings(_dask(parcels), communes, [[], ["land_use"]])
+
+
 def test_area_by_zone_hook_district_level_and_default_client(client, parcels, communes):
     ddf = _dask(parcels, npartitions=2)
     ref = area_by_zone(parcels, communes, by=["crop"], level="district")
