@@ -79,6 +79,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geoagri._dask_hook import ClusterRun, is_dask, keyword_options, on_cluster
+from geoagri._engine.distinct import distinct
 from geoagri._engine.pieces import (
     Pieces,
     allocate,
@@ -244,7 +245,7 @@ def _pump_area(pumps: gpd.GeoDataFrame | None, target: Any, *, radius: float | s
             ha = pd.to_numeric(pumps.loc[serving, "served_area_ha"], errors="coerce")
             r = np.sqrt(ha.to_numpy(float)[owner] * 1e4 / math.pi)
             no = ~np.isfinite(r) | (r <= 0)
-            info["pumps_without_served_area"] = len(np.unique(owner[no]))
+            info["pumps_without_served_area"] = len(distinct(owner[no]))
             discs = shapely.buffer(pts[~no], r[~no], quad_segs=quad_segs)
         else:
             discs = shapely.buffer(pts, radius, quad_segs=quad_segs)
@@ -343,7 +344,7 @@ def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
     if not len(multi):
         return out
     gg, rr, inter = fragments if fragments is not None else _fragments(
-        geoms, pieces, np.unique(g[multi]))
+        geoms, pieces, distinct(g[multi]))
     # the fragments of one geometry in one region are unioned (one vectorised call per
     # number of fragments: a call per row would wait for the GIL each time a thread
     # beside holds it); a single fragment is the part itself
@@ -416,7 +417,7 @@ def _commune_fragments(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.
         g1 = _commune_rows(ctx)[0]
         n1 = np.bincount(g1, minlength=len(ctx["geoms"]))
         ctx["commune_fragments"] = _fragments(ctx["geoms"], ctx["cpieces"],
-                                              np.unique(g1[n1[g1] > 1]))
+                                              distinct(g1[n1[g1] > 1]))
     return ctx["commune_fragments"]
 
 

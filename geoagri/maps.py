@@ -88,6 +88,7 @@ from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geoagri import _labels, _styles
+from geoagri._engine.distinct import distinct
 from geoagri._engine.threads import n_threads
 from geoagri._generalize import dissolved_on_grid, grid_cell_m
 from geoagri._geojson import geometry_texts
@@ -754,7 +755,7 @@ def _grid_cells(geoms: np.ndarray, cell_m: float) -> tuple[np.ndarray, list[str]
     col, row = col.ravel(), row.ravel()
     cells = shapely.box(x0 + col * cell_m, y0 + row * cell_m,
                         x0 + (col + 1) * cell_m, y0 + (row + 1) * cell_m)
-    used = np.unique(shapely.STRtree(geoms).query(cells, predicate="intersects")[0])
+    used = distinct(shapely.STRtree(geoms).query(cells, predicate="intersects")[0])
     return cells[used], [f"{row[k] + 1}-{col[k] + 1}" for k in used]
 
 
