@@ -35,12 +35,16 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
 
 __all__ = ["write_layer"]
 
@@ -83,7 +87,7 @@ def _crs(frame: gpd.GeoDataFrame) -> str | None:
     return f"EPSG:{epsg}" if epsg else frame.crs.to_wkt("WKT1_GDAL")
 
 
-def _arrow_table(frame: gpd.GeoDataFrame, geometry_type: str) -> pa.Table | None:  # noqa: F821
+def _arrow_table(frame: gpd.GeoDataFrame, geometry_type: str) -> pa.Table | None:
     """The layer as an Arrow table (geometry as WKB), or None where this module does
     not cover it."""
     import pyarrow as pa
@@ -112,7 +116,7 @@ def _arrow_table(frame: gpd.GeoDataFrame, geometry_type: str) -> pa.Table | None
     return pa.table(columns)
 
 
-def _wkb_column(geoms: np.ndarray, types: np.ndarray, *, multi: bool) -> pa.Array:  # noqa: F821
+def _wkb_column(geoms: np.ndarray, types: np.ndarray, *, multi: bool) -> pa.Array:
     """The geometries' WKB (little-endian, as pyogrio writes it) as an Arrow binary array,
     built from one buffer of them all (a tenth of the cost of :func:`pyarrow.array` on
     a list of bytes); with ``multi``, single geometries as multi geometries of one part.

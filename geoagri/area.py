@@ -217,7 +217,8 @@ def area_by_groupings(
     the groupings, and a grouping whose columns include those of an earlier
     one takes its overlapping pairs from that one's (zones of one group of
     the finer grouping are of one group of the coarser): an indicator by
-    category and in all costs little more than one of them.
+    category and in all costs little more than one of them.  At the village level
+    each grouping is measured on its own.
 
     Parameters
     ----------
