@@ -30,6 +30,7 @@ import functools
 import gc
 import json
 import logging
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,8 @@ from geoagri import __version__
 from geoagri.errors import GeoagriError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
+
     from geoagri.outputs import OutputSet
     from geoagri.plan import Plan
     from geoagri.results import PlanResults
@@ -119,10 +122,27 @@ def _room_for_every_output(outputs: OutputSet, plan: Plan) -> bool:
     return shutil.disk_usage(outputs.staging).free >= 2 * size + 512 * 2**20
 
 
+def _read_and_start(path: str | Path) -> tuple[Plan, Future | None]:
+    """A plan read for ``geoagri run``, its infrastructure scenario started on the way.
+
+    The scenario needs only the plan's communes, zones, pumps and power: they are
+    read first, and the scenario starts on its own thread
+    (:func:`geoagri.results.start_infrastructure`, the run's budget and curve) while
+    the other layers (the parcels, most of the reading) are read.
+    """
+    from geoagri.plan import read_plan
+    from geoagri.results import INFRASTRUCTURE_KINDS, start_infrastructure
+
+    started: list[Future | None] = []
+    plan = read_plan(path, first=INFRASTRUCTURE_KINDS,
+                     then=lambda partial: started.append(start_infrastructure(partial)))
+    return plan, started[0] if started else None
+
+
 def _compute_and_render(outputs: OutputSet, plan: Plan, *, year: int | None,
                         budget_vnd: float | None, language: str,
-                        on_step: Callable[[str], None], step: Callable[[str], None]
-                        ) -> PlanResults:
+                        on_step: Callable[[str], None], step: Callable[[str], None],
+                        started: Future | None = None) -> PlanResults:
     """What ``geoagri run`` does: compute the plan's results and write every output.
 
     The layers need only the plan: where outputs can be written by processes of their
@@ -130,14 +150,16 @@ def _compute_and_render(outputs: OutputSet, plan: Plan, *, year: int | None,
     while the results are computed, and the computation's wait for its infrastructure
     scenario no longer leaves a core idle; and the maps are started before the report is
     written.  Else the layers are written with the other outputs, after the report.
-    ``on_step`` is told each step of the computation, ``step`` each output.
+    ``on_step`` is told each step of the computation, ``step`` each output;
+    ``started`` is the infrastructure scenario when it was started while the plan
+    was read (:func:`_read_and_start`).
     """
     from geoagri.results import compute
 
     roomy = outputs.processes > 0 and _room_for_every_output(outputs, plan)
     if roomy:
         outputs.start(_layers_output(plan, language=language))
-    results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=on_step)
+    results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=on_step, started=started)
     _render_results(outputs, results, language=language, step=step, layers=not roomy,
                     maps_first=roomy)
     return results
@@ -253,7 +275,7 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
 
 
 def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command: str,
-              budget_vnd: float | None = None) -> int:
+              budget_vnd: float | None = None, started: Future | None = None) -> int:
     """Compute a plan's results once and write every output as one set into ``out``."""
     from geoagri.outputs import OutputSet
     from geoagri.results import STEPS
@@ -262,7 +284,8 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     try:
         with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
             results = _compute_and_render(outputs, plan, year=year, budget_vnd=budget_vnd,
-                                          language=language, on_step=progress, step=progress)
+                                          language=language, on_step=progress, step=progress,
+                                          started=started)
     finally:
         progress.close()
     if results.report is not None:
@@ -339,12 +362,10 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from geoagri.plan import read_plan
-
-    plan = read_plan(args.plan)
+    plan, started = _read_and_start(args.plan)
     print(f"plan '{plan.name}': {len(plan.layers)} layers valid")
     return _run_plan(plan, Path(args.out), year=args.year, language=args.language,
-                     command=f"geoagri run {args.plan}")
+                     command=f"geoagri run {args.plan}", started=started)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -665,5 +686,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def console() -> None:
+    """The ``geoagri`` command: :func:`main`, then the process ends without a teardown.
+
+    A run leaves a province's layers and results in memory, and Python's exit
+    frees them one object at a time: 0.37 s of a 9 s ``geoagri run`` on a province.
+    Every output is written, closed and in place when :func:`main` returns (the
+    output set waits for its processes and threads), so the streams and the log
+    are flushed and the process exits at once with :func:`main`'s status.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to flush to
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

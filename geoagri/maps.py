@@ -89,7 +89,7 @@ from folium.template import Template
 
 from geoagri import _labels, _styles
 from geoagri._engine.distinct import distinct
-from geoagri._engine.threads import n_threads
+from geoagri._engine.threads import n_threads, prepared_copies
 from geoagri._generalize import dissolved_on_grid, grid_cell_m
 from geoagri._geojson import geometry_texts
 from geoagri._labels import format_number
@@ -765,12 +765,10 @@ def _cut(geoms: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     Returns ``(piece, geometry index, unit index)`` with one piece per
     geometry × unit it has area in; unit ``len(units)`` is outside every unit.
     A geometry wholly inside a unit is its own piece (no intersection).
-    The units are prepared in place.
     """
     n, nu = len(geoms), len(units)
     gi, ui = shapely.STRtree(units).query(geoms)
-    shapely.prepare(units)
-    inside = shapely.contains_properly(units[ui], geoms[gi])
+    inside = shapely.contains_properly(prepared_copies(units)[ui], geoms[gi])
     home = np.full(n, -1)
     home[gi[inside]] = ui[inside]
     whole = np.flatnonzero(home >= 0)

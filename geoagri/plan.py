@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -381,7 +381,8 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
     return errors
 
 
-def read_plan(path: str | Path) -> Plan:
+def read_plan(path: str | Path, *, first: Collection[str] = (),
+              then: Callable[[Plan], Any] | None = None) -> Plan:
     """Load a plan file and all its layers, validated.
 
     Parameters
@@ -389,6 +390,16 @@ def read_plan(path: str | Path) -> Plan:
     path : path
         The ``plan.toml`` (format in docs/plan.md).  Layer paths in it are
         relative to its folder.
+    first : collection of str, optional
+        Kinds of layer to read before the others (e.g.
+        :data:`geoagri.results.INFRASTRUCTURE_KINDS`).
+    then : callable, optional
+        Called, once those are read and valid, with a plan of those layers alone
+        (each validated on its own; the checks across layers, such as features far
+        outside every commune, wait for the whole plan): to start work that needs
+        only them while the others are read (:func:`geoagri.results.start_infrastructure`).
+        Not called when one of them fails.  The plan returned has every layer, in
+        the order of the file.
 
     Returns
     -------
@@ -406,33 +417,52 @@ def read_plan(path: str | Path) -> Plan:
     >>> plan = read_plan(demo_plan_path())
     >>> plan.era, plan.only("communes").crs.to_epsg()
     ('old', 9210)
+    >>> early = []
+    >>> plan = read_plan(demo_plan_path(), first=["communes"], then=early.append)
+    >>> list(early[0].layers), len(plan.layers) > 1
+    (['communes'], True)
     """
     path = Path(path)
     doc, sources = _parse(path)
     layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {}
     failed: dict[str, GeoagriError] = {}
-    for src in sources:
+    early = [s for s in sources if s.kind in first]
+    for src in early + [s for s in sources if s.kind not in first]:
         try:
             layers[src.name] = src.read()
         except GeoagriError as err:
             failed[src.name] = err
+        if then is not None and early and src is early[-1] and not failed:
+            try:
+                partial = _plan(path, doc, early, layers)
+            except GeoagriError:  # the whole plan reports it below
+                partial = None
+            if partial is not None:
+                then(partial)
     if not failed:
         failed.update(_far_outside(doc, sources, layers))
     if failed:
+        order = {s.name: i for i, s in enumerate(sources)}  # in the file's order
         detail = "\n".join(str(e) if isinstance(e, LayerError) else f"layer '{n}': {e}"
-                           for n, e in failed.items())
+                           for n, e in sorted(failed.items(), key=lambda f: order.get(f[0], 0)))
         raise PlanError(f"plan {path.name}: {len(failed)} of {len(sources)} layers have "
                         f"problems:\n{detail}")
+    plan = _plan(path, doc, sources, layers)
+    log.info("plan %s: %d layers read", plan.name, len(layers))
+    return plan
+
+
+def _plan(path: Path, doc: dict[str, Any], sources: list[LayerSource],
+          layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame]) -> Plan:
+    """The plan of a parsed file and its layers read (those of ``sources``, in their order)."""
     head = doc.get("plan", {})
-    plan = Plan(
-        name=head.get("name", path.stem), layers=layers,
+    return Plan(
+        name=head.get("name", path.stem), layers={s.name: layers[s.name] for s in sources},
         sources={s.name: s for s in sources}, root=path.parent.resolve(),
         province=head.get("province"), district=head.get("district"),
         era=head.get("era", "old"), metric_crs=head.get("metric_crs"),
         year=int(head["year"]) if "year" in head else None,
         settings=dict(doc.get("settings", {})), indicators=dict(doc.get("indicators", {})))
-    log.info("plan %s: %d layers read", plan.name, len(layers))
-    return plan
 
 
 def plan_from_layers(

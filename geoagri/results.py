@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -45,12 +46,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from geoagri.plan import Plan
     from geoagri.report import ReportData
 
-__all__ = ["PlanResults", "StepFailure", "compute", "reporting_year"]
+__all__ = ["INFRASTRUCTURE_KINDS", "PlanResults", "StepFailure", "compute", "reporting_year",
+           "start_infrastructure"]
 
 log = logging.getLogger("geoagri")
 
 #: The analyses :func:`compute` runs, in order.
 STEPS = ("linkage", "indicators", "accounting", "infrastructure", "report", "carry_to_2025")
+
+#: The kinds of layer the infrastructure scenario needs (and reads nothing else of a plan).
+INFRASTRUCTURE_KINDS = ("communes", "zones", "pumps", "power")
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,66 @@ def reporting_year(plan: Plan, year: int | None = None) -> int:
     return int(year)
 
 
+class _Scenario(Future):
+    """A future of the infrastructure scenario, with the settings it was started with."""
+
+    def __init__(self, settings: tuple[float | None, int]):
+        super().__init__()
+        self.settings = settings
+
+
+def start_infrastructure(plan: Plan, *, budget_vnd: float | None = None,
+                         curve_steps: int = 5) -> Future | None:
+    """Start a plan's infrastructure scenario on a thread of its own.
+
+    The scenario (:func:`geoagri.infrastructure.infrastructure`) reads only the
+    layers of :data:`INFRASTRUCTURE_KINDS`, so it can start as soon as they are
+    read, while the others still are (:func:`geoagri.plan.read_plan`'s ``first``),
+    and be handed to :func:`compute` as ``started``.  The thread is a daemon: a
+    command that stops on an error (a plan whose other layers fail to read) does not
+    wait for it.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan with at least the layers of :data:`INFRASTRUCTURE_KINDS`.
+    budget_vnd : float, optional
+        Budget of the scenario, VND (default: the plan's).
+    curve_steps : int, default 5
+        Points of the siting's ha-against-budget curve (0: none).
+
+    Returns
+    -------
+    concurrent.futures.Future or None
+        Its result is the :class:`~geoagri.infrastructure.InfrastructureResult`
+        (or the scenario's error); ``None`` when the plan lacks one of the kinds.
+
+    Examples
+    --------
+    >>> from geoagri.datasets import demo
+    >>> started = start_infrastructure(demo(), curve_steps=0)
+    >>> len(started.result().siting.sites) > 0
+    True
+    """
+    kinds = {plan.sources[n].kind for n in plan.layers}
+    if not set(INFRASTRUCTURE_KINDS) <= kinds:
+        return None
+    from geoagri.infrastructure import infrastructure
+
+    future = _Scenario((budget_vnd, curve_steps))
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(infrastructure(plan, curve_steps=curve_steps,
+                                                 budget_vnd=budget_vnd))
+            except Exception as err:  # handed to whoever waits for it
+                future.set_exception(err)
+
+    threading.Thread(target=run, name="geoagri-infrastructure", daemon=True).start()
+    return future
+
+
 def compute(
     plan: Plan,
     *,
@@ -227,6 +292,7 @@ def compute(
     budget_vnd: float | None = None,
     curve_steps: int = 5,
     on_step: Callable[[str], None] | None = None,
+    started: Future | None = None,
 ) -> PlanResults:
     """Run a plan's analyses once, in its context; a failing one does not stop the others.
 
@@ -242,6 +308,10 @@ def compute(
         Points of the siting's ha-against-budget curve (0: none).
     on_step : callable, optional
         Called with each step's name before it runs (progress display).
+    started : Future, optional
+        The infrastructure scenario already started by :func:`start_infrastructure`
+        with the same ``budget_vnd`` and ``curve_steps`` (e.g. while the plan's other
+        layers were read); else it is started here.
 
     Returns
     -------
@@ -251,6 +321,8 @@ def compute(
     ------
     PlanError
         If no reporting year is given or set in the plan.
+    ValueError
+        If ``started`` was started with another budget or number of curve steps.
     """
     year = reporting_year(plan, year)
     if plan.settings.get("carry_to_2025") and plan.era == "new":  # before any work
@@ -272,16 +344,13 @@ def compute(
     # The infrastructure scenario needs only the plan's layers: it runs on its own
     # thread while the linkage and the indicators are computed (its solver and its
     # geometry work release the GIL), and is waited for at its step.
-    kinds = {plan.sources[n].kind for n in plan.layers}
-    pending = None
-    if {"communes", "zones", "pumps", "power"} <= kinds:
-        from geoagri.infrastructure import infrastructure
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="geoagri-infrastructure")
-        pending = pool.submit(infrastructure, plan, curve_steps=curve_steps,
-                              budget_vnd=budget_vnd)
-        pool.shutdown(wait=False)
-    else:
+    if started is None:
+        started = start_infrastructure(plan, budget_vnd=budget_vnd, curve_steps=curve_steps)
+    elif getattr(started, "settings", None) != (budget_vnd, curve_steps):
+        raise ValueError("compute: the scenario was started with (budget_vnd, curve_steps) = "
+                         f"{getattr(started, 'settings', None)}, not "
+                         f"{(budget_vnd, curve_steps)}; start it with the same settings")
+    if started is None:
         skipped["infrastructure"] = "the plan needs communes, zones, pumps and power layers"
 
     from geoagri.indicators import plan_linkage
@@ -299,8 +368,8 @@ def compute(
     # the accounting needs only the layers: counted while the scenario is still running
     step("accounting", lambda: feature_accounting(
         plan.layers, {n: plan.sources[n].kind for n in plan.layers}, crs=plan.metric_crs))
-    if pending is not None:
-        step("infrastructure", pending.result)
+    if started is not None:
+        step("infrastructure", started.result)
     if "linkage" in found:
         from geoagri.report import build_report_data
 

@@ -16,7 +16,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from geoagri.cli import main
-from geoagri.errors import GeoagriWarning, LayerError
+from geoagri.errors import GeoagriWarning, LayerError, PlanError
 from geoagri.io import read_layer, write_layer
 from geoagri.io.legacy_encoding import encode_legacy
 from geoagri.plan import check_plan, read_plan
@@ -180,6 +180,31 @@ def test_read_plan_raises_what_check_names(tmp_path):
     plan = _plan(tmp_path, pumps=PUMPS + "TB10,planned,105.0230,-10.8700\n")
     with pytest.raises(Exception, match="TB10"):
         read_plan(plan)
+
+
+def test_work_started_on_the_layers_read_first_never_outlives_a_failing_plan(tmp_path):
+    # read_plan(first=..., then=...) hands the layers read first to `then` (geoagri run
+    # starts the infrastructure scenario on them), before the checks across layers
+    kinds = ("communes", "pumps")
+    for sub in ("ok", "far", "empty"):
+        (tmp_path / sub).mkdir()
+    early = []
+    plan = read_plan(_plan(tmp_path / "ok"), first=kinds, then=early.append)
+    assert list(early[0].layers) == ["communes", "pumps"]
+    assert list(plan.layers) == ["communes", "zones", "pumps"]  # the file's order
+    assert early[0].metric_crs == plan.metric_crs and early[0].year == plan.year == 2024
+    # a pump in the other hemisphere: each layer reads, the plan does not
+    early = []
+    far = _plan(tmp_path / "far", pumps=PUMPS + "TB10,planned,105.0230,-10.8700\n")
+    with pytest.raises(PlanError, match="TB10"):
+        read_plan(far, first=kinds, then=early.append)
+    assert len(early) == 1
+    # a layer read first that fails: `then` is not called at all
+    early = []
+    with pytest.raises(PlanError, match="layer 'communes'"):
+        read_plan(_plan(tmp_path / "empty", communes=_communes().iloc[:0]), first=kinds,
+                  then=early.append)
+    assert early == []
 
 
 # --------------------------------------------------------------------------- encodings

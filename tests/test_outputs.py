@@ -27,7 +27,7 @@ from geoagri.io import write_layer
 from geoagri.maps import format_area_ha, plan_map
 from geoagri.outputs import MANIFEST, OutputSet
 from geoagri.plan import read_plan
-from geoagri.results import compute
+from geoagri.results import INFRASTRUCTURE_KINDS, compute, start_infrastructure
 
 SCRIPT = Path(sys.executable).with_name("geoagri")
 
@@ -307,6 +307,24 @@ def test_a_failing_scenario_on_its_own_thread_stops_nothing_else():
     assert "below the cheapest site" in failure.message and "800,000,000 VND" in failure.message
     assert round(float(res.linkage["area_ha"].sum())) == 23865  # the demo's linkage area
     assert res.indicators is not None and res.report is not None
+
+
+def test_the_scenario_started_while_the_plan_is_read_is_the_one_computed():
+    # geoagri run starts the scenario once the communes, zones, pumps and power are read
+    # (on a plan of those layers alone), and compute() takes it as `started`
+    early = []
+    plan = read_plan(demo_plan_path(), first=INFRASTRUCTURE_KINDS, then=early.append)
+    assert sorted(early[0].sources[n].kind for n in early[0].layers) == sorted(
+        INFRASTRUCTURE_KINDS) and len(plan.layers) > len(early[0].layers)
+    started = start_infrastructure(early[0], budget_vnd=6e9, curve_steps=0)
+    res = compute(plan, budget_vnd=6e9, curve_steps=0, started=started)
+    assert res.infrastructure is started.result() and not res.failed
+    alone = compute(plan, budget_vnd=6e9, curve_steps=0).infrastructure
+    pd.testing.assert_frame_equal(res.infrastructure.coverage, alone.coverage)
+    assert list(res.infrastructure.siting.sites["site_id"]) == list(alone.siting.sites["site_id"])
+    assert res.infrastructure.siting.covered_ha == alone.siting.covered_ha > 0
+    with pytest.raises(ValueError, match="start it with the same settings"):
+        compute(plan, budget_vnd=5e9, curve_steps=0, started=started)
 
 
 def test_output_error_is_an_oserror_and_a_geoagri_error():

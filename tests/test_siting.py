@@ -891,3 +891,31 @@ def test_site_cover_all_command(coarse_demo, tmp_path, capsys):
     assert len(proposals) == len(res.sites)
     # Without --cover-all and without a budget the plan has nothing to limit the sites.
     assert main(["site", str(coarse_demo), "--out", str(tmp_path / "p")]) == 1
+
+
+def test_solved_on_highs_own_threads_when_something_else_set_them_first():
+    # geoagri asks HiGHS for one thread (its idle workers spin); HiGHS's thread count is
+    # fixed by the first solve in a process, and another count is then refused: a
+    # process where something else solved first with 2 threads still gets the optimum.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import highspy, numpy as np
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 2)
+        h.addVars(1, np.zeros(1), np.ones(1))
+        assert h.run() == highspy.HighsStatus.kOk
+        from geoagri.siting import solve_max_cover, solve_set_cover
+        cover = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
+        sol = solve_max_cover([7.0, 1.0, 1.0, 4.0], cover, n_sites=2)
+        print(sol.selected.tolist(), sol.objective, sol.status)
+        sol = solve_max_cover([7.0, 1.0, 1.0, 4.0], cover, cost_vnd=[3e9, 1e9, 2e9],
+                              budget_vnd=3e9)
+        print(sol.selected.tolist(), sol.objective, sol.status)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[-2:] == ["[True, False, True] 13.0 Optimal", "[True, False, False] 8.0 Optimal"]

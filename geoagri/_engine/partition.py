@@ -29,6 +29,7 @@ import shapely
 
 from geoagri._engine.distinct import distinct
 from geoagri._engine.pieces import cut_into_pieces
+from geoagri._engine.threads import prepared_copies
 from geoagri._polygonal import polygonal
 
 __all__ = ["CommunePartitions", "partition_communes", "route"]
@@ -152,7 +153,6 @@ def route(geoms: np.ndarray, parts: CommunePartitions) -> tuple[list[np.ndarray]
         inside[qi[ok]] = True
     rest = np.flatnonzero(~inside)
     if len(rest) and not shapely.is_empty(parts.union):
-        union = shapely.from_wkb(shapely.to_wkb(parts.union))  # own copy, prepared here
-        shapely.prepare(union)
+        union = prepared_copies(np.array([parts.union]))[0]
         inside[rest] = shapely.contains_properly(union, geoms[rest])
     return per_partition, np.flatnonzero(~inside)

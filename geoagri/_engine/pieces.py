@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from geoagri._engine.boxes import overlapping_boxes
 from geoagri._engine.clip import Polygons, intersection_area, polygons
 from geoagri._engine.distinct import distinct, distinct_positions
-from geoagri._engine.threads import query
+from geoagri._engine.threads import prepared_copies, query
 from geoagri._polygonal import polygonal
 
 __all__ = ["REL_TOL", "Pieces", "allocate", "cluster_labels", "cut_into_pieces",
@@ -197,7 +197,7 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     """Area (m²) of each geometry in each region; region ``len(communes)`` = outside.
 
     ``communes`` are the regions that were cut into ``pieces`` (any
-    non-overlapping polygons; they are prepared in place).
+    non-overlapping polygons; left unprepared: copies are prepared).
 
     Three passes, cheapest first: a geometry whose bounding box lies in a
     full quadtree cell is inside that commune (no GEOS call); one properly
@@ -228,13 +228,15 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
         # builds a prepared geometry's indexes lazily and not thread-safely
         pair = distinct(pc.astype(np.int64) * len(geoms) + pg)
         pc2, pg2 = np.divmod(pair, len(geoms))
-        shapely.prepare(communes)
+        own = distinct(pc2)  # few: the communes' own copies, prepared (prepared_copies)
+        prepared = np.empty(len(communes), dtype=object)
+        prepared[own] = prepared_copies(communes[own])
         cuts = np.searchsorted(pc2, np.unique(pc2[np.linspace(0, len(pc2) - 1, threads + 1)
                                                  .astype(int)[1:-1]]))
         chunks = np.split(np.arange(len(pc2)), cuts)
         with ThreadPoolExecutor(threads) as pool:
             parts = list(pool.map(
-                lambda k: shapely.contains_properly(communes[pc2[k]], geoms[pg2[k]]), chunks))
+                lambda k: shapely.contains_properly(prepared[pc2[k]], geoms[pg2[k]]), chunks))
         contained = np.concatenate(parts)
         home[pg2[contained]] = pc2[contained]
     whole = np.flatnonzero(home >= 0)

@@ -20,13 +20,38 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import shapely
 
-__all__ = ["n_threads", "parallel", "query"]
+__all__ = ["n_threads", "parallel", "prepared_copies", "query"]
 
 
 def n_threads(threads: int | None) -> int:
     """Threads to use: ``threads``, or up to 4 (the CPU count)."""
     return max(1, threads if threads is not None else min(4, os.cpu_count() or 1))
+
+
+def prepared_copies(geoms: np.ndarray) -> np.ndarray:
+    """Prepared copies of geometries, for one analysis's use alone.
+
+    GEOS builds a prepared geometry's indexes lazily and not thread-safely, and
+    shapely's predicates use a geometry's prepared form whenever it has one.  A
+    layer's geometry objects are shared by the analyses running at the same time
+    (the infrastructure scenario on its thread beside the linkage): preparing
+    them in place would let two threads build the same index at once, or one free
+    it while the other reads it.  The copies are exact (WKB keeps every double and
+    any z) and cost about 5 ms per 100,000 vertices.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> g = np.array([shapely.box(0, 0, 2, 2)])
+    >>> c = prepared_copies(g)
+    >>> bool(shapely.is_prepared(c[0])), bool(shapely.is_prepared(g[0])), c[0].equals_exact(g[0], 0)
+    (True, False, True)
+    """
+    copies = shapely.from_wkb(shapely.to_wkb(geoms))
+    shapely.prepare(copies)
+    return copies
 
 
 def parallel(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int,
