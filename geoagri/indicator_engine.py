@@ -118,6 +118,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geoagri import units as _units
 from geoagri.errors import GeoagriError, IndicatorError, OptionError, PlanError, SchemaError
@@ -689,12 +690,16 @@ def commune_of(layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
     own = own.where(own.isin(known))
     todo = own.isna() & layer.geometry.notna()
     if todo.any():
-        pts = gpd.GeoDataFrame(geometry=layer.loc[todo].geometry.representative_point(),
-                               crs=layer.crs).to_crs(communes.crs)
-        hit = gpd.sjoin(pts, communes[["commune_id", "geometry"]], how="left",
-                        predicate="within")
-        hit = hit[~hit.index.duplicated()]
-        own.loc[todo] = hit["commune_id"].astype("string")
+        pts = np.asarray(layer.loc[todo].geometry.representative_point()
+                         .to_crs(communes.crs).values, dtype=object)
+        units = np.asarray(communes.geometry.values, dtype=object)
+        # each commune (prepared for the query alone) finds the points in its interior;
+        # a point in two overlapping communes takes the first
+        unit, point = shapely.STRtree(pts).query(units, predicate="contains")
+        first = np.full(len(pts), len(units))
+        np.minimum.at(first, point, unit)
+        ids = np.append(communes["commune_id"].astype(str).to_numpy(dtype=object), None)
+        own.loc[todo] = pd.array(ids[first], dtype="string")
     lost = own.isna()
     if lost.any():
         log.info("%s: %d feature(s) in no commune are counted in no commune or district",

@@ -178,6 +178,21 @@ def test_commune_of_prefers_known_code():
     assert out[:2].tolist() == ["002", "002"] and pd.isna(out[2])
 
 
+def test_commune_of_by_representative_point_first_of_overlapping_communes():
+    communes = gpd.GeoDataFrame({"commune_id": ["A", "B"]},
+                                geometry=[km(0, 0, 2, 2), km(1, 0, 3, 2)], crs=CRS)
+    # parcels given in lon/lat: in A alone, in both (A is first), in B alone, one
+    # crossing A's western border (its point, 100 m inside, decides), one in no commune
+    parcels = gpd.GeoDataFrame(geometry=[km(0.2, 0.2, 0.4, 0.4), km(1.2, 1.2, 1.8, 1.8),
+                                         km(2.5, 0.5, 2.9, 0.9), km(-0.1, 0.5, 0.3, 0.7),
+                                         km(4, 4, 5, 5)], crs=CRS).to_crs(4326)
+    out = commune_of(parcels, communes)
+    assert out[:4].tolist() == ["A", "A", "B", "A"] and pd.isna(out[4])
+    assert str(out.dtype) == "string" and out.index.equals(parcels.index)
+    flipped = commune_of(parcels, communes.iloc[::-1])
+    assert flipped[:4].tolist() == ["A", "B", "B", "A"]
+
+
 def test_missing_layers_and_bad_options():
     plan = make_plan()
     facts = actuals(plan, year=2024)
