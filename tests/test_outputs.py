@@ -11,8 +11,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -146,6 +148,23 @@ def test_folders_left_by_a_killed_run_are_removed(tmp_path):
     with OutputSet(out, command="test") as outputs:
         outputs.render("a", lambda d: (d / "a.txt").write_text("1"))
     assert not stale.exists() and hidden(tmp_path) == []
+
+
+def test_ctrl_c_stops_a_run_and_leaves_nothing_half_written(tmp_path):
+    out = tmp_path / "out"
+    exe = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "geoagri.cli"]
+    proc = subprocess.Popen([*exe, "run", str(demo_plan_path()), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    staging = tmp_path / f".out.staging-{proc.pid}"
+    deadline = time.monotonic() + 120
+    while not staging.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert staging.exists(), "the run never started writing"
+    proc.send_signal(signal.SIGINT)  # while its results are computed
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "geoagri: interrupted" in err and "Traceback" not in err
+    assert not out.exists() and hidden(tmp_path) == []
 
 
 def test_two_runs_into_one_folder_cannot_interleave(tmp_path):
