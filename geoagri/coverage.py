@@ -84,6 +84,7 @@ from geoagri._engine.pieces import (
     Pieces,
     allocate,
     cut_into_pieces,
+    cut_once,
     overlap_clusters,
 )
 from geoagri._engine.threads import n_threads, prepared_copies
@@ -553,7 +554,9 @@ def _prepare(func: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
     trimmed = _trim(zgeoms[zi], codes[zi], threads=nthreads)
     keep = shapely.area(trimmed) > 0
     zi, trimmed = zi[keep], trimmed[keep]
-    cpieces = cut_into_pieces(cgeoms, max_vertices=max_vertices)
+    # the communes' pieces as geoagri.area cuts them: a plan's analyses of one communes
+    # layer (the linkage and indicators beside this) share one cut
+    cpieces = cut_once(cgeoms, max_vertices=max_vertices)
     info.update(metric_crs=target.to_string(), by=tuple(by),
                 pumps_given=pumps is not None, power_given=power is not None)
     return dict(target=target, threads=nthreads, info=info, regions=regions, cgeoms=cgeoms,
