@@ -258,6 +258,8 @@ def _pump_area(pumps: gpd.GeoDataFrame | None, target: Any, *, radius: float | s
         if len(stretches):
             areas.append(shapely.union_all(shapely.buffer(stretches, canal_reach_m,
                                                           quad_segs=quad_segs)))
+    if len(areas) == 1:  # discs or canals alone: already a union (no second pass over it)
+        return polygonal(np.array(areas, dtype=object))[0]
     return polygonal(np.array([shapely.union_all(areas)], dtype=object))[0] if areas \
         else _NO_POLYGON
 
