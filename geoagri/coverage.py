@@ -442,8 +442,8 @@ def _allocate_classes(geoms: np.ndarray, ctx: dict[str, Any]
 
 def _zone_classes(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
     """:func:`_allocate_classes` of the prepared zones, once per context: the table
-    splits them by class, the gaps take the rows of the zones in one commune (their
-    part in it is the zone itself) from here."""
+    splits them by class, and the gaps of the same context take the rows of the zones
+    in one commune (their part in it is the zone itself) from here."""
     if "zone_classes" not in ctx:
         ctx["zone_classes"] = _allocate_classes(ctx["geoms"], ctx)
     return ctx["zone_classes"]
@@ -453,9 +453,12 @@ def _part_classes(parts: np.ndarray, whole: np.ndarray, ctx: dict[str, Any]
                   ) -> tuple[np.ndarray, np.ndarray, Any]:
     """Class rows ``(part, class)``, sorted, of the commune parts of the zones and the
     class pieces: a part that is a whole zone (``whole[j]`` its zone, else -1) has
-    the zone's rows (:func:`_zone_classes`, the same geometry), the others are
-    allocated here."""
-    zg, zk, _, cut = _zone_classes(ctx)
+    the zone's rows when the table has allocated the zones (:func:`_zone_classes`, the
+    same geometry); the others are allocated here."""
+    if "zone_classes" not in ctx:  # the gaps alone: allocate every part
+        p, k, _, cut = _allocate_classes(parts, ctx)
+        return p, k, cut
+    zg, zk, _, cut = ctx["zone_classes"]
     cut_rows = np.flatnonzero(whole < 0)
     g, k, _, cut2 = _allocate_classes(parts[cut_rows], ctx)
     cut = cut if cut is not None else cut2
