@@ -84,9 +84,10 @@ from geoagri._engine.pieces import (
     Pieces,
     allocate,
     cut_into_pieces,
+    cut_once,
     overlap_clusters,
 )
-from geoagri._engine.threads import n_threads
+from geoagri._engine.threads import n_threads, prepared_copies
 from geoagri._engine.union import union_clusters
 from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
@@ -257,6 +258,8 @@ def _pump_area(pumps: gpd.GeoDataFrame | None, target: Any, *, radius: float | s
         if len(stretches):
             areas.append(shapely.union_all(shapely.buffer(stretches, canal_reach_m,
                                                           quad_segs=quad_segs)))
+    if len(areas) == 1:  # discs or canals alone: already a union (no second pass over it)
+        return polygonal(np.array(areas, dtype=object))[0]
     return polygonal(np.array([shapely.union_all(areas)], dtype=object))[0] if areas \
         else _NO_POLYGON
 
@@ -376,11 +379,11 @@ def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
     return polygonal(out)
 
 
-def _allocate(geoms: np.ndarray, regions: np.ndarray, pieces: Pieces,
-              threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _allocate(geoms: np.ndarray, regions: np.ndarray, pieces: Pieces, threads: int, *,
+              prepared: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`geoagri._engine.pieces.allocate` with one row per geometry × region (it gives
     one row per piece for the geometries it cuts)."""
-    g, r, a = allocate(geoms, regions, pieces, threads=threads)
+    g, r, a = allocate(geoms, regions, pieces, threads=threads, prepared=prepared)
     key = g.astype(np.int64) * (len(regions) + 1) + r
     uniq, inv = np.unique(key, return_inverse=True)
     g, r = np.divmod(uniq, len(regions) + 1)
@@ -389,7 +392,8 @@ def _allocate(geoms: np.ndarray, regions: np.ndarray, pieces: Pieces,
 
 def _class_pieces(ctx: dict[str, Any]) -> tuple[np.ndarray, Pieces, np.ndarray] | None:
     """The class regions that have area, cut into pieces once per prepared context:
-    ``(regions, pieces, used)`` with ``used`` their class numbers; None if none has."""
+    ``(regions, pieces, used)`` with ``used`` their class numbers; None if none has.
+    Their prepared copies, for the allocations, are ``ctx["class_prepared"]``."""
     if "class_pieces" not in ctx:
         regions = ctx["regions"]
         used = np.flatnonzero(~shapely.is_empty(regions) & (shapely.area(regions) > 0))
@@ -397,6 +401,7 @@ def _class_pieces(ctx: dict[str, Any]) -> tuple[np.ndarray, Pieces, np.ndarray] 
         if len(used):
             regs = regions[used].copy()
             cut = (regs, cut_into_pieces(regs, max_vertices=ctx["max_vertices"]), used)
+            ctx["class_prepared"] = prepared_copies(regs)  # once for the three allocations
         ctx["class_pieces"] = cut
     return ctx["class_pieces"]
 
@@ -430,9 +435,42 @@ def _allocate_classes(geoms: np.ndarray, ctx: dict[str, Any]
         g = np.arange(len(geoms))
         return g, np.full(len(geoms), 3), a, None
     regs, pieces, used = cut
-    g, r, a = _allocate(geoms, regs, pieces, ctx["threads"])
+    g, r, a = _allocate(geoms, regs, pieces, ctx["threads"], prepared=ctx["class_prepared"])
     cls = np.r_[used, 3][r]
     return g, cls, a, cut
+
+
+def _zone_classes(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """:func:`_allocate_classes` of the prepared zones, once per context: the table
+    splits them by class, and the gaps of the same context take the rows of the zones
+    in one commune (their part in it is the zone itself) from here."""
+    if "zone_classes" not in ctx:
+        ctx["zone_classes"] = _allocate_classes(ctx["geoms"], ctx)
+    return ctx["zone_classes"]
+
+
+def _part_classes(parts: np.ndarray, whole: np.ndarray, ctx: dict[str, Any]
+                  ) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Class rows ``(part, class)``, sorted, of the commune parts of the zones and the
+    class pieces: a part that is a whole zone (``whole[j]`` its zone, else -1) has
+    the zone's rows when the table has allocated the zones (:func:`_zone_classes`, the
+    same geometry); the others are allocated here."""
+    if "zone_classes" not in ctx:  # the gaps alone: allocate every part
+        p, k, _, cut = _allocate_classes(parts, ctx)
+        return p, k, cut
+    zg, zk, _, cut = ctx["zone_classes"]
+    cut_rows = np.flatnonzero(whole < 0)
+    g, k, _, cut2 = _allocate_classes(parts[cut_rows], ctx)
+    cut = cut if cut is not None else cut2
+    # the rows of each zone in one commune, given to its part
+    j = np.flatnonzero(whole >= 0)
+    at = np.full(len(ctx["geoms"]), -1)
+    at[whole[j]] = j
+    mine = at[zg] >= 0
+    p = np.concatenate([cut_rows[g], at[zg[mine]]])
+    k = np.concatenate([k, zk[mine]])
+    order = np.lexsort((k, p))
+    return p[order], k[order], cut
 
 
 # --------------------------------------------------------------------------
@@ -521,7 +559,9 @@ def _prepare(func: str, zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *,
     trimmed = _trim(zgeoms[zi], codes[zi], threads=nthreads)
     keep = shapely.area(trimmed) > 0
     zi, trimmed = zi[keep], trimmed[keep]
-    cpieces = cut_into_pieces(cgeoms, max_vertices=max_vertices)
+    # the communes' pieces as geoagri.area cuts them: a plan's analyses of one communes
+    # layer (the linkage and indicators beside this) share one cut
+    cpieces = cut_once(cgeoms, max_vertices=max_vertices)
     info.update(metric_crs=target.to_string(), by=tuple(by),
                 pumps_given=pumps is not None, power_given=power is not None)
     return dict(target=target, threads=nthreads, info=info, regions=regions, cgeoms=cgeoms,
@@ -603,7 +643,7 @@ def _coverage_table(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
     nc = len(cgeoms)
     n = len(geoms)
     g1, c1, a1 = _commune_rows(ctx)
-    g2, k2, a2, _ = _allocate_classes(geoms, ctx)
+    g2, k2, a2, _ = _zone_classes(ctx)
     n1 = np.bincount(g1, minlength=n)
     n2 = np.bincount(g2, minlength=n)
     commune_of = np.full(n, -1)
@@ -684,8 +724,9 @@ def _gap_layer(ctx: dict[str, Any], zones: gpd.GeoDataFrame,
     parts = _parts(geoms, ctx["cpieces"], g1, c1, nc, fragments=_commune_fragments(ctx),
                    threads=ctx["threads"])
     keep = shapely.area(parts) > 0
+    whole = np.where(np.bincount(g1, minlength=len(geoms))[g1] == 1, g1, -1)[keep]
     g1, c1, parts = g1[keep], c1[keep], parts[keep]
-    p, k, _, cut = _allocate_classes(parts, ctx)
+    p, k, cut = _part_classes(parts, whole, ctx)
     if cut is None:
         pieces_geom = parts[p]
     else:

@@ -451,6 +451,34 @@ def test_one_preparation_gives_the_table_and_the_gaps_of_two():
     assert both.gaps.geometry.to_wkb().tolist() == want.geometry.to_wkb().tolist()
 
 
+def test_gaps_of_zones_in_one_commune_and_in_two():
+    # The gaps take the classes of a zone lying in one commune from the zone's own
+    # allocation and allocate only the commune parts of the others.  Power serves
+    # y < Y + 200.  z1 lies in A across the strip's edge; z2 in B, unserved; z3 in A and
+    # B across the edge.  By hand, ha: z1 pump 2, both 4; z2 both 4; z3 per commune
+    # pump 1, both 2.
+    from geoagri.coverage import service_coverage
+
+    zones = gdf({"zone_id": ["z1", "z2", "z3"], "crop": ["rice"] * 3},
+                [box(X + 100, Y + 100, X + 300, Y + 400), box(X + 1500, Y + 300, X + 1700, Y + 500),
+                 box(X + 900, Y + 100, X + 1100, Y + 400)])
+    g = service_coverage(zones, communes=two_communes(), power=bottom_line(),
+                         power_reach_m=200, by="crop").gaps
+    got = {(z, c, m): (round(a, 9), geom) for z, c, m, a, geom in zip(
+        g["zone_id"], g["commune_id"], g["missing"], g["area_ha"], g.geometry, strict=True)}
+    want = {("z1", "A", "pump"): box(X + 100, Y + 100, X + 300, Y + 200),
+            ("z1", "A", "both"): box(X + 100, Y + 200, X + 300, Y + 400),
+            ("z2", "B", "both"): box(X + 1500, Y + 300, X + 1700, Y + 500),
+            ("z3", "A", "pump"): box(X + 900, Y + 100, X + 1000, Y + 200),
+            ("z3", "A", "both"): box(X + 900, Y + 200, X + 1000, Y + 400),
+            ("z3", "B", "pump"): box(X + 1000, Y + 100, X + 1100, Y + 200),
+            ("z3", "B", "both"): box(X + 1000, Y + 200, X + 1100, Y + 400)}
+    assert sorted(got) == sorted(want)
+    for key, shape in want.items():
+        assert got[key][0] == pytest.approx(shape.area / 1e4, rel=1e-12), key
+        assert got[key][1].equals(shape), key
+
+
 # --------------------------------------------------------------------------
 # The demo
 # --------------------------------------------------------------------------

@@ -193,11 +193,15 @@ def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32
 
 
 def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
-             threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             threads: int = 1, prepared: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Area (m²) of each geometry in each region; region ``len(communes)`` = outside.
 
     ``communes`` are the regions that were cut into ``pieces`` (any
-    non-overlapping polygons; left unprepared: copies are prepared).
+    non-overlapping polygons; left unprepared: copies are prepared, or
+    ``prepared`` are used: :func:`geoagri._engine.threads.prepared_copies` of all
+    of them, made once by a caller that allocates several arrays to the same
+    regions).
 
     Three passes, cheapest first: a geometry whose bounding box lies in a
     full quadtree cell is inside that commune (no GEOS call); one properly
@@ -228,9 +232,10 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
         # builds a prepared geometry's indexes lazily and not thread-safely
         pair = distinct(pc.astype(np.int64) * len(geoms) + pg)
         pc2, pg2 = np.divmod(pair, len(geoms))
-        own = distinct(pc2)  # few: the communes' own copies, prepared (prepared_copies)
-        prepared = np.empty(len(communes), dtype=object)
-        prepared[own] = prepared_copies(communes[own])
+        if prepared is None:
+            own = distinct(pc2)  # few: the communes' own copies, prepared (prepared_copies)
+            prepared = np.empty(len(communes), dtype=object)
+            prepared[own] = prepared_copies(communes[own])
         cuts = np.searchsorted(pc2, np.unique(pc2[np.linspace(0, len(pc2) - 1, threads + 1)
                                                  .astype(int)[1:-1]]))
         chunks = np.split(np.arange(len(pc2)), cuts)
