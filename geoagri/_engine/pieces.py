@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ class Pieces:
 #: cut from (held, so that the ids in the key stay theirs).
 _CUT: dict[tuple, tuple[list, Pieces]] = {}
 _CUT_SIZE = 4
+_CUT_LOCK = threading.Lock()  # the infrastructure scenario's thread cuts beside the linkage
 
 
 def cut_once(geoms: np.ndarray, *, max_vertices: int = 32) -> Pieces:
@@ -100,11 +102,12 @@ def cut_once(geoms: np.ndarray, *, max_vertices: int = 32) -> Pieces:
     """
     geoms = np.asarray(geoms, dtype=object)
     key = (tuple(map(id, geoms)), max_vertices)
-    hit = _CUT.get(key)
-    if hit is None:
-        hit = _CUT[key] = (list(geoms), cut_into_pieces(geoms, max_vertices=max_vertices))
-        while len(_CUT) > _CUT_SIZE:
-            _CUT.pop(next(iter(_CUT)))
+    with _CUT_LOCK:  # one cut of the same communes, whichever thread asks first
+        hit = _CUT.get(key)
+        if hit is None:
+            hit = _CUT[key] = (list(geoms), cut_into_pieces(geoms, max_vertices=max_vertices))
+            while len(_CUT) > _CUT_SIZE:
+                _CUT.pop(next(iter(_CUT)))
     return hit[1]
 
 
