@@ -157,19 +157,16 @@ def _district_codes(names: pd.Series, *, province: str | None, era: str,
     index = _Index(districts["district"].tolist(), districts["district_code"].tolist(), labels)
     out = pd.Series(pd.NA, index=names.index, dtype=object)
     distinct = names.dropna().astype(str).unique().tolist()
-    try:
-        codes = _match(pd.Series(distinct, dtype=object), index, layer=layer, column="district",
-                       what=f"districts (before 1 July 2025) of {province or 'Vietnam'}",
-                       narrow="add a district_code column with the official district code, "
-                              "or give every commune its official code in commune_id")
-    except NameMatchError as err:
-        if getattr(err, "ambiguous", None) and province is not None:
-            raise  # two units of one province share the name: which one is unknowable
-        codes = pd.Series([None] * len(distinct), dtype=object)
-        for pos, name in enumerate(distinct):
-            rows, _ = index.find(name)
-            if len(rows) == 1:
-                codes.iloc[pos] = index.ids[rows[0]]
+    found_rows = [index.find(name)[0] for name in distinct]
+    if province is not None and any(len(rows) > 1 for rows in found_rows):
+        # two units of one province share the name: which one is unknowable; the
+        # error (with its suggestions, only made here) names them
+        _match(pd.Series(distinct, dtype=object), index, layer=layer, column="district",
+               what=f"districts (before 1 July 2025) of {province}",
+               narrow="add a district_code column with the official district code, "
+                      "or give every commune its official code in commune_id")
+    codes = [index.ids[rows[0]] if len(rows) == 1 else None for rows in found_rows]
+    if None in codes:
         unmatched = [n for n, c in zip(distinct, codes, strict=True) if c is None]
         log.info("layer '%s': district name(s) %s name no single official district of %s; "
                  "they are grouped by name as written (give the province, or a "
