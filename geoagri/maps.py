@@ -367,9 +367,17 @@ def _properties(gdf: pd.DataFrame, cols: Sequence[str], language: str,
         kind, dec = _FIELDS.get(c, ("text", 0))
         if kind == "text" and pd.api.types.is_float_dtype(gdf[c]):
             kind, dec = "number", 2  # a number without a known unit
-        # escaped: the popup and tooltip templates put these into innerHTML
-        values = [_escape(_format_field(v, c, kind, dec, language).rstrip())
-                  for v in gdf[c].tolist()]
+        # escaped: the popup and tooltip templates put these into innerHTML; a text
+        # value written once however many features share it (a commune's name, a status)
+        done: dict[str, str] = {}
+        values = []
+        for v in gdf[c].tolist():
+            text = done.get(v) if type(v) is str else None
+            if text is None:
+                text = _escape(_format_field(v, c, kind, dec, language).rstrip())
+                if type(v) is str:
+                    done[v] = text
+            values.append(text)
         props[f"p{k}"] = values
         aliases.append(_escape((labels or {}).get(c) or _labels.label(c, language)))
     return pd.DataFrame(props, index=gdf.index), aliases
@@ -391,16 +399,37 @@ def _feature_collection(geoms: np.ndarray, props: pd.DataFrame,
     each geometry's type only (no coordinates), for what folium checks.
     """
     shapes = geometry_texts(geoms, precision)
-    records = props.to_dict("records") if len(props.columns) else [{}] * len(geoms)
+    keys = [str(k) for k in props.columns]
+    columns = [props[k].tolist() for k in props.columns]
+    # each feature's properties as json.dumps writes them, {"p0": ..., "style": {...}}, made
+    # safe in a script (each character on its own, so piece by piece); a value or a style
+    # encoded once however many features share it
+    heads = [f"{json.dumps(k)}: " for k in keys]
+    encoded: dict[Any, str] = {}
+
+    def once(key: Any, value: Any) -> str:
+        """``value`` as safe JSON text, written once for every ``key`` alike."""
+        text = encoded.get(key)
+        if text is None:
+            text = encoded[key] = _html_safe(json.dumps(value))
+        return text
+
     texts, outline = [], []
-    for shape, rec, style in zip(shapes, records, styles, strict=True):
+    for i, (shape, style) in enumerate(zip(shapes, styles, strict=True)):
         if shape is None:
             continue
-        properties = {**rec, "style": dict(style)}
-        texts.append(f'{{"type":"Feature","properties":{_html_safe(json.dumps(properties))},'
-                     f'"geometry":{shape}}}')
+        values = [col[i] for col in columns]
+        style = dict(style)
+        # keyed by type and repr: 1, 1.0 and True (0.0 and -0.0) are equal keys but
+        # different JSON
+        body = ", ".join([*(h + once((type(v), repr(v)), v)
+                            for h, v in zip(heads, values, strict=True)),
+                          '"style": ' + once(tuple((k, type(v), repr(v))
+                                                   for k, v in style.items()), style)])
+        texts.append(f'{{"type":"Feature","properties":{{{body}}},"geometry":{shape}}}')
         kind = shape[9:shape.index('"', 9)]  # '{"type":"Polygon",...'
-        outline.append({"type": "Feature", "properties": properties,
+        outline.append({"type": "Feature", "properties": {**dict(zip(keys, values, strict=True)),
+                                                          "style": style},
                         "geometry": {"type": kind}})
     return (f'{{"type":"FeatureCollection","features":[{",".join(texts)}]}}',
             {"type": "FeatureCollection", "features": outline})
