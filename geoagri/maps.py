@@ -305,6 +305,14 @@ def _simplified_lonlat(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bo
                        crs: Any) -> gpd.GeoSeries:
     """:func:`display_geometry`'s geometry before rounding (a map layer's text rounds
     as it writes)."""
+    return gpd.GeoSeries(_in_crs(_simplified(gdf, simplify_m=simplify_m, coverage=coverage,
+                                             crs=crs), 4326), index=gdf.index, crs=4326)
+
+
+def _simplified(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bool,
+                crs: Any) -> gpd.GeoSeries:
+    """:func:`display_geometry`'s geometry simplified, in the CRS it was simplified in
+    (the layer's, if not simplified), not yet in EPSG:4326."""
     if gdf.crs is None:
         from geoagri.errors import CRSError
 
@@ -329,7 +337,17 @@ def _simplified_lonlat(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bo
         if not done:
             projected = shapely.simplify(projected, simplify_m, preserve_topology=True)
         geoms = gpd.GeoSeries(projected, index=out.index, crs=mcrs)
-    return gpd.GeoSeries(_in_crs(geoms, 4326), index=out.index, crs=4326)
+    return geoms
+
+
+@lru_cache(maxsize=16)
+def _to_lonlat(crs: Any) -> Any:
+    """The transformation of coordinates from ``crs`` to EPSG:4326 (x, y arrays to
+    longitudes, latitudes), as :meth:`geopandas.GeoSeries.to_crs` makes it."""
+    import pyproj
+
+    return pyproj.Transformer.from_crs(crs, pyproj.CRS.from_user_input(4326),
+                                       always_xy=True).transform
 
 
 def _in_crs(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
@@ -391,16 +409,28 @@ def _html_safe(text: str) -> str:
             .replace("'", "\\u0027"))
 
 
-def _feature_collection(geoms: np.ndarray, props: pd.DataFrame,
+def _feature_collection(shown: gpd.GeoSeries, props: pd.DataFrame,
                         styles: Sequence[Mapping[str, Any]], precision: int
                         ) -> tuple[str, dict]:
     """The layer's GeoJSON FeatureCollection as text (safe in a script), and its outline.
 
     The text is written from the coordinate arrays (:mod:`geoagri._geojson`),
-    rounded to ``precision`` decimals; the outline is the same collection with
-    each geometry's type only (no coordinates), for what folium checks.
+    transformed to EPSG:4326 as :meth:`geopandas.GeoSeries.to_crs` transforms
+    them (without building the geometries anew) and rounded to ``precision``
+    decimals; the outline is the same collection with each geometry's type
+    only (no coordinates), for what folium checks.
     """
-    shapes = geometry_texts(geoms, precision)
+    import pyproj
+
+    geoms = np.asarray(shown.values, dtype=object)
+    transform = None
+    if shown.crs is not None and not shown.crs.equals(pyproj.CRS.from_user_input(4326)):
+        plain = np.isin(shapely.get_type_id(geoms), (-1, 0, 1, 3, 4, 5, 6))
+        if plain.all() and not shapely.has_z(geoms).any():
+            transform = _to_lonlat(shown.crs)
+        else:  # a geometry collection or a ring (written by GEOS), a z: transformed first
+            geoms = _in_crs(shown, 4326)
+    shapes = geometry_texts(geoms, precision, transform=transform)
     keys = [str(k) for k in props.columns]
     columns = [props[k].tolist() for k in props.columns]
     # each feature's properties as json.dumps writes them, {"p0": ..., "style": {...}}, made
@@ -616,8 +646,8 @@ def map_layer(
     if not interactive:
         popup_fields, tooltip_field = [], None
     # rounded to ``precision`` decimals as the text is written (display_geometry's rounding)
-    geoms = np.asarray(_simplified_lonlat(gdf, simplify_m=simplify_m, coverage=coverage,
-                                          crs=crs).values, dtype=object)
+    shown = _simplified(gdf, simplify_m=simplify_m, coverage=coverage, crs=crs)
+    geoms = np.asarray(shown.values, dtype=object)
     kinds = _geom_kind(geoms)
     if palette is not None:
         fcolors = [palette[v] for v in gdf[color_by]]
@@ -640,7 +670,7 @@ def map_layer(
             tip_key = "tip"
             props[tip_key] = [_escape(_labels.value_label(v, language, field=tooltip_field))
                               for v in gdf[tooltip_field]]
-    text, outline = _feature_collection(geoms, props, styles, precision)
+    text, outline = _feature_collection(shown, props, styles, precision)
     point = folium.CircleMarker(radius=6, fill=True) if (kinds == "point").any() else None
     layer = _GeoJson(  # the layer control shows the name as HTML
         text, outline, name=_escape(name), show=show, marker=point,
