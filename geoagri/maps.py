@@ -960,8 +960,10 @@ def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame
     classes = [None if pd.isna(u) else u for u in uniques]
     ncls = max(1, len(classes))
 
-    cell = grid_cell_m(shapely.total_bounds(geoms), simplify_m)
-    keys, shown = dissolved_on_grid(geoms, codes, units, ncls, cell_m=cell, simplify_m=cell)
+    bounds = shapely.total_bounds(geoms)
+    cell = grid_cell_m(bounds, simplify_m)
+    keys, shown = dissolved_on_grid(geoms, codes, units, ncls, cell_m=cell, simplify_m=cell,
+                                    bounds=bounds)
     u, c = np.divmod(keys, ncls)
     n_col = "n_parcels" if "parcel_id" in gdf.columns else "n_features"
     columns: dict[str, Any] = {unit_col: [names[k] for k in u]}
