@@ -434,36 +434,44 @@ def _feature_collection(shown: gpd.GeoSeries, props: pd.DataFrame,
     shapes = geometry_texts(geoms, precision, transform=transform)
     keys = [str(k) for k in props.columns]
     columns = [props[k].tolist() for k in props.columns]
-    # each feature's properties as json.dumps writes them, {"p0": ..., "style": {...}}, made
-    # safe in a script (each character on its own, so piece by piece); a value or a style
-    # encoded once however many features share it
-    heads = [f"{json.dumps(k)}: " for k in keys]
-    encoded: dict[Any, str] = {}
-
-    def once(key: Any, value: Any) -> str:
-        """``value`` as safe JSON text, written once for every ``key`` alike."""
-        text = encoded.get(key)
+    # each feature's properties as json.dumps writes them, {"p0": ..., "style": {...}},
+    # made safe in a script (each character on its own, so piece by piece): each
+    # distinct text value, and each distinct style, encoded once
+    pieces = []
+    for key, column in zip(keys, columns, strict=True):
+        head = f"{json.dumps(key)}: "
+        if all(type(v) is str for v in column):
+            text_of = {v: head + _html_safe(json.dumps(v)) for v in set(column)}
+            pieces.append([text_of[v] for v in column])
+        else:
+            pieces.append([head + _html_safe(json.dumps(v)) for v in column])
+    by_id: dict[int, str] = {}  # a style given for several features: one object
+    by_value: dict[tuple, str] = {}
+    style_texts = []
+    for style in styles:
+        text = by_id.get(id(style))
         if text is None:
-            text = encoded[key] = _html_safe(json.dumps(value))
-        return text
-
+            # keyed by type and repr: 1, 1.0 and True (0.0 and -0.0) are equal keys
+            # but different JSON
+            key = tuple((k, type(v), repr(v)) for k, v in style.items())
+            text = by_value.get(key)
+            if text is None:
+                text = by_value[key] = '"style": ' + _html_safe(json.dumps(dict(style)))
+            by_id[id(style)] = text
+        style_texts.append(text)
+    rows = list(zip(*columns, strict=True)) if columns else [()] * len(shapes)
+    texts_of_rows = list(zip(*pieces, strict=True)) if pieces else [()] * len(shapes)
     texts, outline = [], []
-    for i, (shape, style) in enumerate(zip(shapes, styles, strict=True)):
+    for shape, style, style_text, values, parts in zip(
+            shapes, styles, style_texts, rows, texts_of_rows, strict=True):
         if shape is None:
             continue
-        values = [col[i] for col in columns]
-        style = dict(style)
-        # keyed by type and repr: 1, 1.0 and True (0.0 and -0.0) are equal keys but
-        # different JSON
-        body = ", ".join([*(h + once((type(v), repr(v)), v)
-                            for h, v in zip(heads, values, strict=True)),
-                          '"style": ' + once(tuple((k, type(v), repr(v))
-                                                   for k, v in style.items()), style)])
-        texts.append(f'{{"type":"Feature","properties":{{{body}}},"geometry":{shape}}}')
+        texts.append(f'{{"type":"Feature","properties":{{{", ".join([*parts, style_text])}}},'
+                     f'"geometry":{shape}}}')
         kind = shape[9:shape.index('"', 9)]  # '{"type":"Polygon",...'
-        outline.append({"type": "Feature", "properties": {**dict(zip(keys, values, strict=True)),
-                                                          "style": style},
-                        "geometry": {"type": kind}})
+        outline.append({"type": "Feature", "properties": {
+            **dict(zip(keys, values, strict=True)), "style": dict(style)},
+            "geometry": {"type": kind}})
     return (f'{{"type":"FeatureCollection","features":[{",".join(texts)}]}}',
             {"type": "FeatureCollection", "features": outline})
 
