@@ -66,7 +66,6 @@ Examples
 
 from __future__ import annotations
 
-import gc
 import html
 import importlib
 import importlib.util
@@ -76,8 +75,8 @@ import math
 import re
 import sys
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache, wraps
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -1672,32 +1671,6 @@ def _tile_layers(m: folium.Map, t: Mapping[str, str]) -> list[folium.TileLayer]:
     return [osm, imagery]
 
 
-def _heap_left_alone(draw: Callable[..., Any]) -> Callable[..., Any]:
-    """``draw`` run with the objects that exist when it starts left out of the cyclic
-    garbage collector's passes (:func:`gc.freeze`), and put back after.
-
-    Drawing a province's map allocates enough objects for Python's collector to
-    pass over the whole heap once or twice: in the process ``geoagri run`` forks
-    for the map, the half a million objects of the plan and its results (0.1–0.5 s
-    of CPU, and a copy of every page of them).  The map's own objects are
-    collected as usual.  When the caller has frozen objects itself, nothing is
-    changed.
-    """
-
-    @wraps(draw)
-    def drawn(*args: Any, **kwargs: Any) -> Any:
-        if gc.get_freeze_count():
-            return draw(*args, **kwargs)
-        gc.freeze()
-        try:
-            return draw(*args, **kwargs)
-        finally:
-            gc.unfreeze()
-
-    return drawn
-
-
-@_heap_left_alone
 def plan_map(
     plan: Any,
     results: MapResults | Mapping[str, Any] | None = None,
