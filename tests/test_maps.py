@@ -638,23 +638,6 @@ def test_coordinates_transformed_as_written_are_those_of_the_layer_in_lon_lat():
     assert lon == pytest.approx(105 + 900 / 109_300, abs=1e-4) and 10.8 < lat < 10.9
 
 
-def test_a_map_leaves_the_collector_as_it_was(plan):
-    import gc
-
-    plan_map(plan, offline=True)
-    assert gc.get_freeze_count() == 0  # what it froze, it put back
-    kept = [object() for _ in range(3)] + [[]]
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        plan_map(plan, offline=True)
-        # the caller's frozen objects stay frozen (fewer: some were freed), none added
-        assert 0 < gc.get_freeze_count() <= frozen
-    finally:
-        gc.unfreeze()
-    assert kept
-
-
 def test_the_plugins_package_imports_whole_after_a_map_is_drawn(tmp_path):
     """The map takes two of folium's plugins and folium-offline's files without running
     their packages' ``__init__``; importing those packages afterwards gives them whole."""
