@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import shapely
@@ -144,6 +145,99 @@ def _write(q: np.ndarray, decimals: int, depth: int, o1: np.ndarray, o2: np.ndar
         ends[g] = pos
 
 
+def _read(wkb: np.ndarray, starts: np.ndarray, kind: int, xy: np.ndarray, o1: np.ndarray,
+          o2: np.ndarray, o3: np.ndarray, found: np.ndarray) -> None:  # pragma: no cover
+    """The coordinates and offsets of geometries of one ``kind`` (2 LineString, 3 Polygon,
+    5 MultiLineString, 6 MultiPolygon) from their 2D little-endian WKB.
+
+    Geometry ``g`` is ``wkb[starts[g]:starts[g + 1]]``.  The coordinates' bytes
+    go to ``xy`` (the bytes of a float array of x, y pairs); ``o1``, ``o2``
+    and ``o3`` are filled as :func:`shapely.to_ragged_array` gives them
+    (innermost first); ``found`` takes the number of coordinates, of
+    sequences (lines, rings) and of polygons.
+    """
+
+    def u32(p: int) -> int:
+        return (np.int64(wkb[p]) | (np.int64(wkb[p + 1]) << 8) | (np.int64(wkb[p + 2]) << 16)
+                | (np.int64(wkb[p + 3]) << 24))
+
+    n_xy, n_seq, n_poly = 0, 0, 0
+    o1[0], o2[0], o3[0] = 0, 0, 0
+    for g in range(len(starts) - 1):
+        p = starts[g] + 5  # past the byte order and the type
+        n_parts = 1
+        if kind == 5 or kind == 6:
+            n_parts = u32(p)
+            p += 4
+        for _ in range(n_parts):
+            if kind == 5 or kind == 6:
+                p += 5  # the part's byte order and type
+            n_seqs = 1
+            if kind == 3 or kind == 6:
+                n_seqs = u32(p)
+                p += 4
+            for _ in range(n_seqs):
+                n = u32(p)
+                p += 4
+                xy[16 * n_xy:16 * (n_xy + n)] = wkb[p:p + 16 * n]
+                p += 16 * n
+                n_xy += n
+                n_seq += 1
+                o1[n_seq] = n_xy
+            if kind == 6:
+                n_poly += 1
+                o2[n_poly] = n_seq
+        if kind == 3 or kind == 5:
+            o2[g + 1] = n_seq
+        elif kind == 6:
+            o3[g + 1] = n_poly
+    found[0], found[1], found[2] = n_xy, n_seq, n_poly
+
+
+@functools.cache
+def _compiled_read() -> Callable[..., None]:
+    """The WKB reading kernel, compiled by numba (or loaded from its on-disk cache) on first use."""
+    import numba
+
+    t = numba.types
+    wkb = t.Array(t.uint8, 1, "C", readonly=True)  # a view of the bytes shapely wrote
+    i8 = t.Array(t.int64, 1, "C")
+    return numba.njit(t.void(wkb, i8, t.int64, t.Array(t.uint8, 1, "C"), i8, i8, i8, i8),
+                      cache=True, nogil=True)(_read)
+
+
+def _coordinates(geoms: np.ndarray, type_id: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`shapely.to_ragged_array`'s coordinates (2D) and offsets of geometries of one
+    type, none of them empty.
+
+    Lines and polygons are read from their WKB (shapely takes every part and
+    ring out as a geometry of its own, a copy of its coordinates, to count
+    them); points are their coordinates.
+    """
+    if type_id == 0:
+        return shapely.get_coordinates(geoms), []
+    if type_id not in (1, 3, 5, 6):  # multipoints
+        _, coords, offsets = shapely.to_ragged_array(geoms)
+        return coords[:, :2], list(offsets)
+    wkb = shapely.to_wkb(geoms, output_dimension=2, byte_order=1)
+    sizes = np.fromiter(map(len, wkb), dtype=np.int64, count=len(wkb))
+    buf = np.frombuffer(b"".join(wkb.tolist()), dtype=np.uint8)
+    starts = np.r_[0, np.cumsum(sizes)]
+    most = len(buf) // 4 + 2  # every sequence takes at least 4 bytes
+    xy = np.empty(len(buf) // 16 + 1, dtype=np.complex128)  # x, y pairs of floats
+    o1, o2, o3 = (np.empty(most, dtype=np.int64) for _ in range(3))
+    found = np.zeros(3, dtype=np.int64)
+    kind = {1: 2, 3: 3, 5: 5, 6: 6}[type_id]  # the WKB type
+    _compiled_read()(buf, starts, kind, xy.view(np.uint8), o1, o2, o3, found)
+    n_xy, n_seq, n_poly = found.tolist()
+    coords = xy[:n_xy].view(np.float64).reshape(-1, 2)
+    if kind == 2:
+        return coords, [o1[:n_seq + 1]]
+    if kind in (3, 5):
+        return coords, [o1[:n_seq + 1], o2[:len(geoms) + 1]]
+    return coords, [o1[:n_seq + 1], o2[:n_poly + 1], o3[:len(geoms) + 1]]
+
+
 @functools.cache
 def _compiled() -> Callable[..., None]:
     """The writing kernel, compiled by numba (or loaded from its on-disk cache) on first use."""
@@ -153,16 +247,23 @@ def _compiled() -> Callable[..., None]:
                       cache=True, nogil=True)(_write)
 
 
-def geometry_texts(geoms: np.ndarray, precision: int) -> list[str | None]:
+def geometry_texts(geoms: np.ndarray, precision: int, *,
+                   transform: Callable[[np.ndarray, np.ndarray], Any] | None = None
+                   ) -> list[str | None]:
     """The GeoJSON geometry object of each geometry, as text (None for a missing one).
 
     Parameters
     ----------
     geoms : array of shapely geometries
-        In the CRS the text is for (a web map's: EPSG:4326, lon/lat); written in
-        2D (a z coordinate is left out).
+        In the CRS the text is for (a web map's: EPSG:4326, lon/lat), or the one
+        ``transform`` takes; written in 2D (a z coordinate is left out).
     precision : int
         Decimals each coordinate is rounded to (5: about 1 m of a degree).
+    transform : callable, optional
+        ``transform(x, y) -> (x, y)`` (arrays), applied to the coordinates before
+        they are rounded, e.g. a :class:`pyproj.Transformer`'s ``transform`` to
+        EPSG:4326: the text of the geometries transformed, without building them
+        (not to an empty geometry or a geometry collection: transform those first).
 
     Returns
     -------
@@ -185,8 +286,10 @@ def geometry_texts(geoms: np.ndarray, precision: int) -> list[str | None]:
                 out[k] = json.dumps(json.loads(text), separators=(",", ":"))
             continue
         kernel = kernel or _compiled()
-        _, coords, offsets = shapely.to_ragged_array(geoms[idx])
-        q = np.ascontiguousarray(np.rint(coords[:, :2] * 10.0 ** precision), dtype=np.int64)
+        coords, offsets = _coordinates(geoms[idx], int(type_id))
+        if transform is not None:
+            coords = np.array(transform(coords[:, 0], coords[:, 1])).T
+        q = np.ascontiguousarray(np.rint(coords * 10.0 ** precision), dtype=np.int64)
         levels = [np.ascontiguousarray(o, dtype=np.int64) for o in offsets]
         depth = len(levels)
         levels += [np.zeros(1, dtype=np.int64)] * (3 - depth)

@@ -68,18 +68,20 @@ from __future__ import annotations
 
 import html
 import importlib
+import importlib.util
 import json
 import logging
 import math
 import re
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 import branca.element
 import folium
-import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -303,6 +305,14 @@ def _simplified_lonlat(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bo
                        crs: Any) -> gpd.GeoSeries:
     """:func:`display_geometry`'s geometry before rounding (a map layer's text rounds
     as it writes)."""
+    return gpd.GeoSeries(_in_crs(_simplified(gdf, simplify_m=simplify_m, coverage=coverage,
+                                             crs=crs), 4326), index=gdf.index, crs=4326)
+
+
+def _simplified(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bool,
+                crs: Any) -> gpd.GeoSeries:
+    """:func:`display_geometry`'s geometry simplified, in the CRS it was simplified in
+    (the layer's, if not simplified), not yet in EPSG:4326."""
     if gdf.crs is None:
         from geoagri.errors import CRSError
 
@@ -327,7 +337,17 @@ def _simplified_lonlat(gdf: gpd.GeoDataFrame, *, simplify_m: float, coverage: bo
         if not done:
             projected = shapely.simplify(projected, simplify_m, preserve_topology=True)
         geoms = gpd.GeoSeries(projected, index=out.index, crs=mcrs)
-    return gpd.GeoSeries(_in_crs(geoms, 4326), index=out.index, crs=4326)
+    return geoms
+
+
+@lru_cache(maxsize=16)
+def _to_lonlat(crs: Any) -> Any:
+    """The transformation of coordinates from ``crs`` to EPSG:4326 (x, y arrays to
+    longitudes, latitudes), as :meth:`geopandas.GeoSeries.to_crs` makes it."""
+    import pyproj
+
+    return pyproj.Transformer.from_crs(crs, pyproj.CRS.from_user_input(4326),
+                                       always_xy=True).transform
 
 
 def _in_crs(geoms: gpd.GeoSeries, crs: Any) -> np.ndarray:
@@ -367,9 +387,17 @@ def _properties(gdf: pd.DataFrame, cols: Sequence[str], language: str,
         kind, dec = _FIELDS.get(c, ("text", 0))
         if kind == "text" and pd.api.types.is_float_dtype(gdf[c]):
             kind, dec = "number", 2  # a number without a known unit
-        # escaped: the popup and tooltip templates put these into innerHTML
-        values = [_escape(_format_field(v, c, kind, dec, language).rstrip())
-                  for v in gdf[c].tolist()]
+        # escaped: the popup and tooltip templates put these into innerHTML; a text
+        # value written once however many features share it (a commune's name, a status)
+        done: dict[str, str] = {}
+        values = []
+        for v in gdf[c].tolist():
+            text = done.get(v) if type(v) is str else None
+            if text is None:
+                text = _escape(_format_field(v, c, kind, dec, language).rstrip())
+                if type(v) is str:
+                    done[v] = text
+            values.append(text)
         props[f"p{k}"] = values
         aliases.append(_escape((labels or {}).get(c) or _labels.label(c, language)))
     return pd.DataFrame(props, index=gdf.index), aliases
@@ -381,27 +409,68 @@ def _html_safe(text: str) -> str:
             .replace("'", "\\u0027"))
 
 
-def _feature_collection(geoms: np.ndarray, props: pd.DataFrame,
+def _feature_collection(shown: gpd.GeoSeries, props: pd.DataFrame,
                         styles: Sequence[Mapping[str, Any]], precision: int
                         ) -> tuple[str, dict]:
     """The layer's GeoJSON FeatureCollection as text (safe in a script), and its outline.
 
     The text is written from the coordinate arrays (:mod:`geoagri._geojson`),
-    rounded to ``precision`` decimals; the outline is the same collection with
-    each geometry's type only (no coordinates), for what folium checks.
+    transformed to EPSG:4326 as :meth:`geopandas.GeoSeries.to_crs` transforms
+    them (without building the geometries anew) and rounded to ``precision``
+    decimals; the outline is the same collection with each geometry's type
+    only (no coordinates), for what folium checks.
     """
-    shapes = geometry_texts(geoms, precision)
-    records = props.to_dict("records") if len(props.columns) else [{}] * len(geoms)
+    import pyproj
+
+    geoms = np.asarray(shown.values, dtype=object)
+    transform = None
+    if shown.crs is not None and not shown.crs.equals(pyproj.CRS.from_user_input(4326)):
+        plain = np.isin(shapely.get_type_id(geoms), (-1, 0, 1, 3, 4, 5, 6))
+        if plain.all() and not shapely.has_z(geoms).any():
+            transform = _to_lonlat(shown.crs)
+        else:  # a geometry collection or a ring (written by GEOS), a z: transformed first
+            geoms = _in_crs(shown, 4326)
+    shapes = geometry_texts(geoms, precision, transform=transform)
+    keys = [str(k) for k in props.columns]
+    columns = [props[k].tolist() for k in props.columns]
+    # each feature's properties as json.dumps writes them, {"p0": ..., "style": {...}},
+    # made safe in a script (each character on its own, so piece by piece): each
+    # distinct text value, and each distinct style, encoded once
+    pieces = []
+    for key, column in zip(keys, columns, strict=True):
+        head = f"{json.dumps(key)}: "
+        if all(type(v) is str for v in column):
+            text_of = {v: head + _html_safe(json.dumps(v)) for v in set(column)}
+            pieces.append([text_of[v] for v in column])
+        else:
+            pieces.append([head + _html_safe(json.dumps(v)) for v in column])
+    by_id: dict[int, str] = {}  # a style given for several features: one object
+    by_value: dict[tuple, str] = {}
+    style_texts = []
+    for style in styles:
+        text = by_id.get(id(style))
+        if text is None:
+            # keyed by type and repr: 1, 1.0 and True (0.0 and -0.0) are equal keys
+            # but different JSON
+            key = tuple((k, type(v), repr(v)) for k, v in style.items())
+            text = by_value.get(key)
+            if text is None:
+                text = by_value[key] = '"style": ' + _html_safe(json.dumps(dict(style)))
+            by_id[id(style)] = text
+        style_texts.append(text)
+    rows = list(zip(*columns, strict=True)) if columns else [()] * len(shapes)
+    texts_of_rows = list(zip(*pieces, strict=True)) if pieces else [()] * len(shapes)
     texts, outline = [], []
-    for shape, rec, style in zip(shapes, records, styles, strict=True):
+    for shape, style, style_text, values, parts in zip(
+            shapes, styles, style_texts, rows, texts_of_rows, strict=True):
         if shape is None:
             continue
-        properties = {**rec, "style": dict(style)}
-        texts.append(f'{{"type":"Feature","properties":{_html_safe(json.dumps(properties))},'
+        texts.append(f'{{"type":"Feature","properties":{{{", ".join([*parts, style_text])}}},'
                      f'"geometry":{shape}}}')
         kind = shape[9:shape.index('"', 9)]  # '{"type":"Polygon",...'
-        outline.append({"type": "Feature", "properties": properties,
-                        "geometry": {"type": kind}})
+        outline.append({"type": "Feature", "properties": {
+            **dict(zip(keys, values, strict=True)), "style": dict(style)},
+            "geometry": {"type": kind}})
     return (f'{{"type":"FeatureCollection","features":[{",".join(texts)}]}}',
             {"type": "FeatureCollection", "features": outline})
 
@@ -585,8 +654,8 @@ def map_layer(
     if not interactive:
         popup_fields, tooltip_field = [], None
     # rounded to ``precision`` decimals as the text is written (display_geometry's rounding)
-    geoms = np.asarray(_simplified_lonlat(gdf, simplify_m=simplify_m, coverage=coverage,
-                                          crs=crs).values, dtype=object)
+    shown = _simplified(gdf, simplify_m=simplify_m, coverage=coverage, crs=crs)
+    geoms = np.asarray(shown.values, dtype=object)
     kinds = _geom_kind(geoms)
     if palette is not None:
         fcolors = [palette[v] for v in gdf[color_by]]
@@ -609,7 +678,7 @@ def map_layer(
             tip_key = "tip"
             props[tip_key] = [_escape(_labels.value_label(v, language, field=tooltip_field))
                               for v in gdf[tooltip_field]]
-    text, outline = _feature_collection(geoms, props, styles, precision)
+    text, outline = _feature_collection(shown, props, styles, precision)
     point = folium.CircleMarker(radius=6, fill=True) if (kinds == "point").any() else None
     layer = _GeoJson(  # the layer control shows the name as HTML
         text, outline, name=_escape(name), show=show, marker=point,
@@ -707,9 +776,52 @@ class _GeoJson(folium.GeoJson):
                     getattr(figure, part).add_child(_Inline(None, text), name=self.get_name())
             self._as = "outline"
             for child in self._children.values():
-                child.render(**kwargs)
+                if type(child).render is folium.features.GeoJsonDetail.render:
+                    _render_detail(child, figure, kwargs)
+                else:
+                    child.render(**kwargs)
         finally:
             self._as = None
+
+
+#: The table style folium writes for a popup or tooltip, by its class and its
+#: ``class_name`` and ``style`` (the only values its template reads).
+_DETAIL_STYLES: dict[tuple[type, str, str | None], str] = {}
+
+
+def _render_detail(detail: Any, figure: Any, kwargs: Mapping[str, Any]) -> None:
+    """A layer's popup or tooltip rendered as folium renders it, its parts put in as text.
+
+    folium renders a popup's table style from a template and puts the style
+    and its script in the page as new elements, each compiled as a template
+    (three Jinja compilations per popup or tooltip, 0.05 s for a plan's map).
+    The first one of each class and style is rendered by folium itself and its
+    style kept; after that, the same checks, the kept style and the script
+    macro's text, in the same places under the same names.
+    """
+    key = (type(detail), detail.class_name, getattr(detail, "style", None))
+    style = _DETAIL_STYLES.get(key)
+    if style is None:
+        folium.features.GeoJsonDetail.render(detail, **kwargs)
+        _DETAIL_STYLES[key] = figure.header._children[detail.get_name() + "tablestyle"].render()
+        return
+    features = detail._parent.data["features"]
+    keys = tuple(k for k in (features[0]["properties"] if features else [])
+                 if k not in ("style", "highlight"))
+    detail.warn_for_geometry_collections()
+    for field in detail.fields:
+        if field not in keys:
+            raise SchemaError(f"the popup's field {field!r} is not in the layer's "
+                              f"properties {list(keys)}")
+    figure.header.add_child(_Inline(None, style), name=detail.get_name() + "tablestyle")
+    macros = detail._template.module.__dict__
+    for part in ("header", "html", "script"):
+        macro = macros.get(part)
+        if macro is not None:
+            getattr(figure, part).add_child(_Inline(None, str(macro(detail, kwargs))),
+                                            name=detail.get_name())
+    for child in detail._children.values():
+        child.render(**kwargs)
 
 
 def _placed(layer: folium.GeoJson, pane: str | None, interactive: bool) -> folium.GeoJson:
@@ -899,8 +1011,10 @@ def _aggregate(gdf: gpd.GeoDataFrame, by: str | None, communes: gpd.GeoDataFrame
     classes = [None if pd.isna(u) else u for u in uniques]
     ncls = max(1, len(classes))
 
-    cell = grid_cell_m(shapely.total_bounds(geoms), simplify_m)
-    keys, shown = dissolved_on_grid(geoms, codes, units, ncls, cell_m=cell, simplify_m=cell)
+    bounds = shapely.total_bounds(geoms)
+    cell = grid_cell_m(bounds, simplify_m)
+    keys, shown = dissolved_on_grid(geoms, codes, units, ncls, cell_m=cell, simplify_m=cell,
+                                    bounds=bounds)
     u, c = np.divmod(keys, ncls)
     n_col = "n_parcels" if "parcel_id" in gdf.columns else "n_features"
     columns: dict[str, Any] = {unit_col: [names[k] for k in u]}
@@ -1378,11 +1492,49 @@ _OFFLINE_SKIP = {"bootstrap", "bootstrap_css", "glyphicons_css", "awesome_marker
                  "awesome_markers_css", "awesome_markers_font_css", "awesome_rotate_css"}
 
 
+def _submodules(package: str, names: Sequence[str]) -> list[ModuleType]:
+    """Modules of ``package`` imported without running the package's ``__init__``.
+
+    ``folium.plugins`` imports its 40 plugins and ``offlinefolium`` its copy of
+    folium, each compiling the Jinja templates of its classes (0.07 s of CPU
+    each); a map uses two plugins and one table of files.  When the package
+    is not imported yet, it stands in ``sys.modules`` unexecuted while the
+    modules are imported, and it and every module imported with them are taken
+    out again afterwards (so that importing the package later runs it as
+    usual); the modules returned live on.  When it is imported, its own modules.
+
+    Examples
+    --------
+    >>> [m.__name__ for m in _submodules("json", ["decoder"])]
+    ['json.decoder']
+    """
+    if package in sys.modules:
+        return [importlib.import_module(f"{package}.{n}") for n in names]
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.submodule_search_locations is None:
+        raise ImportError(f"no package {package!r}")
+    before = set(sys.modules)
+    sys.modules[package] = importlib.util.module_from_spec(spec)  # not executed
+    try:
+        return [importlib.import_module(f"{package}.{n}") for n in names]
+    finally:
+        for name in set(sys.modules) - before:
+            if name == package or name.startswith(package + "."):
+                del sys.modules[name]
+
+
+@lru_cache(maxsize=1)
+def _plugins() -> tuple[type, type]:
+    """folium's ``Fullscreen`` and ``MeasureControl`` plugins (see :func:`_submodules`)."""
+    fullscreen, measure = _submodules("folium.plugins", ["fullscreen", "measure_control"])
+    return fullscreen.Fullscreen, measure.MeasureControl
+
+
 @lru_cache(maxsize=1)
 def _offline_assets() -> dict[str, str]:
     """CDN URL → file content, from the installed ``folium-offline`` package."""
     try:
-        mod = importlib.import_module("offlinefolium.elements")
+        [mod] = _submodules("offlinefolium", ["elements"])
     except ImportError:
         raise GeoagriError(
             "offline=True needs the JavaScript and CSS files of Leaflet and its plugins, "
@@ -1834,11 +1986,11 @@ def plan_map(
                                    dash="8 6", show=False, pane="geoagri-lines", **common),
             [(PROPOSAL_COLOR, t["lines"], "dash")])
 
-    folium.plugins.Fullscreen(position="topleft").add_to(m)
-    folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
-                                  secondary_length_unit="kilometers",
-                                  primary_area_unit="hectares",
-                                  secondary_area_unit="sqmeters").add_to(m)
+    fullscreen, measure = _plugins()
+    fullscreen(position="topleft").add_to(m)
+    measure(position="topleft", primary_length_unit="meters",
+            secondary_length_unit="kilometers", primary_area_unit="hectares",
+            secondary_area_unit="sqmeters").add_to(m)
     made = date or datetime.date.today().strftime("%d/%m/%Y")
     name = getattr(plan, "name", None)
     heading = title or (f"{t['title']}: {name}" if name else t["title"])

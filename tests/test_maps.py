@@ -595,6 +595,76 @@ def test_coordinates_are_written_rounded_as_json_writes_the_rounded_numbers():
     assert line == '{"type":"LineString","coordinates":[[105.1,-0.5],[7,10.25]]}'
 
 
+def test_parts_rings_and_z_are_written_as_geos_writes_them():
+    """Parts of several rings, a part of none, a z: the nesting GEOS's own writer gives."""
+    from geoagri._geojson import geometry_texts
+
+    holed = shapely.Polygon(box(0, 0, 9, 9).exterior.coords,
+                            [box(1, 1, 2, 2).exterior.coords, box(4, 4, 6, 5).exterior.coords])
+    geoms = np.array([
+        shapely.MultiPolygon([holed, box(20, 0, 21, 1), shapely.Polygon(
+            box(30, 0, 35, 5).exterior.coords, [box(31, 1, 32, 2).exterior.coords])]),
+        shapely.MultiPolygon([box(0, 0, 1, 1), shapely.Polygon()]),
+        shapely.MultiLineString([[(0, 0), (1, 1), (2, 0)], [(5, 5), (6, 6)], [(7, 7), (8, 9)]]),
+        LineString([(0, 0, 5), (1.25, 2.5, 7)]), shapely.Polygon([(0, 0, 1), (4, 0, 1),
+                                                                  (4, 4, 2)])], dtype=object)
+    for g, text in zip(geoms, geometry_texts(geoms, 5), strict=True):
+        geos = json.loads(shapely.to_geojson(shapely.force_2d(g)))
+        assert json.loads(text) == geos
+
+
+def test_coordinates_transformed_as_written_are_those_of_the_layer_in_lon_lat():
+    """``transform=``: the text of the geometries geopandas' ``to_crs`` makes, to the digit."""
+    import pyproj
+
+    from geoagri._geojson import geometry_texts
+
+    holed = shapely.Polygon(box(X, Y, X + 900, Y + 900).exterior.coords,
+                            [box(X + 100, Y + 100, X + 200, Y + 250).exterior.coords])
+    layer = gpd.GeoSeries([
+        holed, shapely.MultiPolygon([holed, box(X + 2000, Y, X + 2100, Y + 77)]),
+        LineString([(X, Y), (X + 1234.5, Y + 987.6)]), Point(X + 3.3, Y - 4.4),
+        shapely.MultiPoint([(X, Y), (X + 10, Y + 10)]),
+        shapely.MultiLineString([[(X, Y), (X + 5, Y + 5)], [(X + 9, Y), (X, Y + 9)]]),
+        None, shapely.Polygon()], crs="EPSG:32648")
+    move = pyproj.Transformer.from_crs("EPSG:32648", "EPSG:4326", always_xy=True).transform
+    geoms = np.asarray(layer.values, dtype=object)
+    lonlat = np.asarray(layer.to_crs(4326).values, dtype=object)
+    for digits in (5, 7, 9):
+        assert geometry_texts(geoms, digits, transform=move) == geometry_texts(lonlat, digits)
+    # in degrees: the ring starts 900 m east of UTM 48N's central meridian (105° E), at
+    # 1,200 km north (about 10.85° N, where a degree of longitude is 109.3 km)
+    lon, lat = json.loads(geometry_texts(geoms[:1], 5, transform=move)[0])["coordinates"][0][0]
+    assert lon == pytest.approx(105 + 900 / 109_300, abs=1e-4) and 10.8 < lat < 10.9
+
+
+def test_the_plugins_package_imports_whole_after_a_map_is_drawn(tmp_path):
+    """The map takes two of folium's plugins and folium-offline's files without running
+    their packages' ``__init__``; importing those packages afterwards gives them whole."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("offlinefolium", reason="offline maps need folium-offline "
+                        "(pip install geoagri[offline])")
+    code = (
+        "import sys\n"
+        "from geoagri.datasets import demo\n"
+        "from geoagri.maps import plan_map\n"
+        f"plan_map(demo(), offline=True).save({str(tmp_path / 'm.html')!r})\n"
+        "assert 'folium.plugins' not in sys.modules and 'offlinefolium' not in sys.modules\n"
+        "import folium.plugins, offlinefolium\n"
+        "print(folium.plugins.HeatMap.__name__, folium.plugins.Fullscreen.__name__,"
+        " offlinefolium.Map.__name__)\n")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["HeatMap", "Fullscreen", "Map"]
+    assert "L.control.fullscreen" in (tmp_path / "m.html").read_text(encoding="utf-8")
+
+
 def test_the_page_holds_the_layer_s_features_and_a_change_to_them(tmp_path):
     import re
 
