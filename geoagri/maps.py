@@ -776,52 +776,9 @@ class _GeoJson(folium.GeoJson):
                     getattr(figure, part).add_child(_Inline(None, text), name=self.get_name())
             self._as = "outline"
             for child in self._children.values():
-                if type(child).render is folium.features.GeoJsonDetail.render:
-                    _render_detail(child, figure, kwargs)
-                else:
-                    child.render(**kwargs)
+                child.render(**kwargs)
         finally:
             self._as = None
-
-
-#: The table style folium writes for a popup or tooltip, by its class and its
-#: ``class_name`` and ``style`` (the only values its template reads).
-_DETAIL_STYLES: dict[tuple[type, str, str | None], str] = {}
-
-
-def _render_detail(detail: Any, figure: Any, kwargs: Mapping[str, Any]) -> None:
-    """A layer's popup or tooltip rendered as folium renders it, its parts put in as text.
-
-    folium renders a popup's table style from a template and puts the style
-    and its script in the page as new elements, each compiled as a template
-    (three Jinja compilations per popup or tooltip, 0.05 s for a plan's map).
-    The first one of each class and style is rendered by folium itself and its
-    style kept; after that, the same checks, the kept style and the script
-    macro's text, in the same places under the same names.
-    """
-    key = (type(detail), detail.class_name, getattr(detail, "style", None))
-    style = _DETAIL_STYLES.get(key)
-    if style is None:
-        folium.features.GeoJsonDetail.render(detail, **kwargs)
-        _DETAIL_STYLES[key] = figure.header._children[detail.get_name() + "tablestyle"].render()
-        return
-    features = detail._parent.data["features"]
-    keys = tuple(k for k in (features[0]["properties"] if features else [])
-                 if k not in ("style", "highlight"))
-    detail.warn_for_geometry_collections()
-    for field in detail.fields:
-        if field not in keys:
-            raise SchemaError(f"the popup's field {field!r} is not in the layer's "
-                              f"properties {list(keys)}")
-    figure.header.add_child(_Inline(None, style), name=detail.get_name() + "tablestyle")
-    macros = detail._template.module.__dict__
-    for part in ("header", "html", "script"):
-        macro = macros.get(part)
-        if macro is not None:
-            getattr(figure, part).add_child(_Inline(None, str(macro(detail, kwargs))),
-                                            name=detail.get_name())
-    for child in detail._children.values():
-        child.render(**kwargs)
 
 
 def _placed(layer: folium.GeoJson, pane: str | None, interactive: bool) -> folium.GeoJson:
