@@ -68,20 +68,18 @@ from __future__ import annotations
 
 import html
 import importlib
-import importlib.util
 import json
 import logging
 import math
 import re
-import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from types import ModuleType
 from typing import Any
 
 import branca.element
 import folium
+import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -1449,49 +1447,11 @@ _OFFLINE_SKIP = {"bootstrap", "bootstrap_css", "glyphicons_css", "awesome_marker
                  "awesome_markers_css", "awesome_markers_font_css", "awesome_rotate_css"}
 
 
-def _submodules(package: str, names: Sequence[str]) -> list[ModuleType]:
-    """Modules of ``package`` imported without running the package's ``__init__``.
-
-    ``folium.plugins`` imports its 40 plugins and ``offlinefolium`` its copy of
-    folium, each compiling the Jinja templates of its classes (0.07 s of CPU
-    each); a map uses two plugins and one table of files.  When the package
-    is not imported yet, it stands in ``sys.modules`` unexecuted while the
-    modules are imported, and it and every module imported with them are taken
-    out again afterwards (so that importing the package later runs it as
-    usual); the modules returned live on.  When it is imported, its own modules.
-
-    Examples
-    --------
-    >>> [m.__name__ for m in _submodules("json", ["decoder"])]
-    ['json.decoder']
-    """
-    if package in sys.modules:
-        return [importlib.import_module(f"{package}.{n}") for n in names]
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.submodule_search_locations is None:
-        raise ImportError(f"no package {package!r}")
-    before = set(sys.modules)
-    sys.modules[package] = importlib.util.module_from_spec(spec)  # not executed
-    try:
-        return [importlib.import_module(f"{package}.{n}") for n in names]
-    finally:
-        for name in set(sys.modules) - before:
-            if name == package or name.startswith(package + "."):
-                del sys.modules[name]
-
-
-@lru_cache(maxsize=1)
-def _plugins() -> tuple[type, type]:
-    """folium's ``Fullscreen`` and ``MeasureControl`` plugins (see :func:`_submodules`)."""
-    fullscreen, measure = _submodules("folium.plugins", ["fullscreen", "measure_control"])
-    return fullscreen.Fullscreen, measure.MeasureControl
-
-
 @lru_cache(maxsize=1)
 def _offline_assets() -> dict[str, str]:
     """CDN URL → file content, from the installed ``folium-offline`` package."""
     try:
-        [mod] = _submodules("offlinefolium", ["elements"])
+        mod = importlib.import_module("offlinefolium.elements")
     except ImportError:
         raise GeoagriError(
             "offline=True needs the JavaScript and CSS files of Leaflet and its plugins, "
@@ -1943,11 +1903,11 @@ def plan_map(
                                    dash="8 6", show=False, pane="geoagri-lines", **common),
             [(PROPOSAL_COLOR, t["lines"], "dash")])
 
-    fullscreen, measure = _plugins()
-    fullscreen(position="topleft").add_to(m)
-    measure(position="topleft", primary_length_unit="meters",
-            secondary_length_unit="kilometers", primary_area_unit="hectares",
-            secondary_area_unit="sqmeters").add_to(m)
+    folium.plugins.Fullscreen(position="topleft").add_to(m)
+    folium.plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                                  secondary_length_unit="kilometers",
+                                  primary_area_unit="hectares",
+                                  secondary_area_unit="sqmeters").add_to(m)
     made = date or datetime.date.today().strftime("%d/%m/%Y")
     name = getattr(plan, "name", None)
     heading = title or (f"{t['title']}: {name}" if name else t["title"])
