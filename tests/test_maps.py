@@ -638,33 +638,6 @@ def test_coordinates_transformed_as_written_are_those_of_the_layer_in_lon_lat():
     assert lon == pytest.approx(105 + 900 / 109_300, abs=1e-4) and 10.8 < lat < 10.9
 
 
-def test_the_plugins_package_imports_whole_after_a_map_is_drawn(tmp_path):
-    """The map takes two of folium's plugins and folium-offline's files without running
-    their packages' ``__init__``; importing those packages afterwards gives them whole."""
-    import subprocess
-    import sys
-
-    pytest.importorskip("offlinefolium", reason="offline maps need folium-offline "
-                        "(pip install geoagri[offline])")
-    code = (
-        "import sys\n"
-        "from geoagri.datasets import demo\n"
-        "from geoagri.maps import plan_map\n"
-        f"plan_map(demo(), offline=True).save({str(tmp_path / 'm.html')!r})\n"
-        "assert 'folium.plugins' not in sys.modules and 'offlinefolium' not in sys.modules\n"
-        "import folium.plugins, offlinefolium\n"
-        "print(folium.plugins.HeatMap.__name__, folium.plugins.Fullscreen.__name__,"
-        " offlinefolium.Map.__name__)\n")
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["HeatMap", "Fullscreen", "Map"]
-    assert "L.control.fullscreen" in (tmp_path / "m.html").read_text(encoding="utf-8")
-
-
 def test_the_page_holds_the_layer_s_features_and_a_change_to_them(tmp_path):
     import re
 
