@@ -365,21 +365,22 @@ def _graph(surface: _Surface) -> csr_matrix:
     weights = (east, south_west, south, south_east, south_east, south, south_west, east)
     # the cells that have each move: all but the last row/column it would leave by
     regions = [(_moving(dr, nrow), _moving(dc, ncol)) for dr, dc in _MOVES]
-    passable = [np.isfinite(w) for w in weights]
-    count = np.zeros((nrow, ncol), dtype=np.int64)
-    for ok, region in zip(passable, regions, strict=True):
-        count[region] += ok
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(count.ravel(), out=indptr[1:])
-    data = np.empty(int(indptr[-1]))
-    indices = np.empty(int(indptr[-1]), dtype=np.int32)
-    free = indptr[:-1].reshape(nrow, ncol).copy()  # next place in each cell's row
+    # every cell's 8 moves side by side, move by move in _MOVES order (one contiguous
+    # plane per move, then interleaved in one pass), the missing ones (off the grid,
+    # impassable) dropped: the rows as the moves come, with no scattered writes
+    plane_w = np.full((8, nrow, ncol), np.inf)
+    plane_i = np.empty((8, nrow, ncol), dtype=np.int32)
     cell = np.arange(n, dtype=np.int32).reshape(nrow, ncol)
-    for (dr, dc), w, ok, region in zip(_MOVES, weights, passable, regions, strict=True):
-        at = free[region][ok]
-        data[at] = w[ok]
-        indices[at] = cell[region][ok] + np.int32(dr * ncol + dc)
-        free[region] += ok
+    for k, ((dr, dc), w, region) in enumerate(zip(_MOVES, weights, regions, strict=True)):
+        plane_w[(k, *region)] = w
+        np.add(cell, np.int32(dr * ncol + dc), out=plane_i[k])
+    data = np.ascontiguousarray(plane_w.transpose(1, 2, 0)).reshape(-1)
+    indices = np.ascontiguousarray(plane_i.transpose(1, 2, 0)).reshape(-1)
+    del plane_w, plane_i
+    ok = np.isfinite(data)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(ok.reshape(n, 8).sum(axis=1), out=indptr[1:])
+    data, indices = data[ok], indices[ok]
     np.maximum(data, 1e-9, out=data)
     out = csr_matrix((data, indices, indptr), shape=(n, n))
     out.has_sorted_indices = False
