@@ -87,7 +87,7 @@ from geoagri._engine.pieces import (
     cut_once,
     overlap_clusters,
 )
-from geoagri._engine.threads import n_threads, prepared_copies
+from geoagri._engine.threads import n_threads
 from geoagri._engine.union import union_clusters
 from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
@@ -379,11 +379,11 @@ def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
     return polygonal(out)
 
 
-def _allocate(geoms: np.ndarray, regions: np.ndarray, pieces: Pieces, threads: int, *,
-              prepared: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _allocate(geoms: np.ndarray, regions: np.ndarray, pieces: Pieces,
+              threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`geoagri._engine.pieces.allocate` with one row per geometry × region (it gives
     one row per piece for the geometries it cuts)."""
-    g, r, a = allocate(geoms, regions, pieces, threads=threads, prepared=prepared)
+    g, r, a = allocate(geoms, regions, pieces, threads=threads)
     key = g.astype(np.int64) * (len(regions) + 1) + r
     uniq, inv = np.unique(key, return_inverse=True)
     g, r = np.divmod(uniq, len(regions) + 1)
@@ -392,8 +392,7 @@ def _allocate(geoms: np.ndarray, regions: np.ndarray, pieces: Pieces, threads: i
 
 def _class_pieces(ctx: dict[str, Any]) -> tuple[np.ndarray, Pieces, np.ndarray] | None:
     """The class regions that have area, cut into pieces once per prepared context:
-    ``(regions, pieces, used)`` with ``used`` their class numbers; None if none has.
-    Their prepared copies, for the allocations, are ``ctx["class_prepared"]``."""
+    ``(regions, pieces, used)`` with ``used`` their class numbers; None if none has."""
     if "class_pieces" not in ctx:
         regions = ctx["regions"]
         used = np.flatnonzero(~shapely.is_empty(regions) & (shapely.area(regions) > 0))
@@ -401,7 +400,6 @@ def _class_pieces(ctx: dict[str, Any]) -> tuple[np.ndarray, Pieces, np.ndarray] 
         if len(used):
             regs = regions[used].copy()
             cut = (regs, cut_into_pieces(regs, max_vertices=ctx["max_vertices"]), used)
-            ctx["class_prepared"] = prepared_copies(regs)  # once for the three allocations
         ctx["class_pieces"] = cut
     return ctx["class_pieces"]
 
@@ -435,7 +433,7 @@ def _allocate_classes(geoms: np.ndarray, ctx: dict[str, Any]
         g = np.arange(len(geoms))
         return g, np.full(len(geoms), 3), a, None
     regs, pieces, used = cut
-    g, r, a = _allocate(geoms, regs, pieces, ctx["threads"], prepared=ctx["class_prepared"])
+    g, r, a = _allocate(geoms, regs, pieces, ctx["threads"])
     cls = np.r_[used, 3][r]
     return g, cls, a, cut
 

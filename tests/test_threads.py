@@ -40,3 +40,21 @@ def test_analyses_never_prepare_a_layers_own_geometries(plan):
     assert len(cells) > 0
     assert not shapely.is_prepared(communes.geometry.values).any()
     assert not shapely.is_prepared(zones.geometry.values).any()
+
+
+def test_each_thread_prepares_its_own_copies_of_the_regions_once():
+    import threading
+
+    from geoagri._engine.pieces import cut_into_pieces
+
+    regions = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], dtype=object)
+    pieces = cut_into_pieces(regions)
+    mine = pieces.prepared(regions)
+    assert pieces.prepared(regions) is mine  # reused by the calls of one thread
+    other = []
+    t = threading.Thread(target=lambda: other.append(pieces.prepared(regions)))
+    t.start()
+    t.join()
+    assert other[0] is not mine and not set(map(id, other[0])) & set(map(id, mine))
+    assert shapely.is_prepared(mine).all() and not shapely.is_prepared(regions).any()
+    assert shapely.equals_exact(mine, regions, tolerance=0).all()

@@ -75,6 +75,21 @@ class Pieces:
         """The pieces flattened, once (they are clipped with as one more member of a set)."""
         return polygons(self.geoms)
 
+    def prepared(self, regions: np.ndarray) -> np.ndarray:
+        """The regions that were cut, prepared: the calling thread's own copies, made once.
+
+        GEOS builds a prepared geometry's indexes lazily and not thread-safely, so the
+        regions themselves are never prepared (:func:`geoagri._engine.threads.prepared_copies`)
+        and two threads that allocate to the same pieces (the infrastructure scenario
+        beside the linkage) get a copy each; the calls of one thread reuse its copy and
+        the indexes already built in it (a national delta allocates a dozen times).
+        """
+        cache = self.__dict__.setdefault("_prepared", {})
+        mine = cache.get(threading.get_ident())
+        if mine is None or len(mine) != len(regions):
+            mine = cache[threading.get_ident()] = prepared_copies(regions)
+        return mine
+
 
 #: Pieces of the last few arrays cut by :func:`cut_once`, with the geometries they were
 #: cut from (held, so that the ids in the key stay theirs).
@@ -196,15 +211,12 @@ def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32
 
 
 def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
-             threads: int = 1, prepared: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Area (m²) of each geometry in each region; region ``len(communes)`` = outside.
 
     ``communes`` are the regions that were cut into ``pieces`` (any
-    non-overlapping polygons; left unprepared: copies are prepared, or
-    ``prepared`` are used: :func:`geoagri._engine.threads.prepared_copies` of all
-    of them, made once by a caller that allocates several arrays to the same
-    regions).
+    non-overlapping polygons; left unprepared: the thread's copies are prepared,
+    :meth:`Pieces.prepared`).
 
     Three passes, cheapest first: a geometry whose bounding box lies in a
     full quadtree cell is inside that commune (no GEOS call); one properly
@@ -235,10 +247,7 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
         # builds a prepared geometry's indexes lazily and not thread-safely
         pair = distinct(pc.astype(np.int64) * len(geoms) + pg)
         pc2, pg2 = np.divmod(pair, len(geoms))
-        if prepared is None:
-            own = distinct(pc2)  # few: the communes' own copies, prepared (prepared_copies)
-            prepared = np.empty(len(communes), dtype=object)
-            prepared[own] = prepared_copies(communes[own])
+        prepared = pieces.prepared(communes)
         cuts = np.searchsorted(pc2, np.unique(pc2[np.linspace(0, len(pc2) - 1, threads + 1)
                                                  .astype(int)[1:-1]]))
         chunks = np.split(np.arange(len(pc2)), cuts)
