@@ -9,8 +9,7 @@ Run by hand, never by the test suite::
 
 Each run is one fresh Python process doing what the command does, in the same
 order (``geoagri.cli``'s own code, under its ``_batch_collector``:
-``_read_and_start`` (:func:`geoagri.plan.read_plan`, the infrastructure scenario
-started once its layers are read) or :func:`geoagri.datasets.demo`, then
+:func:`geoagri.plan.read_plan` or :func:`geoagri.datasets.demo`, then
 ``_compute_and_render``: the layers export started,
 :func:`geoagri.results.compute`, the renderers of ``_render_results``), with a
 clock read at every step the command announces (``compute``'s ``on_step`` and
@@ -19,8 +18,7 @@ next, so "report.xlsx" includes the tables written beside it.
 Per phase it prints the wall time, the process's CPU time (``time.process_time``,
 all threads: less sensitive than wall time to other work on a shared machine)
 and the 1-minute load average.  The infrastructure scenario runs on a thread of
-its own from the moment its layers are read (before the parcels; on the demo
-from the start of ``compute``); its phase is the wait for it.  The layers
+its own from the start of ``compute`` (its phase is the wait for it), the layers
 export in a forked process of its own from before ``compute``, and the two
 maps in forked processes of their own (their phases are their start; their own
 wall and CPU seconds are printed below the phases, and the wait for them is the
@@ -108,18 +106,17 @@ def _child_run(plan_arg: str, out: Path) -> dict:
         if plan_arg == "demo":
             from geoagri.datasets import demo
 
-            plan, started = demo(), None
+            plan = demo()
         else:
-            from geoagri.cli import _read_and_start
+            from geoagri.plan import read_plan
 
-            plan, started = _read_and_start(plan_arg)
+            plan = read_plan(plan_arg)
         features = {n: len(g) for n, g in plan.layers.items()}
         with OutputSet(out, command="bench_run", context=plan.context.describe()) as outputs:
             results = _compute_and_render(outputs, plan, year=None, budget_vnd=None,
                                           language="en",
                                           on_step=lambda s: clock(f"compute: {s}"),
-                                          step=lambda s: clock(f"write: {s}"),
-                                          started=started)
+                                          step=lambda s: clock(f"write: {s}"))
             clock("write: closing the output set")
         clock("end")
     return {"phases": clock.phases, "peak_rss": peak_rss(), "features": features,

@@ -41,8 +41,6 @@ from geoagri import __version__
 from geoagri.errors import GeoagriError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from concurrent.futures import Future
-
     from geoagri.outputs import OutputSet
     from geoagri.plan import Plan
     from geoagri.results import PlanResults
@@ -122,27 +120,10 @@ def _room_for_every_output(outputs: OutputSet, plan: Plan) -> bool:
     return shutil.disk_usage(outputs.staging).free >= 2 * size + 512 * 2**20
 
 
-def _read_and_start(path: str | Path) -> tuple[Plan, Future | None]:
-    """A plan read for ``geoagri run``, its infrastructure scenario started on the way.
-
-    The scenario needs only the plan's communes, zones, pumps and power: they are
-    read first, and the scenario starts on its own thread
-    (:func:`geoagri.results.start_infrastructure`, the run's budget and curve) while
-    the other layers (the parcels, most of the reading) are read.
-    """
-    from geoagri.plan import read_plan
-    from geoagri.results import INFRASTRUCTURE_KINDS, start_infrastructure
-
-    started: list[Future | None] = []
-    plan = read_plan(path, first=INFRASTRUCTURE_KINDS,
-                     then=lambda partial: started.append(start_infrastructure(partial)))
-    return plan, started[0] if started else None
-
-
 def _compute_and_render(outputs: OutputSet, plan: Plan, *, year: int | None,
                         budget_vnd: float | None, language: str,
-                        on_step: Callable[[str], None], step: Callable[[str], None],
-                        started: Future | None = None) -> PlanResults:
+                        on_step: Callable[[str], None], step: Callable[[str], None]
+                        ) -> PlanResults:
     """What ``geoagri run`` does: compute the plan's results and write every output.
 
     The layers need only the plan: where outputs can be written by processes of their
@@ -150,16 +131,18 @@ def _compute_and_render(outputs: OutputSet, plan: Plan, *, year: int | None,
     while the results are computed, and the computation's wait for its infrastructure
     scenario no longer leaves a core idle; and the maps are started before the report is
     written.  Else the layers are written with the other outputs, after the report.
-    ``on_step`` is told each step of the computation, ``step`` each output;
-    ``started`` is the infrastructure scenario when it was started while the plan
-    was read (:func:`_read_and_start`).
+    ``on_step`` is told each step of the computation, ``step`` each output.  The
+    layers' process is forked before any thread of the computation runs: a fork while
+    the scenario's thread imports or loads its compiled kernels can leave the child
+    waiting for a lock that thread held (starting the scenario while the parcels were
+    read, :func:`geoagri.results.start_infrastructure`, hung a run in the test suite).
     """
     from geoagri.results import compute
 
     roomy = outputs.processes > 0 and _room_for_every_output(outputs, plan)
     if roomy:
         outputs.start(_layers_output(plan, language=language))
-    results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=on_step, started=started)
+    results = compute(plan, year=year, budget_vnd=budget_vnd, on_step=on_step)
     _render_results(outputs, results, language=language, step=step, layers=not roomy,
                     maps_first=roomy)
     return results
@@ -275,7 +258,7 @@ def _render_results(outputs: OutputSet, results: PlanResults, *, language: str,
 
 
 def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command: str,
-              budget_vnd: float | None = None, started: Future | None = None) -> int:
+              budget_vnd: float | None = None) -> int:
     """Compute a plan's results once and write every output as one set into ``out``."""
     from geoagri.outputs import OutputSet
     from geoagri.results import STEPS
@@ -284,8 +267,7 @@ def _run_plan(plan: Plan, out: Path, *, year: int | None, language: str, command
     try:
         with OutputSet(out, command=command, context=plan.context.describe()) as outputs:
             results = _compute_and_render(outputs, plan, year=year, budget_vnd=budget_vnd,
-                                          language=language, on_step=progress, step=progress,
-                                          started=started)
+                                          language=language, on_step=progress, step=progress)
     finally:
         progress.close()
     if results.report is not None:
@@ -362,10 +344,12 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    plan, started = _read_and_start(args.plan)
+    from geoagri.plan import read_plan
+
+    plan = read_plan(args.plan)
     print(f"plan '{plan.name}': {len(plan.layers)} layers valid")
     return _run_plan(plan, Path(args.out), year=args.year, language=args.language,
-                     command=f"geoagri run {args.plan}", started=started)
+                     command=f"geoagri run {args.plan}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
