@@ -348,9 +348,9 @@ def _graph(surface: _Surface) -> csr_matrix:
     ambiguous to csgraph), a move that leaves the grid or touches an impassable
     cell is not stored, and a cell's neighbour in direction (dr, dc) is the cell
     ``dr × ncol + dc`` further on, so no sorting is needed.  Each kind of move is
-    written into its place in the rows directly (no array of 8 moves per cell:
-    on a province's 800,000 cells such temporaries cost more in the kernel's
-    page handling than the arithmetic).
+    written as one contiguous plane and the planes are interleaved in one pass, then
+    the moves not stored are dropped (scattering each move into its place in the rows
+    cost more: 0.14 against 0.105 s on a province's 810,000 cells).
     """
     f = surface.factor
     nrow, ncol = f.shape
