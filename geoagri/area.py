@@ -62,6 +62,7 @@ import pandas as pd
 import shapely
 
 from geoagri._dask_hook import ClusterRun, is_dask, on_cluster
+from geoagri._engine.batches import Batch, zone_batches
 from geoagri._engine.pieces import REL_TOL, allocate, cut_once, overlap_pairs
 from geoagri._engine.threads import n_threads
 from geoagri._engine.union import (
@@ -293,47 +294,87 @@ def area_by_groupings(
     # a grouping whose columns include an earlier one's: its pairs are among that one's
     parents = [next((p for p in range(k) if set(bys[p]) <= set(bys[k])), None)
                for k in range(len(bys))]
-    # two threads: the overlaps are searched while the communes are cut and the zones
-    # allocated to them, and the larger sets of overlapping zones while the pairs are
-    # placed in communes
-    pairs: list[Future] = [Future() for _ in bys]
+    ngroups = [max(len(values), 1) for _, values in grouped]
+    roots = [k for k in range(len(bys)) if parents[k] is None]
+    # a large layer in batches of whole overlap neighbourhoods, one after the other: the
+    # engine's working memory is a batch's, not the layer's (geoagri._engine.batches)
+    batches = zone_batches(zg, [zcodes[k] for k in roots])
+    totals: list[tuple[int, np.ndarray, np.ndarray]] = []
+    # two threads: a batch's overlaps are searched while its zones are allocated to the
+    # communes (the first batch's while the communes are cut), and the larger sets of
+    # overlapping zones while the pairs are placed in communes
     with ThreadPoolExecutor(1) as pool:
-        found = pool.submit(_overlaps, zg, zcodes, parents, threads=nthreads,
-                            on_pairs=[p.set_result for p in pairs])
+        search = _Search(pool, zg, zcodes, parents, roots, batches[0], threads=nthreads)
         cgeoms = disjoint(np.array(communes.geometry.to_crs(target).array, dtype=object),
                           communes["commune_id"].to_numpy(dtype=object), threads=nthreads)
-        nc = len(cgeoms)
         pieces = cut_once(cgeoms, max_vertices=max_vertices)
-        g, c, a = allocate(zg, cgeoms, pieces, threads=nthreads)
-        home = home_region(g, c, n=len(zg), n_regions=nc)
-        placed: list = []
-        for p in pairs:
-            wait([p, found], return_when=FIRST_COMPLETED)
-            first = p.result() if p.done() else None
-            placed.append(None if first is None else
-                          place_sets(first, cgeoms, pieces, home=home[first.used],
-                                     threads=nthreads))
-        overlaps = found.result()
+        for b in range(len(batches)):
+            if b:
+                search = _Search(pool, zg, zcodes, parents, roots, batches[b],
+                                 threads=nthreads)
+            found = search.measure(cgeoms, pieces, ngroups)
+            totals = found if not totals else [
+                (n0 + n1, r0 + r1, o0 + o1)
+                for (n0, r0, o0), (n1, r1, o1) in zip(totals, found, strict=True)]
     commune_area = shapely.area(cgeoms)
     out = []
     for k, by in enumerate(bys):
-        n_pairs, sets = overlaps[k]
-        og, oc, oa = sets_by_region(sets, (g, c, a), cgeoms, pieces, home=home,
-                                    placed=placed[k], threads=nthreads)
-        ngroups = max(len(grouped[k][1]), 1)
-        size = (nc + 1) * ngroups
-        raw = np.bincount(c * ngroups + zcodes[k][g], weights=a, minlength=size)
-        overlap = np.bincount(oc * ngroups + zcodes[k][og], weights=oa, minlength=size)
-        overlap = np.clip(overlap, 0, raw)
-        overlap[overlap <= REL_TOL * raw] = 0.0
-        table = _table(raw - overlap if dissolve else raw, overlap, raw > 0, by,
-                       grouped[k][1], communes, ngroups, commune_area, units, level)
+        n_pairs, raw_k, overlap_k = totals[k]
+        overlap_k = np.clip(overlap_k, 0, raw_k)
+        overlap_k[overlap_k <= REL_TOL * raw_k] = 0.0
+        table = _table(raw_k - overlap_k if dissolve else raw_k, overlap_k, raw_k > 0, by,
+                       grouped[k][1], communes, ngroups[k], commune_area, units, level)
         table.attrs = {"metric_crs": target.to_string(), "level": level, "dissolve": dissolve,
                        "by": tuple(by)}
-        log.info("area_by_zone: %d zones, %d overlapping pairs, %d rows", len(zones), n_pairs,
-                 len(table))
+        log.info("area_by_zone: %d zones, %d overlapping pairs, %d rows", len(zones),
+                 n_pairs, len(table))
         out.append(table)
     return out
+
+
+class _Search:
+    """A batch of zones, its overlaps searched on ``pool``'s thread from the start."""
+
+    def __init__(self, pool: ThreadPoolExecutor, zg: np.ndarray, zcodes: Sequence[np.ndarray],
+                 parents: Sequence[int | None], roots: Sequence[int], batch: Batch, *,
+                 threads: int) -> None:
+        whole = batch.candidates is None
+        self.zg = zg if whole else zg[batch.index]
+        self.zcodes = zcodes if whole else [z[batch.index] for z in zcodes]
+        candidates: list = [None] * len(zcodes)
+        for k, pairs in zip(roots, batch.candidates or [None] * len(roots), strict=True):
+            candidates[k] = pairs
+        self.threads = threads
+        self.pairs: list[Future] = [Future() for _ in zcodes]
+        self.found = pool.submit(_overlaps, self.zg, self.zcodes, parents, threads=threads,
+                                 on_pairs=[p.set_result for p in self.pairs],
+                                 candidates=candidates)
+
+    def measure(self, cgeoms: np.ndarray, pieces: Any, ngroups: Sequence[int]
+                ) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Per grouping, the batch's overlapping pairs, and its area and overlap (m²) by
+        commune × group (flattened; the last commune is outside every commune)."""
+        nc, threads = len(cgeoms), self.threads
+        g, c, a = allocate(self.zg, cgeoms, pieces, threads=threads)
+        home = home_region(g, c, n=len(self.zg), n_regions=nc)
+        placed: list = []
+        for p in self.pairs:
+            wait([p, self.found], return_when=FIRST_COMPLETED)
+            first = p.result() if p.done() else None
+            placed.append(None if first is None else
+                          place_sets(first, cgeoms, pieces, home=home[first.used],
+                                     threads=threads))
+        overlaps = self.found.result()
+        out = []
+        for k, code in enumerate(self.zcodes):
+            n_pairs, sets = overlaps[k]
+            og, oc, oa = sets_by_region(sets, (g, c, a), cgeoms, pieces, home=home,
+                                        placed=placed[k], threads=threads)
+            size = (nc + 1) * ngroups[k]
+            out.append((n_pairs,
+                        np.bincount(c * ngroups[k] + code[g], weights=a, minlength=size),
+                        np.bincount(oc * ngroups[k] + code[og], weights=oa, minlength=size)))
+        return out
 
 
 def _groups(zones: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -380,7 +421,8 @@ def _table(value: np.ndarray, overlap: np.ndarray, counted: np.ndarray, by: Sequ
 
 
 def _overlaps(zones: np.ndarray, codes: Sequence[np.ndarray], parents: Sequence[int | None],
-              *, threads: int, on_pairs: Sequence[Callable[[OverlapSets], object]]
+              *, threads: int, on_pairs: Sequence[Callable[[OverlapSets], object]],
+              candidates: Sequence[tuple[np.ndarray, np.ndarray] | None]
               ) -> list[tuple[int, OverlapSets]]:
     """Per grouping, the overlapping pairs of same-group zones and their sets (needs no
     communes).  A grouping with a parent (a grouping its own refines) keeps the parent's
@@ -390,7 +432,8 @@ def _overlaps(zones: np.ndarray, codes: Sequence[np.ndarray], parents: Sequence[
     for k, code in enumerate(codes):
         p = parents[k]
         if p is None:
-            i, j, pair_area, flat = overlap_pairs(zones, code, threads=threads, flattened=True)
+            i, j, pair_area, flat = overlap_pairs(zones, code, threads=threads, flattened=True,
+                                                  candidates=candidates[k])
         else:
             pi, pj, pa, flat = found[p]
             same = code[pi] == code[pj]

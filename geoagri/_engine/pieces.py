@@ -285,7 +285,8 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
 
 
 def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | None = None,
-                  threads: int = 1, flattened: bool = False) -> tuple:
+                  threads: int = 1, flattened: bool = False,
+                  candidates: tuple[np.ndarray, np.ndarray] | None = None) -> tuple:
     """Pairs of same-group geometries whose interiors intersect, with their overlap area.
 
     Candidate pairs are the boxes of one group overlapping with positive
@@ -307,6 +308,10 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
         Also return ``(used, polys)``: positions (ascending) of geometries
         that include every one in a pair, and those geometries flattened,
         for :func:`geoagri._engine.union.overlap_sets`.
+    candidates : (i, j), optional
+        The pairs of boxes, when the caller has them: exactly
+        ``overlapping_boxes(shapely.bounds(geoms), codes)``
+        (:func:`geoagri._engine.batches.zone_batches` finds them for a whole layer).
 
     Returns
     -------
@@ -327,7 +332,8 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     nothing = (none, none, np.zeros(0)) + (((none, polygons(geoms[:0])),) if flattened else ())
     if n < 2:
         return nothing
-    i, j = overlapping_boxes(shapely.bounds(geoms), codes)  # boxes that overlap, one group
+    i, j = (overlapping_boxes(shapely.bounds(geoms), codes) if candidates is None
+            else candidates)  # boxes that overlap, one group
     if not len(i):
         return nothing
     if polys is None:  # flatten only the geometries in a candidate pair
