@@ -297,25 +297,28 @@ def area_by_groupings(
     ngroups = [max(len(values), 1) for _, values in grouped]
     roots = [k for k in range(len(bys)) if parents[k] is None]
     # a large layer in batches of whole overlap neighbourhoods, one after the other: the
-    # engine's working memory is a batch's, not the layer's (geoagri._engine.batches)
-    batches = zone_batches(zg, [zcodes[k] for k in roots])
+    # engine's working memory is a batch's, not the layer's (geoagri._engine.batches).
+    # Two threads: the batches are formed, and the first one's overlaps searched, while
+    # the communes are cut; a batch's overlaps are searched while the batch before is
+    # allocated to the communes; the larger sets of overlapping zones while the pairs are
+    # placed in communes.
     totals: list[tuple[int, np.ndarray, np.ndarray]] = []
-    # two threads: a batch's overlaps are searched while its zones are allocated to the
-    # communes (the first batch's while the communes are cut), and the larger sets of
-    # overlapping zones while the pairs are placed in communes
     with ThreadPoolExecutor(1) as pool:
-        search = _Search(pool, zg, zcodes, parents, roots, batches[0], threads=nthreads)
+        formed = pool.submit(zone_batches, zg, [zcodes[k] for k in roots])
+        search = _Search(pool, lambda: formed.result()[0], zg, zcodes, parents, roots,
+                         threads=nthreads)
         cgeoms = disjoint(np.array(communes.geometry.to_crs(target).array, dtype=object),
                           communes["commune_id"].to_numpy(dtype=object), threads=nthreads)
         pieces = cut_once(cgeoms, max_vertices=max_vertices)
+        batches = formed.result()
         for b in range(len(batches)):
-            if b:
-                search = _Search(pool, zg, zcodes, parents, roots, batches[b],
-                                 threads=nthreads)
+            following = (_Search(pool, lambda b=b: batches[b + 1], zg, zcodes, parents,
+                                 roots, threads=nthreads) if b + 1 < len(batches) else None)
             found = search.measure(cgeoms, pieces, ngroups)
             totals = found if not totals else [
                 (n0 + n1, r0 + r1, o0 + o1)
                 for (n0, r0, o0), (n1, r1, o1) in zip(totals, found, strict=True)]
+            search = following
     commune_area = shapely.area(cgeoms)
     out = []
     for k, by in enumerate(bys):
@@ -333,30 +336,42 @@ def area_by_groupings(
 
 
 class _Search:
-    """A batch of zones, its overlaps searched on ``pool``'s thread from the start."""
+    """A batch of zones (``batch()``, taken on ``pool``'s thread), its overlaps searched there."""
 
-    def __init__(self, pool: ThreadPoolExecutor, zg: np.ndarray, zcodes: Sequence[np.ndarray],
-                 parents: Sequence[int | None], roots: Sequence[int], batch: Batch, *,
-                 threads: int) -> None:
-        whole = batch.candidates is None
-        self.zg = zg if whole else zg[batch.index]
-        self.zcodes = zcodes if whole else [z[batch.index] for z in zcodes]
-        candidates: list = [None] * len(zcodes)
-        for k, pairs in zip(roots, batch.candidates or [None] * len(roots), strict=True):
-            candidates[k] = pairs
+    def __init__(self, pool: ThreadPoolExecutor, batch: Callable[[], Batch], zg: np.ndarray,
+                 zcodes: Sequence[np.ndarray], parents: Sequence[int | None],
+                 roots: Sequence[int], *, threads: int) -> None:
         self.threads = threads
         self.pairs: list[Future] = [Future() for _ in zcodes]
-        self.found = pool.submit(_overlaps, self.zg, self.zcodes, parents, threads=threads,
-                                 on_pairs=[p.set_result for p in self.pairs],
-                                 candidates=candidates)
+        self.zones: Future = Future()  # the batch's (geometries, codes), once taken
+        self.found = pool.submit(self._search, batch, zg, zcodes, parents, roots)
+
+    def _search(self, batch: Callable[[], Batch], zg: np.ndarray,
+                zcodes: Sequence[np.ndarray], parents: Sequence[int | None],
+                roots: Sequence[int]) -> list[tuple[int, OverlapSets]]:
+        try:
+            taken = batch()
+        except BaseException as err:  # measure() raises it
+            self.zones.set_exception(err)
+            raise
+        whole = taken.candidates is None
+        bg = zg if whole else zg[taken.index]
+        bcodes = zcodes if whole else [z[taken.index] for z in zcodes]
+        candidates: list = [None] * len(zcodes)
+        for k, pairs in zip(roots, taken.candidates or [None] * len(roots), strict=True):
+            candidates[k] = pairs
+        self.zones.set_result((bg, bcodes))
+        return _overlaps(bg, bcodes, parents, threads=self.threads,
+                         on_pairs=[p.set_result for p in self.pairs], candidates=candidates)
 
     def measure(self, cgeoms: np.ndarray, pieces: Any, ngroups: Sequence[int]
                 ) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Per grouping, the batch's overlapping pairs, and its area and overlap (m²) by
         commune × group (flattened; the last commune is outside every commune)."""
         nc, threads = len(cgeoms), self.threads
-        g, c, a = allocate(self.zg, cgeoms, pieces, threads=threads)
-        home = home_region(g, c, n=len(self.zg), n_regions=nc)
+        zg, zcodes = self.zones.result()
+        g, c, a = allocate(zg, cgeoms, pieces, threads=threads)
+        home = home_region(g, c, n=len(zg), n_regions=nc)
         placed: list = []
         for p in self.pairs:
             wait([p, self.found], return_when=FIRST_COMPLETED)
@@ -366,7 +381,7 @@ class _Search:
                                      threads=threads))
         overlaps = self.found.result()
         out = []
-        for k, code in enumerate(self.zcodes):
+        for k, code in enumerate(zcodes):
             n_pairs, sets = overlaps[k]
             og, oc, oa = sets_by_region(sets, (g, c, a), cgeoms, pieces, home=home,
                                         placed=placed[k], threads=threads)
