@@ -56,7 +56,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,8 @@ class _Job:
     process: Any  # multiprocessing's Process
     conn: Any  # the reading end of the pipe its outcomes come through
     folders: list[Path]  # one per renderer
-    outcomes: list[tuple[StepFailure | None, tuple[float, float]]] | None = None
+    outcomes: list[tuple[StepFailure | None, tuple[float, float]] | None] = field(
+        default_factory=list)  # by renderer, as each one finishes
 
     @classmethod
     def fork(cls, outputs: OutputSet, renders: list[tuple[str, Callable[[Path], Any]]]
@@ -170,43 +171,53 @@ class _Job:
         finally:
             gc.unfreeze()
         send.close()  # only the child writes: its end closing says it stopped
-        return cls(renders, process, receive, folders)
+        return cls(renders, process, receive, folders, [None] * len(renders))
 
-    def poll(self) -> bool:
-        """True when the process has finished (its outcomes read), False while it runs."""
-        if not self.conn.poll():
-            return False
-        try:
-            self.outcomes = self.conn.recv()
-        except EOFError:  # it stopped before saying how it went
+    @property
+    def done(self) -> bool:
+        """Whether every renderer has finished (or the process has stopped)."""
+        return all(o is not None for o in self.outcomes)
+
+    def poll(self) -> list[int]:
+        """The renderers that finished since the last call (their outcomes read)."""
+        finished = []
+        while not self.done and self.conn.poll():
+            try:
+                k, failure, seconds = self.conn.recv()
+            except EOFError:  # it stopped before saying how the rest went
+                self.process.join()
+                code = self.process.exitcode
+                how = (f"was killed by signal {-code}" if code is not None and code < 0
+                       else f"stopped with exit code {code}")
+                for k, (name, _) in enumerate(self.renders):
+                    if self.outcomes[k] is None:
+                        self.outcomes[k] = (StepFailure(
+                            name, f"the process writing {name} {how} before it had finished; "
+                            "nothing of it was written (run again; if it happens again, the "
+                            "machine may be short of memory)", "ProcessError", False),
+                            (math.nan, math.nan))
+                        finished.append(k)
+                break
+            self.outcomes[k] = (failure, seconds)
+            finished.append(k)
+        if self.done:
+            self.conn.close()
             self.process.join()
-            code = self.process.exitcode
-            how = (f"was killed by signal {-code}" if code is not None and code < 0
-                   else f"stopped with exit code {code}")
-            self.outcomes = [(StepFailure(
-                name, f"the process writing {name} {how} before it had finished; nothing of "
-                "it was written (run again; if it happens again, the machine may be short of "
-                "memory)", "ProcessError", False), (math.nan, math.nan))
-                for name, _ in self.renders]
-        self.conn.close()
-        self.process.join()
-        return True
+        return finished
 
 
 def _child(outputs: OutputSet, renders: list[tuple[str, Callable[[Path], Any]]],
            folders: list[Path], conn: Any) -> None:
     """In the forked process: run each renderer into its folder; send each one's
-    (failure or None, (wall s, CPU s))."""
-    outcomes = []
-    for (name, func), folder in zip(renders, folders, strict=True):
+    (position, failure or None, (wall s, CPU s)) as soon as it has finished."""
+    for k, ((name, func), folder) in enumerate(zip(renders, folders, strict=True)):
         wall, cpu = time.perf_counter(), time.process_time()
         failure = None
         try:
             func(folder)
         except Exception as err:  # recorded by the parent like a failed render
             failure = outputs._failure(name, err)
-        outcomes.append((failure, (time.perf_counter() - wall, time.process_time() - cpu)))
-    conn.send(outcomes)
+        conn.send((k, failure, (time.perf_counter() - wall, time.process_time() - cpu)))
     conn.close()
 
 
@@ -342,10 +353,16 @@ class OutputSet:
         self._pump()
 
     def wait(self, *names: str) -> None:
-        """Wait until the outputs ``names`` (all, when none is given) of :meth:`start` are done."""
+        """Wait until the outputs ``names`` (all, when none is given) of :meth:`start` are done.
+
+        An output is done, its files in the set, as soon as its renderer has finished,
+        though the process may go on with the next one (a drawing's PDF after its PNG).
+        """
         def pending() -> list[str]:
-            started = [n for renders in [*(job.renders for job in self._running),
-                                         *self._queued] for n, _ in renders]
+            started = [n for job in self._running
+                       for (n, _), o in zip(job.renders, job.outcomes, strict=True)
+                       if o is None]
+            started += [n for renders in self._queued for n, _ in renders]
             return [n for n in names or started if n in started]
 
         while pending():
@@ -357,9 +374,12 @@ class OutputSet:
 
         if block and self._running:
             wait([job.conn for job in self._running])
-        for job in [job for job in self._running if job.poll()]:
-            self._running.remove(job)
-            self._collect(job)
+        for job in list(self._running):
+            for k in job.poll():
+                self._collect(job, k)
+            if job.done:
+                self._running.remove(job)
+                shutil.rmtree(job.folders[0].parent, ignore_errors=True)
         while self._queued and len(self._running) < self.processes:
             renders = self._queued.pop(0)
             try:
@@ -367,29 +387,29 @@ class OutputSet:
             except OSError as err:  # no room for its folder, no process to be had
                 self.failed.extend(self._failure(name, err) for name, _ in renders)
 
-    def _collect(self, job: _Job) -> None:
-        """A finished process's files moved into the set, or its failures recorded."""
+    def _collect(self, job: _Job, k: int) -> None:
+        """A finished renderer's files moved into the set, or its failure recorded."""
         assert self.staging is not None
-        for (name, _), folder, (failure, seconds) in zip(job.renders, job.folders,
-                                                          job.outcomes, strict=True):
-            self.seconds[name] = seconds
-            if failure is not None:
-                self.failed.append(failure)
-                continue
-            written = []
-            try:
-                for src in sorted(p for p in folder.rglob("*") if p.is_file()):
-                    rel = src.relative_to(folder)
-                    (self.staging / rel).parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(src, self.staging / rel)
-                    written.append(str(rel))
-            except OSError as err:  # the output whole or not at all
-                for rel in written:
-                    (self.staging / rel).unlink(missing_ok=True)
-                self.failed.append(self._failure(name, err))
-                continue
-            self.written[name] = written
-        shutil.rmtree(job.folders[0].parent, ignore_errors=True)
+        (name, _), folder = job.renders[k], job.folders[k]
+        outcome = job.outcomes[k]
+        assert outcome is not None
+        failure, self.seconds[name] = outcome
+        if failure is not None:
+            self.failed.append(failure)
+            return
+        written = []
+        try:
+            for src in sorted(p for p in folder.rglob("*") if p.is_file()):
+                rel = src.relative_to(folder)
+                (self.staging / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, self.staging / rel)
+                written.append(str(rel))
+        except OSError as err:  # the output whole or not at all
+            for rel in written:
+                (self.staging / rel).unlink(missing_ok=True)
+            self.failed.append(self._failure(name, err))
+            return
+        self.written[name] = written
 
     def _failure(self, name: str, err: Exception) -> StepFailure:
         """A renderer's error as the set's failure (I/O errors said plainly)."""

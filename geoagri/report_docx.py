@@ -67,6 +67,7 @@ Diện tích liên kết sản xuất năm 2024: 23.865 ha, đạt 112,4% so v�
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -939,5 +940,9 @@ def write_report_docx(
             write(doc, data, li, language)
     if _has_rows(data.lineage):
         _appendix_lineage(doc, data, li, language)
-    return replace_file(Path(path), lambda tmp: doc.save(str(tmp)))
+    # built in memory, then written: a full disk fails the file's write, not inside
+    # python-docx's zip (which it would leave open, to complain when collected)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return replace_file(Path(path), lambda tmp: tmp.write_bytes(buffer.getvalue()))
 

@@ -106,6 +106,39 @@ def test_outputs_drawn_in_processes_of_their_own_lose_nothing_else(tmp_path, pro
     assert hidden(tmp_path) == [] and hidden(out) == []
 
 
+def test_an_output_is_in_the_set_as_soon_as_its_renderer_has_finished(tmp_path):
+    """wait("a") returns once a's renderer has finished, while its process draws the next
+    (the report's .docx waits for the PNG map, not for the PDF drawn after it); a process
+    killed after its first output keeps that output."""
+    out, flag = tmp_path / "out", tmp_path / "go"
+
+    def after_flag(folder: Path) -> None:  # fails unless the parent got "a" meanwhile
+        deadline = time.monotonic() + 30
+        while not flag.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the parent waited for the whole process")
+            time.sleep(0.01)
+        (folder / "b.txt").write_text("hai")
+
+    def killed(folder: Path) -> None:
+        (folder / "half.pdf").write_bytes(b"%PDF")
+        os.kill(os.getpid(), 9)
+
+    with OutputSet(out, command="test", processes=2) as outputs:
+        outputs.start(("a", lambda d: (d / "a.txt").write_text("một")), ("b", after_flag))
+        outputs.start(("png", lambda d: (d / "map.png").write_bytes(b"\x89PNG")),
+                      ("pdf", killed))
+        outputs.wait("a")
+        assert (outputs.staging / "a.txt").read_text() == "một"
+        assert not (outputs.staging / "b.txt").exists()
+        flag.touch()
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, "a.txt", "b.txt",
+                                                            "map.png"])
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert [(f["output"], f["type"]) for f in manifest["failed"]] == [("pdf", "ProcessError")]
+    assert hidden(tmp_path) == [] and hidden(out) == []
+
+
 def test_a_run_that_fails_late_leaves_the_old_folder_as_it_was(tmp_path):
     out = tmp_path / "out"
     with OutputSet(out, command="first") as outputs:
