@@ -47,6 +47,34 @@ def test_round_trip_formats(tmp_path, communes, suffix):
     assert str(back["population"].dtype) == "Int64"
 
 
+@pytest.mark.parametrize("encoding", ["WKB", "geoarrow"])
+def test_geoparquet_is_read_as_geopandas_reads_it(tmp_path, encoding):
+    # the file reader (geoagri.io._read_geoparquet) against geopandas.read_parquet, the
+    # reference: a lon/lat CRS, an index of strings, missing values, mixed geometries
+    from geopandas.testing import assert_geodataframe_equal
+    from shapely.geometry import MultiPolygon
+
+    from geoagri.io import _read_geoparquet
+
+    frame = gpd.GeoDataFrame(
+        {"ten": ["Xã Hòa Bình", None, "Xã Tân Phú"], "ha": [1.5, np.nan, 3.0]},
+        geometry=[box(105.0, 10.0, 105.1, 10.1),
+                  MultiPolygon([box(105.2, 10.0, 105.3, 10.1), box(105.4, 10.0, 105.5, 10.1)]),
+                  None],
+        index=pd.Index(["a", "b", "c"], name="ma"), crs="EPSG:4326")
+    if encoding == "geoarrow":
+        frame = frame.iloc[[0, 2]]  # geoarrow: one geometry type a column
+    path = tmp_path / "xa.parquet"
+    frame.to_parquet(path, geometry_encoding=encoding)
+    got = _read_geoparquet(path)
+    assert_geodataframe_equal(got, gpd.read_parquet(path))
+    assert got.index.tolist() == frame.index.tolist() and got.crs.to_epsg() == 4326
+    # a Parquet file with no geo metadata: geopandas' own error
+    pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "plain.parquet")
+    with pytest.raises(ValueError, match="geo"):
+        _read_geoparquet(tmp_path / "plain.parquet")
+
+
 def test_zipped_shapefile(tmp_path, communes):
     shp = write_layer(communes, tmp_path / "shp" / "xa.shp")
     archive = tmp_path / "xa.zip"
