@@ -28,6 +28,10 @@ How it is fast and exact
   ones do.
 * The geometry work runs on ``threads`` threads (shapely's vectorised
   functions and the kernel release the GIL).
+* A layer of more than 1.5 million vertices (the national delta's 2,000,000
+  parcels) is measured in batches of whole overlap neighbourhoods, one after
+  the other (:mod:`geoagri._engine.batches`): the engine's working memory is
+  a batch's, not the layer's, and memory touched for the first time is dear.
 
 Examples
 --------
@@ -314,7 +318,12 @@ def area_by_groupings(
         for b in range(len(batches)):
             following = (_Search(pool, lambda b=b: batches[b + 1], zg, zcodes, parents,
                                  roots, threads=nthreads) if b + 1 < len(batches) else None)
-            found = search.measure(cgeoms, pieces, ngroups)
+            try:
+                found = search.measure(cgeoms, pieces, ngroups)
+            except BaseException:
+                if following is not None:  # not searched for nothing before raising
+                    following.found.cancel()
+                raise
             totals = found if not totals else [
                 (n0 + n1, r0 + r1, o0 + o1)
                 for (n0, r0, o0), (n1, r1, o1) in zip(totals, found, strict=True)]
