@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -99,7 +100,8 @@ def zone_batches(geoms: np.ndarray, codes: Sequence[np.ndarray], *,
     _, label = connected_components(graph, directed=False)  # numbered by first zone
     size = np.bincount(label, weights=vertices)
     start = np.cumsum(size) - size
-    batch = (start // max_vertices).astype(np.int64)[label]  # a neighbourhood is never cut
+    per = float(vertices.sum()) / math.ceil(float(vertices.sum()) / max_vertices)  # even
+    batch = (start // per).astype(np.int64)[label]  # a neighbourhood is never cut
     _, batch = np.unique(batch, return_inverse=True)
     order = np.argsort(batch, kind="stable")
     bounds_at = np.searchsorted(batch[order], np.arange(batch.max() + 2))
