@@ -38,10 +38,9 @@ from typing import NamedTuple
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from geoagri._engine.boxes import overlapping_boxes
+from geoagri._engine.pieces import cluster_labels
 
 __all__ = ["BATCH_VERTICES", "Batch", "zone_batches"]
 
@@ -85,8 +84,8 @@ def zone_batches(geoms: np.ndarray, codes: Sequence[np.ndarray], *,
     Returns
     -------
     list of Batch
-        In order of the layer's zones (a batch's first zone comes after the
-        previous batch's first).
+        The neighbourhoods of several zones first, in order of their first zone,
+        then the zones in no pair.
     """
     n = len(geoms)
     vertices = shapely.get_num_coordinates(geoms)
@@ -94,10 +93,10 @@ def zone_batches(geoms: np.ndarray, codes: Sequence[np.ndarray], *,
         return [Batch(np.arange(n), None)]
     bounds = shapely.bounds(geoms)
     pairs = [overlapping_boxes(bounds, code) for code in codes]
-    i = np.concatenate([p[0] for p in pairs])
-    j = np.concatenate([p[1] for p in pairs])
-    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)  # numbered by first zone
+    label = cluster_labels(n, np.concatenate([p[0] for p in pairs]),
+                           np.concatenate([p[1] for p in pairs]))
+    alone = label < 0  # a zone in no pair: a neighbourhood of its own
+    label[alone] = label.max() + 1 + np.arange(int(alone.sum()))
     size = np.bincount(label, weights=vertices)
     start = np.cumsum(size) - size
     per = float(vertices.sum()) / math.ceil(float(vertices.sum()) / max_vertices)  # even
