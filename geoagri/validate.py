@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 
 from geoagri import units as _units
+from geoagri._engine.threads import n_threads, parallel
 from geoagri._polygonal import polygonal as polygonal_parts
 from geoagri.boundaries import is_coverage
 from geoagri.crs import AREA_OF_USE_MARGIN_DEG, outside_area_of_use, require_crs
@@ -579,7 +580,8 @@ def _check_geometry(
             layer=name, ids=row_labels(frame, idc, empty),
             fix="draw the geometry or remove the feature from the source"))
     present = ~null & ~empty
-    invalid = present & ~shapely.is_valid(values)
+    # GEOS's validity check is most of a large layer's checks: on both cores
+    invalid = present & ~parallel(shapely.is_valid, values, threads=n_threads(None))
     nonfinite = _non_finite(values, invalid)
     if invalid.any():
         reasons = shapely.is_valid_reason(values[invalid])

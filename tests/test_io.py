@@ -75,6 +75,36 @@ def test_geoparquet_is_read_as_geopandas_reads_it(tmp_path, encoding):
         _read_geoparquet(tmp_path / "plain.parquet")
 
 
+def test_large_geoparquet_decoded_on_threads_is_read_as_geopandas_reads_it(tmp_path):
+    # 30,000 rows: the WKB is decoded in chunks on threads (geoagri.io._from_arrow);
+    # a second geometry column, missing and empty geometries, a string index, lon/lat
+    from geopandas.testing import assert_geodataframe_equal
+
+    from geoagri.io import _read_geoparquet
+
+    n = 30_000
+    x = 105.0 + np.arange(n) * 1e-4
+    shapes = np.array([box(a, 10.0, a + 5e-5, 10.00005) for a in x], dtype=object)
+    shapes[::7] = [shapely.Point(a, 10.0) for a in x[::7]]
+    shapes[5::1000] = None
+    shapes[6::1000] = shapely.Polygon()
+    index = pd.Index([f"r{i}" for i in range(n)], name="dong")
+    frame = gpd.GeoDataFrame(
+        {"ma": [f"p{i}" for i in range(n)], "ha": np.arange(n) / 7.0,
+         "tam": gpd.GeoSeries(shapely.points(x, np.full(n, 10.0)), index=index,
+                              crs="EPSG:4326")},
+        geometry=shapes, index=index, crs="EPSG:4326")
+    path = tmp_path / "thua.parquet"
+    frame.to_parquet(path, geometry_encoding="WKB")
+    got = _read_geoparquet(path)
+    assert_geodataframe_equal(got, gpd.read_parquet(path))
+    assert list(got.columns) == ["ma", "ha", "tam", "geometry"]
+    assert got.geometry.name == "geometry" and got["tam"].crs.to_epsg() == 4326
+    missing = got.geometry.isna().to_numpy()
+    assert np.flatnonzero(missing).tolist() == list(range(5, n, 1000))
+    assert shapely.equals_exact(got.geometry.values[~missing], shapes[~missing], 0).all()
+
+
 def test_zipped_shapefile(tmp_path, communes):
     shp = write_layer(communes, tmp_path / "shp" / "xa.shp")
     archive = tmp_path / "xa.zip"

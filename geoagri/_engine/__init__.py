@@ -1,4 +1,4 @@
-"""The private exact area engine: what the analyses use and the readers never import.
+"""The private exact area engine: what the analyses use (the readers, only its thread pool).
 
 * :mod:`~geoagri._engine.clip`: exact intersection areas without building polygons
   (numba kernels, compiled or loaded on first use);
