@@ -8,7 +8,7 @@ Run by hand, never by the test suite::
     python benchmarks/bench_run.py --plan province --read-only   # read_layer vs area_by_zone
 
 Each run is one fresh Python process doing what the command does, in the same
-order (``geoagri.cli``'s own code, under its ``_batch_collector``:
+order (``geoagri.cli``'s own code, under its ``_command_process``:
 :func:`geoagri.plan.read_plan` or :func:`geoagri.datasets.demo`, then
 ``_compute_and_render``: the layers export started,
 :func:`geoagri.results.compute`, the renderers of ``_render_results``), with a
@@ -97,11 +97,11 @@ def _child_run(plan_arg: str, out: Path) -> dict:
     clock = Clock()
     import warnings
 
-    from geoagri.cli import _batch_collector, _compute_and_render
+    from geoagri.cli import _command_process, _compute_and_render
     from geoagri.outputs import OutputSet
 
     warnings.simplefilter("ignore")
-    with _batch_collector():  # as geoagri.cli.main runs a command
+    with _command_process():  # as geoagri.cli.main runs a command
         clock("read + validate")
         if plan_arg == "demo":
             from geoagri.datasets import demo

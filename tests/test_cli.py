@@ -179,13 +179,24 @@ def test_indicators_command_gives_the_documents_figures_at_three_levels(tmp_path
     assert models.set_index("period").loc["HT 2024", "value"] == 12.0
 
 
-def test_a_command_runs_the_collector_less_often_and_restores_it():
+def test_a_command_runs_the_collector_less_often_arrow_on_malloc_and_restores_them():
     import gc
 
-    from geoagri.cli import _batch_collector
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    before = gc.get_threshold()
-    with pytest.raises(RuntimeError), _batch_collector():
+    from geoagri.cli import _command_process
+
+    before, pool = gc.get_threshold(), pa.default_memory_pool().backend_name
+    with pytest.raises(RuntimeError), _command_process():
         assert gc.get_threshold() == (50_000, 20, 20)
+        assert pa.default_memory_pool().backend_name == "system"
+        # what the command reads is allocated there, and outlives the command
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.table({"x": list(range(1000))}), sink)
+        table = pq.read_table(pa.BufferReader(sink.getvalue()))
+        assert pa.system_memory_pool().bytes_allocated() >= 8000
         raise RuntimeError("a command that fails")
     assert gc.get_threshold() == before
+    assert pa.default_memory_pool().backend_name == pool
+    assert table["x"].to_pylist()[-1] == 999
