@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 from shapely.geometry import LineString, Point, box
 
 from geoagri.errors import CRSError, GeometryError, InfeasibleError, SchemaError
@@ -163,6 +164,36 @@ def test_dominated_candidates_and_single_rows_keep_the_optimum(seed):
     sol = solve_max_cover(weights, cover, cost_vnd=cost, budget_vnd=6.5, n_sites=2)
     assert sol.objective == pytest.approx(brute_force(weights, cover, cost, 6.5, p=2), abs=1e-9)
     assert sol.selected.sum() <= 2
+
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_candidates_ruled_out_by_the_lp_keep_the_optimum(seed, monkeypatch):
+    # Before the MIP, the LP at the budget leaves out the candidates its reduced costs
+    # rule out (_CoverModel._open_columns); the MIP on the others (rows merged again)
+    # finds the optimum of every subset within the budget, curve points in one model.
+    from geoagri import siting
+
+    rng = np.random.default_rng(seed)
+    cover = rng.random((70, 14)) < 0.12
+    weights = rng.uniform(0, 10, 70)
+    cost = rng.uniform(1, 3, 14)
+    kept = []
+    solve_open = siting._CoverModel._solve_open
+
+    def spy(self, keep, *args):
+        kept.append((keep.size, self.n))
+        return solve_open(self, keep, *args)
+
+    monkeypatch.setattr(siting._CoverModel, "_solve_open", spy)
+    agg, agg_w, _ = siting._aggregate(sparse.csr_matrix(cover), weights)
+    model = siting._CoverModel(agg, agg_w, cost, None)
+    for budget in (1.5, 3.0, 4.5, 6.0, 8.0):
+        x, status, _ = model.solve(budget_vnd=budget, n_sites=None, exact_count=False)
+        assert status == "Optimal" and cost[x].sum() <= budget
+        assert weights[cover[:, x].any(axis=1)].sum() == pytest.approx(
+            brute_force(weights, cover, cost, budget), abs=1e-9)
+    assert kept and all(k < n for k, n in kept)  # the LP did rule some out
 
 
 def test_which_candidates_dominate_by_hand():
