@@ -371,11 +371,7 @@ def check_plan(path: str | Path) -> dict[str, GeoagriError]:
                 errors[src.name] = unknown
     communes = [s.name for s in sources if s.kind == "communes"]
     if doc.get("indicators") and communes and all(n in layers for n in communes):
-        plan = Plan(name=head.get("name", path.stem), layers=layers,
-                    sources={s.name: s for s in sources}, root=path.parent.resolve(),
-                    province=head.get("province"), district=head.get("district"),
-                    era=head.get("era", "old"), metric_crs=head.get("metric_crs"),
-                    indicators=dict(doc["indicators"]))
+        plan = _plan(path, doc, [s for s in sources if s.name in layers], layers)
         errors.update({f"indicators.{n}": e for n, e in
                        check_indicators(plan, indicators=list(doc["indicators"])).items()})
     return errors
