@@ -204,6 +204,9 @@ GRIDS = {  # name: cost factors (inf: impassable)
     "2 × 3, a wall": np.array([[1.0, np.inf, 1.0], [1.0, np.inf, 1.0]]),
     "all impassable": np.full((3, 4), np.inf),
     "huge factors (a sum overflows)": np.array([[1e308, 1e308], [1.0, 1e308]]),
+    # 100,000 cells or more: the rows are written in bands, one per thread
+    "317 × 331, written in bands": np.random.default_rng(4).choice(
+        [1.0, 1.0, 0.5, 2.0, 0.0, np.inf], size=(317, 331)),
 }
 
 
