@@ -247,8 +247,9 @@ def _compiled() -> tuple[Callable[..., tuple], Callable[..., None]]:
     ring_parts = numba.njit("(f8[::1], f8[::1], i8[::1], f8[::1])", cache=True,
                             nogil=True)(_ring_parts)
     clip_kernel = numba.njit(
-        "(f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], f8[::1], i8[::1], i8[::1], f8[::1],"
-        " i8[:, ::1], i8, i8, f8[::1])", cache=True, nogil=True)(_clip_kernel)
+        "(f8[::1], f8[::1], i8[::1], i8[::1], f8[::1], f8[::1], f8[::1], i8[::1], i8[::1],"
+        " i8[::1], f8[::1], f8[::1], i8[::1], i8[:, ::1], i8, i8, f8[::1])", cache=True,
+        nogil=True)(_clip_kernel)
     return ring_parts, clip_kernel
 
 
@@ -302,127 +303,135 @@ def polygons(geoms: np.ndarray, *, threads: int = 1, min_chunk: int = 20_000) ->
                     clip_edges)
 
 
-def _clip_kernel(sx: np.ndarray, sy: np.ndarray, s_vstart: np.ndarray, row_ring: np.ndarray,
-                 cx_: np.ndarray, cy_: np.ndarray, pv_start: np.ndarray, pv: np.ndarray,
-                 p_orient: np.ndarray, row_parts: np.ndarray, lo: int, hi: int,
-                 out: np.ndarray) -> None:  # pragma: no cover (compiled)
-    """Unsigned area of subject ring ``row_ring[r]`` inside all parts ``row_parts[r]``, rows lo..hi.
+def _clip_kernel(sx: np.ndarray, sy: np.ndarray, s_vstart: np.ndarray, s_ring_start: np.ndarray,
+                 s_weight: np.ndarray, cx_: np.ndarray, cy_: np.ndarray, c_part_start: np.ndarray,
+                 pv_start: np.ndarray, pv: np.ndarray, p_orient: np.ndarray,
+                 p_weight: np.ndarray, subject: np.ndarray, clippers: np.ndarray, lo: int,
+                 hi: int, out: np.ndarray) -> None:  # pragma: no cover (compiled)
+    """Area of subject geometry ``subject[r]`` inside all geometries ``clippers[r]``, rows lo..hi.
 
-    The ring is clipped by each part of the row in turn.
+    Each ring of the subject is clipped by one convex part of each clipper in
+    turn, for every combination of parts (rings outermost, the last clipper's
+    part varying fastest), and the areas are summed with the ring's and the
+    parts' signs, in that order.  Nothing is allocated per combination.
     """
     cap = 64
     bx = np.empty(cap)
     by = np.empty(cap)
     tx = np.empty(cap)
     ty = np.empty(cap)
-    n_clip = row_parts.shape[1]
+    n_clip = clippers.shape[1]
+    part = np.empty(n_clip, dtype=np.int64)
     for r in range(lo, hi):
-        p0 = row_parts[r, 0]
-        ox = cx_[pv[pv_start[p0]]]  # shifted to the first part's first vertex: small numbers
-        oy = cy_[pv[pv_start[p0]]]
-        s = s_vstart[row_ring[r]]
-        n = s_vstart[row_ring[r] + 1] - s - 1  # the closing vertex repeats the first
-        if 2 * n + 2 > cap:
-            cap = 2 * (2 * n + 2)
-            bx = np.empty(cap)
-            by = np.empty(cap)
-            tx = np.empty(cap)
-            ty = np.empty(cap)
-        for i in range(n):
-            bx[i] = sx[s + i] - ox
-            by[i] = sy[s + i] - oy
+        combos = 1
         for c in range(n_clip):
-            p = row_parts[r, c]
-            if n == 0:
-                break
-            q0 = pv_start[p]
-            k = pv_start[p + 1] - q0
-            orient = p_orient[p]
-            for e in range(k):
-                ax = cx_[pv[q0 + e]] - ox
-                ay = cy_[pv[q0 + e]] - oy
-                f = q0 + e + 1 if e + 1 < k else q0
-                dx = cx_[pv[f]] - ox - ax
-                dy = cy_[pv[f]] - oy - ay
-                if dx == 0.0 and dy == 0.0:
-                    continue
-                dx *= orient  # the inside is on the left of a counter-clockwise edge
-                dy *= orient
-                if 2 * n + 2 > cap:  # a half-plane emits at most two vertices per vertex
+            q = clippers[r, c]
+            combos *= c_part_start[q + 1] - c_part_start[q]
+        total = 0.0
+        g = subject[r]
+        for ring in range(s_ring_start[g], s_ring_start[g + 1]):
+            for t in range(combos):
+                rest = t
+                w = s_weight[ring]
+                for c in range(n_clip - 1, -1, -1):  # mixed radix: the last clipper fastest
+                    q = clippers[r, c]
+                    radix = c_part_start[q + 1] - c_part_start[q]
+                    part[c] = c_part_start[q] + rest % radix
+                    rest //= radix
+                for c in range(n_clip):
+                    w *= p_weight[part[c]]
+                p0 = part[0]
+                ox = cx_[pv[pv_start[p0]]]  # shifted to the first part's first vertex
+                oy = cy_[pv[pv_start[p0]]]
+                s = s_vstart[ring]
+                n = s_vstart[ring + 1] - s - 1  # the closing vertex repeats the first
+                if 2 * n + 2 > cap:
                     cap = 2 * (2 * n + 2)
-                    nbx = np.empty(cap)
-                    nby = np.empty(cap)
-                    nbx[:n] = bx[:n]
-                    nby[:n] = by[:n]
-                    bx = nbx
-                    by = nby
+                    bx = np.empty(cap)
+                    by = np.empty(cap)
                     tx = np.empty(cap)
                     ty = np.empty(cap)
-                m = 0
-                d0 = dx * (by[0] - ay) - dy * (bx[0] - ax)
-                di = d0
                 for i in range(n):
-                    j = i + 1
-                    if j < n:
-                        dj = dx * (by[j] - ay) - dy * (bx[j] - ax)
-                    else:
-                        j = 0
-                        dj = d0
-                    if di >= 0.0:
-                        tx[m] = bx[i]
-                        ty[m] = by[i]
-                        m += 1
-                    if (di >= 0.0) != (dj >= 0.0):
-                        t = di / (di - dj)
-                        tx[m] = bx[i] + t * (bx[j] - bx[i])
-                        ty[m] = by[i] + t * (by[j] - by[i])
-                        m += 1
-                    di = dj
-                bx, tx = tx, bx
-                by, ty = ty, by
-                n = m
-                if n == 0:
-                    break
-        area = 0.0
-        for i in range(n):
-            j = i + 1 if i + 1 < n else 0
-            area += bx[i] * by[j] - bx[j] * by[i]
-        out[r] = abs(0.5 * area)
+                    bx[i] = sx[s + i] - ox
+                    by[i] = sy[s + i] - oy
+                for c in range(n_clip):
+                    p = part[c]
+                    if n == 0:
+                        break
+                    q0 = pv_start[p]
+                    k = pv_start[p + 1] - q0
+                    orient = p_orient[p]
+                    for e in range(k):
+                        ax = cx_[pv[q0 + e]] - ox
+                        ay = cy_[pv[q0 + e]] - oy
+                        f = q0 + e + 1 if e + 1 < k else q0
+                        dx = cx_[pv[f]] - ox - ax
+                        dy = cy_[pv[f]] - oy - ay
+                        if dx == 0.0 and dy == 0.0:
+                            continue
+                        dx *= orient  # the inside is on the left of a counter-clockwise edge
+                        dy *= orient
+                        if 2 * n + 2 > cap:  # a half-plane emits at most two vertices per vertex
+                            cap = 2 * (2 * n + 2)
+                            nbx = np.empty(cap)
+                            nby = np.empty(cap)
+                            nbx[:n] = bx[:n]
+                            nby[:n] = by[:n]
+                            bx = nbx
+                            by = nby
+                            tx = np.empty(cap)
+                            ty = np.empty(cap)
+                        m = 0
+                        d0 = dx * (by[0] - ay) - dy * (bx[0] - ax)
+                        di = d0
+                        for i in range(n):
+                            j = i + 1
+                            if j < n:
+                                dj = dx * (by[j] - ay) - dy * (bx[j] - ax)
+                            else:
+                                j = 0
+                                dj = d0
+                            if di >= 0.0:
+                                tx[m] = bx[i]
+                                ty[m] = by[i]
+                                m += 1
+                            if (di >= 0.0) != (dj >= 0.0):
+                                t_ = di / (di - dj)
+                                tx[m] = bx[i] + t_ * (bx[j] - bx[i])
+                                ty[m] = by[i] + t_ * (by[j] - by[i])
+                                m += 1
+                            di = dj
+                        bx, tx = tx, bx
+                        by, ty = ty, by
+                        n = m
+                        if n == 0:
+                            break
+                area = 0.0
+                for i in range(n):
+                    j = i + 1 if i + 1 < n else 0
+                    area += bx[i] * by[j] - bx[j] * by[i]
+                total += w * abs(0.5 * area)
+        out[r] = total
 
 
-def _run_kernel(subj: Polygons, row_ring: np.ndarray, clip: Polygons, row_parts: np.ndarray,
+def _run_kernel(subj: Polygons, subject: np.ndarray, clip: Polygons, clippers: np.ndarray,
                 *, threads: int) -> np.ndarray:
-    """The kernel's area of each row (subject ring inside all its parts), on threads."""
-    row_area = np.zeros(len(row_ring))
-    args = (subj.x, subj.y, subj.vstart, row_ring, clip.x, clip.y, clip.pv_start, clip.pv,
-            clip.p_orient, np.ascontiguousarray(row_parts, dtype=np.int64))
+    """Area of each subject geometry inside all its clippers (a row each), on threads."""
+    out = np.zeros(len(subject))
+    args = (subj.x, subj.y, subj.vstart, subj.ring_start, subj.weight, clip.x, clip.y,
+            clip.part_start, clip.pv_start, clip.pv, clip.p_orient, clip.p_weight,
+            np.ascontiguousarray(subject, dtype=np.int64),
+            np.ascontiguousarray(clippers, dtype=np.int64))
     kernel = _compiled()[1]
-    chunks = max(1, min(threads, len(row_ring) // 5_000))
-    bounds = np.linspace(0, len(row_ring), chunks + 1).astype(np.int64)
+    chunks = max(1, min(threads, len(subject) // 5_000))
+    bounds = np.linspace(0, len(subject), chunks + 1).astype(np.int64)
     if chunks == 1:
-        kernel(*args, 0, len(row_ring), row_area)
+        kernel(*args, 0, len(subject), out)
     else:  # the kernel releases the GIL
         with ThreadPoolExecutor(chunks) as pool:
-            list(pool.map(lambda c: kernel(*args, bounds[c], bounds[c + 1], row_area),
+            list(pool.map(lambda c: kernel(*args, bounds[c], bounds[c + 1], out),
                           range(chunks)))
-    return row_area
-
-
-def _clip(subj: Polygons, s_index: np.ndarray, clip: Polygons, c_index: np.ndarray, *,
-          threads: int) -> np.ndarray:
-    """Area of subject ``s_index[i]`` inside clipper ``c_index[i]``, for each pair."""
-    n_rings = (subj.ring_start[s_index + 1] - subj.ring_start[s_index])
-    p_lo = clip.part_start[c_index]
-    n_parts = clip.part_start[c_index + 1] - p_lo
-    n_rows = n_rings * n_parts  # one row per (subject ring) x (clipper part)
-    pair = np.repeat(np.arange(len(s_index)), n_rows)
-    local = np.arange(len(pair)) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    per = np.maximum(n_parts[pair], 1)
-    row_ring = subj.ring_start[s_index][pair] + local // per
-    row_part = p_lo[pair] + local % per
-    row_area = _run_kernel(subj, row_ring, clip, row_part[:, None], threads=threads)
-    w = subj.weight[row_ring] * clip.p_weight[row_part]
-    return np.bincount(pair, weights=w * row_area, minlength=len(s_index))
+    return out
 
 
 def intersection_area(a: np.ndarray, b: np.ndarray, *, threads: int = 1,
@@ -474,10 +483,10 @@ def intersection_area(a: np.ndarray, b: np.ndarray, *, threads: int = 1,
     kernel = cost <= MAX_CLIP_COST
     use = kernel & by_b
     if use.any():
-        out[use] = _clip(pa, a_index[use], pb, b_index[use], threads=threads)
+        out[use] = _run_kernel(pa, a_index[use], pb, b_index[use, None], threads=threads)
     use = kernel & ~by_b
     if use.any():
-        out[use] = _clip(pb, b_index[use], pa, a_index[use], threads=threads)
+        out[use] = _run_kernel(pb, b_index[use], pa, a_index[use, None], threads=threads)
     rest = ~kernel
     if rest.any():
         out[rest] = shapely.area(parallel(shapely.intersection, a[a_index[rest]],
@@ -539,19 +548,8 @@ def common_area(geoms: np.ndarray, members: np.ndarray, *, polys: Polygons | Non
     kernel = cost <= MAX_CLIP_COST
     rows_k = np.flatnonzero(kernel)
     if len(rows_k):
-        counts = n_rows[rows_k]
-        term = np.repeat(rows_k, counts)
-        local = np.arange(len(term)) - np.repeat(np.cumsum(counts) - counts, counts)
-        row_parts = np.empty((len(term), k - 1), dtype=np.int64)
-        rest = local.copy()
-        for c in range(k - 1, 0, -1):  # mixed radix: the last member's part varies fastest
-            radix = np.maximum(parts[term, c], 1)
-            row_parts[:, c - 1] = pg.part_start[members[term, c]] + rest % radix
-            rest //= radix
-        row_ring = pg.ring_start[members[term, 0]] + rest
-        area = _run_kernel(pg, row_ring, pg, row_parts, threads=threads)
-        w = pg.weight[row_ring] * np.prod(pg.p_weight[row_parts], axis=1)
-        out += np.bincount(term, weights=w * area, minlength=n)
+        out[rows_k] = _run_kernel(pg, members[rows_k, 0], pg, members[rows_k, 1:],
+                                  threads=threads)
     rest_rows = np.flatnonzero(~kernel)
     if len(rest_rows):
         shape = geoms[members[rest_rows, 0]]
