@@ -67,6 +67,7 @@ import shapely
 
 from geoagri._dask_hook import ClusterRun, is_dask, on_cluster
 from geoagri._engine.batches import Batch, zone_batches
+from geoagri._engine.pages import small_pages
 from geoagri._engine.pieces import REL_TOL, allocate, cut_once, overlap_pairs
 from geoagri._engine.threads import n_threads
 from geoagri._engine.union import (
@@ -200,6 +201,7 @@ def area_by_zone(
                              max_vertices=max_vertices)[0]
 
 
+@small_pages()
 def area_by_groupings(
     zones: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,

@@ -633,17 +633,23 @@ def _command_process() -> Iterator[None]:
       0.4–0.6 s in the kernel).  Reading a province's plan, six fresh processes each,
       alternated: 0.87–0.91 s against 0.85–1.48 s (the two slowest with 0.6 s of
       system time); the whole run's spread is wider than the difference.
+    * **numpy's arrays in ordinary memory pages** for the whole command, not only
+      inside the analyses (:func:`geoagri._engine.pages.small_pages`: the same first
+      touches of memory).
 
-    Both are restored after.  A library call leaves them alone: they are the
-    command's, for the process it owns.
+    All three are restored after.  A library call leaves the first two alone: they
+    are the command's, for the process it owns.
     """
     import pyarrow as pa
+
+    from geoagri._engine.pages import small_pages
 
     old, old_pool = gc.get_threshold(), pa.default_memory_pool()
     gc.set_threshold(50_000, 20, 20)
     pa.set_memory_pool(pa.system_memory_pool())
     try:
-        yield
+        with small_pages():
+            yield
     finally:
         gc.set_threshold(*old)
         pa.set_memory_pool(old_pool)

@@ -80,6 +80,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from geoagri._dask_hook import ClusterRun, is_dask, keyword_options, on_cluster
 from geoagri._engine.distinct import distinct
+from geoagri._engine.pages import small_pages
 from geoagri._engine.pieces import (
     Pieces,
     allocate,
@@ -798,6 +799,7 @@ def roll_up_coverage(table: pd.DataFrame, communes: gpd.GeoDataFrame, *, level: 
 
 
 @on_cluster(ClusterRun("table", serves=True, roll_up=roll_up_coverage))
+@small_pages()
 def coverage(
     zones: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,
@@ -890,6 +892,7 @@ coverage.__doc__ = _doc(coverage.__doc__ or "")
 
 
 @on_cluster(ClusterRun("gaps", serves=True))
+@small_pages()
 def gaps(
     zones: gpd.GeoDataFrame,
     communes: gpd.GeoDataFrame,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -179,7 +180,8 @@ def test_indicators_command_gives_the_documents_figures_at_three_levels(tmp_path
     assert models.set_index("period").loc["HT 2024", "value"] == 12.0
 
 
-def test_a_command_runs_the_collector_less_often_arrow_on_malloc_and_restores_them():
+def test_a_command_runs_the_collector_less_often_arrow_on_malloc_and_restores_them(
+        monkeypatch):
     import gc
 
     import pyarrow as pa
@@ -187,10 +189,13 @@ def test_a_command_runs_the_collector_less_often_arrow_on_malloc_and_restores_th
 
     from geoagri.cli import _command_process
 
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
     before, pool = gc.get_threshold(), pa.default_memory_pool().backend_name
+    huge = np._core.multiarray._get_madvise_hugepage()
     with pytest.raises(RuntimeError), _command_process():
         assert gc.get_threshold() == (50_000, 20, 20)
         assert pa.default_memory_pool().backend_name == "system"
+        assert np._core.multiarray._get_madvise_hugepage() is False  # small_pages
         # what the command reads is allocated there, and outlives the command
         sink = pa.BufferOutputStream()
         pq.write_table(pa.table({"x": list(range(1000))}), sink)
@@ -199,4 +204,5 @@ def test_a_command_runs_the_collector_less_often_arrow_on_malloc_and_restores_th
         raise RuntimeError("a command that fails")
     assert gc.get_threshold() == before
     assert pa.default_memory_pool().backend_name == pool
+    assert np._core.multiarray._get_madvise_hugepage() is huge
     assert table["x"].to_pylist()[-1] == 999
