@@ -7,10 +7,10 @@ flattened rings): each is written once, read once and freed, so a huge page
 saves it little, and its first touch costs a whole 2 MiB page at a time.  On
 a virtual machine that backs its memory only when it is first touched (this
 project's 2-core machine), those first touches are dear and uneven: area by
-zone on the dense province spent 0.12–0.78 s in the kernel with huge pages
-and 0.13–0.23 s without (0.87–1.24 s against 0.87–0.96 s in all, 11 fresh
-processes each, the same results); the national delta's dense plain median
-went from 10.47 s to 9.14 s.
+zone on the dense province (plain) spent 0.17–0.78 s in the kernel with huge
+pages and 0.16–0.23 s without: 0.88–1.24 s against 0.90–0.98 s in all, nine
+fresh processes each, alternated, the same results.  The national delta's
+dense plain: median 10.47 s against 9.14 s.
 
 :func:`small_pages` turns numpy's advice off while an analysis runs and
 restores it when the last analysis running ends (two threads may run analyses
