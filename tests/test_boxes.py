@@ -52,3 +52,17 @@ def test_empty_geometries_and_tiny_inputs_pair_with_nothing():
     i, j = overlapping_boxes(same, np.zeros(5, int))
     assert list(zip(i.tolist(), j.tolist(), strict=True)) == [
         (a, b) for a in range(5) for b in range(a + 1, 5)]
+
+
+def test_more_pairs_than_eight_a_box_are_all_found():
+    # 60 copies of a box and 40 boxes elsewhere: 1,770 + 0 pairs for 100 boxes, past the
+    # room the first pass writes into (8 a box), so the second pass writes them all
+    rng = np.random.default_rng(7)
+    x = rng.uniform(1_000, 9_000, 40)
+    b = np.r_[np.tile([[0.0, 0.0, 10.0, 10.0]], (60, 1)),
+              np.column_stack([x, x, x + 1, x + 1])]
+    got = overlapping_boxes(b, np.zeros(100, int))
+    want = _reference(b, np.zeros(100, int))
+    assert len(want[0]) > 8 * 100
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])

@@ -29,9 +29,9 @@ __all__ = ["overlapping_boxes"]
 
 
 def _pairs(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, codes: np.ndarray,
-           ox: float, oy: float, size: float, ncol: int, nrow: int, fill: bool,
+           ox: float, oy: float, size: float, ncol: int, nrow: int,
            out_i: np.ndarray, out_j: np.ndarray) -> int:  # pragma: no cover - compiled
-    """Count (and with ``fill``, write) the candidate pairs ``i < j``."""
+    """Count the candidate pairs ``i < j``, writing those that fit in ``out_i``, ``out_j``."""
     def clamp(v: float, origin: float, cell: float, count: int) -> int:
         """Grid column (row) of coordinate ``v``, clamped to ``0 … count - 1``."""
         t = (v - origin) / cell
@@ -82,7 +82,7 @@ def _pairs(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, codes
                 # found once: in the cell of the overlap's lower-left corner
                 if clamp(left, ox, size, ncol) != col or clamp(bottom, oy, size, nrow) != row:
                     continue
-                if fill:
+                if m < len(out_i):
                     out_i[m] = min(a, b)
                     out_j[m] = max(a, b)
                 m += 1
@@ -95,8 +95,8 @@ def _compiled() -> Callable[..., int]:
     import numba
 
     return numba.njit(
-        "i8(f8[::1], f8[::1], f8[::1], f8[::1], i8[::1], f8, f8, f8, i8, i8, b1, i8[::1],"
-        " i8[::1])", cache=True, nogil=True)(_pairs)
+        "i8(f8[::1], f8[::1], f8[::1], f8[::1], i8[::1], f8, f8, f8, i8, i8, i8[::1], i8[::1])",
+        cache=True, nogil=True)(_pairs)
 
 
 def overlapping_boxes(bounds: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,8 +134,13 @@ def overlapping_boxes(bounds: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray
     codes = np.ascontiguousarray(codes, dtype=np.int64)
     pairs = _compiled()
     args = (x0, y0, x1, y1, codes, float(lo[0]), float(lo[1]), size, ncol, nrow)
-    m = pairs(*args, False, none, none)
-    i, j = np.empty(m, np.int64), np.empty(m, np.int64)
-    pairs(*args, True, i, j)
-    key = np.sort(i * len(x0) + j)  # by i, then j
+    # one pass writes them where there is room (8 a box: the pages never written are
+    # never touched); a second pass only when there was not
+    room = 8 * len(x0)
+    i, j = np.empty(room, np.int64), np.empty(room, np.int64)
+    m = pairs(*args, i, j)
+    if m > room:
+        i, j = np.empty(m, np.int64), np.empty(m, np.int64)
+        pairs(*args, i, j)
+    key = np.sort(i[:m] * len(x0) + j[:m])  # by i, then j
     return np.divmod(key, len(x0))
