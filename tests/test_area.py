@@ -216,6 +216,65 @@ def test_commune_pieces_cover_the_commune_exactly():
     np.testing.assert_allclose(shapely.area(full), shapely.area(shapely.box(*p.cells[p.full].T)))
 
 
+def test_large_zones_across_borders_are_cut_before_they_are_clipped(communes):
+    # circles of 1,024 vertices (past CUT_VERTICES, so cut into fragments of their own)
+    # centred on A|B's border and on C's outer edge: by symmetry half in A and half in
+    # B; half in C and half outside every commune.  A star of 600 vertices over all
+    # three communes: as GEOS intersects it.
+    from geoagri._engine.pieces import CUT_VERTICES, allocate, cut_once
+
+    regions = np.asarray(communes.geometry.array, dtype=object)
+    rng = np.random.default_rng(3)
+    angle = np.linspace(0, 2 * np.pi, 600, endpoint=False)
+    radius = 1000 + rng.uniform(-600, 600, 600)
+    star = shapely.Polygon(np.column_stack([X + 2500 + radius * np.cos(angle),
+                                            Y + 1000 + radius * np.sin(angle)]))
+    geoms = np.array([Point(X + 2000, Y + 1000).buffer(800, quad_segs=256),
+                      Point(X + 5000, Y + 1000).buffer(800, quad_segs=256), star],
+                     dtype=object)
+    assert star.is_valid
+    assert shapely.get_num_coordinates(geoms).min() > CUT_VERTICES
+    g, r, a = allocate(geoms, regions, cut_once(regions), threads=2)
+    got = np.zeros((3, 4))
+    np.add.at(got, (g, r), a)
+    half = geoms[0].area / 2
+    np.testing.assert_allclose(got[0], [half, half, 0, 0], rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(got[1], [0, 0, half, half], rtol=1e-12, atol=1e-6)
+    inside = [shapely.intersection(star, c).area for c in regions]
+    np.testing.assert_allclose(got[2], [*inside, star.area - sum(inside)], rtol=1e-12,
+                               atol=1e-6)
+
+
+def test_a_large_zone_geos_cannot_cut_is_clipped_whole():
+    # A sliver left by a gap layer (valid, 0.04 m², 128 m long) beside a circle of 161
+    # vertices: GEOS's rectangle clipping refuses to cut the pair ("Invalid number of
+    # points in LinearRing"), so it is clipped whole, between two circles that are cut.
+    from geoagri._engine.pieces import _cut_each, allocate, cut_once
+
+    sliver = shapely.from_wkt(
+        "POLYGON ((488271.7178395413 1213096.2414580835, 488299.3203060434 1213094.897562068,"
+        " 488271.72 1213096.24, 488243.21820592706 1213096.6325633547,"
+        " 488170.80190200615 1213097.6263444878, 488271.7178395413 1213096.2414580835))")
+    x, y = sliver.bounds[0] - 70, sliver.bounds[1] + 300
+    refused = shapely.MultiPolygon([sliver, Point(x, y).buffer(50, quad_segs=40)])
+    with pytest.raises(shapely.errors.GEOSException):
+        cut_into_pieces([refused], max_vertices=32)
+    regions = np.array([box(x - 1000, y - 1000, x, y + 1000),
+                        box(x, y - 1000, x + 1000, y + 1000)], dtype=object)
+    geoms = np.array([Point(x, y - 500).buffer(300, quad_segs=64), refused,
+                      Point(x + 20, y + 500).buffer(200, quad_segs=64)], dtype=object)
+    done, owner, frag = _cut_each(geoms)
+    assert done.tolist() == [True, False, True]
+    np.testing.assert_allclose(np.bincount(owner, weights=shapely.area(frag), minlength=3),
+                               shapely.area(geoms) * done, rtol=1e-12)
+    g, r, a = allocate(geoms, regions, cut_once(regions), threads=2)
+    got = np.zeros((3, 3))
+    np.add.at(got, (g, r), a)
+    want = [[shapely.intersection(z, c).area for c in regions] for z in geoms]
+    np.testing.assert_allclose(got[:, :2], want, rtol=1e-12, atol=1e-9)
+    assert not got[:, 2].any()
+
+
 def _overlay_reference(zones, communes, by):
     """Brute force: geopandas overlay, then groupby (raw, without dissolving)."""
     inter = gpd.overlay(zones, communes[["commune_id", "geometry"]], how="intersection",

@@ -42,6 +42,11 @@ __all__ = ["REL_TOL", "Pieces", "allocate", "cluster_labels", "cut_into_pieces",
 
 #: A geometry whose unallocated area is below this share of its area is inside.
 REL_TOL = 1e-9
+#: A geometry crossing a border with more vertices than this is cut into pieces of
+#: its own before it is clipped (:func:`allocate`).  Nine unions of zones of
+#: 170–380 vertices, each 14–33 km long across 7,601 pieces: 0.27 s clipped whole,
+#: 0.045 s cut first (0.003 s of it cutting).
+CUT_VERTICES = 128
 
 
 @dataclass(frozen=True)
@@ -211,7 +216,8 @@ def cut_into_pieces(geoms: Sequence[Any] | np.ndarray, *, max_vertices: int = 32
 
 
 def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
-             threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             threads: int = 1, cut_large: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Area (m²) of each geometry in each region; region ``len(communes)`` = outside.
 
     ``communes`` are the regions that were cut into ``pieces`` (any
@@ -222,6 +228,11 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     full quadtree cell is inside that commune (no GEOS call); one properly
     contained in a (prepared) commune is inside it; only the rest, the
     geometries that cross a border, are intersected with the small pieces.
+    A valid crossing geometry of more than ``CUT_VERTICES`` vertices (the union
+    of a cluster of zones, a service area) is first cut into quadtree pieces of
+    its own (:func:`cut_into_pieces`), and its fragments are allocated (with
+    ``cut_large=False``): each fragment meets few pieces, each clipped at a
+    small cost, where the whole would be clipped by every piece it meets.
 
     Returns ``(geom_index, commune_index, area_m2)``: rows whose areas sum,
     per geometry and region, to the geometry's area in that region (a
@@ -260,8 +271,21 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
     # pass 3: geometries crossing a border, intersected piece by piece
     rest = home[gi] < 0
     gi_r, pj_r = gi[rest], pj[rest]
-    full_r = pieces.full[pj_r]
     crossing, at = distinct_positions(gi_r, len(geoms))
+    cut = [np.zeros(0, dtype=np.int64)] * 2 + [np.zeros(0)]
+    if cut_large:  # large ones in fragments of their own, the fragments allocated
+        large = shapely.get_num_coordinates(geoms[crossing]) > CUT_VERTICES
+        large[large] = shapely.is_valid(geoms[crossing[large]])  # GEOS cuts valid ones
+        if large.any():
+            big = crossing[large]
+            done, owner, frag = _cut_each(geoms[big])
+            large[large] = done
+            fg, fc, fa = allocate(frag, communes, pieces, threads=threads, cut_large=False)
+            inside = fc < n_communes  # the part outside comes from the whole, below
+            cut = [big[owner[fg[inside]]], fc[inside], fa[inside]]
+            gi_r, pj_r = gi_r[~large[at]], pj_r[~large[at]]
+            crossing, at = distinct_positions(gi_r, len(geoms))
+    full_r = pieces.full[pj_r]
     cross_geoms = geoms[crossing]
     flat = polygons(cross_geoms, threads=threads)  # once per crossing geometry, not per pair
     a = np.empty(len(gi_r))
@@ -273,15 +297,34 @@ def allocate(geoms: np.ndarray, communes: np.ndarray, pieces: Pieces, *,
         used, upj = distinct_positions(pj_r[~full_r], len(pieces.geoms))
         a[~full_r] = intersection_area(cross_geoms, pieces.geoms[used], threads=threads,
                                        a_index=at[~full_r], b_index=upj, a_polys=flat)
-    g = np.concatenate([whole, gi_r])
-    c = np.concatenate([home[whole], pieces.commune[pj_r]])
-    a = np.concatenate([area[whole], a])
+    g = np.concatenate([whole, gi_r, cut[0]])
+    c = np.concatenate([home[whole], pieces.commune[pj_r], cut[1]])
+    a = np.concatenate([area[whole], a, cut[2]])
     allocated = np.bincount(g, weights=a, minlength=len(geoms))
     outside = area - allocated
     outside[np.abs(outside) <= REL_TOL * area] = 0.0
     out = np.flatnonzero(outside > 0)
     return (np.concatenate([g, out]), np.concatenate([c, np.full(len(out), n_communes)]),
             np.concatenate([a, outside[out]]))
+
+
+def _cut_each(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quadtree pieces of 32 vertices of each geometry that GEOS's rectangle clipping takes.
+
+    GEOS refuses to clip some valid polygons (a ring of the pieces it made has
+    three points); those are left whole, found by halving the array.  Returns
+    ``(cut, owner, fragments)``: whether each geometry was cut, and the fragments
+    with the position of the geometry each came from.
+    """
+    try:
+        p = cut_into_pieces(geoms, max_vertices=32)
+        return np.ones(len(geoms), dtype=bool), p.commune, p.geoms
+    except shapely.errors.GEOSException:
+        if len(geoms) == 1:
+            return np.zeros(1, dtype=bool), np.zeros(0, dtype=np.int64), geoms[:0]
+        h = len(geoms) // 2
+        (c0, o0, f0), (c1, o1, f1) = _cut_each(geoms[:h]), _cut_each(geoms[h:])
+        return np.r_[c0, c1], np.r_[o0, o1 + h], np.r_[f0, f1]
 
 
 def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | None = None,
