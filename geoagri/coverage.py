@@ -86,9 +86,9 @@ from geoagri._engine.pieces import (
     allocate,
     cut_into_pieces,
     cut_once,
-    overlap_clusters,
+    overlap_pairs,
 )
-from geoagri._engine.threads import n_threads
+from geoagri._engine.threads import n_threads, parallel
 from geoagri._engine.union import union_clusters
 from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
@@ -293,27 +293,24 @@ def _class_regions(pump: Any, power: Any) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 def _trim(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarray:
-    """Remove from each zone what earlier zones (row order) of its group cover."""
-    labels = overlap_clusters(geoms, codes, threads=threads)
+    """Remove from each zone what earlier zones (row order) of its group cover.
+
+    Only the earlier zones that overlap a zone (:func:`overlap_pairs`) can cover
+    any of it: each zone loses the union of those, one vectorised union per
+    number of them and one difference for all, on ``threads`` threads.  (Not
+    the union of all the earlier zones of its cluster, grown zone by zone: a
+    cluster of 200 linkage blocks took 0.54 s that way, 205 steps.)
+    """
+    i, j, _ = overlap_pairs(geoms, codes, threads=threads)  # i < j: i is earlier
     out = geoms.copy()
-    idx = np.flatnonzero(labels >= 0)
-    if not len(idx):
+    if not len(i):
         return out
-    order = idx[np.lexsort((idx, labels[idx]))]
-    lab = labels[order]
-    starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-    size = np.diff(np.r_[starts, len(order)])  # two zones or more
-    # All clusters in step: the j-th zone of each (those that have one) loses what the
-    # zones before it cover, then joins them unless it is its cluster's last.  Two
-    # vectorised calls a step, not two per zone: a thread beside that holds the GIL
-    # would make each call wait its turn.
-    acc = geoms[order[starts]]
-    for j in range(1, int(size.max())):
-        live = np.flatnonzero(size > j)
-        k = order[starts[live] + j]
-        out[k] = shapely.difference(geoms[k], acc[live])
-        more = size[live] > j + 1
-        acc[live[more]] = shapely.union(acc[live[more]], geoms[k[more]])
+    order = np.lexsort((i, j))  # by the later zone
+    i, j = i[order], j[order]
+    later, group = np.unique(j, return_inverse=True)
+    _, earlier = union_clusters(geoms[i], group.ravel(), threads=threads)
+    out[later] = parallel(shapely.difference, geoms[later], earlier, threads=threads,
+                          min_chunk=500)
     return polygonal(out)
 
 
