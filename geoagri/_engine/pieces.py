@@ -38,7 +38,7 @@ from geoagri._engine.threads import prepared_copies, query
 from geoagri._polygonal import polygonal
 
 __all__ = ["REL_TOL", "Pieces", "allocate", "cluster_labels", "cut_into_pieces",
-           "cut_once", "overlap_clusters", "overlap_pairs"]
+           "cut_once", "overlap_pairs"]
 
 #: A geometry whose unallocated area is below this share of its area is inside.
 REL_TOL = 1e-9
@@ -394,30 +394,6 @@ def overlap_pairs(geoms: np.ndarray, codes: np.ndarray, *, polys: Polygons | Non
     if flattened:
         return i, j, area, (used, flat)
     return i, j, area
-
-
-def overlap_clusters(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarray:
-    """Label of each geometry's cluster of overlapping same-group geometries.
-
-    Two geometries of the same group (same ``codes`` value) belong to one
-    cluster when their interiors intersect (positive overlap area, see
-    :func:`overlap_pairs`), directly or through others; touching is not
-    overlapping.
-
-    Returns
-    -------
-    ndarray of int
-        Cluster label per geometry; ``-1`` for geometries that overlap nothing.
-
-    Examples
-    --------
-    >>> from shapely.geometry import box
-    >>> g = np.array([box(0, 0, 2, 2), box(1, 1, 3, 3), box(2, 0, 4, 1), box(9, 9, 10, 10)])
-    >>> overlap_clusters(g, np.zeros(4, dtype=int)).tolist()
-    [0, 0, -1, -1]
-    """
-    i, j, _ = overlap_pairs(geoms, codes, threads=threads)
-    return cluster_labels(len(geoms), i, j)
 
 
 def cluster_labels(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
