@@ -314,7 +314,7 @@ def _trim(geoms: np.ndarray, codes: np.ndarray, *, threads: int = 1) -> np.ndarr
     return polygonal(out)
 
 
-def _fragments(geoms: np.ndarray, pieces: Pieces, which: np.ndarray
+def _fragments(geoms: np.ndarray, pieces: Pieces, which: np.ndarray, *, threads: int = 1
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The parts of geometries ``which`` (sorted positions) in the pieces they meet.
 
@@ -323,7 +323,8 @@ def _fragments(geoms: np.ndarray, pieces: Pieces, which: np.ndarray
     geometries asked: a subset of ``which`` gives the same rows in the same order).
     """
     qi, pj = pieces.tree.query(geoms[which])
-    frag = polygonal(shapely.intersection(geoms[which[qi]], pieces.geoms[pj]))
+    frag = polygonal(parallel(shapely.intersection, geoms[which[qi]], pieces.geoms[pj],
+                              threads=threads, min_chunk=500))
     keep = shapely.area(frag) > 0
     return which[qi[keep]], pieces.commune[pj[keep]], frag[keep]
 
@@ -345,7 +346,7 @@ def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
     if not len(multi):
         return out
     gg, rr, inter = fragments if fragments is not None else _fragments(
-        geoms, pieces, distinct(g[multi]))
+        geoms, pieces, distinct(g[multi]), threads=threads)
     # the fragments of one geometry in one region are unioned (one vectorised call per
     # number of fragments: a call per row would wait for the GIL each time a thread
     # beside holds it); a single fragment is the part itself
@@ -373,7 +374,8 @@ def _parts(geoms: np.ndarray, pieces: Pieces, g: np.ndarray, r: np.ndarray,
         if (label >= 0).any():
             member, merged = union_clusters(unions, label, threads=threads)
             around[owner[member]] = merged
-        out[rest] = shapely.difference(geoms[g[rest]], around[g[rest]])
+        out[rest] = parallel(shapely.difference, geoms[g[rest]], around[g[rest]],
+                             threads=threads, min_chunk=500)
     return polygonal(out)
 
 
@@ -418,7 +420,8 @@ def _commune_fragments(ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.
         g1 = _commune_rows(ctx)[0]
         n1 = np.bincount(g1, minlength=len(ctx["geoms"]))
         ctx["commune_fragments"] = _fragments(ctx["geoms"], ctx["cpieces"],
-                                              distinct(g1[n1[g1] > 1]))
+                                              distinct(g1[n1[g1] > 1]),
+                                              threads=ctx["threads"])
     return ctx["commune_fragments"]
 
 

@@ -95,7 +95,7 @@ import shapely
 from pyproj import CRS
 from scipy import sparse
 
-from geoagri._engine.threads import prepared_copies
+from geoagri._engine.threads import n_threads, parallel, prepared_copies
 from geoagri._engine.union import union_clusters
 from geoagri._polygonal import polygonal
 from geoagri._power import three_phase_lines
@@ -1029,8 +1029,10 @@ def _cells_metric(geoms: np.ndarray, cell_m: float
     inside = shapely.contains(prepared[src], boxes)
     pieces = boxes.copy()
     cut = ~inside
+    threads = n_threads(None)  # GEOS's work releases the GIL: both cores, not one
     if cut.any():
-        pieces[cut] = polygonal(shapely.intersection(geoms[src[cut]], boxes[cut]))
+        pieces[cut] = polygonal(parallel(shapely.intersection, geoms[src[cut]], boxes[cut],
+                                         threads=threads, min_chunk=2_000))
     area = shapely.area(pieces)
     ok = area > 0
     pieces, ix, iy, area = pieces[ok], ix[ok], iy[ok], area[ok]
@@ -1048,7 +1050,8 @@ def _cells_metric(geoms: np.ndarray, cell_m: float
         # one vectorised union per number of pieces (not one call per cell: a thread
         # beside that holds the GIL would make each call wait its turn)
         cell = np.cumsum(new) - 1
-        _, out[multi] = union_clusters(pieces, np.where(size[cell] > 1, cell, -1))
+        _, out[multi] = union_clusters(pieces, np.where(size[cell] > 1, cell, -1),
+                                       threads=threads)
         out_area[multi] = shapely.area(out[multi])
     return out, out_area / _SQM_PER_HA, ix[starts], iy[starts]
 
