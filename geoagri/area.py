@@ -27,7 +27,8 @@ How it is fast and exact
   area (:mod:`geoagri._engine.union`), so dense overlaps cost about what sparse
   ones do.
 * The geometry work runs on ``threads`` threads (shapely's vectorised
-  functions and the kernel release the GIL).
+  functions and the kernel release the GIL), numpy's arrays in ordinary memory
+  pages (:mod:`geoagri._engine.pages`: a huge page's first touch is dear).
 * A layer of more than 1.5 million vertices (the national delta's 2,000,000
   parcels) is measured in batches of whole overlap neighbourhoods, one after
   the other (:mod:`geoagri._engine.batches`): the engine's working memory is
