@@ -240,3 +240,8 @@ def test_flattening_on_threads_gives_the_same_rings_and_areas():
     expected = shapely.area(shapely.intersection(geoms, clip))
     got = intersection_area(geoms, clip, a_polys=three)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_common_area_of_one_member_is_its_area():
+    g = np.array([box(0, 0, 2, 3), Polygon([(0, 0), (4, 0), (2, 2), (4, 4), (0, 4)])])
+    assert common_area(g, np.array([[1], [0], [1]])).tolist() == [12.0, 6.0, 12.0]

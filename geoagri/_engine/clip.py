@@ -538,6 +538,8 @@ def common_area(geoms: np.ndarray, members: np.ndarray, *, polys: Polygons | Non
     out = np.zeros(n)
     if not n:
         return out
+    if k == 1:  # the kernel clips by at least one other member
+        return shapely.area(geoms[members[:, 0]])
     pg = polygons(geoms) if polys is None else polys
     parts = np.diff(pg.part_start)[members]
     rings = np.diff(pg.ring_start)[members]
