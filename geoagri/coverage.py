@@ -989,6 +989,7 @@ class ServiceCoverage:
     power_service: gpd.GeoSeries | None
 
 
+@small_pages()
 def service_coverage(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame,
                      **options: Any) -> ServiceCoverage:
     """:func:`coverage` and :func:`gaps` with their service areas, built once.

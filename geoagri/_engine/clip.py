@@ -286,7 +286,7 @@ def polygons(geoms: np.ndarray, *, threads: int = 1, min_chunk: int = 20_000) ->
         with ThreadPoolExecutor(chunks) as pool:
             read = list(pool.map(lambda k: _flat_rings(geoms[cuts[k]:cuts[k + 1]]),
                                  range(chunks)))
-        owner = np.concatenate([r[0] + cut for r, cut in zip(read, cuts, strict=False)])
+        owner = np.concatenate([r[0] + cut for r, cut in zip(read, cuts[:-1], strict=True)])
         exterior, sizes = (np.concatenate([r[k] for r in read]) for k in (1, 2))
         x, y = (np.concatenate([r[3][:, k] for r in read]) for k in (0, 1))
     else:
